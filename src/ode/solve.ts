@@ -1,0 +1,284 @@
+/**
+ * `solve`: the one loop that combines a solver (one RK step), a step-size controller, output
+ * requests, events and a state space — the general form that {@link odeint} wraps.
+ *
+ * @example
+ * const sol = solve({
+ *   f: (t, y) => [y[1], -y[0]], y0: Float64Array.of(1, 0), t0: 0, t1: 10,
+ *   solver: new Dopri5(), controller: new PIDController({ rtol: 1e-8, atol: 1e-10 }),
+ *   saveAt: SaveAt.ts([0, 5, 10]),
+ * });
+ */
+import {
+  InvalidArgumentError, MaxStepsExceededError, NonFiniteError, StepSizeUnderflowError,
+} from '../errors.js';
+import type { StepSizeController } from './controller.js';
+import { DenseOutput, interpolationWeights, needsF1 } from './dense.js';
+import { checkEvents, crossing, locateRoot } from './events.js';
+import type { EventRecord, OdeEvent } from './events.js';
+import { float64Space } from './float64-space.js';
+import { SaveAt } from './saveat.js';
+import { Dopri5, RungeKutta } from './solver.js';
+import type { StateSpace, VectorField } from './space.js';
+
+export interface SolveStats {
+  /** Function evaluations, including initial-step selection and event/interpolation needs. */
+  nfe: number;
+  nAccepted: number;
+  nRejected: number;
+  /** Attempted steps (accepted + rejected). */
+  nSteps: number;
+}
+
+export interface SolveArgs<Y> {
+  f: VectorField<Y>;
+  y0: Y | ArrayLike<number>;
+  t0: number;
+  t1: number;
+  /** Default `new Dopri5()`. */
+  solver?: RungeKutta;
+  /** Required: `new PIDController({ rtol, atol })` or `new ConstantStepSize({ dt })`. */
+  controller: StepSizeController;
+  /** Default: the final state only. */
+  saveAt?: SaveAt;
+  events?: readonly OdeEvent<Y>[];
+  /** Absolute time tolerance for event location (default ~4 ulp of t). */
+  eventTol?: number;
+  /** Attempted steps allowed before {@link MaxStepsExceededError} (default 100 000). */
+  maxSteps?: number;
+  /** State arithmetic; default float64 (`Float64Array` or number arrays). */
+  space?: StateSpace<Y>;
+  /** Name of the public function for error messages (default `solve`). */
+  fn?: string;
+}
+
+/** The result of a solve. */
+export class Solution<Y> {
+  constructor(
+    /** Times of the saved states. */
+    readonly ts: number[],
+    /** One state per saved time. */
+    readonly ys: Y[],
+    readonly stats: SolveStats,
+    /** Every event located, in time order. */
+    readonly events: EventRecord<Y>[],
+    /** The terminal event that stopped the solve, if any. */
+    readonly terminal: EventRecord<Y> | null,
+    /** Start and the time actually reached (t1, or a terminal event's time, or where it failed). */
+    readonly t0: number,
+    readonly t1: number,
+    /** The dense interpolant when requested with `SaveAt.dense()`. */
+    readonly dense: DenseOutput<Y> | null,
+  ) {}
+
+  /** `'completed'` when t1 was reached, `'terminated'` when a terminal event stopped the solve. */
+  get status(): 'completed' | 'terminated' {
+    return this.terminal ? 'terminated' : 'completed';
+  }
+
+  /** The solution at any t in the solved interval (needs `SaveAt.dense()` / `{ dense: true }`). */
+  evaluate(t: number): Y {
+    if (!this.dense) {
+      throw new InvalidArgumentError('Solution.evaluate', 'saveAt', 'no dense output', 'is needed: solve with saveAt: SaveAt.dense() (or odeint(..., { dense: true })).');
+    }
+    return this.dense.evaluate(t);
+  }
+}
+
+const isFiniteNumber = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+
+/** Integrates dy/dt = f(t, y) from t0 to t1 (t1 < t0 runs backwards). */
+export function solve<Y>(args: SolveArgs<Y>): Solution<Y> {
+  const fn = args.fn ?? 'solve';
+  const { f, t0, t1, controller, eventTol } = args;
+  const solver = args.solver ?? new Dopri5();
+  const saveAt = args.saveAt ?? new SaveAt();
+  const maxSteps = args.maxSteps ?? 100_000;
+  const space = (args.space ?? float64Space) as StateSpace<Y>;
+  if (typeof f !== 'function') throw new InvalidArgumentError(fn, 'f', f, 'must be a function (t, y) => dy/dt, got {value}.');
+  if (!isFiniteNumber(t0)) throw new InvalidArgumentError(fn, 't0', t0, 'must be a finite number, got {value}.');
+  if (!isFiniteNumber(t1)) throw new InvalidArgumentError(fn, 't1', t1, 'must be a finite number, got {value}.');
+  if (!(solver instanceof RungeKutta)) throw new InvalidArgumentError(fn, 'solver', solver, 'must be a solver such as new Dopri5(), got {value}.');
+  if (controller == null || typeof controller.begin !== 'function') {
+    throw new InvalidArgumentError(fn, 'controller', controller, 'is required, got {value}. Pass e.g. new PIDController({ rtol: 1e-6, atol: 1e-9 }) or new ConstantStepSize({ dt: 0.01 }).');
+  }
+  if (controller.tolerance && !solver.adaptive) {
+    throw new InvalidArgumentError(fn, 'controller', 'PIDController', `needs an error estimate, which ${solver.name} does not have. Use an adaptive method (bosh3, dopri5, tsit5, dopri8) or new ConstantStepSize({ dt }).`);
+  }
+  if (!(Number.isInteger(maxSteps) && maxSteps > 0)) throw new InvalidArgumentError(fn, 'maxSteps', maxSteps, 'must be a positive integer, got {value}. Pass e.g. { maxSteps: 100000 }.');
+  if (eventTol !== undefined && !(eventTol > 0)) throw new InvalidArgumentError(fn, 'eventTol', eventTol, 'must be a positive number, got {value}.');
+  const events = checkEvents(args.events, fn);
+  const dir = t1 >= t0 ? 1 : -1;
+  const requested = saveAt.ts ?? [];
+  requested.forEach((tr, i) => {
+    if (!isFiniteNumber(tr)) throw new InvalidArgumentError(fn, `ts[${i}]`, tr, 'must be a finite number, got {value}.');
+    if ((tr - t0) * dir < 0 || (tr - t1) * dir > 0) throw new InvalidArgumentError(fn, `ts[${i}]`, tr, `must lie between t0 = ${t0} and t1 = ${t1}, got {value}.`);
+    if (i > 0 && (tr - requested[i - 1]!) * dir <= 0) {
+      throw new InvalidArgumentError(fn, 'ts', requested, `must be strictly ${dir > 0 ? 'increasing' : 'decreasing'} (the direction of t0 → t1), but ts[${i - 1}] = ${requested[i - 1]} and ts[${i}] = ${tr}. Sort the times and remove duplicates.`);
+    }
+  });
+
+  let y = space.init(args.y0 as Y, fn);
+  const tol = controller.tolerance;
+  if (tol) space.checkTolerance(tol, y, fn);
+  const stats: SolveStats = { nfe: 0, nAccepted: 0, nRejected: 0, nSteps: 0 };
+  const outTs: number[] = [];
+  const outYs: Y[] = [];
+  const records: EventRecord<Y>[] = [];
+  const save = (t: number, state: Y): void => {
+    outTs.push(t);
+    outYs.push(space.copy(state));
+  };
+  let ri = 0;
+  if (saveAt.t0) save(t0, y);
+  while (ri < requested.length && requested[ri] === t0) save(requested[ri++]!, y);
+  const dense = saveAt.dense ? new DenseOutput(space, t0, t1, space.copy(y)) : null;
+  const finish = (t: number, terminal: EventRecord<Y> | null): Solution<Y> =>
+    new Solution(outTs, outYs, stats, records, terminal, t0, t, dense);
+  if (t0 === t1) {
+    if (saveAt.t1) save(t1, y);
+    return finish(t1, null);
+  }
+
+  const tableau = solver.tableau;
+  const s = tableau.stages;
+  const work = solver.workspace(space, y);
+  const ks = work.ks;
+  const evaluate = (t: number, state: Y, out: Y): Y => {
+    stats.nfe++;
+    return space.evaluate(f, t, state, out, fn);
+  };
+  ks[0] = evaluate(t0, y, ks[0]!);
+  if (!space.isFinite(ks[0])) throw new NonFiniteError(`${fn}: f(t0, y0) is not finite at t = ${t0}. Check the vector field and the initial state.`, t0);
+  const active = controller.begin({
+    space, f, t0, t1, y0: y, f0: ks[0], errorOrder: solver.errorOrder, scratch: [work.stage, work.err], fn,
+    countEvaluation: () => void stats.nfe++,
+  });
+  const hermiteF1 = needsF1(tableau);
+  const weights = new Float64Array(s + 1);
+  const gPrev = events.map((ev) => ev.g(t0, y));
+  let t = t0;
+  let h = active.firstStep;
+  let k0Stale = false;
+  let nonFiniteRun = 0;
+  // Per-step values the helpers below read; declared once so the loop allocates no closures.
+  let tNext = t0;
+  let f1Ready = false;
+  const ensureF1 = (): void => {
+    if (f1Ready) return;
+    work.f1 = evaluate(tNext, work.y1, work.f1);
+    work.K[s] = work.f1;
+    f1Ready = true;
+  };
+  const interpolate = (tr: number, out: Y): Y => {
+    if (hermiteF1) ensureF1();
+    interpolationWeights(tableau, (tr - t) / h, weights);
+    return space.lincomb(out, y, h, weights, work.K, s + 1);
+  };
+
+  while ((t1 - t) * dir > 0) {
+    if (stats.nSteps >= maxSteps) {
+      save(t, y);
+      throw new MaxStepsExceededError(
+        `${fn}: maxSteps = ${maxSteps} steps were not enough to reach t1 = ${t1} (stopped at t = ${t}). Raise maxSteps, loosen rtol/atol, or check whether the problem is stiff.`,
+        t, finish(t, null),
+      );
+    }
+    if (k0Stale) {
+      ks[0] = evaluate(t, y, ks[0]!);
+      k0Stale = false;
+    }
+    if (!space.isFinite(ks[0]!)) throw new NonFiniteError(`${fn}: the derivative f(t, y) became non-finite at t = ${t} on an accepted state. Check the vector field near that time.`, t);
+    // Stretch a step that would leave a sliver of less than 1% before t1 (as Hairer's codes do).
+    if ((t + 1.01 * h - t1) * dir > 0) h = t1 - t;
+    if (Math.abs(h) <= 4 * Number.EPSILON * Math.abs(t) || h === 0) {
+      if (active.nonFinite) throw new NonFiniteError(`${fn}: the state or derivative stayed non-finite near t = ${t} while the step shrank to ${h}. Check the vector field there.`, t);
+      throw new StepSizeUnderflowError(`${fn}: the step size underflowed (h = ${h}) at t = ${t}. The problem may be stiff or singular there; loosen atol/rtol or check f.`, t, h);
+    }
+    const ratio = solver.step(space, f, t, y, h, work, tol, fn);
+    stats.nfe += s - 1;
+    stats.nSteps++;
+    if (!active.decide(t, h, ratio)) {
+      stats.nRejected++;
+      nonFiniteRun = active.nonFinite ? nonFiniteRun + 1 : 0;
+      if (active.nonFinite && (nonFiniteRun > 30 || Math.abs(h) <= active.minStep)) {
+        throw new NonFiniteError(`${fn}: the state or derivative stayed non-finite near t = ${t} after ${nonFiniteRun} step rejections (last step ${h}). Check the vector field there, or use a smaller step.`, t);
+      }
+      if (Math.abs(h) <= active.minStep) {
+        throw new StepSizeUnderflowError(`${fn}: a step of the minimum size ${active.minStep} failed the error test at t = ${t}. Lower minStep or loosen rtol/atol.`, t, h);
+      }
+      h = active.next;
+      continue;
+    }
+    nonFiniteRun = 0;
+    stats.nAccepted++;
+    tNext = h === t1 - t ? t1 : t + h;
+    f1Ready = tableau.fsal;
+
+    let terminal: EventRecord<Y> | null = null;
+    if (events.length > 0) {
+      const found: { theta: number; index: number; direction: 1 | -1 }[] = [];
+      events.forEach((ev, index) => {
+        const g1 = ev.g(tNext, work.y1);
+        const direction = crossing(gPrev[index]!, g1, ev.direction ?? 'both');
+        if (direction !== 0) {
+          const xtol = (eventTol ?? 4 * Number.EPSILON * Math.max(Math.abs(t), Math.abs(tNext), 1e-300)) / Math.abs(h);
+          const theta = locateRoot(
+            (x) => ev.g(t + x * h, interpolate(t + x * h, work.stage)), gPrev[index]!, g1, xtol,
+          );
+          found.push({ theta, index, direction });
+        }
+        gPrev[index] = g1;
+      });
+      found.sort((p, q) => p.theta - q.theta);
+      for (const { theta, index, direction } of found) {
+        const ev = events[index]!;
+        const te = theta === 1 ? tNext : t + theta * h;
+        const ye = space.copy(theta === 1 ? work.y1 : interpolate(te, work.stage));
+        const rec: EventRecord<Y> = { index, name: ev.name, t: te, y: ye, direction, terminal: ev.terminal === true };
+        records.push(rec);
+        if (rec.terminal) {
+          terminal = rec;
+          break;
+        }
+      }
+    }
+    const tEnd = terminal ? terminal.t : tNext;
+    while (ri < requested.length && (requested[ri]! - tEnd) * dir <= 0) {
+      const tr = requested[ri++]!;
+      if (tr === tNext) save(tr, work.y1);
+      else {
+        outTs.push(tr);
+        outYs.push(interpolate(tr, space.buffer(y)));
+      }
+    }
+    if (dense) {
+      if (hermiteF1) ensureF1();
+      dense.push(tableau, t, h, y, work.K);
+      if (terminal) dense.truncate(terminal.t);
+    }
+    if (saveAt.steps) save(tEnd, terminal ? terminal.y : work.y1);
+    if (terminal) return finish(tEnd, terminal);
+
+    // Advance: y₁ becomes y, and f(t₁, y₁) becomes the next k₀ when we already have it.
+    const old = y;
+    y = work.y1;
+    work.y1 = old;
+    if (tableau.fsal) {
+      const k0 = ks[0]!;
+      ks[0] = ks[s - 1]!;
+      ks[s - 1] = k0;
+    } else if (f1Ready) {
+      const k0 = ks[0]!;
+      ks[0] = work.f1;
+      work.f1 = k0;
+      work.K[s] = k0;
+    } else {
+      k0Stale = true;
+    }
+    t = tNext;
+    h = active.next;
+  }
+  if (saveAt.t1 && !(saveAt.steps && outTs[outTs.length - 1] === t1)) save(t1, y);
+  return finish(t1, null);
+}
