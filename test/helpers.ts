@@ -133,3 +133,10 @@ export const CLOSED_FORMS: ClosedForm[] = [
 
 export const FIXED_METHODS = ['euler', 'midpoint', 'heun', 'rk4'] as const;
 export const ADAPTIVE_METHODS = ['bosh3', 'dopri5', 'tsit5', 'dopri8'] as const;
+
+/** RMS over components of (a − exact)/(atol + rtol·|exact|): the norm the controller itself bounds. */
+export function rmsScaledError(a: ArrayLike<number>, exact: ArrayLike<number>, rtol: number, atol: number): number {
+  let acc = 0;
+  for (let i = 0; i < a.length; i++) acc += ((a[i]! - exact[i]!) / (atol + rtol * Math.abs(exact[i]!))) ** 2;
+  return Math.sqrt(acc / a.length);
+}
