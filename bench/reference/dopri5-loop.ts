@@ -43,7 +43,7 @@ export function dopri5Loop(f: Rhs, y0: Float64Array, t0: number, t1: number, rto
   }
   d0 = Math.sqrt(d0 / n);
   d1 = Math.sqrt(d1 / n);
-  let h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : (0.01 * d0) / d1;
+  const h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : (0.01 * d0) / d1;
   for (let i = 0; i < n; i++) yt[i] = y[i]! + dir * h0 * k1[i]!;
   f(t0 + dir * h0, yt, k2);
   nfe++;

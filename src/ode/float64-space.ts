@@ -1,4 +1,4 @@
-import { InvalidArgumentError, describe } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { NormKind, StateSpace, Tolerance, VectorField } from './space.js';
 
 /**
@@ -60,7 +60,7 @@ class Float64Space implements StateSpace<Float64Array> {
     const arr = r as ArrayLike<number>;
     if (arr.length !== out.length) {
       throw new InvalidArgumentError(
-        fn, 'f', describe(arr),
+        fn, 'f', arr,
         `returned ${arr.length} values at t = ${t} for a state of length ${out.length}: {value}. Make f return one derivative per component of y0.`,
       );
     }
