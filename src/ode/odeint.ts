@@ -39,7 +39,7 @@ export interface OdeintOptions<Y> extends Omit<Partial<PIDOptions>, 'rtol' | 'at
  */
 export function odeint<Y = Float64Array>(
   f: VectorField<Y>,
-  y0: Y | ArrayLike<number>,
+  y0: NoInfer<Y> | ArrayLike<number>,
   ts: ArrayLike<number>,
   options: OdeintOptions<Y> = {},
 ): Solution<Y> {

@@ -32,7 +32,7 @@ export interface SolveStats {
 
 export interface SolveArgs<Y> {
   f: VectorField<Y>;
-  y0: Y | ArrayLike<number>;
+  y0: NoInfer<Y> | ArrayLike<number>;
   t0: number;
   t1: number;
   /** Default `new Dopri5()`. */
