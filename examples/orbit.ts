@@ -5,24 +5,12 @@
  *
  *   npm run demo            (tsx examples/orbit.ts)
  */
-import { odeint, METHOD_NAMES } from '../src/index.js';
+import { odeint, ARENSTORF, METHOD_NAMES } from '../src/index.js';
 import type { MethodName } from '../src/index.js';
 
-const MU = 0.012277471;
-const PERIOD = 17.065216560157964; // 17.0652165601579625588917206249
-const y0 = Float64Array.of(0.994, 0, 0, -2.0015851063790824);
-
-/** Restricted three-body equations in the rotating frame; writes into dy (no allocation). */
-function arenstorf(_t: number, y: Float64Array, dy: Float64Array): void {
-  const [x, yy, vx, vy] = [y[0]!, y[1]!, y[2]!, y[3]!];
-  const mu1 = 1 - MU;
-  const d1 = ((x + MU) ** 2 + yy ** 2) ** 1.5;
-  const d2 = ((x - mu1) ** 2 + yy ** 2) ** 1.5;
-  dy[0] = vx;
-  dy[1] = vy;
-  dy[2] = x + 2 * vy - (mu1 * (x + MU)) / d1 - (MU * (x - mu1)) / d2;
-  dy[3] = yy - 2 * vx - (mu1 * yy) / d1 - (MU * yy) / d2;
-}
+// The problem (its equations are in src/ode/problems.ts): y0, the period T, and f(t, y, dy),
+// which writes the derivative into dy so the solve allocates nothing per step.
+const { y0, t1: PERIOD, f: arenstorf } = ARENSTORF;
 
 export interface OrbitRow {
   method: MethodName;

@@ -141,57 +141,5 @@ export function rmsScaledError(a: ArrayLike<number>, exact: ArrayLike<number>, r
   return Math.sqrt(acc / a.length);
 }
 
-/** The classic nonstiff test problems shared by the odex comparison and the benchmark. */
-export interface Problem {
-  name: string;
-  f: (t: number, y: Float64Array, dy: Float64Array) => void;
-  y0: Float64Array;
-  t1: number;
-}
-
-const MU = 0.012277471;
-export const ARENSTORF: Problem = {
-  name: 'Arenstorf',
-  f: (_t, y, dy) => {
-    const [x, yy, vx, vy] = [y[0]!, y[1]!, y[2]!, y[3]!];
-    const mu1 = 1 - MU;
-    const d1 = ((x + MU) ** 2 + yy ** 2) ** 1.5;
-    const d2 = ((x - mu1) ** 2 + yy ** 2) ** 1.5;
-    dy[0] = vx;
-    dy[1] = vy;
-    dy[2] = x + 2 * vy - (mu1 * (x + MU)) / d1 - (MU * (x - mu1)) / d2;
-    dy[3] = yy - 2 * vx - (mu1 * yy) / d1 - (MU * yy) / d2;
-  },
-  y0: Float64Array.of(0.994, 0, 0, -2.0015851063790824), // −2.00158510637908252240537862224
-  t1: 17.065216560157964, // 17.0652165601579625588917206249
-};
-export const VAN_DER_POL: Problem = {
-  name: 'Van der Pol (μ = 1)',
-  f: (_t, y, dy) => {
-    dy[0] = y[1]!;
-    dy[1] = (1 - y[0]! ** 2) * y[1]! - y[0]!;
-  },
-  y0: Float64Array.of(2, 0),
-  t1: 20,
-};
-export const LOTKA_VOLTERRA: Problem = {
-  name: 'Lotka–Volterra',
-  f: (_t, y, dy) => {
-    dy[0] = 1.5 * y[0]! - y[0]! * y[1]!;
-    dy[1] = y[0]! * y[1]! - 3 * y[1]!;
-  },
-  y0: Float64Array.of(10, 5),
-  t1: 15,
-};
-/** Brusselator in two variables with nonstiff parameters A = 1, B = 3 (a limit cycle). */
-export const BRUSSELATOR: Problem = {
-  name: 'Brusselator',
-  f: (_t, y, dy) => {
-    const [u, v] = [y[0]!, y[1]!];
-    dy[0] = 1 + u * u * v - 4 * u;
-    dy[1] = 3 * u - u * u * v;
-  },
-  y0: Float64Array.of(1.5, 3),
-  t1: 20,
-};
-export const PROBLEMS = [ARENSTORF, LOTKA_VOLTERRA, VAN_DER_POL, BRUSSELATOR];
+export { ARENSTORF, BRUSSELATOR, LOTKA_VOLTERRA, VAN_DER_POL, PROBLEMS } from '../src/ode/problems.js';
+export type { Problem } from '../src/ode/problems.js';

@@ -19,3 +19,5 @@ export { locateRoot } from './events.js';
 export type { EventDirection, EventRecord, OdeEvent } from './events.js';
 export { float64Space } from './float64-space.js';
 export type { NormKind, StateSpace, Tolerance, VectorField } from './space.js';
+export { ARENSTORF, BRUSSELATOR, LOTKA_VOLTERRA, VAN_DER_POL, PROBLEMS } from './problems.js';
+export type { Problem } from './problems.js';

@@ -44,7 +44,7 @@ export function odeint<Y = Float64Array>(
   options: OdeintOptions<Y> = {},
 ): Solution<Y> {
   const fn = 'odeint';
-  const { method = 'dopri5', rtol = 1e-7, atol = 1e-9, stepSize, dense = false, events, eventTol, maxSteps, space, ...pid } = options;
+  const { method = 'dopri5', rtol = 1e-7, atol = 1e-9, stepSize, dense = false, events, eventTol, maxSteps, space } = options;
   if (ts == null || typeof ts.length !== 'number' || ts.length < 1) {
     throw new InvalidArgumentError(fn, 'ts', ts, 'must be an array of at least one time, got {value}. Pass e.g. [0, 1].');
   }
@@ -57,7 +57,7 @@ export function odeint<Y = Float64Array>(
     stepSize !== undefined
       ? new ConstantStepSize({ dt: stepSize })
       : solver.adaptive
-        ? new PIDController({ rtol, atol, ...pid })
+        ? new PIDController({ ...options, rtol, atol })
         : new ConstantStepSize({ grid: times });
   return solve({
     f, y0, t0: times[0]!, t1: times[times.length - 1]!, solver, controller,

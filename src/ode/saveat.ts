@@ -35,8 +35,8 @@ export class SaveAt {
   }
 
   /** Save at the given times. */
-  static ts(ts: ArrayLike<number>, opts: Omit<SaveAtOptions, 'ts'> = {}): SaveAt {
-    return new SaveAt({ ...opts, ts });
+  static ts(ts: ArrayLike<number>, { steps, dense, t0, t1 }: Omit<SaveAtOptions, 'ts'> = {}): SaveAt {
+    return new SaveAt({ ts, steps, dense, t0, t1 });
   }
 
   /** Save t0 and the end of every accepted step. */

@@ -19,6 +19,7 @@ import type { EventRecord, OdeEvent } from './events.js';
 import { float64Space } from './float64-space.js';
 import { SaveAt } from './saveat.js';
 import { Dopri5, RungeKutta } from './solver.js';
+import type { RKWork } from './solver.js';
 import type { StateSpace, VectorField } from './space.js';
 
 export interface SolveStats {
@@ -154,27 +155,20 @@ export function solve<Y>(args: SolveArgs<Y>): Solution<Y> {
     space, f, t0, t1, y0: y, f0: ks[0], errorOrder: solver.errorOrder, scratch: [work.stage, work.err], fn,
     countEvaluation: () => void stats.nfe++,
   });
-  const hermiteF1 = needsF1(tableau);
-  const weights = new Float64Array(s + 1);
-  const gPrev = events.map((ev) => ev.g(t0, y));
+  const step = solver.stepper(space, f, work, tol, fn);
+  // A NaN in an FSAL last stage with a nonzero error weight already fails the error test, so k₀
+  // of the next step needs its own check only otherwise.
+  const checkK0 = !tableau.fsal || tableau.e === undefined || tableau.e[s - 1] === 0;
+  const yStart = y; // (a const, so no closure captures the loop's `y`)
+  const gPrev = events.map((ev) => ev.g(t0, yStart));
+  const view = new AcceptedStep(space, tableau, work, (t, state, out) => evaluate(t, state, out));
+  const hasEvents = events.length > 0;
+  const nRequested = requested.length;
+  const saveSteps = saveAt.steps;
   let t = t0;
   let h = active.firstStep;
   let k0Stale = false;
   let nonFiniteRun = 0;
-  // Per-step values the helpers below read; declared once so the loop allocates no closures.
-  let tNext = t0;
-  let f1Ready = false;
-  const ensureF1 = (): void => {
-    if (f1Ready) return;
-    work.f1 = evaluate(tNext, work.y1, work.f1);
-    work.K[s] = work.f1;
-    f1Ready = true;
-  };
-  const interpolate = (tr: number, out: Y): Y => {
-    if (hermiteF1) ensureF1();
-    interpolationWeights(tableau, (tr - t) / h, weights);
-    return space.lincomb(out, y, h, weights, work.K, s + 1);
-  };
 
   while ((t1 - t) * dir > 0) {
     if (stats.nSteps >= maxSteps) {
@@ -188,14 +182,14 @@ export function solve<Y>(args: SolveArgs<Y>): Solution<Y> {
       ks[0] = evaluate(t, y, ks[0]!);
       k0Stale = false;
     }
-    if (!space.isFinite(ks[0]!)) throw new NonFiniteError(`${fn}: the derivative f(t, y) became non-finite at t = ${t} on an accepted state. Check the vector field near that time.`, t);
+    if (checkK0 && !space.isFinite(ks[0]!)) throw new NonFiniteError(`${fn}: the derivative f(t, y) became non-finite at t = ${t} on an accepted state. Check the vector field near that time.`, t);
     // Stretch a step that would leave a sliver of less than 1% before t1 (as Hairer's codes do).
     if ((t + 1.01 * h - t1) * dir > 0) h = t1 - t;
     if (Math.abs(h) <= 4 * Number.EPSILON * Math.abs(t) || h === 0) {
       if (active.nonFinite) throw new NonFiniteError(`${fn}: the state or derivative stayed non-finite near t = ${t} while the step shrank to ${h}. Check the vector field there.`, t);
       throw new StepSizeUnderflowError(`${fn}: the step size underflowed (h = ${h}) at t = ${t}. The problem may be stiff or singular there; loosen atol/rtol or check f.`, t, h);
     }
-    const ratio = solver.step(space, f, t, y, h, work, tol, fn);
+    const ratio = step(t, y, h);
     stats.nfe += s - 1;
     stats.nSteps++;
     if (!active.decide(t, h, ratio)) {
@@ -212,52 +206,25 @@ export function solve<Y>(args: SolveArgs<Y>): Solution<Y> {
     }
     nonFiniteRun = 0;
     stats.nAccepted++;
-    tNext = h === t1 - t ? t1 : t + h;
-    f1Ready = tableau.fsal;
+    const tNext = h === t1 - t ? t1 : t + h;
+    view.set(t, h, tNext, y);
 
-    let terminal: EventRecord<Y> | null = null;
-    if (events.length > 0) {
-      const found: { theta: number; index: number; direction: 1 | -1 }[] = [];
-      events.forEach((ev, index) => {
-        const g1 = ev.g(tNext, work.y1);
-        const direction = crossing(gPrev[index]!, g1, ev.direction ?? 'both');
-        if (direction !== 0) {
-          const xtol = (eventTol ?? 4 * Number.EPSILON * Math.max(Math.abs(t), Math.abs(tNext), 1e-300)) / Math.abs(h);
-          const theta = locateRoot(
-            (x) => ev.g(t + x * h, interpolate(t + x * h, work.stage)), gPrev[index]!, g1, xtol,
-          );
-          found.push({ theta, index, direction });
-        }
-        gPrev[index] = g1;
-      });
-      found.sort((p, q) => p.theta - q.theta);
-      for (const { theta, index, direction } of found) {
-        const ev = events[index]!;
-        const te = theta === 1 ? tNext : t + theta * h;
-        const ye = space.copy(theta === 1 ? work.y1 : interpolate(te, work.stage));
-        const rec: EventRecord<Y> = { index, name: ev.name, t: te, y: ye, direction, terminal: ev.terminal === true };
-        records.push(rec);
-        if (rec.terminal) {
-          terminal = rec;
-          break;
-        }
-      }
-    }
+    const terminal = hasEvents ? findEvents(view, events, gPrev, eventTol, records) : null;
     const tEnd = terminal ? terminal.t : tNext;
-    while (ri < requested.length && (requested[ri]! - tEnd) * dir <= 0) {
+    while (ri < nRequested && (requested[ri]! - tEnd) * dir <= 0) {
       const tr = requested[ri++]!;
       if (tr === tNext) save(tr, work.y1);
       else {
         outTs.push(tr);
-        outYs.push(interpolate(tr, space.buffer(y)));
+        outYs.push(view.interpolate(tr, space.buffer(y)));
       }
     }
     if (dense) {
-      if (hermiteF1) ensureF1();
+      view.syncStages();
       dense.push(tableau, t, h, y, work.K);
       if (terminal) dense.truncate(terminal.t);
     }
-    if (saveAt.steps) save(tEnd, terminal ? terminal.y : work.y1);
+    if (saveSteps) save(tEnd, terminal ? terminal.y : work.y1);
     if (terminal) return finish(tEnd, terminal);
 
     // Advance: y₁ becomes y, and f(t₁, y₁) becomes the next k₀ when we already have it.
@@ -268,11 +235,10 @@ export function solve<Y>(args: SolveArgs<Y>): Solution<Y> {
       const k0 = ks[0]!;
       ks[0] = ks[s - 1]!;
       ks[s - 1] = k0;
-    } else if (f1Ready) {
+    } else if (view.f1Ready) {
       const k0 = ks[0]!;
       ks[0] = work.f1;
       work.f1 = k0;
-      work.K[s] = k0;
     } else {
       k0Stale = true;
     }
@@ -281,4 +247,99 @@ export function solve<Y>(args: SolveArgs<Y>): Solution<Y> {
   }
   if (saveAt.t1 && !(saveAt.steps && outTs[outTs.length - 1] === t1)) save(t1, y);
   return finish(t1, null);
+}
+
+/**
+ * The step just accepted, for everything that looks inside it: interpolation (outputs, events,
+ * dense output) and the lazily computed f(t₁, y₁) that Hermite interpolation needs.
+ */
+class AcceptedStep<Y> {
+  t = 0;
+  h = 0;
+  tNext = 0;
+  f1Ready = false;
+  private y: Y | null = null;
+  private readonly hermiteF1: boolean;
+  private readonly weights: Float64Array;
+
+  constructor(
+    readonly space: StateSpace<Y>,
+    readonly tableau: RungeKutta['tableau'],
+    readonly work: RKWork<Y>,
+    private readonly evaluate: (t: number, state: Y, out: Y) => Y,
+  ) {
+    this.hermiteF1 = needsF1(tableau);
+    this.weights = new Float64Array(tableau.stages + 1);
+  }
+
+  set(t: number, h: number, tNext: number, y: Y): void {
+    this.t = t;
+    this.h = h;
+    this.tNext = tNext;
+    this.y = y;
+    this.f1Ready = this.tableau.fsal;
+    this.synced = false;
+  }
+
+  private synced = false;
+
+  /**
+   * Makes K = [k₀…k_{s−1}, f₁] current for this step (the stage buffers rotate between steps),
+   * computing f(t₁, y₁) first when the interpolant needs it (non-FSAL Hermite).
+   */
+  syncStages(): void {
+    const { work, tableau } = this;
+    const s = tableau.stages;
+    if (!this.f1Ready && this.hermiteF1) {
+      work.f1 = this.evaluate(this.tNext, work.y1, work.f1);
+      this.f1Ready = true;
+      this.synced = false;
+    }
+    if (this.synced) return;
+    for (let i = 0; i < s; i++) work.K[i] = work.ks[i]!;
+    work.K[s] = tableau.fsal ? work.ks[s - 1]! : work.f1;
+    this.synced = true;
+  }
+
+  /** The interpolant at time tr inside the step, written into `out`. */
+  interpolate(tr: number, out: Y): Y {
+    this.syncStages();
+    interpolationWeights(this.tableau, (tr - this.t) / this.h, this.weights);
+    return this.space.lincomb(out, this.y!, this.h, this.weights, this.work.K, this.tableau.stages + 1);
+  }
+}
+
+/**
+ * Checks every event function at the end of the accepted step, locates each crossing on the
+ * interpolant, records them in time order, and returns the first terminal one (or null).
+ */
+function findEvents<Y>(
+  view: AcceptedStep<Y>,
+  events: readonly OdeEvent<Y>[],
+  gPrev: number[],
+  eventTol: number | undefined,
+  records: EventRecord<Y>[],
+): EventRecord<Y> | null {
+  const { t, h, tNext, work, space } = view;
+  const found: { theta: number; index: number; direction: 1 | -1 }[] = [];
+  events.forEach((ev, index) => {
+    const g1 = ev.g(tNext, work.y1);
+    const direction = crossing(gPrev[index]!, g1, ev.direction ?? 'both');
+    if (direction !== 0) {
+      const xtol = (eventTol ?? 4 * Number.EPSILON * Math.max(Math.abs(t), Math.abs(tNext), 1e-300)) / Math.abs(h);
+      const theta = locateRoot((x) => ev.g(t + x * h, view.interpolate(t + x * h, work.stage)), gPrev[index]!, g1, xtol);
+      found.push({ theta, index, direction });
+    }
+    gPrev[index] = g1;
+  });
+  found.sort((p, q) => p.theta - q.theta);
+  for (const { theta, index, direction } of found) {
+    const ev = events[index]!;
+    const te = theta === 1 ? tNext : t + theta * h;
+    const ye = space.copy(theta === 1 ? work.y1 : view.interpolate(te, work.stage));
+    const rec: EventRecord<Y> = { index, name: ev.name, t: te, y: ye, direction, terminal: ev.terminal === true };
+    records.push(rec);
+    if (rec.terminal) return rec;
+  }
+  return null;
 }

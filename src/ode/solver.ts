@@ -5,7 +5,7 @@
  * step is accepted, and the next step size, are the controller's decision (diffrax's split).
  */
 import { InvalidArgumentError } from '../errors.js';
-import type { StateSpace, Tolerance, VectorField } from './space.js';
+import type { StateSpace, Stepper, Tolerance, VectorField } from './space.js';
 import type { ButcherTableau } from './tableau.js';
 import { TABLEAUX, bosh3, dopri5, dopri8, euler, heun, midpoint, rk4, tsit5, METHOD_NAMES } from './tableaux/index.js';
 import type { MethodName } from './tableaux/index.js';
@@ -14,7 +14,7 @@ import type { MethodName } from './tableaux/index.js';
 export interface RKWork<Y> {
   /** Stage derivatives k₀…k_{s−1}; `ks[0]` holds f(t, y) on entry to a step. */
   readonly ks: Y[];
-  /** `[k₀…k_{s−1}, f₁]`, the vectors the dense-output weights refer to. */
+  /** `[k₀…k_{s−1}, f₁]`, the vectors the dense-output weights refer to (synced on demand by the solve). */
   readonly K: Y[];
   stage: Y;
   y1: Y;
@@ -42,9 +42,12 @@ export class RungeKutta {
 
   workspace<Y>(space: StateSpace<Y>, y0: Y): RKWork<Y> {
     const s = this.tableau.stages;
-    const ks = Array.from({ length: s }, () => space.buffer(y0));
+    const ks: Y[] = [];
+    for (let i = 0; i < s; i++) ks.push(space.buffer(y0));
     const f1 = this.tableau.fsal ? ks[s - 1]! : space.buffer(y0);
-    return { ks, K: [...ks, f1], stage: space.buffer(y0), y1: space.buffer(y0), err: space.buffer(y0), f1 };
+    const K = ks.slice();
+    K.push(f1);
+    return { ks, K, stage: space.buffer(y0), y1: space.buffer(y0), err: space.buffer(y0), f1 };
   }
 
   /**
@@ -75,11 +78,19 @@ export class RungeKutta {
       ks[i] = space.evaluate(f, c[i] === 1 ? t1 : t + c[i]! * h, input, ks[i]!, fn);
     }
     if (!fsal) work.y1 = space.lincomb(work.y1, y, h, b, ks, s);
-    for (let i = 0; i < s; i++) work.K[i] = ks[i]!;
-    if (fsal) work.K[s] = ks[s - 1]!;
     if (e === undefined || tol === null) return space.isFinite(work.y1) ? 0 : NaN;
     work.err = space.lincomb(work.err, null, h, e, ks, s);
     return space.errorNorm(work.err, y, work.y1, tol);
+  }
+
+  /**
+   * The step function for one solve: the space's fused step where it has one, else
+   * {@link RungeKutta.step} bound to this solve's buffers.
+   */
+  stepper<Y>(space: StateSpace<Y>, f: VectorField<Y>, work: RKWork<Y>, tol: Tolerance | null, fn: string): Stepper<Y> {
+    const fused = space.fusedStepper?.(this.tableau, f, work, tol, fn);
+    if (fused) return fused;
+    return (t, y, h) => this.step(space, f, t, y, h, work, tol, fn);
   }
 
   /** Number of new function evaluations one step makes. */

@@ -7,6 +7,9 @@
  * (tfjs tensors, tuples of them) ignore `out` and return a new value. The solver always uses
  * the returned value, so both work with no change to the solver.
  */
+import type { RKWork } from './solver.js';
+import type { ButcherTableau } from './tableau.js';
+
 export interface StateSpace<Y> {
   /** Short name for messages, e.g. `Float64Array`. */
   readonly name: string;
@@ -32,7 +35,15 @@ export interface StateSpace<Y> {
   isFinite(y: Y): boolean;
   /** Validates tolerances against the state (per-component arrays must match its size). */
   checkTolerance(tol: Tolerance, y0: Y, fn: string): void;
+  /**
+   * Optionally, a fused step for one solve: same contract as {@link RungeKutta.step} but
+   * specialised to this space (fewer passes, no per-stage calls). Null to use the generic step.
+   */
+  fusedStepper?(tableau: ButcherTableau, f: VectorField<Y>, work: RKWork<Y>, tol: Tolerance | null, fn: string): Stepper<Y> | null;
 }
+
+/** One solve's step function: advances (t, y) by h into `work`, returns the error ratio. */
+export type Stepper<Y> = (t: number, y: Y, h: number) => number;
 
 /** A vector field f(t, y). Float64 fields may instead write into `out` and return nothing. */
 export type VectorField<Y> = (t: number, y: Y, out: Y) => Y | ArrayLike<number> | void;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  odeint, solve, ConstantStepSize, Dopri5, Tsit5, Euler, PIDController, SaveAt, TABLEAUX,
+  odeint, solve, ConstantStepSize, Dopri5, Tsit5, Euler, PIDController, SaveAt, TABLEAUX, float64Space,
 } from '../../src/index.js';
 import { dopri5Loop } from '../../bench/reference/dopri5-loop.js';
 import { ARENSTORF, PROBLEMS, maxAbsDiff } from '../helpers.js';
@@ -137,5 +137,25 @@ describe('odeint and solve', () => {
       const sol = odeint(osc, [1, 0], [0, 1], { method, rtol: 1e-8, atol: 1e-10, stepSize: fixed ? 1e-3 : undefined });
       expect(sol.ys[1]![0]).toBeCloseTo(Math.cos(1), method === 'euler' ? 2 : 5);
     }
+  });
+});
+
+describe('the fused float64 step', () => {
+  // The same space without its fused kernel: the solver falls back to the generic RK step.
+  const genericSpace = Object.create(float64Space, { fusedStepper: { value: undefined } }) as typeof float64Space;
+
+  it.each(Object.keys(TABLEAUX))('%s: takes the same steps to the same answer as the generic step', (method) => {
+    const fixed = !TABLEAUX[method as keyof typeof TABLEAUX].adaptive;
+    const opts = { method: method as keyof typeof TABLEAUX, rtol: 1e-7, atol: 1e-9, stepSize: fixed ? 0.01 : undefined };
+    const fused = odeint(ARENSTORF.f, ARENSTORF.y0, [0, 3], opts);
+    const generic = odeint(ARENSTORF.f, ARENSTORF.y0, [0, 3], { ...opts, space: genericSpace });
+    expect(generic.stats).toEqual(fused.stats);
+    expect(maxAbsDiff(generic.ys[1]!, fused.ys[1]!)).toBeLessThan(1e-12);
+  });
+
+  it('checks the length of an array returned by f inside the fused step', () => {
+    let calls = 0;
+    const f = (_t: number, y: Float64Array): number[] => (++calls > 3 ? [y[0]!] : [y[1]!, -y[0]!]);
+    expect(() => odeint(f, [1, 0], [0, 1])).toThrow(/f returned 1 values/);
   });
 });

@@ -1,22 +1,11 @@
-import { Solver } from 'odex';
 import { describe, expect, it } from 'vitest';
 import { odeint } from '../../src/index.js';
 import { ARENSTORF, BRUSSELATOR, LOTKA_VOLTERRA, VAN_DER_POL, rmsScaledError } from '../helpers.js';
 import type { Problem } from '../helpers.js';
+import { odexSolve } from '../../bench/reference/odex.js';
 
 /** odex (Hairer's GBS extrapolation code, ported to JS) at a far tighter tolerance. */
-function odexReference(p: Problem, tol: number): number[] {
-  const s = new Solver(p.y0.length);
-  s.relativeTolerance = tol;
-  s.absoluteTolerance = tol;
-  s.maxSteps = 1e6;
-  const dy = new Float64Array(p.y0.length);
-  const out = s.solve((t: number, y: number[]) => {
-    p.f(t, Float64Array.from(y), dy);
-    return Array.from(dy);
-  }, 0, Array.from(p.y0), p.t1);
-  return out.y;
-}
+const odexReference = (p: Problem, tol: number): number[] => odexSolve(p.f, p.y0, 0, p.t1, tol).y;
 
 // Global error is the local tolerance times the problem's error amplification. The Arenstorf
 // orbit passes close to the moon and amplifies errors ~10⁴× (odex itself lands 4e3–2.4e4× its

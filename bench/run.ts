@@ -1,0 +1,36 @@
+/**
+ * `npm run bench` — runs the benchmarks, prints tables, writes JSON to bench/results/.
+ *   npm run bench                 full run
+ *   npm run bench -- --quick      fewer tolerances, shorter timing (a smoke run)
+ */
+import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import os from 'node:os';
+import { odeBenchmark } from './ode.js';
+
+const quick = process.argv.includes('--quick');
+const tols = quick ? [1e-3, 1e-6, 1e-9] : [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10];
+const timing = quick ? { time: 20, iterations: 5 } : { time: 150, iterations: 10 };
+
+const started = new Date();
+console.log(`# biflow benchmarks — ${started.toISOString()} — node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} (${os.cpus().length} cores)`);
+console.log('\n# float64 ODE: work-precision vs odex, overhead vs a hand-specialised dopri5 loop');
+const ode = await odeBenchmark({ tols, timing, log: (s) => console.log(s) });
+
+const summary = {
+  worstRatioVsOdex: Math.max(...ode.flatMap((r) => r.vsOdex.map((v) => v.ratio))),
+  worstOverheadRatio: Math.max(...ode.flatMap((r) => r.overhead.map((o) => o.ratio))),
+  medianOverheadRatio: (() => {
+    const rs = ode.flatMap((r) => r.overhead.map((o) => o.ratio)).sort((a, b) => a - b);
+    return rs[rs.length >> 1];
+  })(),
+};
+console.log('\n# summary', JSON.stringify(summary));
+
+// Results go to bench/results/ of the working directory (the compiled bench runs from dist/).
+const dir = new URL('bench/results/', `file://${process.cwd()}/`);
+mkdirSync(dir, { recursive: true });
+const file = new URL(`ode-${started.toISOString().replace(/[:.]/g, '-')}.json`, dir);
+const tmp = new URL(`${file.pathname.split('/').pop()}.tmp`, dir);
+writeFileSync(tmp, JSON.stringify({ started: started.toISOString(), node: process.version, cpu: os.cpus()[0]?.model, quick, ode, summary }, null, 2));
+renameSync(tmp, file);
+console.log(`\nwrote ${file.pathname}`);
