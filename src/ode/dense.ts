@@ -44,14 +44,17 @@ export class DenseOutput<Y> {
     this.direction = t1 >= t0 ? 1 : -1;
   }
 
-  /** Stores one accepted step from its stage vectors K (copies everything it keeps). */
-  push(tableau: ButcherTableau, t: number, h: number, y: Y, K: readonly Y[]): void {
+  /** Stores one accepted step from its stage vectors K; returns the new values it keeps. */
+  push(tableau: ButcherTableau, t: number, h: number, y: Y, K: readonly Y[]): Y[] {
     const n = K.length;
+    const y0 = this.space.copy(y);
+    const c = tableau.dense.map((row) => this.space.lincomb(this.space.buffer(y), null, h, row, K, n));
     this.t0s.push(t);
     this.hs.push(h);
-    this.y0s.push(this.space.copy(y));
-    this.coeffs.push(tableau.dense.map((row) => this.space.lincomb(this.space.buffer(y), null, h, row, K, n)));
+    this.y0s.push(y0);
+    this.coeffs.push(c);
     this.end = t + h;
+    return [y0, ...c];
   }
 
   /** Cuts the last step at `t` (a terminal event). */

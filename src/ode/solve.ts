@@ -20,7 +20,9 @@ import { float64Space } from './float64-space.js';
 import { SaveAt } from './saveat.js';
 import { Dopri5, RungeKutta } from './solver.js';
 import type { RKWork } from './solver.js';
-import type { StateSpace, VectorField } from './space.js';
+import type { SolveScope, StateSpace, VectorField } from './space.js';
+import { TensorSpace, TupleSpace } from './tensor-space.js';
+import { tf } from '../backend/engine.js';
 
 export interface SolveStats {
   /** Function evaluations, including initial-step selection and event/interpolation needs. */
@@ -88,14 +90,35 @@ export class Solution<Y> {
 
 const isFiniteNumber = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 
+/** The state space for y0: float64 for numbers, tensor for a tf.Tensor, tuple for an array of them. */
+export function spaceFor<Y>(y0: unknown): StateSpace<Y> {
+  if (y0 instanceof tf.Tensor) return tensorSpace as unknown as StateSpace<Y>;
+  if (Array.isArray(y0) && y0.length > 0 && y0.every((t) => t instanceof tf.Tensor)) return new TupleSpace() as unknown as StateSpace<Y>;
+  return float64Space as unknown as StateSpace<Y>;
+}
+
+const tensorSpace = new TensorSpace();
+
 /** Integrates dy/dt = f(t, y) from t0 to t1 (t1 < t0 runs backwards). */
 export function solve<Y>(args: SolveArgs<Y>): Solution<Y> {
+  const space = (args.space ?? spaceFor<Y>(args.y0)) as StateSpace<Y>;
+  // Everything the solve hands back (saved states, event states, dense pieces): a tensor space
+  // keeps these and frees the rest of each step's tensors.
+  const produced: Y[] = [];
+  const scope = space.openScope?.() ?? null;
+  try {
+    return run(args, space, scope, produced);
+  } finally {
+    scope?.close(produced);
+  }
+}
+
+function run<Y>(args: SolveArgs<Y>, space: StateSpace<Y>, scope: SolveScope<Y> | null, produced: Y[]): Solution<Y> {
   const fn = args.fn ?? 'solve';
   const { f, t0, t1, controller, eventTol } = args;
   const solver = args.solver ?? new Dopri5();
   const saveAt = args.saveAt ?? new SaveAt();
   const maxSteps = args.maxSteps ?? 100_000;
-  const space = (args.space ?? float64Space) as StateSpace<Y>;
   if (typeof f !== 'function') throw new InvalidArgumentError(fn, 'f', f, 'must be a function (t, y) => dy/dt, got {value}.');
   if (!isFiniteNumber(t0)) throw new InvalidArgumentError(fn, 't0', t0, 'must be a finite number, got {value}.');
   if (!isFiniteNumber(t1)) throw new InvalidArgumentError(fn, 't1', t1, 'must be a finite number, got {value}.');
@@ -127,13 +150,20 @@ export function solve<Y>(args: SolveArgs<Y>): Solution<Y> {
   const outYs: Y[] = [];
   const records: EventRecord<Y>[] = [];
   const save = (t: number, state: Y): void => {
+    const copy = space.copy(state);
     outTs.push(t);
-    outYs.push(space.copy(state));
+    outYs.push(copy);
+    produced.push(copy);
   };
   let ri = 0;
   if (saveAt.t0) save(t0, y);
   while (ri < requested.length && requested[ri] === t0) save(requested[ri++]!, y);
-  const dense = saveAt.dense ? new DenseOutput(space, t0, t1, space.copy(y)) : null;
+  let dense: DenseOutput<Y> | null = null;
+  if (saveAt.dense) {
+    const start = space.copy(y);
+    produced.push(start);
+    dense = new DenseOutput(space, t0, t1, start);
+  }
   const finish = (t: number, terminal: EventRecord<Y> | null): Solution<Y> =>
     new Solution(outTs, outYs, stats, records, terminal, t0, t, dense);
   if (t0 === t1) {
@@ -169,6 +199,7 @@ export function solve<Y>(args: SolveArgs<Y>): Solution<Y> {
   let h = active.firstStep;
   let k0Stale = false;
   let nonFiniteRun = 0;
+  let collected = 0;
 
   while ((t1 - t) * dir > 0) {
     if (stats.nSteps >= maxSteps) {
@@ -202,6 +233,7 @@ export function solve<Y>(args: SolveArgs<Y>): Solution<Y> {
         throw new StepSizeUnderflowError(`${fn}: a step of the minimum size ${active.minStep} failed the error test at t = ${t}. Lower minStep or loosen rtol/atol.`, t, h);
       }
       h = active.next;
+      if (scope) collected = collect(scope, [y, ks[0]!], produced, collected);
       continue;
     }
     nonFiniteRun = 0;
@@ -209,19 +241,21 @@ export function solve<Y>(args: SolveArgs<Y>): Solution<Y> {
     const tNext = h === t1 - t ? t1 : t + h;
     view.set(t, h, tNext, y);
 
-    const terminal = hasEvents ? findEvents(view, events, gPrev, eventTol, records) : null;
+    const terminal = hasEvents ? findEvents(view, events, gPrev, eventTol, records, produced) : null;
     const tEnd = terminal ? terminal.t : tNext;
     while (ri < nRequested && (requested[ri]! - tEnd) * dir <= 0) {
       const tr = requested[ri++]!;
       if (tr === tNext) save(tr, work.y1);
       else {
+        const yr = view.interpolate(tr, space.buffer(y));
         outTs.push(tr);
-        outYs.push(view.interpolate(tr, space.buffer(y)));
+        outYs.push(yr);
+        produced.push(yr);
       }
     }
     if (dense) {
       view.syncStages();
-      dense.push(tableau, t, h, y, work.K);
+      produced.push(...dense.push(tableau, t, h, y, work.K));
       if (terminal) dense.truncate(terminal.t);
     }
     if (saveSteps) save(tEnd, terminal ? terminal.y : work.y1);
@@ -244,6 +278,7 @@ export function solve<Y>(args: SolveArgs<Y>): Solution<Y> {
     }
     t = tNext;
     h = active.next;
+    if (scope) collected = collect(scope, k0Stale ? [y] : [y, ks[0]!], produced, collected);
   }
   if (saveAt.t1 && !(saveAt.steps && outTs[outTs.length - 1] === t1)) save(t1, y);
   return finish(t1, null);
@@ -319,6 +354,7 @@ function findEvents<Y>(
   gPrev: number[],
   eventTol: number | undefined,
   records: EventRecord<Y>[],
+  produced: Y[],
 ): EventRecord<Y> | null {
   const { t, h, tNext, work, space } = view;
   const found: { theta: number; index: number; direction: 1 | -1 }[] = [];
@@ -339,7 +375,14 @@ function findEvents<Y>(
     const ye = space.copy(theta === 1 ? work.y1 : view.interpolate(te, work.stage));
     const rec: EventRecord<Y> = { index, name: ev.name, t: te, y: ye, direction, terminal: ev.terminal === true };
     records.push(rec);
+    produced.push(ye);
     if (rec.terminal) return rec;
   }
   return null;
+}
+
+/** Hands the step's live state and new outputs to the scope; returns how many outputs it has seen. */
+function collect<Y>(scope: SolveScope<Y>, state: Y[], produced: Y[], seen: number): number {
+  scope.collect(state, produced.slice(seen));
+  return produced.length;
 }

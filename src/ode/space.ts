@@ -40,6 +40,19 @@ export interface StateSpace<Y> {
    * specialised to this space (fewer passes, no per-stage calls). Null to use the generic step.
    */
   fusedStepper?(tableau: ButcherTableau, f: VectorField<Y>, work: RKWork<Y>, tol: Tolerance | null, fn: string): Stepper<Y> | null;
+  /**
+   * Optionally, memory management for one solve (tensor spaces): called before the state is
+   * created; `collect` runs after every attempted step, `close` once at the end (also on errors).
+   */
+  openScope?(): SolveScope<Y>;
+}
+
+/** Per-solve memory bookkeeping of a space whose values must be disposed. */
+export interface SolveScope<Y> {
+  /** Keeps the live `state` and the `fresh` outputs made since the last call; frees the rest. */
+  collect(state: Y[], fresh: Y[]): void;
+  /** Keeps `outputs` (handing them to the caller) and frees all internal state. */
+  close(outputs: Y[]): void;
 }
 
 /** One solve's step function: advances (t, y) by h into `work`, returns the error ratio. */
