@@ -166,6 +166,12 @@ export class PIDController implements StepSizeController {
     this.maxStep = maxStep;
   }
 
+  /** The same controller with other tolerances (and a fresh first-step choice). */
+  withTolerance(rtol: number | ArrayLike<number>, atol: number | ArrayLike<number>): PIDController {
+    const { pcoeff, icoeff, dcoeff, safety, factorMin, factorMax, minStep, maxStep } = this;
+    return new PIDController({ rtol, atol, norm: this.tolerance.norm, pcoeff, icoeff, dcoeff, safety, factorMin, factorMax, minStep, maxStep });
+  }
+
   begin<Y>(ctx: ControllerContext<Y>): ActiveController {
     const dir = ctx.t1 >= ctx.t0 ? 1 : -1;
     const k = ctx.errorOrder;

@@ -11,7 +11,10 @@ import { ConstantStepSize, PIDController } from './controller.js';
 import type { PIDOptions } from './controller.js';
 import type { OdeEvent } from './events.js';
 import { SaveAt } from './saveat.js';
-import { solve, type Solution } from './solve.js';
+import { solve, Solution } from './solve.js';
+import { solveWithGradient } from './gradients.js';
+import type { AdjointStats, GradientMode } from './gradients.js';
+import { tf } from '../backend/engine.js';
 import { solverFor } from './solver.js';
 import type { StateSpace, VectorField } from './space.js';
 import type { MethodName } from './tableaux/index.js';
@@ -30,6 +33,21 @@ export interface OdeintOptions<Y> extends Omit<Partial<PIDOptions>, 'rtol' | 'at
   eventTol?: number;
   maxSteps?: number;
   space?: StateSpace<Y>;
+  /**
+   * Tensor states: how gradients reach y0 and `params` — 'direct' (default: the tfjs tape),
+   * 'backsolve' (continuous adjoint) or 'checkpoint' (replayed steps).
+   */
+  gradient?: GradientMode;
+  /** The tensors/variables f uses whose gradients are wanted (backsolve, checkpoint). */
+  params?: readonly tf.Tensor[];
+  adjointRtol?: number;
+  adjointAtol?: number;
+  adjointNorm?: 'rms' | 'seminorm';
+}
+
+/** A solution whose backward pass reports its own statistics (backsolve, checkpoint). */
+export interface GradientSolution<Y> extends Solution<Y> {
+  adjointStats?: AdjointStats;
 }
 
 /**
@@ -42,7 +60,7 @@ export function odeint<Y = Float64Array>(
   y0: NoInfer<Y> | ArrayLike<number>,
   ts: ArrayLike<number>,
   options: OdeintOptions<Y> = {},
-): Solution<Y> {
+): GradientSolution<Y> {
   const fn = 'odeint';
   const { method = 'dopri5', rtol = 1e-7, atol = 1e-9, stepSize, dense = false, events, eventTol, maxSteps, space } = options;
   if (ts == null || typeof ts.length !== 'number' || ts.length < 1) {
@@ -59,8 +77,40 @@ export function odeint<Y = Float64Array>(
       : solver.adaptive
         ? new PIDController({ ...options, rtol, atol })
         : new ConstantStepSize({ grid: times });
+  const gradient = options.gradient ?? 'direct';
+  if (gradient !== 'direct') {
+    if (gradient !== 'backsolve' && gradient !== 'checkpoint') {
+      throw new InvalidArgumentError(fn, 'gradient', gradient, "must be 'direct', 'backsolve' or 'checkpoint', got {value}.");
+    }
+    const single = y0 instanceof tf.Tensor;
+    if (!single && !(Array.isArray(y0) && y0.length > 0 && y0.every((t) => t instanceof tf.Tensor))) {
+      throw new InvalidArgumentError(fn, 'gradient', gradient, 'needs a tensor state (a tf.Tensor or an array of them); float64 states use adjointSensitivity. Got {value}.');
+    }
+    if (dense || events) throw new InvalidArgumentError(fn, 'gradient', gradient, 'does not combine with dense output or events yet, got {value}. Use the default direct gradient for those.');
+    const tuple = (single ? [y0] : y0) as tf.Tensor[];
+    const field = (single ? (t: number, y: tf.Tensor[]) => [f(t, y[0] as Y, y[0] as Y) as tf.Tensor] : f) as VectorField<tf.Tensor[]>;
+    if (times.length < 2) throw new InvalidArgumentError(fn, 'ts', times, 'needs at least two times for a gradient solve, got {value}.');
+    const { sol, adjointStats } = solveWithGradient(
+      { f: field, y0: tuple, ts: times, solver, controller, maxSteps, fn },
+      { gradient, params: options.params as tf.Tensor[], adjointRtol: options.adjointRtol, adjointAtol: options.adjointAtol, adjointNorm: options.adjointNorm },
+    );
+    const ys = (single ? sol.ys.map((y) => y[0]!) : sol.ys) as Y[];
+    const out = new Solution<Y>(sol.ts, ys, sol.stats, [], null, sol.t0, sol.t1, null) as GradientSolution<Y>;
+    out.adjointStats = adjointStats;
+    return out;
+  }
   return solve({
     f, y0, t0: times[0]!, t1: times[times.length - 1]!, solver, controller,
     saveAt: SaveAt.ts(times, { dense }), events, eventTol, maxSteps, space, fn,
   });
+}
+
+/** `odeint` with the continuous adjoint: torchdiffeq's odeint_adjoint. */
+export function odeintAdjoint<Y = tf.Tensor>(
+  f: VectorField<Y>,
+  y0: NoInfer<Y> | ArrayLike<number>,
+  ts: ArrayLike<number>,
+  options: Omit<OdeintOptions<Y>, 'gradient'> = {},
+): GradientSolution<Y> {
+  return odeint(f, y0, ts, { ...options, gradient: 'backsolve', params: options.params ?? [] });
 }
