@@ -3,15 +3,19 @@
  */
 
 export {
-  odeint, solve, Solution, SaveAt, ConstantStepSize, PIDController,
+  odeint, odeintAdjoint, adjointSensitivity, solve, Solution, spaceFor, TensorSpace, TupleSpace, SaveAt, ConstantStepSize, PIDController,
   RungeKutta, Euler, Midpoint, Heun, RK4, Bosh3, Dopri5, Tsit5, Dopri8,
   ButcherTableau, TABLEAUX, METHOD_NAMES, float64Space,
   ARENSTORF, BRUSSELATOR, LOTKA_VOLTERRA, VAN_DER_POL, PROBLEMS,
 } from './ode/index.js';
 export type {
-  OdeintOptions, SolveArgs, SolveStats, SaveAtOptions, PIDOptions, StepSizeController, MethodName,
+  OdeintOptions, GradientSolution, GradientMode, AdjointStats, SensitivityArgs, SensitivityResult, TupleSpaceOptions, SolveArgs, SolveStats, SaveAtOptions, PIDOptions, StepSizeController, MethodName,
   OdeEvent, EventRecord, StateSpace, Tolerance, VectorField, NormKind, Problem,
 } from './ode/index.js';
 export {
   BiflowError, InvalidArgumentError, MaxStepsExceededError, StepSizeUnderflowError, NonFiniteError,
 } from './errors.js';
+export { tf, useBackend, backendInfo, BackendUnavailableError, BACKEND_NAMES } from './backend/index.js';
+export type { AdapterInfo, BackendInfo, BackendName } from './backend/index.js';
+export { ACTIVATIONS } from './nn/index.js';
+export type { ActivationName } from './nn/index.js';

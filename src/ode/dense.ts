@@ -62,6 +62,11 @@ export class DenseOutput<Y> {
     this.end = t;
   }
 
+  /** Every state value this interpolant holds (to release tensor-backed ones). */
+  values(): Y[] {
+    return [this.y0, ...this.y0s, ...this.coeffs.flat()];
+  }
+
   /** The time the interpolant reaches. */
   get t1(): number {
     return this.end;

@@ -1,6 +1,11 @@
-export { odeint } from './odeint.js';
-export type { OdeintOptions } from './odeint.js';
-export { solve, Solution } from './solve.js';
+export { odeint, odeintAdjoint } from './odeint.js';
+export type { OdeintOptions, GradientSolution } from './odeint.js';
+export type { AdjointStats, GradientMode } from './gradients.js';
+export { adjointSensitivity } from './sensitivity.js';
+export type { SensitivityArgs, SensitivityResult } from './sensitivity.js';
+export { TensorSpace, TupleSpace } from './tensor-space.js';
+export type { TupleSpaceOptions } from './tensor-space.js';
+export { solve, Solution, spaceFor } from './solve.js';
 export type { SolveArgs, SolveStats } from './solve.js';
 export { SaveAt } from './saveat.js';
 export type { SaveAtOptions } from './saveat.js';

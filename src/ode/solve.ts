@@ -79,6 +79,15 @@ export class Solution<Y> {
     return this.terminal ? 'terminated' : 'completed';
   }
 
+  /**
+   * Releases the tensors this solution holds (saved states, event states, dense pieces). A no-op
+   * for float64 solutions. Tensor outputs otherwise belong to the caller like any tfjs result.
+   */
+  dispose(): void {
+    const held: unknown[] = [...this.ys, ...this.events.map((e) => e.y), ...(this.dense ? this.dense.values() : [])];
+    tf.dispose(held.filter((v) => v instanceof tf.Tensor || (Array.isArray(v) && v.every((t) => t instanceof tf.Tensor))) as tf.Tensor[]);
+  }
+
   /** The solution at any t in the solved interval (needs `SaveAt.dense()` / `{ dense: true }`). */
   evaluate(t: number): Y {
     if (!this.dense) {

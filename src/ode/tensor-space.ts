@@ -29,6 +29,19 @@ function readScalar(t: Tensor): number {
 }
 
 /**
+ * A boolean read for the finiteness check. Where the backend cannot read synchronously (WebGPU
+ * in Node) the check is skipped: fixed-step solves still run there, without NaN detection.
+ */
+function readFlag(t: Tensor): boolean {
+  try {
+    return t.dataSync()[0] === 1;
+  } catch (e) {
+    if (e instanceof ReferenceError && /OffscreenCanvas/.test(e.message)) return true;
+    throw e;
+  }
+}
+
+/**
  * One solve's tfjs scope. Each `collect` ends the step's scope, moving the live state and fresh
  * outputs to the enclosing scope, and disposes the state it kept last time that is now dead.
  */
@@ -101,7 +114,7 @@ function checkTensor(t: unknown, like: Tensor, fn: string, what: string, time: n
     throw new InvalidArgumentError(fn, 'f', describeShape(t), `must return a tf.Tensor for ${what}, got {value} at t = ${time}.`);
   }
   if (t.shape.length !== like.shape.length || t.shape.some((d: number, i: number) => d !== like.shape[i])) {
-    throw new InvalidArgumentError(fn, 'f', describeShape(t), `returned ${'{value}'} at t = ${time} for ${what} of shape [${like.shape.join(', ')}]. Make f return dy/dt with the state's shape.`);
+    throw new InvalidArgumentError(fn, 'f', t.shape, `returned a tensor of shape {value} at t = ${time} for ${what} of shape [${like.shape.join(', ')}]. Make f return dy/dt with the state's shape.`);
   }
   return t;
 }
@@ -136,7 +149,7 @@ export class TensorSpace implements StateSpace<Tensor> {
   }
   isFinite(y: Tensor): boolean {
     const all = tf.tidy(() => tf.all(tf.isFinite(y)));
-    const ok = readScalar(all) === 1;
+    const ok = readFlag(all);
     all.dispose();
     return ok;
   }
@@ -215,7 +228,7 @@ export class TupleSpace implements StateSpace<Tensor[]> {
   }
   isFinite(y: Tensor[]): boolean {
     const all = tf.tidy(() => tf.all(tf.stack(y.map((t) => tf.all(tf.isFinite(t))))));
-    const ok = readScalar(all) === 1;
+    const ok = readFlag(all);
     all.dispose();
     return ok;
   }

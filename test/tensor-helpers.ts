@@ -1,0 +1,24 @@
+/** Shared helpers for the tensor tests. */
+import { tf } from '../src/index.js';
+
+/** Runs fn `times` times and returns how many tensors each call left behind (all should be 0). */
+export function leaks(fn: () => unknown, times = 3): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const before = tf.memory().numTensors;
+    const r = fn();
+    if (r instanceof tf.Tensor) r.dispose();
+    out.push(tf.memory().numTensors - before);
+  }
+  return out;
+}
+
+export function values(t: tf.Tensor): number[] {
+  return Array.from(t.dataSync());
+}
+
+export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
