@@ -55,9 +55,28 @@ export interface GradientSolution<Y> extends Solution<Y> {
  * (strictly increasing, or strictly decreasing to integrate backwards).
  * Adaptive methods use a {@link PIDController}; fixed-step ones a {@link ConstantStepSize}.
  */
-export function odeint<Y = Float64Array>(
+export function odeint(
+  f: VectorField<tf.Tensor>,
+  y0: tf.Tensor,
+  ts: ArrayLike<number>,
+  options?: OdeintOptions<tf.Tensor>,
+): GradientSolution<tf.Tensor>;
+export function odeint(
+  f: VectorField<tf.Tensor[]>,
+  y0: tf.Tensor[],
+  ts: ArrayLike<number>,
+  options?: OdeintOptions<tf.Tensor[]>,
+): GradientSolution<tf.Tensor[]>;
+export function odeint(
+  f: VectorField<Float64Array>,
+  y0: ArrayLike<number>,
+  ts: ArrayLike<number>,
+  options?: OdeintOptions<Float64Array>,
+): GradientSolution<Float64Array>;
+export function odeint<Y>(f: VectorField<Y>, y0: Y, ts: ArrayLike<number>, options: OdeintOptions<Y> & { space: StateSpace<Y> }): GradientSolution<Y>;
+export function odeint<Y>(
   f: VectorField<Y>,
-  y0: NoInfer<Y> | ArrayLike<number>,
+  y0: Y | ArrayLike<number>,
   ts: ArrayLike<number>,
   options: OdeintOptions<Y> = {},
 ): GradientSolution<Y> {
@@ -106,11 +125,24 @@ export function odeint<Y = Float64Array>(
 }
 
 /** `odeint` with the continuous adjoint: torchdiffeq's odeint_adjoint. */
-export function odeintAdjoint<Y = tf.Tensor>(
+export function odeintAdjoint(
+  f: VectorField<tf.Tensor>,
+  y0: tf.Tensor,
+  ts: ArrayLike<number>,
+  options?: Omit<OdeintOptions<tf.Tensor>, 'gradient'>,
+): GradientSolution<tf.Tensor>;
+export function odeintAdjoint(
+  f: VectorField<tf.Tensor[]>,
+  y0: tf.Tensor[],
+  ts: ArrayLike<number>,
+  options?: Omit<OdeintOptions<tf.Tensor[]>, 'gradient'>,
+): GradientSolution<tf.Tensor[]>;
+export function odeintAdjoint<Y>(
   f: VectorField<Y>,
-  y0: NoInfer<Y> | ArrayLike<number>,
+  y0: Y,
   ts: ArrayLike<number>,
   options: Omit<OdeintOptions<Y>, 'gradient'> = {},
 ): GradientSolution<Y> {
-  return odeint(f, y0, ts, { ...options, gradient: 'backsolve', params: options.params ?? [] });
+  const opts = { ...options, gradient: 'backsolve', params: options.params ?? [] } as OdeintOptions<Y> & { space: StateSpace<Y> };
+  return odeint(f, y0, ts, opts);
 }

@@ -57,7 +57,7 @@ describe('WebGPU through Dawn', () => {
     const A = [[-0.4, 1.5], [-1.5, -0.4]];
     const run = () => {
       const At = tf.tensor2d(A);
-      const sol = odeint<tf.Tensor>((_t, y) => tf.matMul(y, At, false, true), tf.tensor2d([[1, 0], [0.3, -0.2]]), [0, 1], { method: 'rk4', stepSize: 0.05 });
+      const sol = odeint((_t, y) => tf.matMul(y, At, false, true), tf.tensor2d([[1, 0], [0.3, -0.2]]), [0, 1], { method: 'rk4', stepSize: 0.05 });
       return sol.ys[1] as tf.Tensor;
     };
     const reference = await run().data();

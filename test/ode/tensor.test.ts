@@ -72,7 +72,7 @@ describe('tensor states', () => {
 
   it('rejects per-component tolerance arrays for tensors with a clear message', () => {
     const y0 = batch();
-    expect(() => odeint<tf.Tensor>((_t, y) => tf.neg(y), y0, [0, 1], { rtol: [1e-3, 1e-3, 1e-3] })).toThrow(/rtol must be a non-negative finite number for tensor states/);
+    expect(() => odeint((_t, y) => tf.neg(y), y0, [0, 1], { rtol: [1e-3, 1e-3, 1e-3] })).toThrow(/rtol must be a non-negative finite number for tensor states/);
     y0.dispose();
   });
 });
