@@ -6,17 +6,28 @@
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import os from 'node:os';
 import { odeBenchmark } from './ode.js';
+import { tensorBenchmark } from './tensor.js';
 
 const quick = process.argv.includes('--quick');
+const suiteArg = process.argv.find((a) => a.startsWith('--suite='));
+const suites = (suiteArg ? suiteArg.slice('--suite='.length) : 'ode,tensor').split(',');
 const tols = quick ? [1e-3, 1e-6, 1e-9] : [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10];
 const timing = quick ? { time: 20, iterations: 5 } : { time: 150, iterations: 10 };
 
 const started = new Date();
 console.log(`# biflow benchmarks — ${started.toISOString()} — node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} (${os.cpus().length} cores)`);
-console.log('\n# float64 ODE: work-precision vs odex, overhead vs a hand-specialised dopri5 loop');
-const ode = await odeBenchmark({ tols, timing, log: (s) => console.log(s) });
+let ode: Awaited<ReturnType<typeof odeBenchmark>> = [];
+if (suites.includes('ode')) {
+  console.log('\n# float64 ODE: work-precision vs odex, overhead vs a hand-specialised dopri5 loop');
+  ode = await odeBenchmark({ tols, timing, log: (s) => console.log(s) });
+}
+let tensor: Awaited<ReturnType<typeof tensorBenchmark>> | null = null;
+if (suites.includes('tensor')) {
+  console.log('\n# tensor solves: gradient modes and field evaluation per backend');
+  tensor = await tensorBenchmark({ timing: quick ? { time: 20, iterations: 3 } : { time: 300, iterations: 5 }, log: (s) => console.log(s), quick });
+}
 
-const summary = {
+const summary = ode.length === 0 ? {} : {
   worstRatioVsOdex: Math.max(...ode.flatMap((r) => r.vsOdex.map((v) => v.ratio))),
   worstOverheadRatio: Math.max(...ode.flatMap((r) => r.overhead.map((o) => o.ratio))),
   medianOverheadRatio: (() => {
@@ -29,8 +40,8 @@ console.log('\n# summary', JSON.stringify(summary));
 // Results go to bench/results/ of the working directory (the compiled bench runs from dist/).
 const dir = new URL('bench/results/', `file://${process.cwd()}/`);
 mkdirSync(dir, { recursive: true });
-const file = new URL(`ode-${started.toISOString().replace(/[:.]/g, '-')}.json`, dir);
+const file = new URL(`bench-${started.toISOString().replace(/[:.]/g, '-')}.json`, dir);
 const tmp = new URL(`${file.pathname.split('/').pop()}.tmp`, dir);
-writeFileSync(tmp, JSON.stringify({ started: started.toISOString(), node: process.version, cpu: os.cpus()[0]?.model, quick, ode, summary }, null, 2));
+writeFileSync(tmp, JSON.stringify({ started: started.toISOString(), node: process.version, cpu: os.cpus()[0]?.model, quick, ode, tensor, summary }, null, 2));
 renameSync(tmp, file);
 console.log(`\nwrote ${file.pathname}`);
