@@ -1,2 +1,4 @@
 export { tanh, sigmoid, softplus, swish, elu, exp, ACTIVATIONS } from './activations.js';
 export type { ActivationName } from './activations.js';
+export { MLP } from './mlp.js';
+export type { MLPOptions } from './mlp.js';

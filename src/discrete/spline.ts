@@ -1,0 +1,159 @@
+/**
+ * Rational-quadratic spline coupling with linear tails (Neural Spline Flows).
+ * Durkan, Bekasov, Murray, Papamakarios, "Neural Spline Flows", arXiv:1906.04032.
+ *
+ * Inside [−B, B] each transformed component goes through a monotone piecewise rational-quadratic
+ * map with K bins whose widths, heights and interior knot derivatives come from the conditioner;
+ * outside it is the identity (derivative 1 at the boundary knots makes the join smooth), so
+ * inputs beyond the bound pass through without error.
+ */
+import { tf } from '../backend/engine.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { Bijector, BijectorConfig, BijectorResult, InverseResult } from '../flows/bijector.js';
+import { MLP } from '../nn/mlp.js';
+import { Split } from './masks.js';
+import type { MaskParity } from './masks.js';
+
+export interface SplineOptions {
+  dim: number;
+  parity: MaskParity;
+  bins?: number;
+  bound?: number;
+  hidden?: number[];
+  seed?: number;
+}
+
+const MIN_BIN = 1e-3;
+const MIN_DERIVATIVE = 1e-3;
+
+type T = tf.Tensor;
+
+interface Knots {
+  cw: T; // left edges of the bins in x, [N, n, K]
+  w: T; // bin widths
+  ch: T; // left edges in y
+  h: T; // bin heights
+  d0: T; // derivative at each bin's left knot
+  d1: T; // … and right knot
+}
+
+/** Knots of the spline from raw conditioner output [N, n, 3K − 1]. */
+function knots(raw: T, K: number, B: number): Knots {
+  const [rw, rh, rd] = tf.split(raw, [K, K, K - 1], 2);
+  const widths = tf.add(MIN_BIN, tf.mul(1 - MIN_BIN * K, tf.softmax(rw!)));
+  const heights = tf.add(MIN_BIN, tf.mul(1 - MIN_BIN * K, tf.softmax(rh!)));
+  const edges = (sizes: T) => {
+    const cum = tf.cumsum(tf.mul(2 * B, sizes), 2, true); // exclusive: left edge of each bin from 0
+    return tf.sub(cum, B);
+  };
+  // Interior derivatives by softplus; 1 at both ends (the linear tails have slope 1).
+  const inner = tf.add(MIN_DERIVATIVE, tf.softplus(rd!));
+  const one = tf.onesLike(tf.slice(widths, [0, 0, 0], [-1, -1, 1]));
+  const d = tf.concat([one, inner, one], 2);
+  return {
+    cw: edges(widths),
+    w: tf.mul(2 * B, widths),
+    ch: edges(heights),
+    h: tf.mul(2 * B, heights),
+    d0: tf.slice(d, [0, 0, 0], [-1, -1, K]),
+    d1: tf.slice(d, [0, 0, 1], [-1, -1, K]),
+  };
+}
+
+/** One-hot [N, n, K] of the bin holding v, from the bins' left edges (the first edge is −B). */
+function binOf(v: T, left: T, K: number): T {
+  // Number of interior left edges at or below v = the bin index; tf.step has a (zero) gradient.
+  const interior = tf.slice(left, [0, 0, 1], [-1, -1, K - 1]);
+  const idx = tf.sum(tf.step(tf.add(tf.sub(tf.expandDims(v, 2), interior), 1e-12)), 2);
+  return tf.oneHot(tf.cast(idx, 'int32'), K);
+}
+
+const pick = (onehot: T, q: T): T => tf.sum(tf.mul(onehot, q), 2);
+
+export class SplineCoupling implements Bijector {
+  readonly dim: number;
+  readonly bins: number;
+  readonly bound: number;
+  private readonly split: Split;
+  readonly net: MLP;
+
+  constructor(private readonly options: SplineOptions) {
+    const { dim, parity, bins = 8, bound = 4, hidden = [64, 64], seed = 0 } = options;
+    if (!Number.isInteger(bins) || bins < 2) throw new InvalidArgumentError('SplineCoupling', 'bins', bins, 'must be an integer ≥ 2, got {value}.');
+    if (!(bound > 0)) throw new InvalidArgumentError('SplineCoupling', 'bound', bound, 'must be a positive number, got {value}.');
+    this.dim = dim;
+    this.bins = bins;
+    this.bound = bound;
+    this.split = new Split(dim, parity);
+    this.net = new MLP(this.split.a.length, hidden, this.split.b.length * (3 * bins - 1), { activation: 'relu', seed });
+  }
+
+  private params(xa: tf.Tensor2D): Knots {
+    const raw = tf.reshape(this.net.apply(xa), [xa.shape[0], this.split.b.length, 3 * this.bins - 1]);
+    return knots(raw, this.bins, this.bound);
+  }
+
+  forward(x: tf.Tensor2D): BijectorResult {
+    return tf.tidy(() => {
+      const [xa, xb] = this.split.parts(x);
+      const k = this.params(xa);
+      const B = this.bound;
+      const inside = tf.logicalAnd(tf.greaterEqual(xb, -B), tf.lessEqual(xb, B));
+      const xc = tf.clipByValue(xb, -B, B);
+      const oh = binOf(xc, k.cw, this.bins);
+      const [cw, w, ch, h, d0, d1] = [k.cw, k.w, k.ch, k.h, k.d0, k.d1].map((q) => pick(oh, q)) as [T, T, T, T, T, T];
+      const s = tf.div(h, w);
+      const th = tf.div(tf.sub(xc, cw), w);
+      const tt = tf.mul(th, tf.sub(1, th));
+      const denom = tf.add(s, tf.mul(tf.sub(tf.add(d1, d0), tf.mul(2, s)), tt));
+      const num = tf.mul(h, tf.add(tf.mul(s, tf.square(th)), tf.mul(d0, tt)));
+      const yIn = tf.add(ch, tf.div(num, denom));
+      const dnum = tf.mul(tf.square(s), tf.add(tf.add(tf.mul(d1, tf.square(th)), tf.mul(tf.mul(2, s), tt)), tf.mul(d0, tf.square(tf.sub(1, th)))));
+      const logDerivIn = tf.sub(tf.log(dnum), tf.mul(2, tf.log(denom)));
+      const yb = tf.where(inside, yIn, xb);
+      const logDet = tf.sum(tf.where(inside, logDerivIn, tf.zerosLike(xb)), 1);
+      return { y: this.split.join(xa, yb as tf.Tensor2D), logDet: logDet as tf.Tensor1D };
+    });
+  }
+
+  inverse(y: tf.Tensor2D): InverseResult {
+    return tf.tidy(() => {
+      const [ya, yb] = this.split.parts(y);
+      const k = this.params(ya);
+      const B = this.bound;
+      const inside = tf.logicalAnd(tf.greaterEqual(yb, -B), tf.lessEqual(yb, B));
+      const yc = tf.clipByValue(yb, -B, B);
+      const oh = binOf(yc, k.ch, this.bins);
+      const [cw, w, ch, h, d0, d1] = [k.cw, k.w, k.ch, k.h, k.d0, k.d1].map((q) => pick(oh, q)) as [T, T, T, T, T, T];
+      const s = tf.div(h, w);
+      const dy = tf.sub(yc, ch);
+      const sumD = tf.sub(tf.add(d1, d0), tf.mul(2, s));
+      const a = tf.add(tf.mul(h, tf.sub(s, d0)), tf.mul(dy, sumD));
+      const b = tf.sub(tf.mul(h, d0), tf.mul(dy, sumD));
+      const c = tf.mul(tf.neg(s), dy);
+      const disc = tf.relu(tf.sub(tf.square(b), tf.mul(4, tf.mul(a, c))));
+      const th = tf.div(tf.mul(2, c), tf.sub(tf.neg(b), tf.sqrt(disc)));
+      const xIn = tf.add(tf.mul(th, w), cw);
+      const tt = tf.mul(th, tf.sub(1, th));
+      const denom = tf.add(s, tf.mul(sumD, tt));
+      const dnum = tf.mul(tf.square(s), tf.add(tf.add(tf.mul(d1, tf.square(th)), tf.mul(tf.mul(2, s), tt)), tf.mul(d0, tf.square(tf.sub(1, th)))));
+      const logDerivIn = tf.sub(tf.log(dnum), tf.mul(2, tf.log(denom)));
+      const xb = tf.where(inside, xIn, yb);
+      const logDet = tf.neg(tf.sum(tf.where(inside, logDerivIn, tf.zerosLike(yb)), 1));
+      return { x: this.split.join(ya, xb as tf.Tensor2D), logDet: logDet as tf.Tensor1D };
+    });
+  }
+
+  get trainableVariables(): tf.Variable[] {
+    return this.net.variables;
+  }
+
+  getConfig(): BijectorConfig {
+    return { kind: 'spline-coupling', ...this.options };
+  }
+
+  dispose(): void {
+    this.net.dispose();
+    this.split.dispose();
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * The one contract every block of a flow meets, continuous or discrete (zuko's transform with
+ * `call_and_ladj` as the fast path).
+ *
+ * `forward` maps data → latent and returns log|det ∂y/∂x| per row; `inverse` maps latent → data
+ * and returns log|det ∂x/∂y| per row (the negative of the forward log-det at the same point).
+ * Inputs and outputs are `[N, dim]` float32 tensors; log-dets are `[N]`.
+ */
+import type { tf } from '../backend/engine.js';
+
+export interface BijectorResult {
+  y: tf.Tensor2D;
+  logDet: tf.Tensor1D;
+}
+
+export interface InverseResult {
+  x: tf.Tensor2D;
+  logDet: tf.Tensor1D;
+}
+
+/** A JSON description from which the registry rebuilds the bijector (weights apart). */
+export interface BijectorConfig {
+  kind: string;
+  [key: string]: unknown;
+}
+
+export interface Bijector {
+  readonly dim: number;
+  forward(x: tf.Tensor2D): BijectorResult;
+  inverse(y: tf.Tensor2D): InverseResult;
+  /** Every variable training should update, in a fixed order (save/load relies on it). */
+  readonly trainableVariables: tf.Variable[];
+  getConfig(): BijectorConfig;
+  /** Data-dependent initialisation (ActNorm); a no-op for most blocks. */
+  initialize?(x: tf.Tensor2D): void;
+  /** Releases the variables. */
+  dispose(): void;
+}

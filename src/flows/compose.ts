@@ -1,0 +1,97 @@
+/**
+ * Composition: `Sequential` runs blocks in order and sums their log-dets, and reverses itself for
+ * the inverse; `Inverse` swaps a bijector's directions.
+ */
+import { tf } from '../backend/engine.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { Bijector, BijectorConfig, BijectorResult, InverseResult } from './bijector.js';
+
+export class Sequential implements Bijector {
+  readonly dim: number;
+
+  constructor(readonly blocks: readonly Bijector[]) {
+    if (blocks.length === 0) throw new InvalidArgumentError('Sequential', 'blocks', blocks, 'must hold at least one bijector, got {value}.');
+    this.dim = blocks[0]!.dim;
+    blocks.forEach((b, i) => {
+      if (b.dim !== this.dim) throw new InvalidArgumentError('Sequential', `blocks[${i}].dim`, b.dim, `must equal the first block's dim ${this.dim}, got {value}.`);
+    });
+  }
+
+  forward(x: tf.Tensor2D): BijectorResult {
+    return tf.tidy(() => {
+      let y = x;
+      let logDet = tf.zeros([x.shape[0]]) as tf.Tensor1D;
+      for (const b of this.blocks) {
+        const r = b.forward(y);
+        y = r.y;
+        logDet = tf.add(logDet, r.logDet);
+      }
+      return { y, logDet };
+    });
+  }
+
+  inverse(y: tf.Tensor2D): InverseResult {
+    return tf.tidy(() => {
+      let x = y;
+      let logDet = tf.zeros([y.shape[0]]) as tf.Tensor1D;
+      for (let i = this.blocks.length - 1; i >= 0; i--) {
+        const r = this.blocks[i]!.inverse(x);
+        x = r.x;
+        logDet = tf.add(logDet, r.logDet);
+      }
+      return { x, logDet };
+    });
+  }
+
+  initialize(x: tf.Tensor2D): void {
+    tf.tidy(() => {
+      let y = x;
+      for (const b of this.blocks) {
+        b.initialize?.(y);
+        y = b.forward(y).y;
+      }
+    });
+  }
+
+  get trainableVariables(): tf.Variable[] {
+    return this.blocks.flatMap((b) => b.trainableVariables);
+  }
+
+  getConfig(): BijectorConfig {
+    return { kind: 'sequential', blocks: this.blocks.map((b) => b.getConfig()) };
+  }
+
+  dispose(): void {
+    this.blocks.forEach((b) => b.dispose());
+  }
+}
+
+export class Inverse implements Bijector {
+  constructor(readonly inner: Bijector) {}
+
+  get dim(): number {
+    return this.inner.dim;
+  }
+
+  forward(x: tf.Tensor2D): BijectorResult {
+    const r = this.inner.inverse(x);
+    return { y: r.x, logDet: r.logDet };
+  }
+
+  inverse(y: tf.Tensor2D): InverseResult {
+    const r = this.inner.forward(y);
+    return { x: r.y, logDet: r.logDet };
+  }
+
+  get trainableVariables(): tf.Variable[] {
+    return this.inner.trainableVariables;
+  }
+
+  getConfig(): BijectorConfig {
+    return { kind: 'inverse', inner: this.inner.getConfig() };
+  }
+
+  dispose(): void {
+    this.inner.dispose();
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * A normalizing flow: a bijector (data → latent) and a base distribution on the latent.
+ *   log p(x) = log p_base(f(x)) + log|det ∂f/∂x|,   sampling: x = f⁻¹(z), z ~ p_base.
+ */
+import { tf } from '../backend/engine.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { Bijector } from './bijector.js';
+import type { Distribution } from './distributions.js';
+
+export class Flow {
+  constructor(
+    readonly bijector: Bijector,
+    readonly base: Distribution,
+  ) {
+    if (bijector.dim !== base.dim) throw new InvalidArgumentError('Flow', 'base.dim', base.dim, `must equal the bijector's dim ${bijector.dim}, got {value}.`);
+  }
+
+  get dim(): number {
+    return this.bijector.dim;
+  }
+
+  /** Exact log-likelihood of each row of x, in nats, `[N]`. */
+  logProb(x: tf.Tensor2D): tf.Tensor1D {
+    this.checkInput('Flow.logProb', x);
+    return tf.tidy(() => {
+      const { y, logDet } = this.bijector.forward(x);
+      return tf.add(this.base.logProb(y), logDet) as tf.Tensor1D;
+    });
+  }
+
+  /** n samples by the exact inverse. */
+  sample(n: number, { seed }: { seed?: number } = {}): tf.Tensor2D {
+    return tf.tidy(() => this.bijector.inverse(this.base.sample(n, seed)).x);
+  }
+
+  /** Samples with their log-density, in one inverse pass. */
+  sampleAndLogProb(n: number, { seed }: { seed?: number } = {}): { x: tf.Tensor2D; logProb: tf.Tensor1D } {
+    return tf.tidy(() => {
+      const z = this.base.sample(n, seed);
+      const { x, logDet } = this.bijector.inverse(z);
+      return { x, logProb: tf.sub(this.base.logProb(z), logDet) as tf.Tensor1D };
+    });
+  }
+
+  get trainableVariables(): tf.Variable[] {
+    return [...this.bijector.trainableVariables, ...this.base.trainableVariables];
+  }
+
+  dispose(): void {
+    this.bijector.dispose();
+    this.base.dispose();
+  }
+
+  private checkInput(fn: string, x: tf.Tensor): void {
+    if (!(x instanceof tf.Tensor) || x.rank !== 2 || x.shape[1] !== this.dim) {
+      throw new InvalidArgumentError(fn, 'x', x instanceof tf.Tensor ? x.shape : x, `must be a [N, ${this.dim}] tensor, got {value}.`);
+    }
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * A small multilayer perceptron, the conditioner of coupling layers: in → hidden… → out, with an
+ * activation between layers and (by default) a zero-initialised last layer so that a coupling
+ * starts as the identity (Dinh et al.; Kingma & Dhariwal).
+ */
+import { tf } from '../backend/engine.js';
+import { InvalidArgumentError } from '../errors.js';
+import { ACTIVATIONS } from './activations.js';
+import type { ActivationName } from './activations.js';
+
+export interface MLPOptions {
+  activation?: ActivationName | 'relu';
+  /** Zero weights and bias in the last layer (default true). */
+  zeroLast?: boolean;
+  seed?: number;
+}
+
+export class MLP {
+  readonly weights: tf.Variable[] = [];
+  readonly biases: tf.Variable[] = [];
+  private readonly act: (x: tf.Tensor) => tf.Tensor;
+
+  constructor(
+    readonly inDim: number,
+    readonly hidden: readonly number[],
+    readonly outDim: number,
+    { activation = 'tanh', zeroLast = true, seed = 0 }: MLPOptions = {},
+  ) {
+    const sizes = [inDim, ...hidden, outDim];
+    sizes.forEach((s, i) => {
+      if (!Number.isInteger(s) || s < 1) throw new InvalidArgumentError('MLP', i === 0 ? 'inDim' : i === sizes.length - 1 ? 'outDim' : `hidden[${i - 1}]`, s, 'must be a positive integer, got {value}.');
+    });
+    this.act = activation === 'relu' ? tf.relu : ACTIVATIONS[activation];
+    for (let l = 0; l + 1 < sizes.length; l++) {
+      const [fanIn, fanOut] = [sizes[l]!, sizes[l + 1]!];
+      const last = l + 2 === sizes.length;
+      const limit = Math.sqrt(6 / (fanIn + fanOut)); // Glorot uniform
+      this.weights.push(tf.variable(last && zeroLast ? tf.zeros([fanIn, fanOut]) : tf.randomUniform([fanIn, fanOut], -limit, limit, 'float32', seed * 1009 + l)));
+      this.biases.push(tf.variable(tf.zeros([fanOut])));
+    }
+  }
+
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      let h: tf.Tensor = x;
+      this.weights.forEach((W, l) => {
+        h = tf.add(tf.matMul(h, W), this.biases[l]!);
+        if (l + 1 < this.weights.length) h = this.act(h);
+      });
+      return h as tf.Tensor2D;
+    });
+  }
+
+  get variables(): tf.Variable[] {
+    return this.weights.flatMap((W, l) => [W, this.biases[l]!]);
+  }
+
+  dispose(): void {
+    tf.dispose(this.variables);
+  }
+}
