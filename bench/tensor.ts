@@ -13,9 +13,9 @@ import type { TimingOptions } from './timing.js';
 
 /** An MLP field dim → 64 → 64 → dim (tanh with correct higher-order gradients), time-modulated. */
 export function mlpField(dim: number, hidden: number, seed = 0) {
-  const init = (shape: [number, number]) => tf.variable(tf.randomNormal(shape, 0, 1 / Math.sqrt(shape[1]), 'float32', seed + shape[0] * 7 + shape[1]));
+  const init = (shape: [number, number]) => tf.tidy(() => tf.variable(tf.randomNormal(shape, 0, 1 / Math.sqrt(shape[1]), 'float32', seed + shape[0] * 7 + shape[1])));
   const Ws = [init([hidden, dim]), init([hidden, hidden]), init([dim, hidden])];
-  const bs = [tf.variable(tf.zeros([hidden])), tf.variable(tf.zeros([hidden])), tf.variable(tf.zeros([dim]))];
+  const bs = [tf.tidy(() => tf.variable(tf.zeros([hidden]))), tf.tidy(() => tf.variable(tf.zeros([hidden]))), tf.tidy(() => tf.variable(tf.zeros([dim])))];
   const f = (t: number, y: tf.Tensor): tf.Tensor => {
     let h = y;
     for (let l = 0; l < 3; l++) {

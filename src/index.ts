@@ -19,3 +19,10 @@ export { tf, useBackend, backendInfo, BackendUnavailableError, BACKEND_NAMES } f
 export type { AdapterInfo, BackendInfo, BackendName } from './backend/index.js';
 export { ACTIVATIONS } from './nn/index.js';
 export type { ActivationName } from './nn/index.js';
+export { Flow, Sequential, Inverse, StandardNormal, DiagNormal } from './flows/index.js';
+export type { Bijector, BijectorConfig, BijectorResult, InverseResult, Distribution } from './flows/index.js';
+export { AdditiveCoupling, AffineCoupling, DiagonalScaling, ActNorm, Permutation, LULinear, SplineCoupling } from './discrete/index.js';
+export type { CouplingOptions, SplineOptions } from './discrete/index.js';
+export { MLP } from './nn/index.js';
+export { createFlow, FLOW_TYPES, saveFlow, loadFlow, ModelFileError } from './biflow/index.js';
+export type { FlowConfig, FlowType } from './biflow/index.js';

@@ -14,7 +14,7 @@ export class DiagonalScaling implements Bijector {
   readonly logScale: tf.Variable;
 
   constructor(readonly dim: number) {
-    this.logScale = tf.variable(tf.zeros([dim]));
+    this.logScale = tf.tidy(() => tf.variable(tf.zeros([dim])));
   }
 
   forward(x: tf.Tensor2D): BijectorResult {
@@ -45,8 +45,8 @@ export class ActNorm implements Bijector {
   initialized = false;
 
   constructor(readonly dim: number) {
-    this.bias = tf.variable(tf.zeros([dim]));
-    this.logScale = tf.variable(tf.zeros([dim]));
+    this.bias = tf.tidy(() => tf.variable(tf.zeros([dim])));
+    this.logScale = tf.tidy(() => tf.variable(tf.zeros([dim])));
   }
 
   initialize(x: tf.Tensor2D): void {

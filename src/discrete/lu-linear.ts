@@ -26,9 +26,9 @@ export class LULinear implements Bijector {
     readonly seed = 0,
   ) {
     this.permutation = new Permutation(dim, { seed });
-    this.lower = tf.variable(tf.zeros([dim, dim]));
-    this.upper = tf.variable(tf.zeros([dim, dim]));
-    this.logScale = tf.variable(tf.zeros([dim]));
+    this.lower = tf.tidy(() => tf.variable(tf.zeros([dim, dim])));
+    this.upper = tf.tidy(() => tf.variable(tf.zeros([dim, dim])));
+    this.logScale = tf.tidy(() => tf.variable(tf.zeros([dim])));
     const ones = tf.ones([dim, dim]);
     this.lowerMask = tf.keep(tf.sub(tf.linalg.bandPart(ones, -1, 0), tf.eye(dim)) as tf.Tensor2D);
     this.upperMask = tf.keep(tf.sub(tf.linalg.bandPart(ones, 0, -1), tf.eye(dim)) as tf.Tensor2D);

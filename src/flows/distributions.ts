@@ -46,8 +46,8 @@ export class DiagNormal implements Distribution {
   readonly logScale: tf.Variable;
 
   constructor(readonly dim: number) {
-    this.loc = tf.variable(tf.zeros([dim]));
-    this.logScale = tf.variable(tf.zeros([dim]));
+    this.loc = tf.tidy(() => tf.variable(tf.zeros([dim])));
+    this.logScale = tf.tidy(() => tf.variable(tf.zeros([dim])));
   }
 
   get trainableVariables(): tf.Variable[] {

@@ -11,6 +11,8 @@ export class Flow {
   constructor(
     readonly bijector: Bijector,
     readonly base: Distribution,
+    /** The JSON configuration the registry built this flow from (what saveFlow records). */
+    readonly config: Record<string, unknown> | null = null,
   ) {
     if (bijector.dim !== base.dim) throw new InvalidArgumentError('Flow', 'base.dim', base.dim, `must equal the bijector's dim ${bijector.dim}, got {value}.`);
   }

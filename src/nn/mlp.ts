@@ -35,8 +35,8 @@ export class MLP {
       const [fanIn, fanOut] = [sizes[l]!, sizes[l + 1]!];
       const last = l + 2 === sizes.length;
       const limit = Math.sqrt(6 / (fanIn + fanOut)); // Glorot uniform
-      this.weights.push(tf.variable(last && zeroLast ? tf.zeros([fanIn, fanOut]) : tf.randomUniform([fanIn, fanOut], -limit, limit, 'float32', seed * 1009 + l)));
-      this.biases.push(tf.variable(tf.zeros([fanOut])));
+      this.weights.push(tf.tidy(() => tf.variable(last && zeroLast ? tf.zeros([fanIn, fanOut]) : tf.randomUniform([fanIn, fanOut], -limit, limit, 'float32', seed * 1009 + l))));
+      this.biases.push(tf.tidy(() => tf.variable(tf.zeros([fanOut]))));
     }
   }
 
