@@ -55,18 +55,32 @@ const isPositive = (x: unknown): x is number => typeof x === 'number' && Number.
 export class ConstantStepSize implements StepSizeController {
   readonly tolerance = null;
   readonly dt: number | undefined;
-  readonly grid: readonly number[] | undefined;
+  readonly grid: readonly number[] | undefined = undefined;
 
   constructor({ dt, grid }: { dt?: number; grid?: ArrayLike<number> }) {
-    if (grid === undefined && !isPositive(dt)) {
-      throw new InvalidArgumentError('ConstantStepSize', 'dt', dt, 'must be a positive finite number, got {value}. Pass e.g. { dt: 0.01 }.');
+    const fn = 'ConstantStepSize';
+    if (grid !== undefined) {
+      if (dt !== undefined) throw new InvalidArgumentError(fn, 'dt', dt, 'cannot be combined with grid, got {value}. Give either { dt } or { grid }.');
+      const g = Array.from(grid);
+      if (g.length < 2 || g.some((v) => !Number.isFinite(v))) {
+        throw new InvalidArgumentError(fn, 'grid', g, 'must hold at least two finite times (t0 first, t1 last), got {value}.');
+      }
+      const dir = Math.sign(g[1]! - g[0]!);
+      if (dir === 0 || g.some((v, i) => i > 0 && Math.sign(v - g[i - 1]!) !== dir)) {
+        throw new InvalidArgumentError(fn, 'grid', g, 'must be strictly monotone, got {value}. Sort it and remove repeated times.');
+      }
+      this.grid = g;
+    } else if (!isPositive(dt)) {
+      throw new InvalidArgumentError(fn, 'dt', dt, 'must be a positive finite number, got {value}. Pass e.g. { dt: 0.01 }.');
     }
     this.dt = dt;
-    this.grid = grid ? Array.from(grid) : undefined;
   }
 
   begin<Y>(ctx: ControllerContext<Y>): ActiveController {
     const { t0, t1 } = ctx;
+    if (this.grid && (this.grid[0] !== t0 || this.grid[this.grid.length - 1] !== t1)) {
+      throw new InvalidArgumentError(ctx.fn, 'grid', this.grid, `must start at t0 = ${t0} and end at t1 = ${t1}, got {value}.`);
+    }
     const dir = t1 >= t0 ? 1 : -1;
     const grid = this.grid;
     const dt = this.dt;

@@ -122,7 +122,9 @@ export function solveWithGradient(args: GradientSolveArgs, options: GradientOpti
     {
       let k = 0;
       sol.ts.forEach((t, i) => {
-        const isRequested = k < nT && t === ts[k] && (gradient !== 'checkpoint' || !isStepEntry(sol, i, k, ts));
+        // With SaveAt.ts + steps a requested time that is also a step end appears twice,
+        // requested entry first; the second one is the step's.
+        const isRequested = k < nT && t === ts[k];
         if (isRequested) {
           atTs.push(sol.ys[i]!);
           k++;
@@ -173,11 +175,6 @@ export function solveWithGradient(args: GradientSolveArgs, options: GradientOpti
   return { sol: new Solution(ts.slice(), ys, stats, [], null, ts[0]!, ts[nT - 1]!, null), adjointStats };
 }
 
-/** With SaveAt.ts + steps, a requested time equal to a step end appears twice: ts entry first. */
-function isStepEntry(sol: Solution<Tensor[]>, i: number, _k: number, _ts: number[]): boolean {
-  return i > 0 && sol.ts[i - 1] === sol.ts[i];
-}
-
 function splitCotangent(dy: Tensor, nT: number, sizes: number[], shapes: number[][]): Tensor[][] {
   const parts = tf.split(dy, new Array<number>(nT).fill(0).flatMap(() => sizes));
   const out: Tensor[][] = [];
@@ -222,7 +219,7 @@ function backsolve(
   let a = dys[ts.length - 1]!.map((d) => tf.clone(d));
   let aTheta = params.map((p) => tf.zerosLike(p));
   for (let i = ts.length - 1; i > 0; i--) {
-    const controller = args.controller instanceof PIDController ? args.controller.withTolerance(rtol, atol) : args.controller;
+    const controller = backwardController(args.controller, ts[i]!, ts[i - 1]!, rtol, atol);
     const sol = solve({
       f: aug, y0: [...ysAt[i]!, ...a, ...aTheta], t0: ts[i]!, t1: ts[i - 1]!, solver, controller, space, fn: `${args.fn} (backsolve)`,
       maxSteps: args.maxSteps,
@@ -238,6 +235,18 @@ function backsolve(
     aTheta = thetaNext;
   }
   return [...a, ...aTheta];
+}
+
+/** The controller for one backward interval t_hi → t_lo, matching the forward one. */
+function backwardController(forward: StepSizeController, tHi: number, tLo: number, rtol: number, atol: number): StepSizeController {
+  if (forward instanceof PIDController) return forward.withTolerance(rtol, atol);
+  if (forward instanceof ConstantStepSize && forward.grid) {
+    const [lo, hi] = tLo < tHi ? [tLo, tHi] : [tHi, tLo];
+    const inside = forward.grid.filter((g) => g > lo && g < hi);
+    const pts = [tLo, ...inside, tHi].sort((p, q) => p - q);
+    return new ConstantStepSize({ grid: tLo < tHi ? pts.reverse() : pts });
+  }
+  return forward;
 }
 
 /**

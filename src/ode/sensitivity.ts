@@ -19,6 +19,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { odeint } from './odeint.js';
+import { TABLEAUX } from './tableaux/index.js';
 import type { MethodName } from './tableaux/index.js';
 import type { SolveStats } from './solve.js';
 
@@ -34,6 +35,8 @@ export interface SensitivityArgs {
   /** ∂L/∂y(tᵢ), one array per output time (zeros where L does not look). */
   dLdy: ArrayLike<ArrayLike<number>>;
   method?: MethodName;
+  /** Fixed-step methods: the step (required for them; adaptive methods use rtol/atol). */
+  stepSize?: number;
   rtol?: number;
   atol?: number;
   adjointRtol?: number;
@@ -53,7 +56,10 @@ export interface SensitivityResult {
 
 export function adjointSensitivity(args: SensitivityArgs): SensitivityResult {
   const fn = 'adjointSensitivity';
-  const { f, vjp, method = 'dopri5', rtol = 1e-8, atol = 1e-10, adjointNorm = 'seminorm', maxSteps } = args;
+  const { f, vjp, method = 'dopri5', stepSize, rtol = 1e-8, atol = 1e-10, adjointNorm = 'seminorm', maxSteps } = args;
+  if (!TABLEAUX[method]?.adaptive && stepSize === undefined) {
+    throw new InvalidArgumentError(fn, 'stepSize', stepSize, `is required with the fixed-step method '${method}' (otherwise it would take one step per output interval). Pass e.g. { stepSize: 0.01 }, or an adaptive method.`);
+  }
   const adjointRtol = args.adjointRtol ?? rtol;
   const adjointAtol = args.adjointAtol ?? atol;
   const ts = Array.from(args.ts);
@@ -68,7 +74,7 @@ export function adjointSensitivity(args: SensitivityArgs): SensitivityResult {
     if (g == null || g.length !== n) throw new InvalidArgumentError(fn, `dLdy[${i}]`, g, `must have ${n} entries (one per state component), got {value}.`);
     return Float64Array.from(g);
   });
-  const forward = odeint((t, y) => f(t, y, p), args.y0, ts, { method, rtol, atol, maxSteps });
+  const forward = odeint((t, y) => f(t, y, p), args.y0, ts, { method, stepSize, rtol, atol, maxSteps });
   const ys = forward.ys as Float64Array[];
 
   // Augmented state [y, a, a_p] of length 2n + m, integrated from tᵢ back to tᵢ₋₁.
@@ -98,7 +104,7 @@ export function adjointSensitivity(args: SensitivityArgs): SensitivityResult {
   const backward: SolveStats = { nfe: 0, nAccepted: 0, nRejected: 0, nSteps: 0 };
   for (let i = ts.length - 1; i > 0; i--) {
     state.set(ys[i]!, 0);
-    const sol = odeint(aug, state, [ts[i]!, ts[i - 1]!], { method, rtol: adjointRtol, atol: adjointAtol, norm, maxSteps });
+    const sol = odeint(aug, state, [ts[i]!, ts[i - 1]!], { method, stepSize, rtol: adjointRtol, atol: adjointAtol, norm, maxSteps });
     backward.nfe += sol.stats.nfe;
     backward.nAccepted += sol.stats.nAccepted;
     backward.nRejected += sol.stats.nRejected;

@@ -84,8 +84,8 @@ export class Solution<Y> {
    * for float64 solutions. Tensor outputs otherwise belong to the caller like any tfjs result.
    */
   dispose(): void {
-    const held: unknown[] = [...this.ys, ...this.events.map((e) => e.y), ...(this.dense ? this.dense.values() : [])];
-    tf.dispose(held.filter((v) => v instanceof tf.Tensor || (Array.isArray(v) && v.every((t) => t instanceof tf.Tensor))) as tf.Tensor[]);
+    // tf.dispose walks nested arrays and ignores what is not a tensor (float64 states).
+    tf.dispose([...this.ys, ...this.events.map((e) => e.y), ...(this.dense ? this.dense.values() : [])] as unknown as tf.Tensor[]);
   }
 
   /** The solution at any t in the solved interval (needs `SaveAt.dense()` / `{ dense: true }`). */
@@ -117,6 +117,14 @@ export function solve<Y>(args: SolveArgs<Y>): Solution<Y> {
   const scope = space.openScope?.() ?? null;
   try {
     return run(args, space, scope, produced);
+  } catch (e) {
+    // Outputs saved before a failure reach the caller only inside MaxStepsExceededError's
+    // partial solution; otherwise nobody could release them.
+    if (scope && !(e instanceof MaxStepsExceededError)) {
+      scope.close([]);
+      tf.dispose(produced as unknown as tf.Tensor[]);
+    }
+    throw e;
   } finally {
     scope?.close(produced);
   }
@@ -139,7 +147,7 @@ function run<Y>(args: SolveArgs<Y>, space: StateSpace<Y>, scope: SolveScope<Y> |
     throw new InvalidArgumentError(fn, 'controller', 'PIDController', `needs an error estimate, which ${solver.name} does not have. Use an adaptive method (bosh3, dopri5, tsit5, dopri8) or new ConstantStepSize({ dt }).`);
   }
   if (!(Number.isInteger(maxSteps) && maxSteps > 0)) throw new InvalidArgumentError(fn, 'maxSteps', maxSteps, 'must be a positive integer, got {value}. Pass e.g. { maxSteps: 100000 }.');
-  if (eventTol !== undefined && !(eventTol > 0)) throw new InvalidArgumentError(fn, 'eventTol', eventTol, 'must be a positive number, got {value}.');
+  if (eventTol !== undefined && !(eventTol > 0)) throw new InvalidArgumentError(fn, 'eventTol', eventTol, 'must be a positive number (an absolute time tolerance), got {value}. Omit it for ~4 ulp of t.');
   const events = checkEvents(args.events, fn);
   const dir = t1 >= t0 ? 1 : -1;
   const requested = saveAt.ts ?? [];
@@ -212,7 +220,7 @@ function run<Y>(args: SolveArgs<Y>, space: StateSpace<Y>, scope: SolveScope<Y> |
 
   while ((t1 - t) * dir > 0) {
     if (stats.nSteps >= maxSteps) {
-      save(t, y);
+      if (outTs[outTs.length - 1] !== t) save(t, y);
       throw new MaxStepsExceededError(
         `${fn}: maxSteps = ${maxSteps} steps were not enough to reach t1 = ${t1} (stopped at t = ${t}). Raise maxSteps, loosen rtol/atol, or check whether the problem is stiff.`,
         t, finish(t, null),
@@ -289,7 +297,7 @@ function run<Y>(args: SolveArgs<Y>, space: StateSpace<Y>, scope: SolveScope<Y> |
     h = active.next;
     if (scope) collected = collect(scope, k0Stale ? [y] : [y, ks[0]!], produced, collected);
   }
-  if (saveAt.t1 && !(saveAt.steps && outTs[outTs.length - 1] === t1)) save(t1, y);
+  if (saveAt.t1 && outTs[outTs.length - 1] !== t1) save(t1, y);
   return finish(t1, null);
 }
 

@@ -93,10 +93,6 @@ export class RungeKutta {
     return (t, y, h) => this.step(space, f, t, y, h, work, tol, fn);
   }
 
-  /** Number of new function evaluations one step makes. */
-  get evaluationsPerStep(): number {
-    return this.tableau.stages - 1 + (this.tableau.fsal ? 0 : 1);
-  }
 }
 
 /** Forward Euler (order 1, fixed step). */

@@ -13,32 +13,32 @@ import type { SolveScope, StateSpace, Tolerance, VectorField } from './space.js'
 
 type Tensor = tf.Tensor;
 
-/** Reads one number from a scalar tensor (the one device→host sync per step). */
-function readScalar(t: Tensor): number {
+/** One number from a scalar tensor, or null where the backend cannot read synchronously (WebGPU in Node). */
+function syncRead(t: Tensor): number | null {
   try {
     return t.dataSync()[0]!;
   } catch (e) {
-    if (e instanceof ReferenceError && /OffscreenCanvas/.test(e.message)) {
-      throw new BiflowError(
-        'solve: adaptive steps read one number per step from the device, and the WebGPU backend in Node can only read asynchronously. ' +
-          "Use a fixed-step method (e.g. { method: 'rk4', stepSize }) on WebGPU, or the 'wasm' backend for adaptive solves.",
-      );
-    }
+    if (e instanceof ReferenceError && /OffscreenCanvas/.test(e.message)) return null;
     throw e;
   }
 }
 
-/**
- * A boolean read for the finiteness check. Where the backend cannot read synchronously (WebGPU
- * in Node) the check is skipped: fixed-step solves still run there, without NaN detection.
- */
-function readFlag(t: Tensor): boolean {
-  try {
-    return t.dataSync()[0] === 1;
-  } catch (e) {
-    if (e instanceof ReferenceError && /OffscreenCanvas/.test(e.message)) return true;
-    throw e;
+/** The error norm's one device→host read per step; adaptive steps cannot do without it. */
+function readScalar(t: Tensor): number {
+  const v = syncRead(t);
+  if (v === null) {
+    throw new BiflowError(
+      'solve: adaptive steps read one number per step from the device, and the WebGPU backend in Node can only read asynchronously. ' +
+        "Use a fixed-step method (e.g. { method: 'rk4', stepSize }) on WebGPU, or the 'wasm' backend for adaptive solves.",
+    );
   }
+  return v;
+}
+
+/** The finiteness check, skipped (true) where no synchronous read exists: fixed steps still run there. */
+function readFlag(t: Tensor): boolean {
+  const v = syncRead(t);
+  return v === null || v === 1;
 }
 
 /**
@@ -48,16 +48,22 @@ function readFlag(t: Tensor): boolean {
 class TensorScope implements SolveScope<Tensor[]> {
   private kept = new Set<Tensor>();
   private open = true;
+  /** Tensors with smaller ids existed before the solve (y0, constants f returns): never ours to free. */
+  private readonly firstId = (tf.engine() as unknown as { nextTensorId(): number }).nextTensorId();
 
   constructor() {
     tf.engine().startScope();
+  }
+
+  private release(dead: Iterable<Tensor>, alive: Set<Tensor>): void {
+    for (const t of dead) if (!alive.has(t) && t.id >= this.firstId && !t.isDisposed) t.dispose();
   }
 
   collect(state: Tensor[][], fresh: Tensor[][]): void {
     const live = state.flat();
     tf.engine().endScope([...live, ...fresh.flat()] as never);
     const alive = new Set(live);
-    for (const t of this.kept) if (!alive.has(t) && !t.isDisposed) t.dispose();
+    this.release(this.kept, alive);
     this.kept = alive;
     tf.engine().startScope();
   }
@@ -67,8 +73,7 @@ class TensorScope implements SolveScope<Tensor[]> {
     this.open = false;
     const out = outputs.flat();
     tf.engine().endScope(out as never);
-    const keep = new Set(out);
-    for (const t of this.kept) if (!keep.has(t) && !t.isDisposed) t.dispose();
+    this.release(this.kept, new Set(out));
     this.kept = new Set();
   }
 }

@@ -140,4 +140,23 @@ describe('typed errors name the function, the argument, the value and a fix', ()
   it('evaluate without dense output', () => {
     expect(caught(() => odeint(decay, y0, [0, 1]).evaluate(0.5), InvalidArgumentError).message).toMatch(/SaveAt\.dense\(\)/);
   });
+
+  it('ConstantStepSize grids are checked: length, finiteness, monotonicity, ends, and not with dt', () => {
+    expect(caught(() => new ConstantStepSize({ grid: [] }), InvalidArgumentError).message).toMatch(/grid must hold at least two finite times/);
+    expect(caught(() => new ConstantStepSize({ grid: [0, NaN, 1] }), InvalidArgumentError).message).toMatch(/got \[0, NaN, 1\]/);
+    expect(caught(() => new ConstantStepSize({ grid: [0, 0.6, 0.5, 1] }), InvalidArgumentError).message).toMatch(/strictly monotone/);
+    expect(caught(() => new ConstantStepSize({ dt: 0.1, grid: [0, 1] }), InvalidArgumentError).message).toMatch(/dt cannot be combined with grid/);
+    expect(caught(() => solve({ f: decay, y0, t0: 0, t1: 1, solver: new RK4(), controller: new ConstantStepSize({ grid: [0, 0.5] }) }), InvalidArgumentError).message)
+      .toMatch(/grid must start at t0 = 0 and end at t1 = 1/);
+  });
+
+  it('the partial solution of SaveAt.steps() does not repeat its last state', () => {
+    const e = caught(() => solve({
+      f: decay, y0, t0: 0, t1: 10, solver: new Dopri5(), controller: new PIDController({ rtol: 1e-10, atol: 1e-12 }),
+      saveAt: SaveAt.steps(), maxSteps: 5,
+    }), MaxStepsExceededError<Solution<Float64Array>>);
+    const ts = e.partial.ts;
+    expect(new Set(ts).size).toBe(ts.length);
+  });
 });
+

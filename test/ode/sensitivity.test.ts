@@ -54,4 +54,16 @@ describe('adjointSensitivity (float64)', () => {
     expect(() => adjointSensitivity({ f, vjp, y0: [1], ts: [0, 1], params: [], dLdy: [[1]] })).toThrow(InvalidArgumentError);
     expect(() => adjointSensitivity({ f, vjp, y0: [1], ts: [0, 1], params: [], dLdy: [[0], [1]] })).toThrow(/vjp must return y with 1 and p with 0 values/);
   });
+
+  it('needs a stepSize with fixed-step methods, and then agrees with dopri5', () => {
+    const f = (_t: number, y: Float64Array, p: Float64Array) => [p[0]! * y[0]!];
+    const vjp = (_t: number, y: Float64Array, p: Float64Array, a: Float64Array) => ({ y: [a[0]! * p[0]!], p: [a[0]! * y[0]!] });
+    const base = { f, vjp, y0: [1], ts: [0, 2], params: [-0.5], dLdy: [[0], [1]] };
+    expect(() => adjointSensitivity({ ...base, method: 'rk4' })).toThrow(/stepSize is required with the fixed-step method 'rk4'/);
+    const rk4 = adjointSensitivity({ ...base, method: 'rk4', stepSize: 0.01 });
+    // L = y(2) = e^{2p}: dL/dp = 2e^{2p}, dL/dy0 = e^{2p}.
+    expect(rk4.dLdp[0]).toBeCloseTo(2 * Math.exp(-1), 8);
+    expect(rk4.dLdy0[0]).toBeCloseTo(Math.exp(-1), 8);
+  });
 });
+

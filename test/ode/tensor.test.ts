@@ -75,4 +75,29 @@ describe('tensor states', () => {
     expect(() => odeint((_t, y) => tf.neg(y), y0, [0, 1], { rtol: [1e-3, 1e-3, 1e-3] })).toThrow(/rtol must be a non-negative finite number for tensor states/);
     y0.dispose();
   });
+
+  it('frees everything when a solve fails part-way (f throws, or a NaN persists)', () => {
+    const y0 = batch();
+    const ts = [0, 0.1, 0.2, 0.3, 2];
+    const before = tf.memory().numTensors;
+    expect(() => odeint((t, y) => { if (t > 0.5) throw new Error('boom'); return tf.neg(y); }, y0, ts)).toThrow('boom');
+    expect(() => odeint((t, y) => (t > 0.5 ? tf.mul(y, NaN) : tf.neg(y)), y0, ts)).toThrow(/non-finite/);
+    expect(tf.memory().numTensors).toBe(before);
+    y0.dispose();
+  });
+
+  it('never disposes tensors the caller owns that f returns (a constant drift, a variable)', () => {
+    const y0 = batch();
+    const drift = tf.ones([3, 3]);
+    const v = tf.variable(tf.zeros([3, 1]));
+    const sol = odeint(() => drift, y0, [0, 1], { rtol: 1e-6, atol: 1e-6 });
+    const tup = odeint((_t, [z]) => [tf.neg(z!), v], [y0, tf.zeros([3, 1])], [0, 1]);
+    expect(drift.isDisposed).toBe(false);
+    expect(v.isDisposed).toBe(false);
+    expect(values(sol.ys[1] as tf.Tensor)[0]).toBeCloseTo(Array.from(LINEAR_Y0)[0]! + 1, 5);
+    sol.dispose();
+    tup.dispose();
+    tf.dispose([y0, drift, v]);
+  });
 });
+
