@@ -1,3 +1,3 @@
 export { createFlow, FLOW_TYPES } from './registry.js';
 export type { FlowConfig, FlowType } from './registry.js';
-export { saveFlow, loadFlow, ModelFileError } from './io.js';
+export { saveFlow, loadFlow, ModelFileError, writeFolderAtomically } from './io.js';

@@ -62,12 +62,29 @@ export async function saveFlow(flow: Flow, dir: string): Promise<void> {
     actnormInitialized: actnorms(flow.bijector).map((a) => a.initialized),
     weightsManifest: [{ paths: [WEIGHTS_FILE], weights: specs }],
   };
+  await writeFolderAtomically(dir, async (tmp) => {
+    await writeFile(path.join(tmp, WEIGHTS_FILE), new Uint8Array(data));
+    await writeFile(path.join(tmp, CONFIG_FILE), JSON.stringify(saved, null, 2));
+  });
+}
+
+/**
+ * Fills a sibling temporary folder, then swaps it in for `dir`: readers see the old folder or the
+ * new one, never a half-written one, and a crash leaves the old one in place.
+ */
+export async function writeFolderAtomically(dir: string, fill: (tmp: string) => Promise<void>): Promise<void> {
   const target = path.resolve(dir);
-  const tmp = `${target}.tmp-${process.pid}-${Date.now()}`;
-  await mkdir(tmp, { recursive: true });
-  await writeFile(path.join(tmp, WEIGHTS_FILE), new Uint8Array(data));
-  await writeFile(path.join(tmp, CONFIG_FILE), JSON.stringify(saved, null, 2));
-  const old = `${target}.old-${process.pid}-${Date.now()}`;
+  const stamp = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+  const tmp = `${target}.tmp-${stamp}`;
+  await mkdir(path.dirname(target), { recursive: true });
+  await mkdir(tmp);
+  try {
+    await fill(tmp);
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  const old = `${target}.old-${stamp}`;
   if (existsSync(target)) await rename(target, old);
   await rename(tmp, target);
   await rm(old, { recursive: true, force: true });

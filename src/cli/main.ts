@@ -1,11 +1,25 @@
 #!/usr/bin/env node
 /**
- * The `biflow` command. This release carries the ODE core only; the flow commands of
- * DESIGN.md (train, eval, sample, plot, compare, tolerance, bench) arrive with the layers
- * that implement them.
+ * The `biflow` command: train, evaluate, sample and plot flows; list the ODE methods.
+ * Every command takes --seed, --backend and --json (the last line is then one JSON object).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { tf } from '../backend/engine.js';
+import { backendInfo, useBackend, BACKEND_NAMES } from '../backend/backends.js';
+import type { BackendName } from '../backend/backends.js';
+import { createFlow, FLOW_TYPES } from '../biflow/registry.js';
+import type { FlowType } from '../biflow/registry.js';
+import { loadFlow, saveFlow, writeFolderAtomically } from '../biflow/io.js';
+import { loadDataset } from '../data/dataset.js';
+import { BiflowError } from '../errors.js';
+import type { Flow } from '../flows/flow.js';
 import { METHOD_NAMES, TABLEAUX } from '../ode/index.js';
+import { densityFigure, toPng } from '../plot/figures.js';
+import type { Extent } from '../plot/figures.js';
+import { train } from '../train/train.js';
 
 /** The package's own package.json: two levels up from src/cli, three from dist/src/cli. */
 function packageVersion(): string {
@@ -18,48 +32,180 @@ function packageVersion(): string {
   }
   return 'unknown';
 }
-const pkg = { version: packageVersion() };
 
-const HELP = `biflow ${pkg.version} — adaptive ODE solvers and normalizing flows for JavaScript
+interface Common {
+  seed: number;
+  backend: BackendName;
+  json?: boolean;
+}
 
-Usage: biflow <command> [options]
+const int = (name: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new BiflowError(`biflow: --${name} must be an integer, got "${v}".`);
+  return n;
+};
+const num = (name: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new BiflowError(`biflow: --${name} must be a number, got "${v}".`);
+  return n;
+};
+const list = (name: string) => (v: string): number[] => v.split(',').map((s) => num(name)(s.trim()));
 
-Commands available in this release:
-  methods [--json]   list the built-in Runge–Kutta methods with their orders
-  --version          print the version
-  --help             print this help
+function common(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--seed <n>', 'random seed').default(0).argParser(int('seed')))
+    .addOption(new Option('--backend <name>', 'tensor backend').choices([...BACKEND_NAMES]).default('auto'))
+    .option('--json', 'print one JSON object as the last line');
+}
 
-The library API (odeint, solve, Dopri5, PIDController, SaveAt, …) is documented in README.md.`;
+/** A model folder: one written by saveFlow, or a training run's folder holding model/. */
+function modelDir(dir: string): string {
+  if (existsSync(path.join(dir, 'flow.json'))) return dir;
+  if (existsSync(path.join(dir, 'model', 'flow.json'))) return path.join(dir, 'model');
+  throw new BiflowError(`biflow: ${dir} holds no model (no flow.json in it or in ${path.join(dir, 'model')}). Pass the --out folder of 'biflow train'.`);
+}
 
-export function main(argv: string[]): number {
-  const [cmd, ...rest] = argv;
-  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    console.log(HELP);
-    return 0;
+/** Mean negative log-likelihood (nats) of rows, in batches. */
+function nll(flow: Flow, data: Float32Array, dim: number): number {
+  const n = data.length / dim;
+  let total = 0;
+  for (let s = 0; s < n; s += 1000) {
+    const m = Math.min(1000, n - s);
+    total += tf.tidy(() => tf.sum(flow.logProb(tf.tensor2d(data.subarray(s * dim, (s + m) * dim), [m, dim]))).dataSync()[0]!);
   }
-  if (cmd === '--version' || cmd === '-v') {
-    console.log(pkg.version);
-    return 0;
-  }
-  if (cmd === 'methods') {
+  return -total / n;
+}
+
+function finish(opts: Common, human: string[], result: Record<string, unknown>, out: (s: string) => void): void {
+  const info = backendInfo();
+  if (!opts.json) human.forEach((l) => out(l));
+  else out(JSON.stringify({ ...result, backend: info.name, adapter: info.adapter?.description ?? null }));
+}
+
+export function program(out: (s: string) => void = (s) => console.log(s)): Command {
+  const prog = new Command('biflow').version(packageVersion()).description('Continuous and discrete normalizing flows and ODE solvers').exitOverride();
+
+  common(prog.command('train').description('train a flow on a toy density or a .csv/.npy file'))
+    .requiredOption('--data <name|file>', 'toy dataset (8gaussians, checkerboard, …) or data file')
+    .addOption(new Option('--model <type>', 'flow type').choices(FLOW_TYPES.filter((t) => t !== 'ffjord' && t !== 'biflow')).default('realnvp'))
+    .addOption(new Option('--iters <n>', 'iterations').default(1000).argParser(int('iters')))
+    .addOption(new Option('--batch <n>', 'batch size').default(100).argParser(int('batch')))
+    .addOption(new Option('--lr <x>', 'Adam learning rate').default(1e-3).argParser(num('lr')))
+    .addOption(new Option('--weight-decay <x>', 'decoupled weight decay').default(0).argParser(num('weight-decay')))
+    .addOption(new Option('--hidden <sizes>', 'hidden sizes, e.g. 64,64').argParser(list('hidden')))
+    .addOption(new Option('--layers <n>', 'coupling layers / steps').argParser(int('layers')))
+    .addOption(new Option('--checkpoint-every <n>', 'checkpoint every N iterations').default(0).argParser(int('checkpoint-every')))
+    .option('--resume', 'continue the run stored in --out')
+    .requiredOption('--out <dir>', 'run folder: model/, train.json, optimizer.bin')
+    .action(async (o: Common & { data: string; model: FlowType; iters: number; batch: number; lr: number; weightDecay: number; hidden?: number[]; layers?: number; checkpointEvery: number; resume?: boolean; out: string }) => {
+      await useBackend(o.backend);
+      const data = loadDataset(o.data, { seed: o.seed });
+      const flow = o.resume ? await loadFlow(modelDir(o.out)) : createFlow({ type: o.model, dim: data.dim, hidden: o.hidden, layers: o.layers, seed: o.seed });
+      const result = await train(flow, data, {
+        iters: o.iters, batch: o.batch, lr: o.lr, weightDecay: o.weightDecay, checkpointEvery: o.checkpointEvery, checkpointDir: o.out,
+        saveModel: (dir) => saveFlow(flow, dir), resumeFrom: o.resume ? o.out : undefined, progress: o.json ? 'none' : 'auto',
+        write: (s) => process.stderr.write(s),
+      }, writeFolderAtomically);
+      const testNll = nll(flow, data.test, data.dim);
+      const params = flow.trainableVariables.reduce((n, v) => n + v.size, 0);
+      finish(o, [`trained ${flow.config?.type} on ${data.name}: ${result.iters} iterations, ${result.seconds.toFixed(1)} s`, `test NLL ${testNll.toFixed(4)} nats, ${params} parameters, saved to ${o.out}`], {
+        command: 'train', model: flow.config?.type, data: data.name, iters: result.iters, seconds: result.seconds, testNll, params, out: o.out,
+        loss: result.history.at(-1)?.loss ?? null,
+      }, out);
+      flow.dispose();
+    });
+
+  common(prog.command('eval').description('test NLL of a saved model'))
+    .requiredOption('--model <dir>', 'model folder')
+    .requiredOption('--data <name|file>', 'dataset (its held-out split)')
+    .action(async (o: Common & { model: string; data: string }) => {
+      await useBackend(o.backend);
+      const flow = await loadFlow(modelDir(o.model));
+      const data = loadDataset(o.data, { seed: o.seed });
+      if (data.dim !== flow.dim) throw new BiflowError(`biflow eval: the model has dim ${flow.dim} but ${o.data} has ${data.dim} columns. Evaluate on data of the model's dimension.`);
+      const testNll = nll(flow, data.test, data.dim);
+      finish(o, [`test NLL ${testNll.toFixed(4)} nats on ${data.test.length / data.dim} held-out points of ${data.name}`], { command: 'eval', testNll, n: data.test.length / data.dim, model: o.model }, out);
+      flow.dispose();
+    });
+
+  common(prog.command('sample').description('draw samples from a saved model into a CSV file'))
+    .requiredOption('--model <dir>', 'model folder')
+    .addOption(new Option('--n <n>', 'number of samples').default(1000).argParser(int('n')))
+    .requiredOption('--out <file>', 'CSV file to write')
+    .action(async (o: Common & { model: string; n: number; out: string }) => {
+      await useBackend(o.backend);
+      const flow = await loadFlow(modelDir(o.model));
+      const s = flow.sample(o.n, { seed: o.seed });
+      const rows = s.arraySync() as number[][];
+      s.dispose();
+      await mkdir(path.dirname(path.resolve(o.out)), { recursive: true });
+      await writeFile(o.out, `${rows.map((r) => r.join(',')).join('\n')}\n`);
+      finish(o, [`wrote ${o.n} samples to ${o.out}`], { command: 'sample', n: o.n, out: o.out }, out);
+      flow.dispose();
+    });
+
+  common(prog.command('plot').description('density heat map (2-D models) and samples as PNG or SVG'))
+    .requiredOption('--model <dir>', 'model folder')
+    .requiredOption('--out <file>', 'output .png or .svg')
+    .addOption(new Option('--grid <n>', 'grid cells per side').default(100).argParser(int('grid')))
+    .addOption(new Option('--extent <xmin,xmax,ymin,ymax>', 'plotted region').default([-4, 4, -4, 4]).argParser(list('extent')))
+    .action(async (o: Common & { model: string; out: string; grid: number; extent: number[] }) => {
+      await useBackend(o.backend);
+      const flow = await loadFlow(modelDir(o.model));
+      if (flow.dim !== 2) throw new BiflowError(`biflow plot: density maps need a 2-D model, this one has dim ${flow.dim}.`);
+      const ext = o.extent as Extent;
+      const n = o.grid;
+      const grid = new Float32Array(2 * n * n);
+      for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) {
+        grid[2 * (j * n + i)] = ext[0] + ((i + 0.5) * (ext[1] - ext[0])) / n;
+        grid[2 * (j * n + i) + 1] = ext[2] + ((j + 0.5) * (ext[3] - ext[2])) / n;
+      }
+      const density = tf.tidy(() => tf.exp(flow.logProb(tf.tensor2d(grid, [n * n, 2]))).dataSync());
+      const samples = flow.sample(500, { seed: o.seed });
+      const svg = densityFigure(density, n, ext, { title: `${flow.config?.type ?? 'flow'} density`, samples: samples.dataSync() as Float32Array });
+      samples.dispose();
+      await mkdir(path.dirname(path.resolve(o.out)), { recursive: true });
+      await writeFile(o.out, o.out.endsWith('.svg') ? svg : await toPng(svg));
+      finish(o, [`wrote ${o.out}`], { command: 'plot', out: o.out }, out);
+      flow.dispose();
+    });
+
+  prog.command('methods').description('the built-in Runge–Kutta methods').option('--json', 'print one JSON object').action((o: { json?: boolean }) => {
     const rows = METHOD_NAMES.map((name) => {
       const t = TABLEAUX[name];
       return { name, order: t.order, embeddedOrder: t.embeddedOrder ?? null, stages: t.stages, fsal: t.fsal, denseOrder: t.denseOrder, adaptive: t.adaptive };
     });
-    if (rest.includes('--json')) console.log(JSON.stringify({ methods: rows }));
+    if (o.json) out(JSON.stringify({ methods: rows }));
     else {
       for (const r of rows) {
         const order = `${r.order}${r.embeddedOrder ? `(${r.embeddedOrder})` : '   '}`;
-        console.log(`${r.name.padEnd(9)} order ${order}  stages ${String(r.stages).padStart(2)}${r.fsal ? ' FSAL' : '     '}  dense order ${r.denseOrder}  ${r.adaptive ? 'adaptive' : 'fixed step'}`);
+        out(`${r.name.padEnd(9)} order ${order}  stages ${String(r.stages).padStart(2)}${r.fsal ? ' FSAL' : '     '}  dense order ${r.denseOrder}  ${r.adaptive ? 'adaptive' : 'fixed step'}`);
       }
     }
+  });
+  return prog;
+}
+
+/** Runs the CLI; returns the exit status (0 ok, 1 a biflow error, 2 usage). */
+export async function main(argv: string[], out?: (s: string) => void): Promise<number> {
+  const prog = program(out);
+  prog.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  try {
+    await prog.parseAsync(argv, { from: 'user' });
     return 0;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;
+    if (code?.startsWith('commander.')) return 2;
+    if (e instanceof BiflowError) {
+      process.stderr.write(`${e.message}\n`);
+      return 1;
+    }
+    throw e;
   }
-  console.error(`biflow: unknown command '${cmd}'. Run 'biflow --help' for the commands this release has.`);
-  return 2;
 }
 
 const invoked = process.argv[1] ?? '';
 if (import.meta.url === `file://${invoked}` || invoked.endsWith('/biflow') || invoked.endsWith('main.js')) {
-  process.exitCode = main(process.argv.slice(2));
+  process.exitCode = await main(process.argv.slice(2));
 }

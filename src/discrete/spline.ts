@@ -70,6 +70,14 @@ function binOf(v: T, left: T, K: number): T {
 
 const pick = (onehot: T, q: T): T => tf.sum(tf.mul(onehot, q), 2);
 
+/**
+ * 1 where |v| ≤ B, else 0, as float32 through tf.step (which has a gradient, unlike the boolean
+ * ops whose gradients tfjs lacks: a where() on their result breaks backprop through stacked layers).
+ */
+const insideMask = (v: T, B: number): T => tf.step(tf.add(tf.sub(B, tf.abs(v)), 1e-12));
+
+const blend = (mask: T, a: T, b: T): T => tf.add(tf.mul(mask, a), tf.mul(tf.sub(1, mask), b));
+
 export class SplineCoupling implements Bijector {
   readonly dim: number;
   readonly bins: number;
@@ -98,7 +106,7 @@ export class SplineCoupling implements Bijector {
       const [xa, xb] = this.split.parts(x);
       const k = this.params(xa);
       const B = this.bound;
-      const inside = tf.logicalAnd(tf.greaterEqual(xb, -B), tf.lessEqual(xb, B));
+      const inside = insideMask(xb, B);
       const xc = tf.clipByValue(xb, -B, B);
       const oh = binOf(xc, k.cw, this.bins);
       const [cw, w, ch, h, d0, d1] = [k.cw, k.w, k.ch, k.h, k.d0, k.d1].map((q) => pick(oh, q)) as [T, T, T, T, T, T];
@@ -110,8 +118,8 @@ export class SplineCoupling implements Bijector {
       const yIn = tf.add(ch, tf.div(num, denom));
       const dnum = tf.mul(tf.square(s), tf.add(tf.add(tf.mul(d1, tf.square(th)), tf.mul(tf.mul(2, s), tt)), tf.mul(d0, tf.square(tf.sub(1, th)))));
       const logDerivIn = tf.sub(tf.log(dnum), tf.mul(2, tf.log(denom)));
-      const yb = tf.where(inside, yIn, xb);
-      const logDet = tf.sum(tf.where(inside, logDerivIn, tf.zerosLike(xb)), 1);
+      const yb = blend(inside, yIn, xb);
+      const logDet = tf.sum(tf.mul(inside, logDerivIn), 1);
       return { y: this.split.join(xa, yb as tf.Tensor2D), logDet: logDet as tf.Tensor1D };
     });
   }
@@ -121,7 +129,7 @@ export class SplineCoupling implements Bijector {
       const [ya, yb] = this.split.parts(y);
       const k = this.params(ya);
       const B = this.bound;
-      const inside = tf.logicalAnd(tf.greaterEqual(yb, -B), tf.lessEqual(yb, B));
+      const inside = insideMask(yb, B);
       const yc = tf.clipByValue(yb, -B, B);
       const oh = binOf(yc, k.ch, this.bins);
       const [cw, w, ch, h, d0, d1] = [k.cw, k.w, k.ch, k.h, k.d0, k.d1].map((q) => pick(oh, q)) as [T, T, T, T, T, T];
@@ -138,8 +146,8 @@ export class SplineCoupling implements Bijector {
       const denom = tf.add(s, tf.mul(sumD, tt));
       const dnum = tf.mul(tf.square(s), tf.add(tf.add(tf.mul(d1, tf.square(th)), tf.mul(tf.mul(2, s), tt)), tf.mul(d0, tf.square(tf.sub(1, th)))));
       const logDerivIn = tf.sub(tf.log(dnum), tf.mul(2, tf.log(denom)));
-      const xb = tf.where(inside, xIn, yb);
-      const logDet = tf.neg(tf.sum(tf.where(inside, logDerivIn, tf.zerosLike(yb)), 1));
+      const xb = blend(inside, xIn, yb);
+      const logDet = tf.neg(tf.sum(tf.mul(inside, logDerivIn), 1));
       return { x: this.split.join(ya, xb as tf.Tensor2D), logDet: logDet as tf.Tensor1D };
     });
   }

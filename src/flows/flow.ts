@@ -44,6 +44,16 @@ export class Flow {
     });
   }
 
+  /** Mean negative log-likelihood of a batch, in nats: the training loss. */
+  loss(x: tf.Tensor2D): tf.Scalar {
+    return tf.tidy(() => tf.neg(tf.mean(this.logProb(x))) as tf.Scalar);
+  }
+
+  /** Data-dependent initialisation of the blocks that have one (ActNorm). */
+  initialize(x: tf.Tensor2D): void {
+    this.bijector.initialize?.(x);
+  }
+
   get trainableVariables(): tf.Variable[] {
     return [...this.bijector.trainableVariables, ...this.base.trainableVariables];
   }

@@ -1,28 +1,66 @@
 import { execFileSync } from 'node:child_process';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it, vi, afterEach } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { orbitTable } from '../../examples/orbit.js';
 
 afterEach(() => vi.restoreAllMocks());
 
+/** Runs the CLI in-process and returns its exit status and printed lines. */
+async function run(args: string[]): Promise<{ code: number; lines: string[] }> {
+  const lines: string[] = [];
+  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  const code = await main(args, (s) => lines.push(s));
+  return { code, lines };
+}
+const lastJson = (lines: string[]) => JSON.parse(lines.at(-1)!) as Record<string, unknown>;
+
 describe('biflow CLI', () => {
-  it('lists the methods as one JSON object on the last line', () => {
-    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
-    expect(main(['methods', '--json'])).toBe(0);
-    const out = JSON.parse(String(log.mock.calls.at(-1)![0])) as { methods: { name: string; order: number }[] };
+  it('lists the methods as one JSON object on the last line', async () => {
+    const { code, lines } = await run(['methods', '--json']);
+    expect(code).toBe(0);
+    const out = lastJson(lines) as { methods: { name: string; order: number }[] };
     expect(out.methods.map((m) => m.name)).toEqual(['euler', 'midpoint', 'heun', 'rk4', 'bosh3', 'dopri5', 'tsit5', 'dopri8']);
-    expect(out.methods.find((m) => m.name === 'dopri8')!.order).toBe(8);
   });
 
-  it('rejects an unknown command with exit status 2 and a hint', () => {
-    const err = vi.spyOn(console, 'error').mockImplementation(() => {});
-    expect(main(['trian'])).toBe(2);
-    expect(String(err.mock.calls[0]![0])).toMatch(/unknown command 'trian'.*biflow --help/);
+  it('rejects an unknown command with exit status 2', async () => {
+    expect((await run(['trian'])).code).toBe(2);
+  });
+
+  it('trains, evaluates, samples and plots end to end on a tiny budget', async () => {
+    const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'biflow-cli-')), 'run');
+    const t = await run(['train', '--data', '8gaussians', '--model', 'nsf', '--iters', '20', '--batch', '64', '--hidden', '16', '--layers', '2', '--out', dir, '--backend', 'wasm', '--json']);
+    expect(t.code).toBe(0);
+    const trained = lastJson(t.lines);
+    expect(trained.command).toBe('train');
+    expect(trained.iters).toBe(20);
+    expect(Number.isFinite(trained.testNll)).toBe(true);
+    expect(trained.backend).toBe('wasm');
+    const e = await run(['eval', '--model', dir, '--data', '8gaussians', '--backend', 'wasm', '--json']);
+    expect(lastJson(e.lines).testNll).toBeCloseTo(trained.testNll as number, 4);
+    const csv = path.join(dir, 'samples.csv');
+    expect((await run(['sample', '--model', dir, '--n', '7', '--out', csv, '--backend', 'wasm', '--json'])).code).toBe(0);
+    expect(readFileSync(csv, 'utf8').trim().split('\n')).toHaveLength(7);
+    const png = path.join(dir, 'density.png');
+    expect((await run(['plot', '--model', dir, '--out', png, '--grid', '20', '--backend', 'wasm'])).code).toBe(0);
+    expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('names bad inputs: an unknown dataset, a missing model folder', async () => {
+    const errors: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((s) => (errors.push(String(s)), true));
+    expect(await main(['train', '--data', 'spiralz', '--out', path.join(os.tmpdir(), 'x'), '--backend', 'cpu'], () => {})).toBe(1);
+    expect(errors.join('')).toMatch(/loadDataset: data is neither a toy dataset \(swissroll, 8gaussians.*\) nor a \.csv\/\.npy file, got "spiralz"/);
+    expect(await main(['eval', '--model', path.join(os.tmpdir(), 'no-such-model'), '--data', '8gaussians', '--backend', 'cpu'], () => {})).toBe(1);
+    expect(errors.join('')).toMatch(/holds no model/);
   });
 
   it('runs as a script through tsx', () => {
     const out = execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--version'], { encoding: 'utf8' });
     expect(out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(existsSync('src/cli/main.ts')).toBe(true);
   });
 });
 

@@ -160,4 +160,20 @@ describe('flows', () => {
     expect(tf.max(tf.abs(tf.sub(s.inverse(y).x, xs))).dataSync()[0]).toBeLessThan(1e-5);
     s.dispose();
   });
+
+  it('the spline’s derivative is positive everywhere and continuous across its knots and the tail boundary', () => {
+    const s = randomize(new SplineCoupling({ dim: 2, parity: 'even', hidden: [8], bins: 6, bound: 2 }), 12);
+    const n = 4001;
+    // x_A fixed at 0.3; x_B sweeps [−2.5, 2.5], through every knot and both tails.
+    const xs = tf.tensor2d(Array.from({ length: n }, (_, i) => [0.3, -2.5 + (5 * i) / (n - 1)]));
+    const deriv = Array.from(tf.exp(s.forward(xs).logDet).dataSync());
+    expect(Math.min(...deriv)).toBeGreaterThan(0);
+    const jumps = deriv.slice(1).map((d, i) => Math.abs(d - deriv[i]!));
+    expect(Math.max(...jumps)).toBeLessThan(0.05 * Math.max(...deriv));
+    expect(deriv[0]).toBeCloseTo(1, 6);
+    expect(deriv[n - 1]).toBeCloseTo(1, 6);
+    tf.dispose(xs);
+    s.dispose();
+  });
 });
+

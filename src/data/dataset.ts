@@ -1,0 +1,51 @@
+/**
+ * A dataset for training: fresh seeded batches, and a fixed held-out test set. Toy densities are
+ * sampled anew for every batch (as FFJORD does); files are split 90/10 by a seeded shuffle.
+ */
+import { InvalidArgumentError } from '../errors.js';
+import { loadDataFile } from './files.js';
+import { rng, shuffleRows } from './random.js';
+import { TOY_DATASETS, toyData } from './toy.js';
+
+export interface Dataset {
+  name: string;
+  dim: number;
+  /** Training batch number `i` of `size` rows (deterministic in the seed and i). */
+  batch(i: number, size: number): Float32Array;
+  /** Held-out rows. */
+  test: Float32Array;
+}
+
+/** A toy name (`8gaussians`, …) or a path to a .csv / .npy file. */
+export function loadDataset(spec: string, { seed = 0, testSize = 5000 }: { seed?: number; testSize?: number } = {}): Dataset {
+  if ((TOY_DATASETS as readonly string[]).includes(spec)) {
+    return {
+      name: spec,
+      dim: 2,
+      batch: (i, size) => toyData(spec, size, seed * 1_000_003 + i + 1),
+      test: toyData(spec, testSize, -1 - seed),
+    };
+  }
+  if (!/\.(csv|npy|txt)$/.test(spec)) {
+    throw new InvalidArgumentError('loadDataset', 'data', spec, `is neither a toy dataset (${TOY_DATASETS.join(', ')}) nor a .csv/.npy file, got {value}.`);
+  }
+  const table = loadDataFile(spec);
+  const data = shuffleRows(table.data.slice(), table.dim, rng(`split:${seed}`));
+  const nTest = Math.max(1, Math.round(table.rows * 0.1));
+  const train = data.subarray(nTest * table.dim);
+  const nTrain = table.rows - nTest;
+  return {
+    name: spec,
+    dim: table.dim,
+    batch: (i, size) => {
+      const r = rng(`batch:${seed}:${i}`);
+      const out = new Float32Array(size * table.dim);
+      for (let k = 0; k < size; k++) {
+        const row = r.int(nTrain);
+        out.set(train.subarray(row * table.dim, (row + 1) * table.dim), k * table.dim);
+      }
+      return out;
+    },
+    test: data.subarray(0, nTest * table.dim),
+  };
+}

@@ -1,0 +1,2 @@
+export { densityFigure, samplesFigure, toPng } from './figures.js';
+export type { Extent } from './figures.js';

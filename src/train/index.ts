@@ -1,0 +1,2 @@
+export { train } from './train.js';
+export type { Trainable, TrainOptions, TrainResult, LogRecord } from './train.js';
