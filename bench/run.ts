@@ -7,10 +7,11 @@ import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import os from 'node:os';
 import { odeBenchmark } from './ode.js';
 import { tensorBenchmark } from './tensor.js';
+import { flowsBenchmark } from './flows.js';
 
 const quick = process.argv.includes('--quick');
 const suiteArg = process.argv.find((a) => a.startsWith('--suite='));
-const suites = (suiteArg ? suiteArg.slice('--suite='.length) : 'ode,tensor').split(',');
+const suites = (suiteArg ? suiteArg.slice('--suite='.length) : 'ode,tensor,flows').split(',');
 const tols = quick ? [1e-3, 1e-6, 1e-9] : [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10];
 const timing = quick ? { time: 20, iterations: 5 } : { time: 150, iterations: 10 };
 
@@ -25,6 +26,12 @@ let tensor: Awaited<ReturnType<typeof tensorBenchmark>> | null = null;
 if (suites.includes('tensor')) {
   console.log('\n# tensor solves: gradient modes and field evaluation per backend');
   tensor = await tensorBenchmark({ timing: quick ? { time: 20, iterations: 3 } : { time: 300, iterations: 5 }, log: (s) => console.log(s), quick });
+}
+
+let flows: Awaited<ReturnType<typeof flowsBenchmark>> = [];
+if (suites.includes('flows')) {
+  console.log('\n# discrete flows on toy densities');
+  flows = await flowsBenchmark({ iters: quick ? 50 : 1500, log: (s) => console.log(s) });
 }
 
 const summary = ode.length === 0 ? {} : {
@@ -42,6 +49,6 @@ const dir = new URL('bench/results/', `file://${process.cwd()}/`);
 mkdirSync(dir, { recursive: true });
 const file = new URL(`bench-${started.toISOString().replace(/[:.]/g, '-')}.json`, dir);
 const tmp = new URL(`${file.pathname.split('/').pop()}.tmp`, dir);
-writeFileSync(tmp, JSON.stringify({ started: started.toISOString(), node: process.version, cpu: os.cpus()[0]?.model, quick, ode, tensor, summary }, null, 2));
+writeFileSync(tmp, JSON.stringify({ started: started.toISOString(), node: process.version, cpu: os.cpus()[0]?.model, quick, ode, tensor, flows, summary }, null, 2));
 renameSync(tmp, file);
 console.log(`\nwrote ${file.pathname}`);
