@@ -13,6 +13,8 @@ import { StandardNormal } from '../flows/distributions.js';
 import { Flow } from '../flows/flow.js';
 import { ActNorm, AdditiveCoupling, AffineCoupling, DiagonalScaling, LULinear, SplineCoupling } from '../discrete/index.js';
 import type { ActivationName } from '../nn/activations.js';
+import { CNF } from '../ffjord/cnf.js';
+import type { CNFOptions } from '../ffjord/cnf.js';
 
 export const FLOW_TYPES = ['nice', 'realnvp', 'glow', 'nsf', 'ffjord', 'biflow'] as const;
 export type FlowType = (typeof FLOW_TYPES)[number];
@@ -30,24 +32,29 @@ export interface FlowConfig {
   activation?: ActivationName | 'relu';
   /** Seed of the initial weights and random permutations (default 0). */
   seed?: number;
+  /** ffjord: the CNF blocks' solver settings (defaults dopri5, 1e-5, 1e-5, backsolve, T = 0.5). */
+  cnf?: Omit<CNFOptions, 'dim' | 'hidden' | 'seed' | 'activation'> & { activation?: ActivationName };
 }
 
-const DEFAULT_LAYERS: Record<string, number> = { nice: 4, realnvp: 6, glow: 4, nsf: 4 };
+const DEFAULT_LAYERS: Record<string, number> = { nice: 4, realnvp: 6, glow: 4, nsf: 4, ffjord: 1 };
 
 function checkConfig(config: FlowConfig): Required<FlowConfig> {
   const fn = 'createFlow';
   if (config == null || typeof config !== 'object') throw new InvalidArgumentError(fn, 'config', config, "must be an object such as { type: 'realnvp', dim: 2 }, got {value}.");
   const { type, dim } = config;
   if (!FLOW_TYPES.includes(type)) throw new InvalidArgumentError(fn, 'type', type, `is not a flow type, got {value}. Use one of: ${FLOW_TYPES.join(', ')}.`);
-  if (type === 'ffjord' || type === 'biflow') {
-    throw new InvalidArgumentError(fn, 'type', type, "is not available in this release, got {value}: the continuous flows arrive with the FFJORD and BiFlow work. Use 'nice', 'realnvp', 'glow' or 'nsf'.");
+  if (type === 'biflow') {
+    throw new InvalidArgumentError(fn, 'type', type, "is not available in this release, got {value}: mixed stacks arrive with the BiFlow work. Use 'ffjord', 'nice', 'realnvp', 'glow' or 'nsf'.");
   }
-  if (!Number.isInteger(dim) || dim < 2) throw new InvalidArgumentError(fn, 'dim', dim, 'must be an integer ≥ 2 for coupling flows, got {value}.');
-  const hidden = config.hidden ?? [64, 64];
+  if (!Number.isInteger(dim) || dim < (type === 'ffjord' ? 1 : 2)) throw new InvalidArgumentError(fn, 'dim', dim, `must be an integer ≥ ${type === 'ffjord' ? 1 : 2}, got {value}.`);
+  const hidden = config.hidden ?? (type === 'ffjord' ? [64, 64, 64] : [64, 64]);
   if (!Array.isArray(hidden) || hidden.some((h) => !Number.isInteger(h) || h < 1)) throw new InvalidArgumentError(fn, 'hidden', hidden, 'must be an array of positive integers such as [64, 64], got {value}.');
   const layers = config.layers ?? DEFAULT_LAYERS[type]!;
   if (!Number.isInteger(layers) || layers < 1) throw new InvalidArgumentError(fn, 'layers', layers, 'must be a positive integer, got {value}.');
-  return { type, dim, hidden, layers, bins: config.bins ?? 8, bound: config.bound ?? 4, activation: config.activation ?? 'relu', seed: config.seed ?? 0 };
+  return {
+    type, dim, hidden, layers, bins: config.bins ?? 8, bound: config.bound ?? 4, activation: config.activation ?? (type === 'ffjord' ? 'tanh' : 'relu'),
+    seed: config.seed ?? 0, cnf: config.cnf ?? {},
+  };
 }
 
 /** Builds a flow from its configuration (`type` and `dim` are required; the rest has defaults). */
@@ -71,6 +78,9 @@ export function createFlow(config: FlowConfig): Flow {
       case 'nsf':
         if (i > 0) blocks.push(new LULinear(dim, s));
         blocks.push(new SplineCoupling({ dim, parity: parity(i), hidden, bins: c.bins, bound: c.bound, seed: s }));
+        break;
+      case 'ffjord':
+        blocks.push(new CNF({ activation: activation === 'relu' ? 'tanh' : activation, ...c.cnf, dim, hidden, seed: s }));
         break;
     }
   }

@@ -87,7 +87,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
 
   common(prog.command('train').description('train a flow on a toy density or a .csv/.npy file'))
     .requiredOption('--data <name|file>', 'toy dataset (8gaussians, checkerboard, …) or data file')
-    .addOption(new Option('--model <type>', 'flow type').choices(FLOW_TYPES.filter((t) => t !== 'ffjord' && t !== 'biflow')).default('realnvp'))
+    .addOption(new Option('--model <type>', 'flow type').choices(FLOW_TYPES.filter((t) => t !== 'biflow')).default('realnvp'))
     .addOption(new Option('--iters <n>', 'iterations').default(1000).argParser(int('iters')))
     .addOption(new Option('--batch <n>', 'batch size').default(100).argParser(int('batch')))
     .addOption(new Option('--lr <x>', 'Adam learning rate').default(1e-3).argParser(num('lr')))

@@ -91,6 +91,26 @@ function gradsOf(objective: () => Tensor, xs: readonly Tensor[]): Tensor[] {
 }
 
 /**
+ * Runs fn with the outer gradient tape paused: its ops are not recorded, yet gradients taken
+ * inside fn (a CNF's divergence) work, on a tape of their own. tfjs runs a customGrad forward as a
+ * kernel, where nested gradients would find nothing recorded; this restores the usual state for
+ * the duration and puts the outer tape back afterwards (tfjs 4.22 engine state).
+ */
+function withoutOuterTape<T>(fn: () => T): T {
+  const state = (tf.engine() as unknown as { state: { activeTape: unknown; gradientDepth: number; kernelDepth: number } }).state;
+  const saved = { activeTape: state.activeTape, gradientDepth: state.gradientDepth, kernelDepth: state.kernelDepth };
+  state.gradientDepth = 0;
+  state.kernelDepth = 0;
+  try {
+    return fn();
+  } finally {
+    state.activeTape = saved.activeTape;
+    state.gradientDepth = saved.gradientDepth;
+    state.kernelDepth = saved.kernelDepth;
+  }
+}
+
+/**
  * Solves with a memory-saving gradient. Returns the solution at `ts` (a tuple per time), whose
  * tensors carry the custom gradient, plus the backward pass's statistics.
  */
@@ -113,7 +133,7 @@ export function solveWithGradient(args: GradientSolveArgs, options: GradientOpti
     const y0in = inputs.slice(0, nY) as Tensor[];
     // The forward pass is not taped (tfjs runs customGrad's forward inside a kernel).
     const saveAt = gradient === 'checkpoint' ? SaveAt.ts(ts, { steps: true }) : SaveAt.ts(ts);
-    const sol = solve({ f, y0: y0in, t0: ts[0]!, t1: ts[nT - 1]!, solver, controller, saveAt, maxSteps, space, fn });
+    const sol = withoutOuterTape(() => solve({ f, y0: y0in, t0: ts[0]!, t1: ts[nT - 1]!, solver, controller, saveAt, maxSteps, space, fn }));
     forward = sol;
     // Outputs at the requested times, in order; with SaveAt.steps() the step ends are mixed in.
     const atTs: Tensor[][] = [];

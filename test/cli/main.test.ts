@@ -48,6 +48,15 @@ describe('biflow CLI', () => {
     expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
   });
 
+  it('trains and evaluates an FFJORD model (CNF) through the same commands', async () => {
+    const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'biflow-cli-')), 'ffjord');
+    const t = await run(['train', '--data', 'moons', '--model', 'ffjord', '--iters', '4', '--batch', '32', '--hidden', '8,8', '--out', dir, '--backend', 'wasm', '--json']);
+    expect(t.code).toBe(0);
+    expect(lastJson(t.lines).model).toBe('ffjord');
+    const e = await run(['eval', '--model', dir, '--data', 'moons', '--backend', 'wasm', '--json']);
+    expect(lastJson(e.lines).testNll).toBeCloseTo(lastJson(t.lines).testNll as number, 3);
+  });
+
   it('names bad inputs: an unknown dataset, a missing model folder', async () => {
     const errors: string[] = [];
     vi.spyOn(process.stderr, 'write').mockImplementation((s) => (errors.push(String(s)), true));

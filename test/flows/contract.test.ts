@@ -3,6 +3,7 @@ import { tf, useBackend } from '../../src/index.js';
 import type { Bijector } from '../../src/flows/index.js';
 import { Flow, Sequential, StandardNormal, Inverse } from '../../src/flows/index.js';
 import { AdditiveCoupling, AffineCoupling, ActNorm, DiagonalScaling, LULinear, Permutation, SplineCoupling } from '../../src/discrete/index.js';
+import { CNF } from '../../src/ffjord/index.js';
 import { leaks } from '../tensor-helpers.js';
 
 beforeAll(async () => {
@@ -46,6 +47,7 @@ const BLOCKS: [string, () => Bijector][] = [
   ['spline coupling', () => new SplineCoupling({ dim: D, parity: 'even', hidden: [16], bins: 5, bound: 3 })],
   ['sequential', () => new Sequential([new ActNorm(D), new AffineCoupling({ dim: D, parity: 'even', hidden: [8] }), new Permutation(D)])],
   ['inverse', () => new Inverse(new AffineCoupling({ dim: D, parity: 'even', hidden: [8] }))],
+  ['CNF (FFJORD, exact trace)', () => new CNF({ dim: D, hidden: [8, 8], rtol: 1e-6, atol: 1e-6 })],
 ];
 
 describe.each(BLOCKS)('bijector contract: %s', (_name, make) => {
@@ -174,6 +176,36 @@ describe('flows', () => {
     expect(deriv[n - 1]).toBeCloseTo(1, 6);
     tf.dispose(xs);
     s.dispose();
+  });
+
+  it('a CNF’s density integrates to one (2-D, quadrature on a grid)', () => {
+    const flow = new Flow(randomize(new CNF({ dim: 2, hidden: [8, 8], rtol: 1e-6, atol: 1e-6 }), 13), new StandardNormal(2));
+    const L = 7;
+    const n = 141;
+    const step = (2 * L) / (n - 1);
+    const grid: number[][] = [];
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) grid.push([-L + i * step, -L + j * step]);
+    const total = tf.tidy(() => tf.sum(tf.exp(flow.logProb(tf.tensor2d(grid)))).dataSync()[0]! * step * step);
+    expect(Math.abs(total - 1)).toBeLessThan(0.02);
+    flow.dispose();
+  });
+
+  it('Hutchinson’s trace agrees with the exact one in expectation', () => {
+    const exact = randomize(new CNF({ dim: 3, hidden: [8], rtol: 1e-6, atol: 1e-6, trace: 'exact' }), 14);
+    const hutch = new CNF({ dim: 3, hidden: [8], rtol: 1e-6, atol: 1e-6, trace: 'hutchinson', probe: 'rademacher', seed: 5 });
+    hutch.trainableVariables.forEach((v, i) => v.assign(exact.trainableVariables[i]!));
+    // One row repeated: each copy gets its own probe, so the batch mean is a Monte Carlo average.
+    const K = 400;
+    const x = tf.tile(tf.tensor2d([[0.4, -0.3, 0.8]]), [K, 1]) as tf.Tensor2D;
+    const ld = exact.forward(tf.slice(x, [0, 0], [1, 3])).logDet.dataSync()[0]!;
+    const est = Array.from(hutch.forward(x).logDet.dataSync());
+    const mean = est.reduce((a, b) => a + b, 0) / K;
+    const sd = Math.sqrt(est.reduce((a, b) => a + (b - mean) ** 2, 0) / (K - 1));
+    expect(sd).toBeGreaterThan(0);
+    expect(Math.abs(mean - ld)).toBeLessThan(4 * sd / Math.sqrt(K));
+    exact.dispose();
+    hutch.dispose();
+    x.dispose();
   });
 });
 

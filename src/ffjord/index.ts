@@ -1,0 +1,2 @@
+export { CNF } from './cnf.js';
+export type { CNFOptions, CNFStats, TraceEstimator } from './cnf.js';

@@ -1,0 +1,108 @@
+/**
+ * ODE nets: MLP vector fields f(t, z) whose layers see time, as in FFJORD (Grathwohl et al.,
+ * "FFJORD: Free-form Continuous Dynamics for Scalable Reversible Generative Models",
+ * arXiv:1810.01367). Layer kinds:
+ * - `concatsquash` (default): (zW + b)·σ(t·w_g + b_g) + t·w_b
+ * - `concat`: [z, t]W + b
+ * - `squash`: (zW + b)·σ(t·w_g + b_g)
+ * - `ignore`: zW + b (autonomous)
+ * - `hyper`: zW + b with W scaled by a time gate, W·(1 + tanh(t·w_h))
+ * Activations come from `ACTIVATIONS`, whose higher-order gradients are right.
+ */
+import { tf } from '../backend/engine.js';
+import { InvalidArgumentError } from '../errors.js';
+import { ACTIVATIONS } from './activations.js';
+import type { ActivationName } from './activations.js';
+
+export const LAYER_KINDS = ['concatsquash', 'concat', 'squash', 'ignore', 'hyper'] as const;
+export type LayerKind = (typeof LAYER_KINDS)[number];
+
+export interface ODENetOptions {
+  dim: number;
+  hidden?: number[];
+  layer?: LayerKind;
+  activation?: ActivationName;
+  seed?: number;
+}
+
+interface Layer {
+  W: tf.Variable;
+  b: tf.Variable;
+  /** Time weights: gate (w_g, b_g), bias (w_b) or hyper scale (w_h), as the kind needs. */
+  extra: tf.Variable[];
+}
+
+const variable = (init: () => tf.Tensor) => tf.tidy(() => tf.variable(init()));
+
+export class ODENet {
+  readonly dim: number;
+  readonly hidden: number[];
+  readonly layer: LayerKind;
+  readonly activation: ActivationName;
+  private readonly layers: Layer[] = [];
+
+  constructor({ dim, hidden = [64, 64, 64], layer = 'concatsquash', activation = 'tanh', seed = 0 }: ODENetOptions) {
+    if (!LAYER_KINDS.includes(layer)) throw new InvalidArgumentError('ODENet', 'layer', layer, `is not a layer kind, got {value}. Use one of: ${LAYER_KINDS.join(', ')}.`);
+    if (!(activation in ACTIVATIONS)) throw new InvalidArgumentError('ODENet', 'activation', activation, `is not an activation, got {value}. Use one of: ${Object.keys(ACTIVATIONS).join(', ')}.`);
+    this.dim = dim;
+    this.hidden = hidden;
+    this.layer = layer;
+    this.activation = activation;
+    const sizes = [dim, ...hidden, dim];
+    for (let l = 0; l + 1 < sizes.length; l++) {
+      const fanIn = sizes[l]! + (layer === 'concat' ? 1 : 0);
+      const fanOut = sizes[l + 1]!;
+      const lim = Math.sqrt(6 / (fanIn + fanOut));
+      const s = seed * 7919 + l * 31;
+      const extra: tf.Variable[] = [];
+      if (layer === 'concatsquash' || layer === 'squash') {
+        extra.push(variable(() => tf.randomUniform([1, fanOut], -1, 1, 'float32', s + 1)), variable(() => tf.zeros([fanOut])));
+      }
+      if (layer === 'concatsquash') extra.push(variable(() => tf.randomUniform([1, fanOut], -1, 1, 'float32', s + 2)));
+      if (layer === 'hyper') extra.push(variable(() => tf.randomUniform([1, 1], -1, 1, 'float32', s + 3)));
+      this.layers.push({
+        W: variable(() => tf.randomUniform([fanIn, fanOut], -lim, lim, 'float32', s)),
+        b: variable(() => tf.zeros([fanOut])),
+        extra,
+      });
+    }
+  }
+
+  /** f(t, z) for a batch z: [B, dim]. */
+  apply(t: number, z: tf.Tensor): tf.Tensor2D {
+    const act = ACTIVATIONS[this.activation];
+    return tf.tidy(() => {
+      let h: tf.Tensor = z;
+      const tt = tf.scalar(t);
+      this.layers.forEach(({ W, b, extra }, l) => {
+        switch (this.layer) {
+          case 'concat':
+            h = tf.add(tf.matMul(tf.concat([h, tf.fill([h.shape[0]!, 1], t)], 1), W), b);
+            break;
+          case 'ignore':
+            h = tf.add(tf.matMul(h, W), b);
+            break;
+          case 'squash':
+            h = tf.mul(tf.add(tf.matMul(h, W), b), tf.sigmoid(tf.add(tf.mul(tt, extra[0]!), extra[1]!)));
+            break;
+          case 'concatsquash':
+            h = tf.add(tf.mul(tf.add(tf.matMul(h, W), b), tf.sigmoid(tf.add(tf.mul(tt, extra[0]!), extra[1]!))), tf.mul(tt, extra[2]!));
+            break;
+          case 'hyper':
+            h = tf.add(tf.matMul(h, tf.mul(W, tf.add(1, tf.tanh(tf.mul(tt, extra[0]!))))), b);
+            break;
+        }
+        if (l + 1 < this.layers.length) h = act(h);
+      });
+      return h as tf.Tensor2D;
+    });
+  }
+
+  get variables(): tf.Variable[] {
+    return this.layers.flatMap(({ W, b, extra }) => [W, b, ...extra]);
+  }
+
+  dispose(): void {
+    tf.dispose(this.variables);
+  }
+}
