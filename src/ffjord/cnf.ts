@@ -65,9 +65,13 @@ export class CNF implements Bijector {
     this.net = new ODENet({ dim, hidden, layer, activation, seed });
   }
 
-  /** [dz/dt, dL/dt] for the augmented state, with the divergence by the chosen estimator. */
-  private field(probe: tf.Tensor | null) {
-    return (t: number, [z]: tf.Tensor[]): tf.Tensor[] => {
+  /**
+   * [dz/dt, dL/dt(, dε/dt = 0)] for the augmented state [z, L(, ε)]. Hutchinson's probe ε rides
+   * along as a constant state element, so every gradient mode (including a backward pass that
+   * runs long after this call) sees the same probe without anyone having to keep it alive.
+   */
+  private field() {
+    return (t: number, [z, , probe]: tf.Tensor[]): tf.Tensor[] => {
       let fz: tf.Tensor | null = null;
       if (probe) {
         const vjp = tf.grad((zz: tf.Tensor) => {
@@ -76,7 +80,7 @@ export class CNF implements Bijector {
         })(z!);
         const div = tf.sum(tf.mul(vjp, probe), 1, true);
         vjp.dispose();
-        const out = [tf.clone(fz!), div];
+        const out = [tf.clone(fz!), div, tf.zerosLike(probe)];
         (fz as unknown as tf.Tensor).dispose();
         return out;
       }
@@ -112,24 +116,32 @@ export class CNF implements Bijector {
   private integrate(x: tf.Tensor2D, t0: number, t1: number): { y: tf.Tensor2D; logDet: tf.Tensor1D; nfe: number; backward: () => number } {
     const { method = 'dopri5', rtol = 1e-5, atol = 1e-5, stepSize, gradient = 'backsolve' } = this.options;
     const probe = this.drawProbe(x.shape[0]);
+    const l0 = tf.zeros([x.shape[0], 1]);
+    const y0 = probe ? [x, l0, probe] : [x, l0];
     try {
-      const l0 = tf.zeros([x.shape[0], 1]);
-      const sol = odeint(this.field(probe), [x, l0], [t0, t1], { method, rtol, atol, stepSize, gradient, params: this.net.variables });
-      l0.dispose();
-      const [z, L] = sol.ys[1] as tf.Tensor[];
+      const sol = odeint(this.field(), y0, [t0, t1], { method, rtol, atol, stepSize, gradient, params: this.net.variables });
+      const [z, L, ...rest] = sol.ys[1] as tf.Tensor[];
       const logDet = tf.reshape(L!, [-1]) as tf.Tensor1D;
-      L!.dispose();
-      (sol.ys[0] as tf.Tensor[]).forEach((t) => t.dispose());
+      tf.dispose([L!, ...rest, ...(sol.ys[0] as tf.Tensor[])]);
       return { y: z as tf.Tensor2D, logDet, nfe: sol.stats.nfe, backward: () => sol.adjointStats?.nfe ?? 0 };
     } finally {
-      probe?.dispose();
+      tf.dispose([l0, ...(probe ? [probe] : [])]);
     }
   }
+
+  private lastBackward: () => number = () => 0;
 
   forward(x: tf.Tensor2D): BijectorResult {
     const r = this.integrate(x, 0, this.T);
     this.stats.nfeForward = r.nfe;
+    this.lastBackward = r.backward;
     return { y: r.y, logDet: r.logDet };
+  }
+
+  /** Forward, inverse and backward NFE of the latest solves (the backward one once it has run). */
+  solverStats(): Record<string, number> {
+    this.stats.nfeBackward = this.lastBackward();
+    return { ...this.stats };
   }
 
   inverse(y: tf.Tensor2D): InverseResult {

@@ -57,6 +57,12 @@ export class Sequential implements Bijector {
     return this.blocks.flatMap((b) => b.trainableVariables);
   }
 
+  solverStats(): Record<string, number> {
+    const total: Record<string, number> = {};
+    for (const b of this.blocks) for (const [k, v] of Object.entries(b.solverStats?.() ?? {})) total[k] = (total[k] ?? 0) + v;
+    return total;
+  }
+
   getConfig(): BijectorConfig {
     return { kind: 'sequential', blocks: this.blocks.map((b) => b.getConfig()) };
   }

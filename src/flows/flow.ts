@@ -54,6 +54,11 @@ export class Flow {
     this.bijector.initialize?.(x);
   }
 
+  /** Solver statistics of the blocks that have them (NFE of CNF blocks), for training logs. */
+  stats(): Record<string, number> {
+    return this.bijector.solverStats?.() ?? {};
+  }
+
   get trainableVariables(): tf.Variable[] {
     return [...this.bijector.trainableVariables, ...this.base.trainableVariables];
   }

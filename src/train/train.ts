@@ -156,7 +156,10 @@ export async function train(
         windowStart = performance.now();
         windowIters = 0;
         if (mode === 'bar') write(`\r${bar(iter, iters, rec)}${iter === iters ? '\n' : ''}`);
-        else if (mode === 'lines') write(`iter ${iter}/${iters} loss ${rec.loss.toFixed(4)} ${rec.secondsPerIter.toFixed(4)} s/it\n`);
+        else if (mode === 'lines') {
+          const extra = Object.entries(rec).filter(([k]) => !['iter', 'loss', 'secondsPerIter'].includes(k)).map(([k, v]) => ` ${k} ${v}`).join('');
+          write(`iter ${iter}/${iters} loss ${rec.loss.toFixed(4)} ${rec.secondsPerIter.toFixed(4)} s/it${extra}\n`);
+        }
       }
       if (checkpointDir && checkpointEvery > 0 && iter % checkpointEvery === 0 && iter < iters) {
         await checkpoint(checkpointDir, opts, optimizer, state(), writeFolder);
