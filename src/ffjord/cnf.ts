@@ -20,6 +20,12 @@ import type { MethodName } from '../ode/tableaux/index.js';
 
 export type TraceEstimator = 'exact' | 'hutchinson';
 
+/** x in value, no gradient (tfjs has no stopGradient op). */
+const stopGradient = tf.customGrad((x: unknown) => ({
+  value: tf.clone(x as tf.Tensor),
+  gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+})) as (x: tf.Tensor) => tf.Tensor;
+
 export interface CNFOptions {
   dim: number;
   hidden?: number[];
@@ -32,6 +38,8 @@ export interface CNFOptions {
   atol?: number;
   /** Fixed-step methods: the step. */
   stepSize?: number;
+  /** Learn the end time T (as FFJORD does, T = s² with s trained); default true. */
+  trainT?: boolean;
   gradient?: GradientMode;
   /** Default: exact for dim ≤ 8, Hutchinson otherwise. */
   trace?: TraceEstimator;
@@ -49,7 +57,9 @@ export interface CNFStats {
 export class CNF implements Bijector {
   readonly dim: number;
   readonly net: ODENet;
-  readonly T: number;
+  /** √T, trained when `trainT` (FFJORD's parametrisation keeps T positive). */
+  readonly sqrtT: tf.Variable;
+  private readonly trainT: boolean;
   /** Which divergence `forward`/`inverse` use; switch to 'exact' for evaluation. */
   trace: TraceEstimator;
   readonly stats: CNFStats = { nfeForward: 0, nfeInverse: 0, nfeBackward: 0 };
@@ -60,7 +70,8 @@ export class CNF implements Bijector {
     if (!Number.isInteger(dim) || dim < 1) throw new InvalidArgumentError('CNF', 'dim', dim, 'must be a positive integer, got {value}.');
     if (!(T > 0)) throw new InvalidArgumentError('CNF', 'T', T, 'must be a positive end time, got {value}. The usual value is 0.5.');
     this.dim = dim;
-    this.T = T;
+    this.trainT = options.trainT ?? true;
+    this.sqrtT = tf.tidy(() => tf.variable(tf.scalar(Math.sqrt(T)), this.trainT));
     this.trace = options.trace ?? (dim <= 8 ? 'exact' : 'hutchinson');
     this.net = new ODENet({ dim, hidden, layer, activation, seed });
   }
@@ -113,14 +124,34 @@ export class CNF implements Bijector {
     return r;
   }
 
-  private integrate(x: tf.Tensor2D, t0: number, t1: number): { y: tf.Tensor2D; logDet: tf.Tensor1D; nfe: number; backward: () => number } {
+  /** The current end time T (a number: solver time stays float64). */
+  get T(): number {
+    return this.sqrtT.dataSync()[0]! ** 2;
+  }
+
+  private integrate(x: tf.Tensor2D, toLatent: boolean): { y: tf.Tensor2D; logDet: tf.Tensor1D; nfe: number; backward: () => number } {
     const { method = 'dopri5', rtol = 1e-5, atol = 1e-5, stepSize, gradient = 'backsolve' } = this.options;
+    const T = this.T;
+    const [t0, t1] = toLatent ? [0, T] : [T, 0];
     const probe = this.drawProbe(x.shape[0]);
     const l0 = tf.zeros([x.shape[0], 1]);
     const y0 = probe ? [x, l0, probe] : [x, l0];
     try {
-      const sol = odeint(this.field(), y0, [t0, t1], { method, rtol, atol, stepSize, gradient, params: this.net.variables });
-      const [z, L, ...rest] = sol.ys[1] as tf.Tensor[];
+      const field = this.field();
+      const sol = odeint(field, y0, [t0, t1], { method, rtol, atol, stepSize, gradient, params: this.net.variables });
+      let end = sol.ys[1] as tf.Tensor[];
+      if (toLatent && this.trainT) {
+        // d(solution)/dT = f(T, y(T)): add (T − stop(T))·f, which is zero in value and carries
+        // exactly that gradient to √T whatever the gradient mode of the solve.
+        const solved = end;
+        end = tf.tidy(() => {
+          const dT = tf.sub(tf.square(this.sqrtT), stopGradient(tf.square(this.sqrtT)));
+          const slope = field(T, solved);
+          return solved.map((e, i) => tf.add(e, tf.mul(dT, slope[i]!)));
+        });
+        tf.dispose(solved);
+      }
+      const [z, L, ...rest] = end;
       const logDet = tf.reshape(L!, [-1]) as tf.Tensor1D;
       tf.dispose([L!, ...rest, ...(sol.ys[0] as tf.Tensor[])]);
       return { y: z as tf.Tensor2D, logDet, nfe: sol.stats.nfe, backward: () => sol.adjointStats?.nfe ?? 0 };
@@ -132,7 +163,7 @@ export class CNF implements Bijector {
   private lastBackward: () => number = () => 0;
 
   forward(x: tf.Tensor2D): BijectorResult {
-    const r = this.integrate(x, 0, this.T);
+    const r = this.integrate(x, true);
     this.stats.nfeForward = r.nfe;
     this.lastBackward = r.backward;
     return { y: r.y, logDet: r.logDet };
@@ -145,13 +176,13 @@ export class CNF implements Bijector {
   }
 
   inverse(y: tf.Tensor2D): InverseResult {
-    const r = this.integrate(y, this.T, 0);
+    const r = this.integrate(y, false);
     this.stats.nfeInverse = r.nfe;
     return { x: r.y, logDet: r.logDet };
   }
 
   get trainableVariables(): tf.Variable[] {
-    return this.net.variables;
+    return this.trainT ? [...this.net.variables, this.sqrtT] : this.net.variables;
   }
 
   getConfig(): BijectorConfig {
@@ -160,5 +191,6 @@ export class CNF implements Bijector {
 
   dispose(): void {
     this.net.dispose();
+    this.sqrtT.dispose();
   }
 }

@@ -14,6 +14,11 @@ export interface Distribution {
   dispose(): void;
 }
 
+/** tfjs treats seed 0 as "no seed"; shift so that every integer seed, 0 included, is reproducible. */
+export function tfSeed(seed: number | undefined): number | undefined {
+  return seed === undefined ? undefined : seed + 1;
+}
+
 function checkCount(fn: string, n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(fn, 'n', n, 'must be a positive integer, got {value}.');
 }
@@ -30,7 +35,7 @@ export class StandardNormal implements Distribution {
 
   sample(n: number, seed?: number): tf.Tensor2D {
     checkCount('StandardNormal.sample', n);
-    return tf.randomNormal([n, this.dim], 0, 1, 'float32', seed) as tf.Tensor2D;
+    return tf.randomNormal([n, this.dim], 0, 1, 'float32', tfSeed(seed)) as tf.Tensor2D;
   }
 
   getConfig() {
@@ -63,7 +68,7 @@ export class DiagNormal implements Distribution {
 
   sample(n: number, seed?: number): tf.Tensor2D {
     checkCount('DiagNormal.sample', n);
-    return tf.tidy(() => tf.add(this.loc, tf.mul(tf.exp(this.logScale), tf.randomNormal([n, this.dim], 0, 1, 'float32', seed))) as tf.Tensor2D);
+    return tf.tidy(() => tf.add(this.loc, tf.mul(tf.exp(this.logScale), tf.randomNormal([n, this.dim], 0, 1, 'float32', tfSeed(seed)))) as tf.Tensor2D);
   }
 
   getConfig() {

@@ -34,8 +34,8 @@ export class MLP {
     for (let l = 0; l + 1 < sizes.length; l++) {
       const [fanIn, fanOut] = [sizes[l]!, sizes[l + 1]!];
       const last = l + 2 === sizes.length;
-      const limit = Math.sqrt(6 / (fanIn + fanOut)); // Glorot uniform
-      this.weights.push(tf.tidy(() => tf.variable(last && zeroLast ? tf.zeros([fanIn, fanOut]) : tf.randomUniform([fanIn, fanOut], -limit, limit, 'float32', seed * 1009 + l))));
+      const limit = Math.sqrt(6 / (fanIn + fanOut)); // Glorot uniform; tfjs seeds must be ≥ 1 (0 means unseeded)
+      this.weights.push(tf.tidy(() => tf.variable(last && zeroLast ? tf.zeros([fanIn, fanOut]) : tf.randomUniform([fanIn, fanOut], -limit, limit, 'float32', seed * 1009 + l + 1))));
       this.biases.push(tf.tidy(() => tf.variable(tf.zeros([fanOut]))));
     }
   }

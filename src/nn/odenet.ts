@@ -53,7 +53,8 @@ export class ODENet {
       const fanIn = sizes[l]! + (layer === 'concat' ? 1 : 0);
       const fanOut = sizes[l + 1]!;
       const lim = Math.sqrt(6 / (fanIn + fanOut));
-      const s = seed * 7919 + l * 31;
+      // tfjs treats a seed of 0 as "unseeded": keep every seed ≥ 1 so seed 0 is reproducible too.
+      const s = seed * 7919 + l * 31 + 1;
       const extra: tf.Variable[] = [];
       if (layer === 'concatsquash' || layer === 'squash') {
         extra.push(variable(() => tf.randomUniform([1, fanOut], -1, 1, 'float32', s + 1)), variable(() => tf.zeros([fanOut])));

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createFlow, tf, useBackend, CNF, ODENet, LAYER_KINDS, InvalidArgumentError } from '../../src/index.js';
+import { createFlow, tf, useBackend, CNF, ODENet, LAYER_KINDS, InvalidArgumentError, Flow, StandardNormal } from '../../src/index.js';
 import { writeFolderAtomically } from '../../src/biflow/io.js';
 import { loadDataset } from '../../src/data/index.js';
 import { train } from '../../src/train/index.js';
@@ -46,6 +46,25 @@ describe('FFJORD', () => {
     const total = tf.tidy(() => tf.sum(tf.exp(a.flow.logProb(tf.tensor2d(grid)))).dataSync()[0]! * step * step);
     expect(Math.abs(total - 1)).toBeLessThan(0.02);
     a.flow.dispose();
+  });
+
+  it.each(['direct', 'backsolve', 'checkpoint'] as const)('learns its end time: the gradient for √T matches finite differences (%s)', (gradient) => {
+    const c = new CNF({ dim: 2, hidden: [8], seed: 2, rtol: 1e-7, atol: 1e-7, gradient });
+    c.net.variables.forEach((v, i) => v.assign(tf.randomNormal(v.shape, 0, 0.5, 'float32', i + 1)));
+    const flow = new Flow(c, new StandardNormal(2));
+    const x = tf.tensor2d([[0.3, -0.5], [1.2, 0.7]]);
+    const { grads, value } = tf.variableGrads(() => flow.loss(x), [c.sqrtT]);
+    const g = grads[c.sqrtT.name]!.dataSync()[0]!;
+    const s0 = c.sqrtT.dataSync()[0]!;
+    const h = 1e-2;
+    const at = (v: number) => {
+      c.sqrtT.assign(tf.scalar(v));
+      return tf.tidy(() => flow.loss(x).dataSync()[0]!);
+    };
+    const fd = (at(s0 + h) - at(s0 - h)) / (2 * h);
+    expect(Math.abs(g - fd)).toBeLessThan(1e-3);
+    tf.dispose([x, value, ...Object.values(grads)]);
+    flow.dispose();
   });
 
   it('rejects bad options by name', () => {

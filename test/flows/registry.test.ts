@@ -31,6 +31,17 @@ describe('createFlow', () => {
     flow.dispose();
   });
 
+  it('is reproducible with the default seed 0 (tfjs reads seed 0 as "unseeded"; biflow does not)', () => {
+    for (const type of DISCRETE) {
+      const a = createFlow({ type, dim: 2, hidden: [8] });
+      const b = createFlow({ type, dim: 2, hidden: [8] });
+      a.trainableVariables.forEach((v, i) => expect(Array.from(v.dataSync())).toEqual(Array.from(b.trainableVariables[i]!.dataSync())));
+      expect(Array.from(a.sample(3, { seed: 0 }).dataSync())).toEqual(Array.from(a.sample(3, { seed: 0 }).dataSync()));
+      a.dispose();
+      b.dispose();
+    }
+  });
+
   it('names bad configurations', () => {
     expect(() => createFlow({ type: 'maf' as never, dim: 2 })).toThrow(/createFlow: type is not a flow type, got "maf"\. Use one of: nice, realnvp, glow, nsf, ffjord, biflow/);
     expect(() => createFlow({ type: 'realnvp', dim: 1 })).toThrow(InvalidArgumentError);
