@@ -78,6 +78,14 @@ const insideMask = (v: T, B: number): T => tf.step(tf.add(tf.sub(B, tf.abs(v)), 
 
 const blend = (mask: T, a: T, b: T): T => tf.add(tf.mul(mask, a), tf.mul(tf.sub(1, mask), b));
 
+/** log dy/dx of the bin's rational quadratic at θ (Durkan et al., eq. 5). */
+function logSlope(th: T, s: T, d0: T, d1: T): T {
+  const tt = tf.mul(th, tf.sub(1, th));
+  const denom = tf.add(s, tf.mul(tf.sub(tf.add(d1, d0), tf.mul(2, s)), tt));
+  const num = tf.mul(tf.square(s), tf.add(tf.add(tf.mul(d1, tf.square(th)), tf.mul(tf.mul(2, s), tt)), tf.mul(d0, tf.square(tf.sub(1, th)))));
+  return tf.sub(tf.log(num), tf.mul(2, tf.log(denom)));
+}
+
 export class SplineCoupling implements Bijector {
   readonly dim: number;
   readonly bins: number;
@@ -101,25 +109,26 @@ export class SplineCoupling implements Bijector {
     return knots(raw, this.bins, this.bound);
   }
 
+  /** The knots of the bin holding each (clipped) component, selected along the bin axis. */
+  private bin(cond: tf.Tensor2D, v: T, byOutput: boolean): { inside: T; vc: T; cw: T; w: T; ch: T; h: T; d0: T; d1: T; s: T } {
+    const k = this.params(cond);
+    const B = this.bound;
+    const vc = tf.clipByValue(v, -B, B);
+    const oh = binOf(vc, byOutput ? k.ch : k.cw, this.bins);
+    const [cw, w, ch, h, d0, d1] = [k.cw, k.w, k.ch, k.h, k.d0, k.d1].map((q) => pick(oh, q)) as [T, T, T, T, T, T];
+    return { inside: insideMask(v, B), vc, cw, w, ch, h, d0, d1, s: tf.div(h, w) };
+  }
+
   forward(x: tf.Tensor2D): BijectorResult {
     return tf.tidy(() => {
       const [xa, xb] = this.split.parts(x);
-      const k = this.params(xa);
-      const B = this.bound;
-      const inside = insideMask(xb, B);
-      const xc = tf.clipByValue(xb, -B, B);
-      const oh = binOf(xc, k.cw, this.bins);
-      const [cw, w, ch, h, d0, d1] = [k.cw, k.w, k.ch, k.h, k.d0, k.d1].map((q) => pick(oh, q)) as [T, T, T, T, T, T];
-      const s = tf.div(h, w);
-      const th = tf.div(tf.sub(xc, cw), w);
+      const { inside, vc, cw, w, ch, h, d0, d1, s } = this.bin(xa, xb, false);
+      const th = tf.div(tf.sub(vc, cw), w);
       const tt = tf.mul(th, tf.sub(1, th));
       const denom = tf.add(s, tf.mul(tf.sub(tf.add(d1, d0), tf.mul(2, s)), tt));
-      const num = tf.mul(h, tf.add(tf.mul(s, tf.square(th)), tf.mul(d0, tt)));
-      const yIn = tf.add(ch, tf.div(num, denom));
-      const dnum = tf.mul(tf.square(s), tf.add(tf.add(tf.mul(d1, tf.square(th)), tf.mul(tf.mul(2, s), tt)), tf.mul(d0, tf.square(tf.sub(1, th)))));
-      const logDerivIn = tf.sub(tf.log(dnum), tf.mul(2, tf.log(denom)));
+      const yIn = tf.add(ch, tf.div(tf.mul(h, tf.add(tf.mul(s, tf.square(th)), tf.mul(d0, tt))), denom));
       const yb = blend(inside, yIn, xb);
-      const logDet = tf.sum(tf.mul(inside, logDerivIn), 1);
+      const logDet = tf.sum(tf.mul(inside, logSlope(th, s, d0, d1)), 1);
       return { y: this.split.join(xa, yb as tf.Tensor2D), logDet: logDet as tf.Tensor1D };
     });
   }
@@ -127,27 +136,17 @@ export class SplineCoupling implements Bijector {
   inverse(y: tf.Tensor2D): InverseResult {
     return tf.tidy(() => {
       const [ya, yb] = this.split.parts(y);
-      const k = this.params(ya);
-      const B = this.bound;
-      const inside = insideMask(yb, B);
-      const yc = tf.clipByValue(yb, -B, B);
-      const oh = binOf(yc, k.ch, this.bins);
-      const [cw, w, ch, h, d0, d1] = [k.cw, k.w, k.ch, k.h, k.d0, k.d1].map((q) => pick(oh, q)) as [T, T, T, T, T, T];
-      const s = tf.div(h, w);
-      const dy = tf.sub(yc, ch);
+      const { inside, vc, cw, w, ch, h, d0, d1, s } = this.bin(ya, yb, true);
+      // Solve the bin's rational quadratic for θ: aθ² + bθ + c = 0, the root in [0, 1].
+      const dy = tf.sub(vc, ch);
       const sumD = tf.sub(tf.add(d1, d0), tf.mul(2, s));
       const a = tf.add(tf.mul(h, tf.sub(s, d0)), tf.mul(dy, sumD));
       const b = tf.sub(tf.mul(h, d0), tf.mul(dy, sumD));
       const c = tf.mul(tf.neg(s), dy);
       const disc = tf.relu(tf.sub(tf.square(b), tf.mul(4, tf.mul(a, c))));
       const th = tf.div(tf.mul(2, c), tf.sub(tf.neg(b), tf.sqrt(disc)));
-      const xIn = tf.add(tf.mul(th, w), cw);
-      const tt = tf.mul(th, tf.sub(1, th));
-      const denom = tf.add(s, tf.mul(sumD, tt));
-      const dnum = tf.mul(tf.square(s), tf.add(tf.add(tf.mul(d1, tf.square(th)), tf.mul(tf.mul(2, s), tt)), tf.mul(d0, tf.square(tf.sub(1, th)))));
-      const logDerivIn = tf.sub(tf.log(dnum), tf.mul(2, tf.log(denom)));
-      const xb = blend(inside, xIn, yb);
-      const logDet = tf.neg(tf.sum(tf.mul(inside, logDerivIn), 1));
+      const xb = blend(inside, tf.add(tf.mul(th, w), cw), yb);
+      const logDet = tf.neg(tf.sum(tf.mul(inside, logSlope(th, s, d0, d1)), 1));
       return { x: this.split.join(ya, xb as tf.Tensor2D), logDet: logDet as tf.Tensor1D };
     });
   }
