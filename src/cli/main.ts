@@ -16,8 +16,12 @@ import { loadFlow, saveFlow, writeFolderAtomically } from '../biflow/io.js';
 import { loadDataset } from '../data/dataset.js';
 import { BiflowError } from '../errors.js';
 import type { Flow } from '../flows/flow.js';
+import type { Bijector } from '../flows/bijector.js';
+import { Sequential } from '../flows/compose.js';
+import { CNF } from '../ffjord/cnf.js';
 import { METHOD_NAMES, TABLEAUX } from '../ode/index.js';
-import { densityFigure, toPng } from '../plot/figures.js';
+import type { GradientMode, MethodName } from '../ode/index.js';
+import { densityFigure, toPng, trajectoryFigure } from '../plot/figures.js';
 import type { Extent } from '../plot/figures.js';
 import { train } from '../train/train.js';
 
@@ -65,6 +69,15 @@ function modelDir(dir: string): string {
   throw new BiflowError(`biflow: ${dir} holds no model (no flow.json in it or in ${path.join(dir, 'model')}). Pass the --out folder of 'biflow train'.`);
 }
 
+/** Switches every CNF block of a flow to the exact trace (evaluation). */
+function exactTrace(flow: Flow): void {
+  const visit = (b: Bijector): void => {
+    if (b instanceof CNF) b.trace = 'exact';
+    if (b instanceof Sequential) b.blocks.forEach(visit);
+  };
+  visit(flow.bijector);
+}
+
 /** Mean negative log-likelihood (nats) of rows, in batches. */
 function nll(flow: Flow, data: Float32Array, dim: number): number {
   const n = data.length / dim;
@@ -95,17 +108,31 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
     .addOption(new Option('--hidden <sizes>', 'hidden sizes, e.g. 64,64').argParser(list('hidden')))
     .addOption(new Option('--layers <n>', 'coupling layers / steps').argParser(int('layers')))
     .addOption(new Option('--checkpoint-every <n>', 'checkpoint every N iterations').default(0).argParser(int('checkpoint-every')))
+    .addOption(new Option('--solver <method>', 'ffjord: ODE method').choices([...METHOD_NAMES]).default('dopri5'))
+    .addOption(new Option('--tol <x>', 'ffjord: rtol = atol of the solves').default(1e-5).argParser(num('tol')))
+    .addOption(new Option('--trace <estimator>', 'ffjord: divergence while training').choices(['exact', 'hutchinson']).default('hutchinson'))
+    .addOption(new Option('--gradient <mode>', 'ffjord: gradient of the solves').choices(['direct', 'backsolve', 'checkpoint']).default('backsolve'))
+    .addOption(new Option('--kinetic-weight <x>', 'ffjord: RNODE kinetic-energy weight').default(0).argParser(num('kinetic-weight')))
+    .addOption(new Option('--jacobian-weight <x>', 'ffjord: RNODE Jacobian-norm weight').default(0).argParser(num('jacobian-weight')))
     .option('--resume', 'continue the run stored in --out')
     .requiredOption('--out <dir>', 'run folder: model/, train.json, optimizer.bin')
-    .action(async (o: Common & { data: string; model: FlowType; iters: number; batch: number; lr: number; weightDecay: number; hidden?: number[]; layers?: number; checkpointEvery: number; resume?: boolean; out: string }) => {
+    .action(async (o: Common & {
+      data: string; model: FlowType; iters: number; batch: number; lr: number; weightDecay: number; hidden?: number[]; layers?: number;
+      checkpointEvery: number; resume?: boolean; out: string; solver: MethodName; tol: number; trace: 'exact' | 'hutchinson';
+      gradient: GradientMode; kineticWeight: number; jacobianWeight: number;
+    }) => {
       await useBackend(o.backend);
       const data = loadDataset(o.data, { seed: o.seed });
-      const flow = o.resume ? await loadFlow(modelDir(o.out)) : createFlow({ type: o.model, dim: data.dim, hidden: o.hidden, layers: o.layers, seed: o.seed });
+      const cnf = { method: o.solver, rtol: o.tol, atol: o.tol, trace: o.trace, gradient: o.gradient, kineticWeight: o.kineticWeight, jacobianWeight: o.jacobianWeight };
+      const flow = o.resume
+        ? await loadFlow(modelDir(o.out))
+        : createFlow({ type: o.model, dim: data.dim, hidden: o.hidden, layers: o.layers, seed: o.seed, ...(o.model === 'ffjord' ? { cnf } : {}) });
       const result = await train(flow, data, {
         iters: o.iters, batch: o.batch, lr: o.lr, weightDecay: o.weightDecay, checkpointEvery: o.checkpointEvery, checkpointDir: o.out,
         saveModel: (dir) => saveFlow(flow, dir), resumeFrom: o.resume ? o.out : undefined, progress: o.json ? 'none' : 'auto',
         write: (s) => process.stderr.write(s),
       }, writeFolderAtomically);
+      exactTrace(flow);
       const testNll = nll(flow, data.test, data.dim);
       const params = flow.trainableVariables.reduce((n, v) => n + v.size, 0);
       finish(o, [`trained ${flow.config?.type} on ${data.name}: ${result.iters} iterations, ${result.seconds.toFixed(1)} s`, `test NLL ${testNll.toFixed(4)} nats, ${params} parameters, saved to ${o.out}`], {
@@ -123,8 +150,12 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
       const flow = await loadFlow(modelDir(o.model));
       const data = loadDataset(o.data, { seed: o.seed });
       if (data.dim !== flow.dim) throw new BiflowError(`biflow eval: the model has dim ${flow.dim} but ${o.data} has ${data.dim} columns. Evaluate on data of the model's dimension.`);
+      // Likelihoods are reported with the exact trace, whatever estimator trained the model.
+      exactTrace(flow);
       const testNll = nll(flow, data.test, data.dim);
-      finish(o, [`test NLL ${testNll.toFixed(4)} nats on ${data.test.length / data.dim} held-out points of ${data.name}`], { command: 'eval', testNll, n: data.test.length / data.dim, model: o.model }, out);
+      const stats = flow.stats();
+      const nfe = stats.nfeForward !== undefined ? `, forward NFE ${stats.nfeForward}` : '';
+      finish(o, [`test NLL ${testNll.toFixed(4)} nats on ${data.test.length / data.dim} held-out points of ${data.name}${nfe}`], { command: 'eval', testNll, n: data.test.length / data.dim, model: o.model, nfe: stats.nfeForward ?? null }, out);
       flow.dispose();
     });
 
@@ -149,11 +180,25 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
     .requiredOption('--out <file>', 'output .png or .svg')
     .addOption(new Option('--grid <n>', 'grid cells per side').default(100).argParser(int('grid')))
     .addOption(new Option('--extent <xmin,xmax,ymin,ymax>', 'plotted region').default([-4, 4, -4, 4]).argParser(list('extent')))
-    .action(async (o: Common & { model: string; out: string; grid: number; extent: number[] }) => {
+    .option('--trajectory <data>', 'instead: paths of 300 points of this dataset flowing from data to latent (CNF models)')
+    .action(async (o: Common & { model: string; out: string; grid: number; extent: number[]; trajectory?: string }) => {
       await useBackend(o.backend);
       const flow = await loadFlow(modelDir(o.model));
-      if (flow.dim !== 2) throw new BiflowError(`biflow plot: density maps need a 2-D model, this one has dim ${flow.dim}.`);
+      if (flow.dim !== 2) throw new BiflowError(`biflow plot: figures need a 2-D model, this one has dim ${flow.dim}.`);
       const ext = o.extent as Extent;
+      if (o.trajectory) {
+        const cnf = flow.bijector instanceof Sequential ? flow.bijector.blocks.find((b): b is CNF => b instanceof CNF) : undefined;
+        if (!cnf) throw new BiflowError(`biflow plot: --trajectory needs a model with a CNF block (ffjord), this one is '${flow.config?.type}'.`);
+        const data = loadDataset(o.trajectory, { seed: o.seed });
+        const x = tf.tensor2d(data.test.subarray(0, 600), [300, 2]);
+        const svg = trajectoryFigure(cnf.trajectory(x), ext, { title: `${o.trajectory}: data → latent` });
+        x.dispose();
+        await mkdir(path.dirname(path.resolve(o.out)), { recursive: true });
+        await writeFile(o.out, o.out.endsWith('.svg') ? svg : await toPng(svg));
+        finish(o, [`wrote ${o.out}`], { command: 'plot', out: o.out, kind: 'trajectory' }, out);
+        flow.dispose();
+        return;
+      }
       const n = o.grid;
       const grid = new Float32Array(2 * n * n);
       for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) {

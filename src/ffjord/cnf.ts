@@ -40,6 +40,9 @@ export interface CNFOptions {
   stepSize?: number;
   /** Learn the end time T (as FFJORD does, T = s² with s trained); default true. */
   trainT?: boolean;
+  /** RNODE regularizers while training (Finlay et al., arXiv:2002.02798): weights of ∫‖f‖² and ∫‖εᵀ∂f/∂z‖². Default 0. */
+  kineticWeight?: number;
+  jacobianWeight?: number;
   gradient?: GradientMode;
   /** Default: exact for dim ≤ 8, Hutchinson otherwise. */
   trace?: TraceEstimator;
@@ -77,45 +80,53 @@ export class CNF implements Bijector {
   }
 
   /**
-   * [dz/dt, dL/dt(, dε/dt = 0)] for the augmented state [z, L(, ε)]. Hutchinson's probe ε rides
-   * along as a constant state element, so every gradient mode (including a backward pass that
-   * runs long after this call) sees the same probe without anyone having to keep it alive.
+   * Derivatives of the augmented state [z, L, (E, F), (ε)]: dz/dt = f, dL/dt = tr(∂f/∂z), and for
+   * RNODE (while training) the kinetic energy dE/dt = ‖f‖² and the Jacobian term dF/dt = ‖εᵀ∂f/∂z‖².
+   * The probe ε rides along as a constant state element (dε/dt = 0), so every gradient mode —
+   * including a backward pass that runs long after this call — sees the same probe.
    */
-  private field() {
-    return (t: number, [z, , probe]: tf.Tensor[]): tf.Tensor[] => {
+  private field(regs: boolean, hutch: boolean, hasProbe: boolean) {
+    return (t: number, state: tf.Tensor[]): tf.Tensor[] => {
+      const z = state[0]!;
+      const probe = hasProbe ? state[state.length - 1]! : null;
       let fz: tf.Tensor | null = null;
+      let vjp: tf.Tensor | null = null;
       if (probe) {
-        const vjp = tf.grad((zz: tf.Tensor) => {
+        vjp = tf.grad((zz: tf.Tensor) => {
           fz = tf.keep(this.net.apply(t, zz));
           return tf.sum(tf.mul(fz, probe));
-        })(z!);
-        const div = tf.sum(tf.mul(vjp, probe), 1, true);
-        vjp.dispose();
-        const out = [tf.clone(fz!), div, tf.zerosLike(probe)];
-        (fz as unknown as tf.Tensor).dispose();
-        return out;
+        })(z);
       }
-      // Exact trace: one VJP per dimension, e_iᵀ(∂f/∂z)e_i summed.
-      const parts: tf.Tensor[] = [];
-      for (let i = 0; i < this.dim; i++) {
-        const e = tf.oneHot(tf.fill([z!.shape[0]!], i, 'int32'), this.dim).toFloat();
-        const vjp = tf.grad((zz: tf.Tensor) => {
-          const f = this.net.apply(t, zz);
-          if (i === 0) fz = tf.keep(f);
-          return tf.sum(tf.mul(f, e));
-        })(z!);
-        parts.push(tf.sum(tf.mul(vjp, e), 1, true));
-        tf.dispose([vjp, e]);
+      let div: tf.Tensor;
+      if (hutch) {
+        div = tf.sum(tf.mul(vjp!, probe!), 1, true);
+      } else {
+        // Exact trace: one VJP per dimension, e_iᵀ(∂f/∂z)e_i summed.
+        const parts: tf.Tensor[] = [];
+        for (let i = 0; i < this.dim; i++) {
+          const e = tf.oneHot(tf.fill([z.shape[0]!], i, 'int32'), this.dim).toFloat();
+          const g = tf.grad((zz: tf.Tensor) => {
+            const f = this.net.apply(t, zz);
+            if (fz === null) fz = tf.keep(f);
+            return tf.sum(tf.mul(f, e));
+          })(z);
+          parts.push(tf.sum(tf.mul(g, e), 1, true));
+          tf.dispose([g, e]);
+        }
+        div = tf.addN(parts);
+        tf.dispose(parts);
       }
-      const out = [tf.clone(fz!), tf.addN(parts)];
-      (fz as unknown as tf.Tensor).dispose();
-      tf.dispose(parts);
+      const f = fz as unknown as tf.Tensor;
+      const out = [tf.clone(f), div];
+      if (regs) out.push(tf.sum(tf.square(f), 1, true), vjp ? tf.sum(tf.square(vjp), 1, true) : tf.zeros([z.shape[0]!, 1]));
+      if (probe) out.push(tf.zerosLike(probe));
+      tf.dispose([f, ...(vjp ? [vjp] : [])]);
       return out;
     };
   }
 
-  private drawProbe(n: number): tf.Tensor | null {
-    if (this.trace === 'exact') return null;
+  private drawProbe(n: number, needed: boolean): tf.Tensor | null {
+    if (!needed) return null;
     const seed = (this.options.seed ?? 0) * 1_000_003 + ++this.probeCount;
     const g = tf.randomNormal([n, this.dim], 0, 1, 'float32', seed);
     if (this.options.probe !== 'rademacher') return g;
@@ -133,11 +144,16 @@ export class CNF implements Bijector {
     const { method = 'dopri5', rtol = 1e-5, atol = 1e-5, stepSize, gradient = 'backsolve' } = this.options;
     const T = this.T;
     const [t0, t1] = toLatent ? [0, T] : [T, 0];
-    const probe = this.drawProbe(x.shape[0]);
-    const l0 = tf.zeros([x.shape[0], 1]);
-    const y0 = probe ? [x, l0, probe] : [x, l0];
+    const { kineticWeight = 0, jacobianWeight = 0 } = this.options;
+    const regs = toLatent && (kineticWeight > 0 || jacobianWeight > 0);
+    const hutch = this.trace === 'hutchinson';
+    const probe = this.drawProbe(x.shape[0], hutch || (regs && jacobianWeight > 0));
+    const n = x.shape[0];
+    const l0 = tf.zeros([n, 1]);
+    const extra = regs ? [tf.zeros([n, 1]), tf.zeros([n, 1])] : [];
+    const y0 = [x, l0, ...extra, ...(probe ? [probe] : [])];
     try {
-      const field = this.field();
+      const field = this.field(regs, hutch, probe !== null);
       const sol = odeint(field, y0, [t0, t1], { method, rtol, atol, stepSize, gradient, params: this.net.variables });
       let end = sol.ys[1] as tf.Tensor[];
       if (toLatent && this.trainT) {
@@ -151,22 +167,55 @@ export class CNF implements Bijector {
         });
         tf.dispose(solved);
       }
+      if (regs) {
+        // RNODE (Finlay et al. 2020): λ_K·E(T) + λ_J·F(T), averaged over the batch.
+        // Kept so that it outlives the tidy scopes of Sequential/Flow; regularization() hands it over.
+        this.lastRegularizer?.dispose();
+        this.lastRegularizer = tf.keep(tf.tidy(() => tf.add(tf.mul(kineticWeight, tf.mean(end[2]!)), tf.mul(jacobianWeight, tf.mean(end[3]!)))) as tf.Scalar);
+      }
       const [z, L, ...rest] = end;
       const logDet = tf.reshape(L!, [-1]) as tf.Tensor1D;
       tf.dispose([L!, ...rest, ...(sol.ys[0] as tf.Tensor[])]);
       return { y: z as tf.Tensor2D, logDet, nfe: sol.stats.nfe, backward: () => sol.adjointStats?.nfe ?? 0 };
     } finally {
-      tf.dispose([l0, ...(probe ? [probe] : [])]);
+      tf.dispose([l0, ...extra, ...(probe ? [probe] : [])]);
     }
   }
 
   private lastBackward: () => number = () => 0;
+  private lastRegularizer: tf.Scalar | null = null;
+
+  /**
+   * The RNODE penalty of the latest forward pass (λ_K·∫‖f‖² + λ_J·∫‖εᵀJ‖², batch mean), or null.
+   * The caller takes ownership (and disposes it), as Flow.loss does.
+   */
+  regularization(): tf.Scalar | null {
+    const r = this.lastRegularizer;
+    this.lastRegularizer = null;
+    return r;
+  }
 
   forward(x: tf.Tensor2D): BijectorResult {
     const r = this.integrate(x, true);
     this.stats.nfeForward = r.nfe;
     this.lastBackward = r.backward;
     return { y: r.y, logDet: r.logDet };
+  }
+
+  /**
+   * States of the points x along the flow at `count` evenly spaced times from 0 (data) to T
+   * (latent): `[count][N][dim]`, for trajectory plots. No gradient.
+   */
+  trajectory(x: tf.Tensor2D, count = 21): number[][][] {
+    const { method = 'dopri5', rtol = 1e-5, atol = 1e-5, stepSize } = this.options;
+    const T = this.T;
+    const ts = Array.from({ length: count }, (_, i) => (T * i) / (count - 1));
+    const l0 = tf.zeros([x.shape[0], 1]);
+    const sol = odeint(this.field(false, false, false), [x, l0], ts, { method, rtol, atol, stepSize });
+    const out = sol.ys.map((y) => (y as tf.Tensor[])[0]!.arraySync() as number[][]);
+    sol.dispose();
+    l0.dispose();
+    return out;
   }
 
   /** Forward, inverse and backward NFE of the latest solves (the backward one once it has run). */
@@ -192,5 +241,6 @@ export class CNF implements Bijector {
   dispose(): void {
     this.net.dispose();
     this.sqrtT.dispose();
+    this.lastRegularizer?.dispose();
   }
 }

@@ -33,6 +33,8 @@ export interface Bijector {
   getConfig(): BijectorConfig;
   /** Data-dependent initialisation (ActNorm); a no-op for most blocks. */
   initialize?(x: tf.Tensor2D): void;
+  /** A penalty the latest forward pass adds to the training loss (RNODE), or null. */
+  regularization?(): tf.Scalar | null;
   /** Numbers worth logging while training (a CNF's NFE); summed over a Sequential. */
   solverStats?(): Record<string, number>;
   /** Releases the variables. */

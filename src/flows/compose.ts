@@ -57,6 +57,14 @@ export class Sequential implements Bijector {
     return this.blocks.flatMap((b) => b.trainableVariables);
   }
 
+  regularization(): tf.Scalar | null {
+    const parts = this.blocks.map((b) => b.regularization?.() ?? null).filter((r): r is tf.Scalar => r !== null);
+    if (parts.length <= 1) return parts[0] ?? null;
+    const total = tf.keep(tf.addN(parts)) as tf.Scalar;
+    tf.dispose(parts);
+    return total;
+  }
+
   solverStats(): Record<string, number> {
     const total: Record<string, number> = {};
     for (const b of this.blocks) for (const [k, v] of Object.entries(b.solverStats?.() ?? {})) total[k] = (total[k] ?? 0) + v;

@@ -46,7 +46,15 @@ export class Flow {
 
   /** Mean negative log-likelihood of a batch, in nats: the training loss. */
   loss(x: tf.Tensor2D): tf.Scalar {
-    return tf.tidy(() => tf.neg(tf.mean(this.logProb(x))) as tf.Scalar);
+    return tf.tidy(() => {
+      const nll = tf.neg(tf.mean(this.logProb(x))) as tf.Scalar;
+      // Penalties of the forward pass just made (a CNF's RNODE terms), if any.
+      const reg = this.bijector.regularization?.() ?? null;
+      if (!reg) return nll;
+      const total = tf.add(nll, reg) as tf.Scalar;
+      reg.dispose();
+      return total;
+    });
   }
 
   /** Data-dependent initialisation of the blocks that have one (ActNorm). */

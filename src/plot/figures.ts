@@ -77,3 +77,22 @@ export async function toPng(svg: string): Promise<Uint8Array> {
   const { Resvg } = await import('@resvg/resvg-js');
   return new Resvg(svg, { fitTo: { mode: 'original' } }).render().asPng();
 }
+
+/**
+ * Paths of points flowing over time: `states[k]` holds the points at the k-th time as [n, 2]
+ * rows. Each path is a polyline from its first state (light) to its last (dark dot).
+ */
+export function trajectoryFigure(states: readonly (readonly (readonly number[])[])[], extent: Extent, { title = 'trajectories' }: { title?: string } = {}): string {
+  const [x0, x1, y0, y1] = extent;
+  const px = (v: number) => (((v - x0) / (x1 - x0)) * SIZE).toFixed(1);
+  const py = (v: number) => (SIZE - ((v - y0) / (y1 - y0)) * SIZE).toFixed(1);
+  const n = states[0]?.length ?? 0;
+  let body = '';
+  for (let i = 0; i < n; i++) {
+    const pts = states.map((s) => `${px(s[i]![0]!)},${py(s[i]![1]!)}`).join(' ');
+    body += `<polyline points="${pts}" fill="none" stroke="rgba(40,80,160,0.35)" stroke-width="1"/>`;
+    const end = states[states.length - 1]![i]!;
+    body += `<circle cx="${px(end[0]!)}" cy="${py(end[1]!)}" r="1.6" fill="rgb(20,40,100)"/>`;
+  }
+  return frame(title, body);
+}

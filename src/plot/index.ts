@@ -1,2 +1,2 @@
-export { densityFigure, samplesFigure, toPng } from './figures.js';
+export { densityFigure, samplesFigure, trajectoryFigure, toPng } from './figures.js';
 export type { Extent } from './figures.js';

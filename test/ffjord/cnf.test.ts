@@ -67,6 +67,46 @@ describe('FFJORD', () => {
     flow.dispose();
   });
 
+  it('RNODE: for a constant field f = b the kinetic penalty is λ·T·‖b‖² and the Jacobian one is 0', () => {
+    const loss = (kineticWeight: number, jacobianWeight: number) => {
+      const c = new CNF({ dim: 2, hidden: [4], layer: 'ignore', trainT: false, kineticWeight, jacobianWeight, rtol: 1e-7, atol: 1e-7 });
+      const vars = c.net.variables; // [W1, b1, W2, b2]
+      vars.forEach((v) => v.assign(tf.zerosLike(v)));
+      vars[3]!.assign(tf.tensor1d([0.6, -0.8]));
+      const flow = new Flow(c, new StandardNormal(2));
+      const x = tf.tensor2d([[0.1, 0.2], [-0.3, 0.5]]);
+      const v = tf.tidy(() => flow.loss(x).dataSync()[0]!);
+      x.dispose();
+      flow.dispose();
+      return v;
+    };
+    const base = loss(0, 0);
+    expect(loss(2, 0) - base).toBeCloseTo(2 * 0.5 * 1.0, 5);
+    expect(loss(0, 3) - base).toBeCloseTo(0, 6);
+  });
+
+  it.each(['direct', 'backsolve'] as const)('the kinetic penalty gets the right gradient (finite differences, %s)', (gradient) => {
+    // Exact trace and no Jacobian term: no probe, so the loss is a deterministic function of W.
+    const c = new CNF({ dim: 2, hidden: [8], seed: 2, rtol: 1e-7, atol: 1e-7, kineticWeight: 1, gradient });
+    c.net.variables.forEach((v, i) => v.assign(tf.randomNormal(v.shape, 0, 0.5, 'float32', i + 1)));
+    const flow = new Flow(c, new StandardNormal(2));
+    const x = tf.tensor2d([[0.3, -0.5], [1.2, 0.7]]);
+    const W = c.net.variables[0]!;
+    const { value, grads } = tf.variableGrads(() => flow.loss(x), [W]);
+    const g = grads[W.name]!.dataSync()[0]!;
+    const w = W.arraySync() as number[][];
+    const at = (d: number) => {
+      const m = w.map((r) => r.slice());
+      m[0]![0]! += d;
+      W.assign(tf.tensor2d(m));
+      return tf.tidy(() => flow.loss(x).dataSync()[0]!);
+    };
+    const fd = (at(1e-2) - at(-1e-2)) / 2e-2;
+    expect(Math.abs(g - fd)).toBeLessThan(1e-3);
+    tf.dispose([x, value, ...Object.values(grads)]);
+    flow.dispose();
+  });
+
   it('rejects bad options by name', () => {
     expect(() => new CNF({ dim: 2, T: 0 })).toThrow(/CNF: T must be a positive end time, got 0/);
     expect(() => new ODENet({ dim: 2, layer: 'dense' as never })).toThrow(InvalidArgumentError);
