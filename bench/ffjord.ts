@@ -28,3 +28,36 @@ export async function ffjordBenchmark({ iters, log }: { iters: number; log: (s: 
   flow.dispose();
   return result;
 }
+
+/**
+ * One FFJORD training iteration at equal work with `shared/reference/ffjord_step_torch.py`:
+ * concatsquash 2-64-64-64-2 (tanh), one Gaussian Hutchinson probe, rk4 with 8 steps over [0, 0.5]
+ * (32 NFE), direct backprop, one Adam step. Median ms per iteration, and the PyTorch figure from
+ * the same run.
+ */
+export async function ffjordStepBenchmark({ batches, log, torch }: { batches: number[]; log: (s: string) => void; torch: (batch: number) => { ms_per_iter: number } | { skipped: string } }) {
+  await useBackend('wasm');
+  const rows: { batch: number; msPerIter: number; torch: number | null; ratio: number | null }[] = [];
+  for (const batch of batches) {
+    const flow = createFlow({ type: 'ffjord', dim: 2, hidden: [64, 64, 64], cnf: { method: 'rk4', stepSize: 0.5 / 8, gradient: 'direct', trace: 'hutchinson', trainT: false } });
+    const opt = tf.train.adam(1e-3);
+    const times: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const x = tf.randomNormal([batch, 2], 0, 1, 'float32', i + 1) as tf.Tensor2D;
+      const t0 = performance.now();
+      opt.minimize(() => flow.loss(x), false, flow.trainableVariables);
+      await tf.ready();
+      if (i >= 2) times.push(performance.now() - t0);
+      x.dispose();
+    }
+    times.sort((a, b) => a - b);
+    const ms = times[times.length >> 1]!;
+    const ref = torch(batch);
+    const torchMs = 'skipped' in ref ? null : ref.ms_per_iter;
+    rows.push({ batch, msPerIter: ms, torch: torchMs, ratio: torchMs ? ms / torchMs : null });
+    log(`FFJORD iteration (rk4 × 8 = 32 NFE, direct), B = ${batch}: biflow/wasm ${ms.toFixed(0)} ms, PyTorch ${torchMs === null ? `skipped (${(ref as { skipped: string }).skipped})` : `${torchMs.toFixed(0)} ms`}${torchMs ? `, ratio ${(ms / torchMs).toFixed(2)}` : ''}`);
+    opt.dispose();
+    flow.dispose();
+  }
+  return rows;
+}

@@ -8,11 +8,12 @@ import os from 'node:os';
 import { odeBenchmark } from './ode.js';
 import { tensorBenchmark } from './tensor.js';
 import { flowsBenchmark } from './flows.js';
-import { ffjordBenchmark } from './ffjord.js';
+import { ffjordBenchmark, ffjordStepBenchmark } from './ffjord.js';
+import { torchReference } from './tensor.js';
 
 const quick = process.argv.includes('--quick');
 const suiteArg = process.argv.find((a) => a.startsWith('--suite='));
-const suites = (suiteArg ? suiteArg.slice('--suite='.length) : 'ode,tensor,flows,ffjord').split(',');
+const suites = (suiteArg ? suiteArg.slice('--suite='.length) : 'ode,tensor,flows,ffjord,ffjord-step').split(',');
 const tols = quick ? [1e-3, 1e-6, 1e-9] : [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10];
 const timing = quick ? { time: 20, iterations: 5 } : { time: 150, iterations: 10 };
 
@@ -40,6 +41,11 @@ if (suites.includes('ffjord')) {
   console.log('\n# FFJORD on 8gaussians');
   ffjord = await ffjordBenchmark({ iters: quick ? 5 : 1000, log: (s) => console.log(s) });
 }
+let ffjordStep: Awaited<ReturnType<typeof ffjordStepBenchmark>> = [];
+if (suites.includes('ffjord-step')) {
+  console.log('\n# FFJORD iteration vs PyTorch at equal NFE');
+  ffjordStep = await ffjordStepBenchmark({ batches: quick ? [100] : [100, 1000], log: (s) => console.log(s), torch: torchReference });
+}
 
 const summary = ode.length === 0 ? {} : {
   worstRatioVsOdex: Math.max(...ode.flatMap((r) => r.vsOdex.map((v) => v.ratio))),
@@ -56,6 +62,6 @@ const dir = new URL('bench/results/', `file://${process.cwd()}/`);
 mkdirSync(dir, { recursive: true });
 const file = new URL(`bench-${started.toISOString().replace(/[:.]/g, '-')}.json`, dir);
 const tmp = new URL(`${file.pathname.split('/').pop()}.tmp`, dir);
-writeFileSync(tmp, JSON.stringify({ started: started.toISOString(), node: process.version, cpu: os.cpus()[0]?.model, quick, ode, tensor, flows, ffjord, summary }, null, 2));
+writeFileSync(tmp, JSON.stringify({ started: started.toISOString(), node: process.version, cpu: os.cpus()[0]?.model, quick, ode, tensor, flows, ffjord, ffjordStep, summary }, null, 2));
 renameSync(tmp, file);
 console.log(`\nwrote ${file.pathname}`);

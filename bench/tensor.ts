@@ -83,7 +83,7 @@ async function fieldCost(backend: BackendName, batch: number, timing: TimingOpti
 }
 
 /** The PyTorch reference iteration (32 NFE with backward), or why it could not run. */
-function torchReference(batch: number): { ms_per_iter: number; ms_per_nfe: number; torch: string } | { skipped: string } {
+export function torchReference(batch: number): { ms_per_iter: number; ms_per_nfe: number; torch: string } | { skipped: string } {
   const script = new URL('../shared/reference/ffjord_step_torch.py', `file://${process.cwd()}/`).pathname;
   if (!existsSync(script)) return { skipped: `${script} not found` };
   // Debian's python3-torch belongs to the system interpreter, which may not be the first python3.

@@ -3,7 +3,7 @@
  * hard nonstiff test (Hairer, Nørsett, Wanner, Solving ODEs I, §II.0). After one period the exact
  * solution returns to its start, so the distance from y0 is the true global error.
  *
- *   npm run demo            (tsx examples/orbit.ts)
+ *   npm run demo:orbit      (tsx examples/orbit.ts)
  */
 import { odeint, ARENSTORF, METHOD_NAMES } from '../src/index.js';
 import type { MethodName } from '../src/index.js';

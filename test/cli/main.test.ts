@@ -55,6 +55,10 @@ describe('biflow CLI', () => {
     expect(lastJson(t.lines).model).toBe('ffjord');
     const e = await run(['eval', '--model', dir, '--data', 'moons', '--backend', 'wasm', '--json']);
     expect(lastJson(e.lines).testNll).toBeCloseTo(lastJson(t.lines).testNll as number, 3);
+    expect(lastJson(e.lines).nfe).toBeGreaterThan(0);
+    const png = path.join(dir, 'trajectory.png');
+    expect((await run(['plot', '--model', dir, '--trajectory', 'moons', '--out', png, '--backend', 'wasm'])).code).toBe(0);
+    expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
   });
 
   it('names bad inputs: an unknown dataset, a missing model folder', async () => {
