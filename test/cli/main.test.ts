@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi, afterEach } from 'vitest';
@@ -59,6 +59,18 @@ describe('biflow CLI', () => {
     const png = path.join(dir, 'trajectory.png');
     expect((await run(['plot', '--model', dir, '--trajectory', 'moons', '--out', png, '--backend', 'wasm'])).code).toBe(0);
     expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('refuses to evaluate a model on data of another dimension', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'biflow-cli-'));
+    const dir = path.join(root, 'run');
+    expect((await run(['train', '--data', 'moons', '--model', 'nice', '--iters', '2', '--hidden', '8', '--layers', '2', '--out', dir, '--backend', 'cpu', '--json'])).code).toBe(0);
+    const csv = path.join(root, 'three.csv');
+    writeFileSync(csv, Array.from({ length: 20 }, (_, i) => `${i},${i + 1},${i + 2}`).join('\n'));
+    const errors: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((s) => (errors.push(String(s)), true));
+    expect(await main(['eval', '--model', dir, '--data', csv, '--backend', 'cpu'], () => {})).toBe(1);
+    expect(errors.join('')).toMatch(/the model has dim 2 but .*three\.csv has 3 columns/);
   });
 
   it('names bad inputs: an unknown dataset, a missing model folder', async () => {
