@@ -4,7 +4,7 @@
  * with weight decay 1e-5. Test NLL with the exact trace on 5000 held-out points.
  * Reference (the FFJORD issue): PyTorch + torchdiffeq reach about 3.12 nats in 1000 iterations.
  */
-import { createFlow, tf, useBackend, CNF } from '../src/index.js';
+import { createFlow, tf, useBackend, setTrace } from '../src/index.js';
 import { writeFolderAtomically } from '../src/biflow/io.js';
 import { loadDataset } from '../src/data/index.js';
 import { train } from '../src/train/index.js';
@@ -14,8 +14,7 @@ export async function ffjordBenchmark({ iters, log }: { iters: number; log: (s: 
   const ds = loadDataset('8gaussians', { seed: 0 });
   const flow = createFlow({ type: 'ffjord', dim: 2, cnf: { trace: 'hutchinson', rtol: 1e-5, atol: 1e-5, gradient: 'backsolve' } });
   const r = await train(flow, ds, { iters, batch: 100, lr: 1e-3, weightDecay: 1e-5, logEvery: Math.max(1, Math.floor(iters / 10)), progress: 'lines', write: (s) => log(s.trimEnd()) }, writeFolderAtomically);
-  const cnfs = (flow.bijector as unknown as { blocks: CNF[] }).blocks;
-  cnfs.forEach((c) => (c.trace = 'exact'));
+  setTrace(flow.bijector, 'exact');
   let total = 0;
   const n = ds.test.length / 2;
   for (let s = 0; s < n; s += 1000) {

@@ -26,7 +26,7 @@ export type { CouplingOptions, SplineOptions } from './discrete/index.js';
 export { MLP } from './nn/index.js';
 export { createFlow, FLOW_TYPES, saveFlow, loadFlow, ModelFileError } from './biflow/index.js';
 export type { FlowConfig, FlowType } from './biflow/index.js';
-export { CNF } from './ffjord/index.js';
+export { CNF, setTrace } from './ffjord/index.js';
 export type { CNFOptions, CNFStats, TraceEstimator } from './ffjord/index.js';
 export { ODENet, LAYER_KINDS } from './nn/index.js';
 export type { ODENetOptions, LayerKind } from './nn/index.js';

@@ -16,9 +16,8 @@ import { loadFlow, saveFlow, writeFolderAtomically } from '../biflow/io.js';
 import { loadDataset } from '../data/dataset.js';
 import { BiflowError } from '../errors.js';
 import type { Flow } from '../flows/flow.js';
-import type { Bijector } from '../flows/bijector.js';
 import { Sequential } from '../flows/compose.js';
-import { CNF } from '../ffjord/cnf.js';
+import { CNF, setTrace } from '../ffjord/cnf.js';
 import { METHOD_NAMES, TABLEAUX } from '../ode/index.js';
 import type { GradientMode, MethodName } from '../ode/index.js';
 import { densityFigure, toPng, trajectoryFigure } from '../plot/figures.js';
@@ -67,15 +66,6 @@ function modelDir(dir: string): string {
   if (existsSync(path.join(dir, 'flow.json'))) return dir;
   if (existsSync(path.join(dir, 'model', 'flow.json'))) return path.join(dir, 'model');
   throw new BiflowError(`biflow: ${dir} holds no model (no flow.json in it or in ${path.join(dir, 'model')}). Pass the --out folder of 'biflow train'.`);
-}
-
-/** Switches every CNF block of a flow to the exact trace (evaluation). */
-function exactTrace(flow: Flow): void {
-  const visit = (b: Bijector): void => {
-    if (b instanceof CNF) b.trace = 'exact';
-    if (b instanceof Sequential) b.blocks.forEach(visit);
-  };
-  visit(flow.bijector);
 }
 
 /** Mean negative log-likelihood (nats) of rows, in batches. */
@@ -132,7 +122,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
         saveModel: (dir) => saveFlow(flow, dir), resumeFrom: o.resume ? o.out : undefined, progress: o.json ? 'none' : 'auto',
         write: (s) => process.stderr.write(s),
       }, writeFolderAtomically);
-      exactTrace(flow);
+      setTrace(flow.bijector, 'exact');
       const testNll = nll(flow, data.test, data.dim);
       const params = flow.trainableVariables.reduce((n, v) => n + v.size, 0);
       finish(o, [`trained ${flow.config?.type} on ${data.name}: ${result.iters} iterations, ${result.seconds.toFixed(1)} s`, `test NLL ${testNll.toFixed(4)} nats, ${params} parameters, saved to ${o.out}`], {
@@ -151,7 +141,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
       const data = loadDataset(o.data, { seed: o.seed });
       if (data.dim !== flow.dim) throw new BiflowError(`biflow eval: the model has dim ${flow.dim} but ${o.data} has ${data.dim} columns. Evaluate on data of the model's dimension.`);
       // Likelihoods are reported with the exact trace, whatever estimator trained the model.
-      exactTrace(flow);
+      setTrace(flow.bijector, 'exact');
       const testNll = nll(flow, data.test, data.dim);
       const stats = flow.stats();
       const nfe = stats.nfeForward !== undefined ? `, forward NFE ${stats.nfeForward}` : '';

@@ -11,6 +11,7 @@
 import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Bijector, BijectorConfig, BijectorResult, InverseResult } from '../flows/bijector.js';
+import { Sequential } from '../flows/compose.js';
 import { ODENet } from '../nn/odenet.js';
 import type { ActivationName } from '../nn/activations.js';
 import type { LayerKind } from '../nn/odenet.js';
@@ -243,4 +244,10 @@ export class CNF implements Bijector {
     this.sqrtT.dispose();
     this.lastRegularizer?.dispose();
   }
+}
+
+/** Sets the trace estimator of every CNF block in a bijector (e.g. 'exact' for evaluation). */
+export function setTrace(b: Bijector, trace: TraceEstimator): void {
+  if (b instanceof CNF) b.trace = trace;
+  if (b instanceof Sequential) b.blocks.forEach((inner) => setTrace(inner, trace));
 }

@@ -1,2 +1,2 @@
-export { CNF } from './cnf.js';
+export { CNF, setTrace } from './cnf.js';
 export type { CNFOptions, CNFStats, TraceEstimator } from './cnf.js';

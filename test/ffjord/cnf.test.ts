@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createFlow, tf, useBackend, CNF, ODENet, LAYER_KINDS, InvalidArgumentError, Flow, StandardNormal } from '../../src/index.js';
+import { createFlow, tf, useBackend, CNF, ODENet, LAYER_KINDS, InvalidArgumentError, Flow, StandardNormal, setTrace } from '../../src/index.js';
 import { writeFolderAtomically } from '../../src/biflow/io.js';
 import { loadDataset } from '../../src/data/index.js';
 import { train } from '../../src/train/index.js';
@@ -37,7 +37,7 @@ describe('FFJORD', () => {
     expect(a.nfe.nfeBackward).toBeGreaterThan(0);
     b.flow.dispose();
     // Exact trace for evaluation; density on a grid.
-    (a.flow.bijector as unknown as { blocks: CNF[] }).blocks.forEach((c) => (c.trace = 'exact'));
+    setTrace(a.flow.bijector, 'exact');
     const L = 6;
     const n = 101;
     const step = (2 * L) / (n - 1);
