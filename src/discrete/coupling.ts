@@ -22,16 +22,46 @@ export interface CouplingOptions {
   seed?: number;
 }
 
-export class AdditiveCoupling implements Bijector {
+/**
+ * What every coupling shares: the split into (x_A, x_B), a conditioner MLP from x_A to
+ * `perComponent` numbers for each component of x_B, the variables, the config and disposal.
+ */
+export abstract class Coupling implements Bijector {
   readonly dim: number;
-  private readonly split: Split;
+  protected readonly split: Split;
   readonly net: MLP;
 
-  constructor(private readonly options: CouplingOptions) {
+  protected constructor(
+    private readonly kind: string,
+    private readonly options: CouplingOptions,
+    perComponent: number,
+  ) {
     const { dim, parity, hidden = [64, 64], activation = 'relu', seed = 0 } = options;
     this.dim = dim;
     this.split = new Split(dim, parity);
-    this.net = new MLP(this.split.a.length, hidden, this.split.b.length, { activation, seed });
+    this.net = new MLP(this.split.a.length, hidden, this.split.b.length * perComponent, { activation, seed });
+  }
+
+  abstract forward(x: tf.Tensor2D): BijectorResult;
+  abstract inverse(y: tf.Tensor2D): InverseResult;
+
+  get trainableVariables(): tf.Variable[] {
+    return this.net.variables;
+  }
+
+  getConfig(): BijectorConfig {
+    return { kind: this.kind, ...this.options };
+  }
+
+  dispose(): void {
+    this.net.dispose();
+    this.split.dispose();
+  }
+}
+
+export class AdditiveCoupling extends Coupling {
+  constructor(options: CouplingOptions) {
+    super('additive-coupling', options, 1);
   }
 
   forward(x: tf.Tensor2D): BijectorResult {
@@ -48,32 +78,14 @@ export class AdditiveCoupling implements Bijector {
     });
   }
 
-  get trainableVariables(): tf.Variable[] {
-    return this.net.variables;
-  }
-
-  getConfig(): BijectorConfig {
-    return { kind: 'additive-coupling', ...this.options };
-  }
-
-  dispose(): void {
-    this.net.dispose();
-    this.split.dispose();
-  }
 }
 
-export class AffineCoupling implements Bijector {
-  readonly dim: number;
-  private readonly split: Split;
-  readonly net: MLP;
+export class AffineCoupling extends Coupling {
   /** Bound c of the log-scale: s = c·tanh(s_raw / c). */
   readonly scaleBound = 3;
 
-  constructor(private readonly options: CouplingOptions) {
-    const { dim, parity, hidden = [64, 64], activation = 'relu', seed = 0 } = options;
-    this.dim = dim;
-    this.split = new Split(dim, parity);
-    this.net = new MLP(this.split.a.length, hidden, 2 * this.split.b.length, { activation, seed });
+  constructor(options: CouplingOptions) {
+    super('affine-coupling', options, 2);
   }
 
   private scaleShift(xa: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] {
@@ -100,16 +112,4 @@ export class AffineCoupling implements Bijector {
     });
   }
 
-  get trainableVariables(): tf.Variable[] {
-    return this.net.variables;
-  }
-
-  getConfig(): BijectorConfig {
-    return { kind: 'affine-coupling', ...this.options };
-  }
-
-  dispose(): void {
-    this.net.dispose();
-    this.split.dispose();
-  }
 }

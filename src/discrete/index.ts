@@ -1,4 +1,4 @@
-export { AdditiveCoupling, AffineCoupling } from './coupling.js';
+export { Coupling, AdditiveCoupling, AffineCoupling } from './coupling.js';
 export type { CouplingOptions } from './coupling.js';
 export { DiagonalScaling, ActNorm, Permutation, seededRandom } from './elementwise.js';
 export { LULinear } from './lu-linear.js';

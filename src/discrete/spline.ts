@@ -9,9 +9,8 @@
  */
 import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { Bijector, BijectorConfig, BijectorResult, InverseResult } from '../flows/bijector.js';
-import { MLP } from '../nn/mlp.js';
-import { Split } from './masks.js';
+import type { BijectorResult, InverseResult } from '../flows/bijector.js';
+import { Coupling } from './coupling.js';
 import type { MaskParity } from './masks.js';
 
 export interface SplineOptions {
@@ -86,22 +85,18 @@ function logSlope(th: T, s: T, d0: T, d1: T): T {
   return tf.sub(tf.log(num), tf.mul(2, tf.log(denom)));
 }
 
-export class SplineCoupling implements Bijector {
-  readonly dim: number;
+export class SplineCoupling extends Coupling {
   readonly bins: number;
   readonly bound: number;
-  private readonly split: Split;
-  readonly net: MLP;
 
-  constructor(private readonly options: SplineOptions) {
-    const { dim, parity, bins = 8, bound = 4, hidden = [64, 64], seed = 0 } = options;
+  constructor(options: SplineOptions) {
+    const { bins = 8, bound = 4 } = options;
     if (!Number.isInteger(bins) || bins < 2) throw new InvalidArgumentError('SplineCoupling', 'bins', bins, 'must be an integer ≥ 2, got {value}.');
     if (!(bound > 0)) throw new InvalidArgumentError('SplineCoupling', 'bound', bound, 'must be a positive number, got {value}.');
-    this.dim = dim;
+    // Widths and heights of every bin and the interior knots' derivatives: 3K − 1 per component.
+    super('spline-coupling', options, 3 * bins - 1);
     this.bins = bins;
     this.bound = bound;
-    this.split = new Split(dim, parity);
-    this.net = new MLP(this.split.a.length, hidden, this.split.b.length * (3 * bins - 1), { activation: 'relu', seed });
   }
 
   private params(xa: tf.Tensor2D): Knots {
@@ -151,16 +146,4 @@ export class SplineCoupling implements Bijector {
     });
   }
 
-  get trainableVariables(): tf.Variable[] {
-    return this.net.variables;
-  }
-
-  getConfig(): BijectorConfig {
-    return { kind: 'spline-coupling', ...this.options };
-  }
-
-  dispose(): void {
-    this.net.dispose();
-    this.split.dispose();
-  }
 }
