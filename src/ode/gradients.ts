@@ -165,7 +165,7 @@ export function solveWithGradient(args: GradientSolveArgs, options: GradientOpti
       value: flat,
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
         adjointStats.passes++;
-        const dys = splitCotangent(dy, nT, sizes, shapes);
+        const dys = unflatten(dy, nT, sizes, shapes);
         const ysAt: Tensor[][] = [];
         for (let i = 0; i < nT; i++) ysAt.push(saved.slice(i * nY, (i + 1) * nY));
         if (gradient === 'backsolve') return backsolve(f, ts, ysAt, dys, params, solver, options, args, adjointStats);
@@ -178,16 +178,8 @@ export function solveWithGradient(args: GradientSolveArgs, options: GradientOpti
   });
   let checkpointTimes: number[] = [];
   const flat = op(...y0, ...params) as Tensor;
-  const pieces = tf.split(flat, new Array<number>(nT).fill(0).flatMap(() => sizes));
+  const ys = unflatten(flat, nT, sizes, shapes);
   flat.dispose();
-  const ys: Tensor[][] = [];
-  for (let i = 0; i < nT; i++) {
-    ys.push(pieces.slice(i * nY, (i + 1) * nY).map((p, e) => {
-      const r = tf.reshape(p, shapes[e]!);
-      p.dispose();
-      return r;
-    }));
-  }
   const fwd = forward as Solution<Tensor[]> | null;
   // The forward solution's own tensors were only needed to build `flat`.
   fwd?.ys.forEach((y) => y.forEach((t) => t.dispose()));
@@ -195,10 +187,20 @@ export function solveWithGradient(args: GradientSolveArgs, options: GradientOpti
   return { sol: new Solution(ts.slice(), ys, stats, [], null, ts[0]!, ts[nT - 1]!, null), adjointStats };
 }
 
-function splitCotangent(dy: Tensor, nT: number, sizes: number[], shapes: number[][]): Tensor[][] {
-  const parts = tf.split(dy, new Array<number>(nT).fill(0).flatMap(() => sizes));
+/**
+ * The inverse of concatenating nT tuples of flattened tensors: splits `flat` back into nT tuples
+ * with the element shapes `shapes` (the op's outputs, and its incoming cotangent).
+ */
+function unflatten(flat: Tensor, nT: number, sizes: number[], shapes: number[][]): Tensor[][] {
+  const parts = tf.split(flat, new Array<number>(nT).fill(0).flatMap(() => sizes));
   const out: Tensor[][] = [];
-  for (let i = 0; i < nT; i++) out.push(parts.slice(i * sizes.length, (i + 1) * sizes.length).map((p, e) => tf.reshape(p, shapes[e]!)));
+  for (let i = 0; i < nT; i++) {
+    out.push(parts.slice(i * sizes.length, (i + 1) * sizes.length).map((p, e) => {
+      const r = tf.reshape(p, shapes[e]!);
+      p.dispose();
+      return r;
+    }));
+  }
   return out;
 }
 
