@@ -102,20 +102,19 @@ export class CNF implements Bijector {
       if (hutch) {
         div = tf.sum(tf.mul(vjp!, probe!), 1, true);
       } else {
-        // Exact trace: one VJP per dimension, e_iᵀ(∂f/∂z)e_i summed.
-        const parts: tf.Tensor[] = [];
-        for (let i = 0; i < this.dim; i++) {
-          const e = tf.oneHot(tf.fill([z.shape[0]!], i, 'int32'), this.dim).toFloat();
-          const g = tf.grad((zz: tf.Tensor) => {
-            const f = this.net.apply(t, zz);
-            if (fz === null) fz = tf.keep(f);
-            return tf.sum(tf.mul(f, e));
-          })(z);
-          parts.push(tf.sum(tf.mul(g, e), 1, true));
-          tf.dispose([g, e]);
-        }
-        div = tf.addN(parts);
-        tf.dispose(parts);
+        // Exact trace Σᵢ e_iᵀ(∂f/∂z)e_i in one pass: D stacked copies of the batch, copy i probed
+        // with e_i, so one forward and one VJP of the net do the work of D of each.
+        const B = z.shape[0]!;
+        const D = this.dim;
+        const rows = tf.tile(z, [D, 1]);
+        const E = tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from({ length: D * B }, (_, r) => Math.floor(r / B)), 'int32'), D).toFloat());
+        const g = tf.grad((zz: tf.Tensor) => {
+          const f = this.net.apply(t, zz);
+          fz = tf.keep(tf.slice(f, [0, 0], [B, D]));
+          return tf.sum(tf.mul(f, E));
+        })(rows);
+        div = tf.tidy(() => tf.reshape(tf.sum(tf.reshape(tf.sum(tf.mul(g, E), 1), [D, B]), 0), [B, 1]));
+        tf.dispose([rows, E, g]);
       }
       const f = fz as unknown as tf.Tensor;
       const out = [tf.clone(f), div];
