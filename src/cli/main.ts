@@ -15,7 +15,6 @@ import type { FlowType } from '../biflow/registry.js';
 import { loadFlow, saveFlow, writeFolderAtomically } from '../biflow/io.js';
 import { loadDataset } from '../data/dataset.js';
 import { BiflowError } from '../errors.js';
-import type { Flow } from '../flows/flow.js';
 import { Sequential } from '../flows/compose.js';
 import { CNF, setTrace } from '../ffjord/cnf.js';
 import { METHOD_NAMES, TABLEAUX } from '../ode/index.js';
@@ -68,17 +67,6 @@ function modelDir(dir: string): string {
   throw new BiflowError(`biflow: ${dir} holds no model (no flow.json in it or in ${path.join(dir, 'model')}). Pass the --out folder of 'biflow train'.`);
 }
 
-/** Mean negative log-likelihood (nats) of rows, in batches. */
-function nll(flow: Flow, data: Float32Array, dim: number): number {
-  const n = data.length / dim;
-  let total = 0;
-  for (let s = 0; s < n; s += 1000) {
-    const m = Math.min(1000, n - s);
-    total += tf.tidy(() => tf.sum(flow.logProb(tf.tensor2d(data.subarray(s * dim, (s + m) * dim), [m, dim]))).dataSync()[0]!);
-  }
-  return -total / n;
-}
-
 function finish(opts: Common, human: string[], result: Record<string, unknown>, out: (s: string) => void): void {
   const info = backendInfo();
   if (!opts.json) human.forEach((l) => out(l));
@@ -123,7 +111,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
         write: (s) => process.stderr.write(s),
       }, writeFolderAtomically);
       setTrace(flow.bijector, 'exact');
-      const testNll = nll(flow, data.test, data.dim);
+      const testNll = flow.nll(data.test);
       const params = flow.trainableVariables.reduce((n, v) => n + v.size, 0);
       finish(o, [`trained ${flow.config?.type} on ${data.name}: ${result.iters} iterations, ${result.seconds.toFixed(1)} s`, `test NLL ${testNll.toFixed(4)} nats, ${params} parameters, saved to ${o.out}`], {
         command: 'train', model: flow.config?.type, data: data.name, iters: result.iters, seconds: result.seconds, testNll, params, out: o.out,
@@ -142,7 +130,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
       if (data.dim !== flow.dim) throw new BiflowError(`biflow eval: the model has dim ${flow.dim} but ${o.data} has ${data.dim} columns. Evaluate on data of the model's dimension.`);
       // Likelihoods are reported with the exact trace, whatever estimator trained the model.
       setTrace(flow.bijector, 'exact');
-      const testNll = nll(flow, data.test, data.dim);
+      const testNll = flow.nll(data.test);
       const stats = flow.stats();
       const nfe = stats.nfeForward !== undefined ? `, forward NFE ${stats.nfeForward}` : '';
       finish(o, [`test NLL ${testNll.toFixed(4)} nats on ${data.test.length / data.dim} held-out points of ${data.name}${nfe}`], { command: 'eval', testNll, n: data.test.length / data.dim, model: o.model, nfe: stats.nfeForward ?? null }, out);

@@ -30,6 +30,22 @@ export class Flow {
     });
   }
 
+  /**
+   * Mean negative log-likelihood in nats of the rows of a row-major [n, dim] array, evaluated in
+   * batches of `batch` rows (the test-NLL figure).
+   */
+  nll(rows: Float32Array, { batch = 1000 }: { batch?: number } = {}): number {
+    const d = this.dim;
+    const n = rows.length / d;
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('Flow.nll', 'rows', rows.length, `must hold a whole number of rows of ${d} values, got {value} values.`);
+    let total = 0;
+    for (let s = 0; s < n; s += batch) {
+      const m = Math.min(batch, n - s);
+      total += tf.tidy(() => tf.sum(this.logProb(tf.tensor2d(rows.subarray(s * d, (s + m) * d), [m, d]))).dataSync()[0]!);
+    }
+    return -total / n;
+  }
+
   /** n samples by the exact inverse. */
   sample(n: number, { seed }: { seed?: number } = {}): tf.Tensor2D {
     return tf.tidy(() => this.bijector.inverse(this.base.sample(n, seed)).x);
