@@ -31,12 +31,7 @@ async function main(): Promise<void> {
   console.log(`after ${iter} iterations: test NLL ${nll.toFixed(3)} nats (exact trace, 1000 points), forward NFE ${flow.stats().nfeForward}`);
   const n = 80;
   const ext: [number, number, number, number] = [-4, 4, -4, 4];
-  const grid = new Float32Array(2 * n * n);
-  for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) {
-    grid[2 * (j * n + i)] = ext[0] + ((i + 0.5) * 8) / n;
-    grid[2 * (j * n + i) + 1] = ext[2] + ((j + 0.5) * 8) / n;
-  }
-  const density = tf.tidy(() => tf.exp(flow.logProb(tf.tensor2d(grid, [n * n, 2]))).dataSync());
+  const density = flow.densityGrid(ext, n);
   await mkdir('out', { recursive: true });
   await writeFile('out/ffjord-density.png', await toPng(densityFigure(density, n, ext, { title: `FFJORD, ${iter} iterations` })));
   console.log('wrote out/ffjord-density.png');

@@ -22,3 +22,14 @@ export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
 }
+
+/**
+ * ∫ p(x) dx of a 2-D flow by the rectangle rule on an n×n lattice over [−L, L]²
+ * (the tests' own quadrature, independent of the library's grid helpers).
+ */
+export function gridMass(flow: { logProb(x: tf.Tensor2D): tf.Tensor1D }, L: number, n: number): number {
+  const step = (2 * L) / (n - 1);
+  const grid: number[][] = [];
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) grid.push([-L + i * step, -L + j * step]);
+  return tf.tidy(() => tf.sum(tf.exp(flow.logProb(tf.tensor2d(grid)))).dataSync()[0]! * step * step);
+}

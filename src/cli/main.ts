@@ -178,12 +178,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
         return;
       }
       const n = o.grid;
-      const grid = new Float32Array(2 * n * n);
-      for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) {
-        grid[2 * (j * n + i)] = ext[0] + ((i + 0.5) * (ext[1] - ext[0])) / n;
-        grid[2 * (j * n + i) + 1] = ext[2] + ((j + 0.5) * (ext[3] - ext[2])) / n;
-      }
-      const density = tf.tidy(() => tf.exp(flow.logProb(tf.tensor2d(grid, [n * n, 2]))).dataSync());
+      const density = flow.densityGrid(ext, n);
       const samples = flow.sample(500, { seed: o.seed });
       const svg = densityFigure(density, n, ext, { title: `${flow.config?.type ?? 'flow'} density`, samples: samples.dataSync() as Float32Array });
       samples.dispose();

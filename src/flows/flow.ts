@@ -46,6 +46,22 @@ export class Flow {
     return -total / n;
   }
 
+  /**
+   * The density of a 2-D flow at the centres of an n×n grid over [xmin, xmax] × [ymin, ymax]:
+   * entry j·n + i is cell (column i along x, row j along y) — the layout of `densityFigure`.
+   */
+  densityGrid([x0, x1, y0, y1]: readonly [number, number, number, number], n: number): Float32Array {
+    if (this.dim !== 2) throw new InvalidArgumentError('Flow.densityGrid', 'flow.dim', this.dim, 'must be 2 for a density grid, got {value}.');
+    const grid = new Float32Array(2 * n * n);
+    for (let j = 0; j < n; j++) {
+      for (let i = 0; i < n; i++) {
+        grid[2 * (j * n + i)] = x0 + ((i + 0.5) * (x1 - x0)) / n;
+        grid[2 * (j * n + i) + 1] = y0 + ((j + 0.5) * (y1 - y0)) / n;
+      }
+    }
+    return tf.tidy(() => tf.exp(this.logProb(tf.tensor2d(grid, [n * n, 2]))).dataSync() as Float32Array);
+  }
+
   /** n samples by the exact inverse. */
   sample(n: number, { seed }: { seed?: number } = {}): tf.Tensor2D {
     return tf.tidy(() => this.bijector.inverse(this.base.sample(n, seed)).x);

@@ -3,6 +3,7 @@ import { createFlow, tf, useBackend, CNF, ODENet, LAYER_KINDS, InvalidArgumentEr
 import { writeFolderAtomically } from '../../src/biflow/io.js';
 import { loadDataset } from '../../src/data/index.js';
 import { train } from '../../src/train/index.js';
+import { gridMass } from '../tensor-helpers.js';
 
 beforeAll(async () => {
   await useBackend('wasm');
@@ -38,12 +39,7 @@ describe('FFJORD', () => {
     b.flow.dispose();
     // Exact trace for evaluation; density on a grid.
     setTrace(a.flow.bijector, 'exact');
-    const L = 6;
-    const n = 101;
-    const step = (2 * L) / (n - 1);
-    const grid: number[][] = [];
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) grid.push([-L + i * step, -L + j * step]);
-    const total = tf.tidy(() => tf.sum(tf.exp(a.flow.logProb(tf.tensor2d(grid)))).dataSync()[0]! * step * step);
+    const total = gridMass(a.flow, 6, 101);
     expect(Math.abs(total - 1)).toBeLessThan(0.02);
     a.flow.dispose();
   });

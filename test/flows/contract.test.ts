@@ -4,7 +4,7 @@ import type { Bijector } from '../../src/flows/index.js';
 import { Flow, Sequential, StandardNormal, Inverse } from '../../src/flows/index.js';
 import { AdditiveCoupling, AffineCoupling, ActNorm, DiagonalScaling, LULinear, Permutation, SplineCoupling } from '../../src/discrete/index.js';
 import { CNF } from '../../src/ffjord/index.js';
-import { leaks } from '../tensor-helpers.js';
+import { gridMass, leaks } from '../tensor-helpers.js';
 
 beforeAll(async () => {
   await useBackend('wasm');
@@ -130,12 +130,7 @@ describe('flows', () => {
       ]),
       new StandardNormal(2),
     );
-    const L = 9;
-    const n = 241;
-    const step = (2 * L) / (n - 1);
-    const grid: number[][] = [];
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) grid.push([-L + i * step, -L + j * step]);
-    const total = tf.tidy(() => tf.sum(tf.exp(flow.logProb(tf.tensor2d(grid)))).dataSync()[0]! * step * step);
+    const total = gridMass(flow, 9, 241);
     expect(total).toBeCloseTo(1, 2);
     flow.dispose();
   });
@@ -180,12 +175,7 @@ describe('flows', () => {
 
   it('a CNF’s density integrates to one (2-D, quadrature on a grid)', () => {
     const flow = new Flow(randomize(new CNF({ dim: 2, hidden: [8, 8], rtol: 1e-6, atol: 1e-6 }), 13), new StandardNormal(2));
-    const L = 7;
-    const n = 141;
-    const step = (2 * L) / (n - 1);
-    const grid: number[][] = [];
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) grid.push([-L + i * step, -L + j * step]);
-    const total = tf.tidy(() => tf.sum(tf.exp(flow.logProb(tf.tensor2d(grid)))).dataSync()[0]! * step * step);
+    const total = gridMass(flow, 7, 141);
     expect(Math.abs(total - 1)).toBeLessThan(0.02);
     flow.dispose();
   });
