@@ -8,6 +8,7 @@ import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Bijector, BijectorConfig, BijectorResult, InverseResult } from '../flows/bijector.js';
 import { selection } from './masks.js';
+import { rng } from '../data/random.js';
 
 /** y = x·exp(s) with learnable s (NICE's last layer); log-det Σ s. */
 export class DiagonalScaling implements Bijector {
@@ -86,18 +87,6 @@ export class ActNorm implements Bijector {
   }
 }
 
-/** A small seeded generator (mulberry32) for permutations that must be reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A fixed permutation of the components: 'reverse', or a seeded random one. */
 export class Permutation implements Bijector {
   readonly perm: number[];
@@ -115,10 +104,10 @@ export class Permutation implements Bijector {
     } else if (order === 'reverse') {
       this.perm = Array.from({ length: dim }, (_, i) => dim - 1 - i);
     } else {
-      const rand = seededRandom(order.seed);
+      const r = rng(`permutation:${order.seed}`);
       this.perm = Array.from({ length: dim }, (_, i) => i);
       for (let i = dim - 1; i > 0; i--) {
-        const j = Math.floor(rand() * (i + 1));
+        const j = r.int(i + 1);
         [this.perm[i], this.perm[j]] = [this.perm[j]!, this.perm[i]!];
       }
     }

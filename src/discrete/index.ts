@@ -1,6 +1,6 @@
 export { Coupling, AdditiveCoupling, AffineCoupling } from './coupling.js';
 export type { CouplingOptions } from './coupling.js';
-export { DiagonalScaling, ActNorm, Permutation, seededRandom } from './elementwise.js';
+export { DiagonalScaling, ActNorm, Permutation } from './elementwise.js';
 export { LULinear } from './lu-linear.js';
 export { SplineCoupling } from './spline.js';
 export type { SplineOptions } from './spline.js';
