@@ -19,7 +19,7 @@ import { Sequential } from '../flows/compose.js';
 import { CNF, setTrace } from '../ffjord/cnf.js';
 import { METHOD_NAMES, TABLEAUX } from '../ode/index.js';
 import type { GradientMode, MethodName } from '../ode/index.js';
-import { densityFigure, toPng, trajectoryFigure } from '../plot/figures.js';
+import { densityFigure, samplesFigure, toPng, trajectoryFigure } from '../plot/figures.js';
 import type { Extent } from '../plot/figures.js';
 import { train } from '../train/train.js';
 
@@ -65,6 +65,12 @@ function modelDir(dir: string): string {
   if (existsSync(path.join(dir, 'flow.json'))) return dir;
   if (existsSync(path.join(dir, 'model', 'flow.json'))) return path.join(dir, 'model');
   throw new BiflowError(`biflow: ${dir} holds no model (no flow.json in it or in ${path.join(dir, 'model')}). Pass the --out folder of 'biflow train'.`);
+}
+
+/** Writes a figure as SVG text or, for any other extension, as PNG. */
+async function writeFigure(file: string, svg: string): Promise<void> {
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  await writeFile(file, file.endsWith('.svg') ? svg : await toPng(svg));
 }
 
 function finish(opts: Common, human: string[], result: Record<string, unknown>, out: (s: string) => void): void {
@@ -137,18 +143,25 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
       flow.dispose();
     });
 
-  common(prog.command('sample').description('draw samples from a saved model into a CSV file'))
+  common(prog.command('sample').description('draw samples from a saved model into a CSV file (or a scatter plot: .png/.svg)'))
     .requiredOption('--model <dir>', 'model folder')
     .addOption(new Option('--n <n>', 'number of samples').default(1000).argParser(int('n')))
-    .requiredOption('--out <file>', 'CSV file to write')
-    .action(async (o: Common & { model: string; n: number; out: string }) => {
+    .requiredOption('--out <file>', 'CSV file to write, or .png/.svg for a scatter plot of a 2-D model')
+    .addOption(new Option('--extent <xmin,xmax,ymin,ymax>', 'plotted region (figures)').default([-4, 4, -4, 4]).argParser(list('extent')))
+    .action(async (o: Common & { model: string; n: number; out: string; extent: number[] }) => {
       await useBackend(o.backend);
       const flow = await loadFlow(modelDir(o.model));
       const s = flow.sample(o.n, { seed: o.seed });
       const rows = s.arraySync() as number[][];
+      const flat = s.dataSync() as Float32Array;
       s.dispose();
-      await mkdir(path.dirname(path.resolve(o.out)), { recursive: true });
-      await writeFile(o.out, `${rows.map((r) => r.join(',')).join('\n')}\n`);
+      if (/\.(png|svg)$/.test(o.out)) {
+        if (flow.dim !== 2) throw new BiflowError(`biflow sample: a scatter plot needs a 2-D model, this one has dim ${flow.dim}. Write a .csv instead.`);
+        await writeFigure(o.out, samplesFigure(flat, o.extent as Extent, { title: `${flow.config?.type ?? 'flow'} samples` }));
+      } else {
+        await mkdir(path.dirname(path.resolve(o.out)), { recursive: true });
+        await writeFile(o.out, `${rows.map((r) => r.join(',')).join('\n')}\n`);
+      }
       finish(o, [`wrote ${o.n} samples to ${o.out}`], { command: 'sample', n: o.n, out: o.out }, out);
       flow.dispose();
     });
@@ -171,8 +184,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
         const x = tf.tensor2d(data.test.subarray(0, 600), [300, 2]);
         const svg = trajectoryFigure(cnf.trajectory(x), ext, { title: `${o.trajectory}: data → latent` });
         x.dispose();
-        await mkdir(path.dirname(path.resolve(o.out)), { recursive: true });
-        await writeFile(o.out, o.out.endsWith('.svg') ? svg : await toPng(svg));
+        await writeFigure(o.out, svg);
         finish(o, [`wrote ${o.out}`], { command: 'plot', out: o.out, kind: 'trajectory' }, out);
         flow.dispose();
         return;
@@ -182,8 +194,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
       const samples = flow.sample(500, { seed: o.seed });
       const svg = densityFigure(density, n, ext, { title: `${flow.config?.type ?? 'flow'} density`, samples: samples.dataSync() as Float32Array });
       samples.dispose();
-      await mkdir(path.dirname(path.resolve(o.out)), { recursive: true });
-      await writeFile(o.out, o.out.endsWith('.svg') ? svg : await toPng(svg));
+      await writeFigure(o.out, svg);
       finish(o, [`wrote ${o.out}`], { command: 'plot', out: o.out }, out);
       flow.dispose();
     });

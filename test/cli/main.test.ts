@@ -43,6 +43,9 @@ describe('biflow CLI', () => {
     const csv = path.join(dir, 'samples.csv');
     expect((await run(['sample', '--model', dir, '--n', '7', '--out', csv, '--backend', 'wasm', '--json'])).code).toBe(0);
     expect(readFileSync(csv, 'utf8').trim().split('\n')).toHaveLength(7);
+    const scatter = path.join(dir, 'samples.svg');
+    expect((await run(['sample', '--model', dir, '--n', '50', '--out', scatter, '--backend', 'wasm'])).code).toBe(0);
+    expect(readFileSync(scatter, 'utf8').match(/<circle /g)!.length).toBeGreaterThan(0);
     const png = path.join(dir, 'density.png');
     expect((await run(['plot', '--model', dir, '--out', png, '--grid', '20', '--backend', 'wasm'])).code).toBe(0);
     expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
