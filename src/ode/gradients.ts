@@ -155,12 +155,7 @@ export function solveWithGradient(args: GradientSolveArgs, options: GradientOpti
       });
     }
     const flat = tf.concat(atTs.flatMap((y) => y.map((e) => tf.reshape(e, [-1]))));
-    if (gradient === 'checkpoint') {
-      save([...atTs.flat(), ...stepYs.flat()]);
-      checkpointTimes = stepTs;
-    } else {
-      save(atTs.flat());
-    }
+    save(gradient === 'checkpoint' ? [...atTs.flat(), ...stepYs.flat()] : atTs.flat());
     return {
       value: flat,
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
@@ -172,11 +167,10 @@ export function solveWithGradient(args: GradientSolveArgs, options: GradientOpti
         const stepStates: Tensor[][] = [];
         const rest = saved.slice(nT * nY);
         for (let i = 0; i * nY < rest.length; i++) stepStates.push(rest.slice(i * nY, (i + 1) * nY));
-        return checkpointBackward(f, ts, ysAt, dys, checkpointTimes, stepStates, params, solver, adjointStats);
+        return checkpointBackward(f, ts, ysAt, dys, stepTs, stepStates, params, solver, adjointStats);
       },
     };
   });
-  let checkpointTimes: number[] = [];
   const flat = op(...y0, ...params) as Tensor;
   const ys = unflatten(flat, nT, sizes, shapes);
   flat.dispose();
