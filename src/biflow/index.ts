@@ -1,3 +1,11 @@
 export { createFlow, FLOW_TYPES } from './registry.js';
 export type { FlowConfig, FlowType } from './registry.js';
 export { saveFlow, loadFlow, ModelFileError, writeFolderAtomically } from './io.js';
+export { Stack, BLOCK_KINDS, DEFAULT_BLOCKS } from './stack.js';
+export type { BlockKind, BlockSpec, BlockStats, StackOptions } from './stack.js';
+export { Generator, forwardStates, countStates, generatorFromConfig } from './generator.js';
+export type { GeneratorOptions, GeneratorConfig } from './generator.js';
+export { AlignmentObjective, trainGenerator } from './align.js';
+export type { AlignmentOptions, GeneratorTrainOptions } from './align.js';
+export { energyDistance, samplerReport, medianSeconds } from './metrics.js';
+export type { SamplerReport } from './metrics.js';

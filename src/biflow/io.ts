@@ -15,6 +15,8 @@ import { ActNorm } from '../discrete/elementwise.js';
 import type { Bijector } from '../flows/bijector.js';
 import { Sequential } from '../flows/compose.js';
 import type { Flow } from '../flows/flow.js';
+import { generatorFromConfig } from './generator.js';
+import type { GeneratorConfig } from './generator.js';
 import { createFlow } from './registry.js';
 import type { FlowConfig } from './registry.js';
 
@@ -40,6 +42,8 @@ interface SavedFlow {
   config: FlowConfig;
   /** Data-dependent state that is not a weight: which ActNorm layers have been initialised. */
   actnormInitialized: boolean[];
+  /** The attached one-pass generator, if any; its weights follow the flow's. */
+  generator?: GeneratorConfig;
   weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
 }
 
@@ -52,7 +56,7 @@ function actnorms(b: Bijector): ActNorm[] {
 /** Writes `flow` to the folder `dir` (created or replaced atomically). */
 export async function saveFlow(flow: Flow, dir: string): Promise<void> {
   if (!flow.config) throw new BiflowError('saveFlow: this flow was not built by createFlow, so it has no configuration to save. Build it with createFlow({ type, dim, … }).');
-  const vars = flow.trainableVariables;
+  const vars = [...flow.trainableVariables, ...(flow.generator?.trainableVariables ?? [])];
   const named = vars.map((v, i) => ({ name: `w${i}`, tensor: v as tf.Tensor }));
   const { data, specs } = await tf.io.encodeWeights(named);
   const saved: SavedFlow = {
@@ -60,6 +64,7 @@ export async function saveFlow(flow: Flow, dir: string): Promise<void> {
     version: VERSION,
     config: flow.config as unknown as FlowConfig,
     actnormInitialized: actnorms(flow.bijector).map((a) => a.initialized),
+    ...(flow.generator ? { generator: flow.generator.getConfig() as GeneratorConfig } : {}),
     weightsManifest: [{ paths: [WEIGHTS_FILE], weights: specs }],
   };
   await writeFolderAtomically(dir, async (tmp) => {
@@ -122,7 +127,8 @@ export async function loadFlow(dir: string): Promise<Flow> {
     throw new ModelFileError(weightsPath, `holds ${bytes.byteLength} bytes where the manifest describes ${expected}`, 'The file is truncated or belongs to another model; save the model again.');
   }
   const flow = createFlow(saved.config);
-  const vars = flow.trainableVariables;
+  if (saved.generator) flow.generator = generatorFromConfig(saved.generator);
+  const vars = [...flow.trainableVariables, ...(flow.generator?.trainableVariables ?? [])];
   if (vars.length !== specs.length || vars.some((v, i) => v.shape.join() !== specs[i]!.shape.join())) {
     flow.dispose();
     throw new ModelFileError(configPath, `describes ${specs.length} weights that do not match the ${vars.length} of a '${saved.config.type}' flow built from its configuration`, 'The file was written by an incompatible version; retrain or re-save the model.');

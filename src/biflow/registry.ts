@@ -15,6 +15,8 @@ import { ActNorm, AdditiveCoupling, AffineCoupling, DiagonalScaling, LULinear, S
 import type { ActivationName } from '../nn/activations.js';
 import { CNF } from '../ffjord/cnf.js';
 import type { CNFOptions } from '../ffjord/cnf.js';
+import { DEFAULT_BLOCKS, Stack } from './stack.js';
+import type { BlockSpec } from './stack.js';
 
 export const FLOW_TYPES = ['nice', 'realnvp', 'glow', 'nsf', 'ffjord', 'biflow'] as const;
 export type FlowType = (typeof FLOW_TYPES)[number];
@@ -32,20 +34,21 @@ export interface FlowConfig {
   activation?: ActivationName | 'relu';
   /** Seed of the initial weights and random permutations (default 0). */
   seed?: number;
-  /** ffjord: the CNF blocks' solver settings (defaults dopri5, 1e-5, 1e-5, backsolve, T = 0.5). */
+  /** ffjord, biflow: the CNF blocks' solver settings (defaults dopri5, 1e-5, 1e-5, backsolve, T = 0.5). */
   cnf?: Omit<CNFOptions, 'dim' | 'hidden' | 'seed' | 'activation'> & { activation?: ActivationName };
+  /** biflow: the blocks, data side first (default ActNorm → CNF → LU linear → spline coupling → CNF). */
+  blocks?: BlockSpec[];
+  /** biflow: hidden sizes of the CNF blocks' nets (default [64, 64, 64]); `hidden` is the couplings'. */
+  cnfHidden?: number[];
 }
 
-const DEFAULT_LAYERS: Record<string, number> = { nice: 4, realnvp: 6, glow: 4, nsf: 4, ffjord: 1 };
+const DEFAULT_LAYERS: Record<string, number> = { nice: 4, realnvp: 6, glow: 4, nsf: 4, ffjord: 1, biflow: 1 };
 
-function checkConfig(config: FlowConfig): Required<FlowConfig> {
+function checkConfig(config: FlowConfig): Required<Omit<FlowConfig, 'blocks' | 'cnfHidden'>> & Pick<FlowConfig, 'blocks' | 'cnfHidden'> {
   const fn = 'createFlow';
   if (config == null || typeof config !== 'object') throw new InvalidArgumentError(fn, 'config', config, "must be an object such as { type: 'realnvp', dim: 2 }, got {value}.");
   const { type, dim } = config;
   if (!FLOW_TYPES.includes(type)) throw new InvalidArgumentError(fn, 'type', type, `is not a flow type, got {value}. Use one of: ${FLOW_TYPES.join(', ')}.`);
-  if (type === 'biflow') {
-    throw new InvalidArgumentError(fn, 'type', type, "is not available in this release, got {value}: mixed stacks arrive with the BiFlow work. Use 'ffjord', 'nice', 'realnvp', 'glow' or 'nsf'.");
-  }
   if (!Number.isInteger(dim) || dim < (type === 'ffjord' ? 1 : 2)) throw new InvalidArgumentError(fn, 'dim', dim, `must be an integer ≥ ${type === 'ffjord' ? 1 : 2}, got {value}.`);
   const hidden = config.hidden ?? (type === 'ffjord' ? [64, 64, 64] : [64, 64]);
   if (!Array.isArray(hidden) || hidden.some((h) => !Number.isInteger(h) || h < 1)) throw new InvalidArgumentError(fn, 'hidden', hidden, 'must be an array of positive integers such as [64, 64], got {value}.');
@@ -54,6 +57,7 @@ function checkConfig(config: FlowConfig): Required<FlowConfig> {
   return {
     type, dim, hidden, layers, bins: config.bins ?? 8, bound: config.bound ?? 4, activation: config.activation ?? (type === 'ffjord' ? 'tanh' : 'relu'),
     seed: config.seed ?? 0, cnf: config.cnf ?? {},
+    ...(type === 'biflow' ? { blocks: config.blocks ?? [...DEFAULT_BLOCKS], ...(config.cnfHidden ? { cnfHidden: config.cnfHidden } : {}) } : {}),
   };
 }
 
@@ -61,6 +65,10 @@ function checkConfig(config: FlowConfig): Required<FlowConfig> {
 export function createFlow(config: FlowConfig): Flow {
   const c = checkConfig(config);
   const { dim, hidden, layers, activation, seed } = c;
+  if (c.type === 'biflow') {
+    const stack = new Stack({ dim, blocks: c.blocks!, hidden: config.hidden, cnfHidden: c.cnfHidden, activation, bins: c.bins, bound: c.bound, cnf: c.cnf, seed });
+    return new Flow(stack, new StandardNormal(dim), { ...c });
+  }
   const blocks: Bijector[] = [];
   const parity = (i: number): 'even' | 'odd' => (i % 2 === 0 ? 'even' : 'odd');
   for (let i = 0; i < layers; i++) {

@@ -13,6 +13,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { Bijector, BijectorConfig, BijectorResult, InverseResult } from '../flows/bijector.js';
 import { Sequential } from '../flows/compose.js';
 import { ODENet } from '../nn/odenet.js';
+import { stopGradient } from '../nn/ops.js';
 import type { ActivationName } from '../nn/activations.js';
 import type { LayerKind } from '../nn/odenet.js';
 import { odeint } from '../ode/odeint.js';
@@ -21,11 +22,6 @@ import type { MethodName } from '../ode/tableaux/index.js';
 
 export type TraceEstimator = 'exact' | 'hutchinson';
 
-/** x in value, no gradient (tfjs has no stopGradient op). */
-const stopGradient = tf.customGrad((x: unknown) => ({
-  value: tf.clone(x as tf.Tensor),
-  gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
-})) as (x: tf.Tensor) => tf.Tensor;
 
 export interface CNFOptions {
   dim: number;
@@ -69,7 +65,7 @@ export class CNF implements Bijector {
   readonly stats: CNFStats = { nfeForward: 0, nfeInverse: 0, nfeBackward: 0 };
   private probeCount = 0;
 
-  constructor(private readonly options: CNFOptions) {
+  constructor(private options: CNFOptions) {
     const { dim, hidden = [64, 64, 64], layer = 'concatsquash', activation = 'tanh', T = 0.5, seed = 0 } = options;
     if (!Number.isInteger(dim) || dim < 1) throw new InvalidArgumentError('CNF', 'dim', dim, 'must be a positive integer, got {value}.');
     if (!(T > 0)) throw new InvalidArgumentError('CNF', 'T', T, 'must be a positive end time, got {value}. The usual value is 0.5.');
@@ -216,6 +212,41 @@ export class CNF implements Bijector {
     sol.dispose();
     l0.dispose();
     return out;
+  }
+
+  /**
+   * The states of x along the forward flow at `interior` evenly spaced interior times and at T:
+   * `interior + 1` tensors `[N, dim]` (x itself excluded), differentiable through the block's
+   * gradient mode, √T included — the alignment targets of a learned one-pass inverse.
+   */
+  path(x: tf.Tensor2D, interior: number): tf.Tensor2D[] {
+    if (!Number.isInteger(interior) || interior < 0) throw new InvalidArgumentError('CNF.path', 'interior', interior, 'must be an integer ≥ 0, got {value}.');
+    const { method = 'dopri5', rtol = 1e-5, atol = 1e-5, stepSize, gradient = 'backsolve' } = this.options;
+    const T = this.T;
+    const fractions = Array.from({ length: interior + 2 }, (_, i) => i / (interior + 1));
+    const f = (t: number, z: tf.Tensor): tf.Tensor => this.net.apply(t, z);
+    const sol = odeint(f, x, fractions.map((s) => s * T), { method, rtol, atol, stepSize, gradient, params: this.net.variables });
+    const [start, ...states] = sol.ys as tf.Tensor2D[];
+    start!.dispose();
+    if (!this.trainT) return states;
+    // As in integrate: h(sT) carries ∂h/∂T = s·f(sT, h) to √T through a zero-valued term.
+    return states.map((h, k) => {
+      const s = fractions[k + 1]!;
+      const out = tf.tidy(() => {
+        const dT = tf.sub(tf.square(this.sqrtT), stopGradient(tf.square(this.sqrtT)));
+        return tf.add(h, tf.mul(tf.mul(dT, s), f(s * T, h))) as tf.Tensor2D;
+      });
+      h.dispose();
+      return out;
+    });
+  }
+
+  /**
+   * Changes the solver of later solves (method, tolerances, fixed step): what the tolerance
+   * harness sweeps. The saved configuration changes with it.
+   */
+  setSolver(solver: Pick<CNFOptions, 'method' | 'rtol' | 'atol' | 'stepSize'>): void {
+    this.options = { ...this.options, ...solver };
   }
 
   /** Forward, inverse and backward NFE of the latest solves (the backward one once it has run). */

@@ -7,7 +7,24 @@ import { InvalidArgumentError } from '../errors.js';
 import type { Bijector } from './bijector.js';
 import type { Distribution } from './distributions.js';
 
+/**
+ * A learned one-pass map latent → data (BiFlow's generator) that can stand in for the exact
+ * inverse when sampling; `Flow.sample(n, { via: 'generator' })` uses it.
+ */
+export interface OnePassSampler {
+  readonly dim: number;
+  generate(z: tf.Tensor2D): tf.Tensor2D;
+  readonly trainableVariables: tf.Variable[];
+  getConfig(): Record<string, unknown>;
+  dispose(): void;
+}
+
+export type SampleVia = 'inverse' | 'generator';
+
 export class Flow {
+  /** The learned one-pass sampler attached to this flow, if any (not among `trainableVariables`). */
+  generator: OnePassSampler | null = null;
+
   constructor(
     readonly bijector: Bijector,
     readonly base: Distribution,
@@ -62,9 +79,20 @@ export class Flow {
     return tf.tidy(() => tf.exp(this.logProb(tf.tensor2d(grid, [n * n, 2]))).dataSync() as Float32Array);
   }
 
-  /** n samples by the exact inverse. */
-  sample(n: number, { seed }: { seed?: number } = {}): tf.Tensor2D {
-    return tf.tidy(() => this.bijector.inverse(this.base.sample(n, seed)).x);
+  /**
+   * n samples: by the exact inverse (default), or in one pass by the attached generator
+   * (`via: 'generator'`, see `trainGenerator`). The same seed draws the same latent points.
+   */
+  sample(n: number, { seed, via = 'inverse' }: { seed?: number; via?: SampleVia } = {}): tf.Tensor2D {
+    if (via !== 'inverse' && via !== 'generator') throw new InvalidArgumentError('Flow.sample', 'via', via, "must be 'inverse' or 'generator', got {value}.");
+    const generator = this.generator;
+    if (via === 'generator' && !generator) {
+      throw new InvalidArgumentError('Flow.sample', 'via', via, 'needs a generator attached to the flow, got {value} with none. Train one with trainGenerator(flow, data) first.');
+    }
+    return tf.tidy(() => {
+      const z = this.base.sample(n, seed);
+      return generator && via === 'generator' ? generator.generate(z) : this.bijector.inverse(z).x;
+    });
   }
 
   /** Samples with their log-density, in one inverse pass. */
@@ -106,6 +134,8 @@ export class Flow {
   dispose(): void {
     this.bijector.dispose();
     this.base.dispose();
+    this.generator?.dispose();
+    this.generator = null;
   }
 
   private checkInput(fn: string, x: tf.Tensor): void {

@@ -1,0 +1,124 @@
+/**
+ * Training the one-pass generator by hidden alignment, after F or jointly with it.
+ *
+ *   L_G = w_a · mean_{j=1…M−1} ‖ĥⱼ − hⱼ‖² + w_r · ‖ĥ₀ − x‖²,   ĥ = G's chain from z = h_M = F(x),
+ *
+ * (squared norms averaged over the batch). `schedule: 'after'` trains G alone on a trained F;
+ * `'joint'` adds F's own loss (NLL, RNODE terms) and trains both in one loop. With `freezeFlow`
+ * (default) F's states are targets only — no alignment gradient reaches F; without it the
+ * alignment also shapes F (and with `'after'`, F is fine-tuned by NLL + alignment).
+ */
+import { tf } from '../backend/engine.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { Dataset } from '../data/dataset.js';
+import type { Flow } from '../flows/flow.js';
+import { stopGradient } from '../nn/ops.js';
+import { train } from '../train/train.js';
+import type { Trainable, TrainOptions, TrainResult } from '../train/train.js';
+import { countStates, forwardStates, Generator } from './generator.js';
+import type { GeneratorOptions } from './generator.js';
+
+export interface AlignmentOptions {
+  schedule?: 'after' | 'joint';
+  freezeFlow?: boolean;
+  alignWeight?: number;
+  reconstructionWeight?: number;
+}
+
+/** The alignment loss as a {@link Trainable}, for the shared training loop. */
+export class AlignmentObjective implements Trainable {
+  private readonly schedule: 'after' | 'joint';
+  private readonly freezeFlow: boolean;
+  private readonly alignWeight: number;
+  private readonly reconstructionWeight: number;
+  private last: { align: tf.Scalar; reconstruction: tf.Scalar } | null = null;
+
+  constructor(
+    readonly flow: Flow,
+    readonly generator: Generator,
+    { schedule = 'after', freezeFlow = true, alignWeight = 1, reconstructionWeight = 1 }: AlignmentOptions = {},
+  ) {
+    const fn = 'AlignmentObjective';
+    if (schedule !== 'after' && schedule !== 'joint') throw new InvalidArgumentError(fn, 'schedule', schedule, "must be 'after' or 'joint', got {value}.");
+    if (!(alignWeight >= 0) || !(reconstructionWeight >= 0)) throw new InvalidArgumentError(fn, 'alignWeight', [alignWeight, reconstructionWeight], 'and reconstructionWeight must be non-negative numbers, got {value}.');
+    const expected = countStates(flow.bijector, generator.interior);
+    if (generator.count !== expected || generator.dim !== flow.dim) {
+      throw new InvalidArgumentError(fn, 'generator', [generator.dim, generator.count], `must have dim ${flow.dim} and ${expected} segments for this flow (countStates(flow.bijector, ${generator.interior})), got {value}.`);
+    }
+    this.schedule = schedule;
+    this.freezeFlow = freezeFlow;
+    this.alignWeight = alignWeight;
+    this.reconstructionWeight = reconstructionWeight;
+  }
+
+  /** Whether F's variables are updated too. */
+  get trainsFlow(): boolean {
+    return this.schedule === 'joint' || !this.freezeFlow;
+  }
+
+  get trainableVariables(): tf.Variable[] {
+    return [...this.generator.trainableVariables, ...(this.trainsFlow ? this.flow.trainableVariables : [])];
+  }
+
+  initialize(x: tf.Tensor2D): void {
+    if (this.schedule === 'joint') this.flow.initialize(x);
+  }
+
+  loss(x: tf.Tensor2D): tf.Scalar {
+    return tf.tidy(() => {
+      const states = forwardStates(this.flow.bijector, x, this.generator.interior);
+      const targets = this.freezeFlow ? states.map((h) => stopGradient(h)) : states;
+      const M = targets.length;
+      const est = this.generator.chain(targets[M - 1]!);
+      const sq = (a: tf.Tensor, b: tf.Tensor) => tf.mean(tf.sum(tf.square(tf.sub(a, b)), 1)) as tf.Scalar;
+      const reconstruction = sq(est[0]!, x);
+      const align = M > 1 ? (tf.div(tf.addN(est.slice(1).map((e, j) => sq(e, targets[j]!))), M - 1) as tf.Scalar) : tf.scalar(0);
+      tf.dispose(this.last ? [this.last.align, this.last.reconstruction] : []);
+      this.last = { align: tf.keep(align), reconstruction: tf.keep(reconstruction) };
+      let total = tf.add(tf.mul(this.alignWeight, align), tf.mul(this.reconstructionWeight, reconstruction)) as tf.Scalar;
+      if (this.schedule === 'joint' || !this.freezeFlow) total = tf.add(total, this.flow.loss(x));
+      return total;
+    });
+  }
+
+  /** The latest alignment and reconstruction terms, and F's solver statistics. */
+  stats(): Record<string, number> {
+    const out: Record<string, number> = { ...this.flow.stats() };
+    if (this.last) {
+      out.align = this.last.align.dataSync()[0]!;
+      out.reconstruction = this.last.reconstruction.dataSync()[0]!;
+    }
+    return out;
+  }
+
+  dispose(): void {
+    tf.dispose(this.last ? [this.last.align, this.last.reconstruction] : []);
+    this.last = null;
+  }
+}
+
+export type GeneratorTrainOptions = GeneratorOptions & AlignmentOptions & Omit<TrainOptions, 'checkpointDir' | 'checkpointEvery' | 'saveModel' | 'resumeFrom'>;
+
+/**
+ * Trains a generator for `flow` (a new one, or the one already attached) by hidden alignment and
+ * attaches it, so that `flow.sample(n, { via: 'generator' })` uses it.
+ */
+export async function trainGenerator(flow: Flow, data: Dataset, options: GeneratorTrainOptions): Promise<{ generator: Generator; result: TrainResult }> {
+  const { interior = 3, hidden, activation, seed = 0, schedule, freezeFlow, alignWeight, reconstructionWeight, ...trainOptions } = options;
+  let generator = flow.generator instanceof Generator && flow.generator.interior === interior ? flow.generator : null;
+  if (!generator) {
+    generator = new Generator(flow.dim, countStates(flow.bijector, interior), { interior, hidden, activation, seed });
+    flow.generator?.dispose();
+    flow.generator = generator;
+  }
+  const objective = new AlignmentObjective(flow, generator, { schedule, freezeFlow, alignWeight, reconstructionWeight });
+  const noFolders = async (): Promise<void> => {
+    throw new InvalidArgumentError('trainGenerator', 'checkpointDir', undefined, 'is not supported for generator training; save the flow afterwards with saveFlow.');
+  };
+  try {
+    const result = await train(objective, data, trainOptions, noFolders);
+    return { generator, result };
+  } finally {
+    objective.dispose();
+  }
+}
