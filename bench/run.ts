@@ -10,10 +10,11 @@ import { tensorBenchmark } from './tensor.js';
 import { flowsBenchmark } from './flows.js';
 import { ffjordBenchmark, ffjordStepBenchmark } from './ffjord.js';
 import { torchReference } from './tensor.js';
+import { biflowBenchmark } from './biflow.js';
 
 const quick = process.argv.includes('--quick');
 const suiteArg = process.argv.find((a) => a.startsWith('--suite='));
-const suites = (suiteArg ? suiteArg.slice('--suite='.length) : 'ode,tensor,flows,ffjord,ffjord-step').split(',');
+const suites = (suiteArg ? suiteArg.slice('--suite='.length) : 'ode,tensor,flows,ffjord,ffjord-step,biflow').split(',');
 const tols = quick ? [1e-3, 1e-6, 1e-9] : [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10];
 const timing = quick ? { time: 20, iterations: 5 } : { time: 150, iterations: 10 };
 
@@ -47,6 +48,18 @@ if (suites.includes('ffjord-step')) {
   ffjordStep = await ffjordStepBenchmark({ batches: quick ? [100] : [100, 1000], log: (s) => console.log(s), torch: torchReference });
 }
 
+let biflow: Awaited<ReturnType<typeof biflowBenchmark>> | null = null;
+if (suites.includes('biflow')) {
+  console.log('\n# BiFlow on 8gaussians: exact inverse vs the learned one-pass generator');
+  biflow = await biflowBenchmark({
+    iters: quick ? 5 : 1000, generatorIters: quick ? 5 : 1000, samples: quick ? 200 : 2000, log: (s) => console.log(s),
+    figure: quick ? undefined : (png) => {
+      mkdirSync(new URL('bench/results/', `file://${process.cwd()}/`), { recursive: true });
+      writeFileSync(new URL('bench/results/biflow-8gaussians.png', `file://${process.cwd()}/`), png);
+    },
+  });
+}
+
 const summary = ode.length === 0 ? {} : {
   worstRatioVsOdex: Math.max(...ode.flatMap((r) => r.vsOdex.map((v) => v.ratio))),
   worstOverheadRatio: Math.max(...ode.flatMap((r) => r.overhead.map((o) => o.ratio))),
@@ -62,6 +75,6 @@ const dir = new URL('bench/results/', `file://${process.cwd()}/`);
 mkdirSync(dir, { recursive: true });
 const file = new URL(`bench-${started.toISOString().replace(/[:.]/g, '-')}.json`, dir);
 const tmp = new URL(`${file.pathname.split('/').pop()}.tmp`, dir);
-writeFileSync(tmp, JSON.stringify({ started: started.toISOString(), node: process.version, cpu: os.cpus()[0]?.model, quick, ode, tensor, flows, ffjord, ffjordStep, summary }, null, 2));
+writeFileSync(tmp, JSON.stringify({ started: started.toISOString(), node: process.version, cpu: os.cpus()[0]?.model, quick, ode, tensor, flows, ffjord, ffjordStep, biflow, summary }, null, 2));
 renameSync(tmp, file);
 console.log(`\nwrote ${file.pathname}`);

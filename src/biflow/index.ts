@@ -9,3 +9,7 @@ export { AlignmentObjective, trainGenerator } from './align.js';
 export type { AlignmentOptions, GeneratorTrainOptions } from './align.js';
 export { energyDistance, samplerReport, medianSeconds } from './metrics.js';
 export type { SamplerReport } from './metrics.js';
+export { compare, compareMarkdown, compareFigure, COMPARE_COLUMNS } from './compare.js';
+export type { CompareOptions, CompareRow, ComparePanel } from './compare.js';
+export { toleranceSweep, problemSweep, referenceLogProb } from './tolerance.js';
+export type { SweepOptions, SweepRow, ToleranceResult, ProblemRow } from './tolerance.js';

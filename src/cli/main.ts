@@ -8,20 +8,25 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { tf } from '../backend/engine.js';
-import { backendInfo, useBackend, BACKEND_NAMES } from '../backend/backends.js';
-import type { BackendName } from '../backend/backends.js';
+import { useBackend } from '../backend/backends.js';
 import { createFlow, FLOW_TYPES } from '../biflow/registry.js';
 import type { FlowType } from '../biflow/registry.js';
 import { loadFlow, saveFlow, writeFolderAtomically } from '../biflow/io.js';
+import { trainGenerator } from '../biflow/align.js';
+import { BLOCK_KINDS, Stack } from '../biflow/stack.js';
+import type { BlockKind } from '../biflow/stack.js';
 import { loadDataset } from '../data/dataset.js';
 import { BiflowError } from '../errors.js';
 import { Sequential } from '../flows/compose.js';
 import { CNF, setTrace } from '../ffjord/cnf.js';
 import { METHOD_NAMES, TABLEAUX } from '../ode/index.js';
 import type { GradientMode, MethodName } from '../ode/index.js';
-import { densityFigure, samplesFigure, toPng, trajectoryFigure } from '../plot/figures.js';
+import { densityFigure, samplesFigure, trajectoryFigure } from '../plot/figures.js';
 import type { Extent } from '../plot/figures.js';
 import { train } from '../train/train.js';
+import { common, finish, int, list, modelDir, num, writeFigure } from './options.js';
+import type { Common } from './options.js';
+import { harnessCommands } from './harness.js';
 
 /** The package's own package.json: two levels up from src/cli, three from dist/src/cli. */
 function packageVersion(): string {
@@ -35,48 +40,11 @@ function packageVersion(): string {
   return 'unknown';
 }
 
-interface Common {
-  seed: number;
-  backend: BackendName;
-  json?: boolean;
-}
-
-const int = (name: string) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new BiflowError(`biflow: --${name} must be an integer, got "${v}".`);
-  return n;
-};
-const num = (name: string) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new BiflowError(`biflow: --${name} must be a number, got "${v}".`);
-  return n;
-};
-const list = (name: string) => (v: string): number[] => v.split(',').map((s) => num(name)(s.trim()));
-
-function common(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('--seed <n>', 'random seed').default(0).argParser(int('seed')))
-    .addOption(new Option('--backend <name>', 'tensor backend').choices([...BACKEND_NAMES]).default('auto'))
-    .option('--json', 'print one JSON object as the last line');
-}
-
-/** A model folder: one written by saveFlow, or a training run's folder holding model/. */
-function modelDir(dir: string): string {
-  if (existsSync(path.join(dir, 'flow.json'))) return dir;
-  if (existsSync(path.join(dir, 'model', 'flow.json'))) return path.join(dir, 'model');
-  throw new BiflowError(`biflow: ${dir} holds no model (no flow.json in it or in ${path.join(dir, 'model')}). Pass the --out folder of 'biflow train'.`);
-}
-
-/** Writes a figure as SVG text or, for any other extension, as PNG. */
-async function writeFigure(file: string, svg: string): Promise<void> {
-  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-  await writeFile(file, file.endsWith('.svg') ? svg : await toPng(svg));
-}
-
-function finish(opts: Common, human: string[], result: Record<string, unknown>, out: (s: string) => void): void {
-  const info = backendInfo();
-  if (!opts.json) human.forEach((l) => out(l));
-  else out(JSON.stringify({ ...result, backend: info.name, adapter: info.adapter?.description ?? null }));
+function blockList(v: string): BlockKind[] {
+  const kinds = v.split(',').map((s) => s.trim());
+  const bad = kinds.find((k) => !(BLOCK_KINDS as readonly string[]).includes(k));
+  if (bad !== undefined) throw new BiflowError(`biflow: --blocks: "${bad}" is not a block kind. Use a comma-separated list of ${BLOCK_KINDS.join(', ')}.`);
+  return kinds as BlockKind[];
 }
 
 export function program(out: (s: string) => void = (s) => console.log(s)): Command {
@@ -84,7 +52,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
 
   common(prog.command('train').description('train a flow on a toy density or a .csv/.npy file'))
     .requiredOption('--data <name|file>', 'toy dataset (8gaussians, checkerboard, …) or data file')
-    .addOption(new Option('--model <type>', 'flow type').choices(FLOW_TYPES.filter((t) => t !== 'biflow')).default('realnvp'))
+    .addOption(new Option('--model <type>', 'flow type').choices([...FLOW_TYPES]).default('realnvp'))
     .addOption(new Option('--iters <n>', 'iterations').default(1000).argParser(int('iters')))
     .addOption(new Option('--batch <n>', 'batch size').default(100).argParser(int('batch')))
     .addOption(new Option('--lr <x>', 'Adam learning rate').default(1e-3).argParser(num('lr')))
@@ -98,30 +66,50 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
     .addOption(new Option('--gradient <mode>', 'ffjord: gradient of the solves').choices(['direct', 'backsolve', 'checkpoint']).default('backsolve'))
     .addOption(new Option('--kinetic-weight <x>', 'ffjord: RNODE kinetic-energy weight').default(0).argParser(num('kinetic-weight')))
     .addOption(new Option('--jacobian-weight <x>', 'ffjord: RNODE Jacobian-norm weight').default(0).argParser(num('jacobian-weight')))
+    .addOption(new Option('--blocks <kinds>', `biflow: the stack, data side first, e.g. actnorm,cnf,lu,spline,cnf (kinds: ${BLOCK_KINDS.join(', ')})`).argParser(blockList))
+    .addOption(new Option('--cnf-hidden <sizes>', 'biflow: hidden sizes of the CNF blocks, e.g. 64,64,64').argParser(list('cnf-hidden')))
+    .addOption(new Option('--generator-iters <n>', 'biflow: then train the one-pass generator for N iterations (default: --iters; 0: none)').argParser(int('generator-iters')))
+    .addOption(new Option('--interior <k>', 'biflow: interior ODE times per CNF block the generator aligns to').default(3).argParser(int('interior')))
     .option('--resume', 'continue the run stored in --out')
     .requiredOption('--out <dir>', 'run folder: model/, train.json, optimizer.bin')
     .action(async (o: Common & {
       data: string; model: FlowType; iters: number; batch: number; lr: number; weightDecay: number; hidden?: number[]; layers?: number;
       checkpointEvery: number; resume?: boolean; out: string; solver: MethodName; tol: number; trace: 'exact' | 'hutchinson';
-      gradient: GradientMode; kineticWeight: number; jacobianWeight: number;
+      gradient: GradientMode; kineticWeight: number; jacobianWeight: number; blocks?: BlockKind[]; cnfHidden?: number[]; generatorIters?: number; interior: number;
     }) => {
       await useBackend(o.backend);
       const data = loadDataset(o.data, { seed: o.seed });
       const cnf = { method: o.solver, rtol: o.tol, atol: o.tol, trace: o.trace, gradient: o.gradient, kineticWeight: o.kineticWeight, jacobianWeight: o.jacobianWeight };
       const flow = o.resume
         ? await loadFlow(modelDir(o.out))
-        : createFlow({ type: o.model, dim: data.dim, hidden: o.hidden, layers: o.layers, seed: o.seed, ...(o.model === 'ffjord' ? { cnf } : {}) });
+        : createFlow({
+          type: o.model, dim: data.dim, hidden: o.hidden, layers: o.layers, seed: o.seed,
+          ...(o.model === 'ffjord' || o.model === 'biflow' ? { cnf } : {}), ...(o.model === 'biflow' ? { blocks: o.blocks, cnfHidden: o.cnfHidden } : {}),
+        });
       const result = await train(flow, data, {
         iters: o.iters, batch: o.batch, lr: o.lr, weightDecay: o.weightDecay, checkpointEvery: o.checkpointEvery, checkpointDir: o.out,
         saveModel: (dir) => saveFlow(flow, dir), resumeFrom: o.resume ? o.out : undefined, progress: o.json ? 'none' : 'auto',
         write: (s) => process.stderr.write(s),
       }, writeFolderAtomically);
+      const generatorIters = o.generatorIters ?? (flow.config?.type === 'biflow' ? o.iters : 0);
+      let generator: { iters: number; seconds: number; align: number | null; reconstruction: number | null } | null = null;
+      if (generatorIters > 0) {
+        const g = await trainGenerator(flow, data, { iters: generatorIters, batch: o.batch, lr: o.lr, interior: o.interior, seed: o.seed, progress: o.json ? 'none' : 'auto', write: (s) => process.stderr.write(s) });
+        const last = g.result.history.at(-1);
+        generator = { iters: g.result.iters, seconds: g.result.seconds, align: last?.align ?? null, reconstruction: last?.reconstruction ?? null };
+        await saveFlow(flow, path.join(o.out, 'model'));
+      }
       setTrace(flow.bijector, 'exact');
       const testNll = flow.nll(data.test);
       const params = flow.trainableVariables.reduce((n, v) => n + v.size, 0);
-      finish(o, [`trained ${flow.config?.type} on ${data.name}: ${result.iters} iterations, ${result.seconds.toFixed(1)} s`, `test NLL ${testNll.toFixed(4)} nats, ${params} parameters, saved to ${o.out}`], {
+      const blocks = flow.bijector instanceof Stack ? flow.bijector.blockStats() : null;
+      finish(o, [
+        `trained ${flow.config?.type} on ${data.name}: ${result.iters} iterations, ${result.seconds.toFixed(1)} s`,
+        ...(generator ? [`one-pass generator: ${generator.iters} iterations, ${generator.seconds.toFixed(1)} s, reconstruction ${generator.reconstruction?.toFixed(4)}`] : []),
+        `test NLL ${testNll.toFixed(4)} nats, ${params} parameters, saved to ${o.out}`,
+      ], {
         command: 'train', model: flow.config?.type, data: data.name, iters: result.iters, seconds: result.seconds, testNll, params, out: o.out,
-        loss: result.history.at(-1)?.loss ?? null,
+        loss: result.history.at(-1)?.loss ?? null, generator, blocks,
       }, out);
       flow.dispose();
     });
@@ -148,10 +136,11 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
     .addOption(new Option('--n <n>', 'number of samples').default(1000).argParser(int('n')))
     .requiredOption('--out <file>', 'CSV file to write, or .png/.svg for a scatter plot of a 2-D model')
     .addOption(new Option('--extent <xmin,xmax,ymin,ymax>', 'plotted region (figures)').default([-4, 4, -4, 4]).argParser(list('extent')))
-    .action(async (o: Common & { model: string; n: number; out: string; extent: number[] }) => {
+    .addOption(new Option('--via <sampler>', 'exact inverse, or the learned one-pass generator (biflow)').choices(['inverse', 'generator']).default('inverse'))
+    .action(async (o: Common & { model: string; n: number; out: string; extent: number[]; via: 'inverse' | 'generator' }) => {
       await useBackend(o.backend);
       const flow = await loadFlow(modelDir(o.model));
-      const s = flow.sample(o.n, { seed: o.seed });
+      const s = flow.sample(o.n, { seed: o.seed, via: o.via });
       const rows = s.arraySync() as number[][];
       const flat = s.dataSync() as Float32Array;
       s.dispose();
@@ -162,7 +151,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
         await mkdir(path.dirname(path.resolve(o.out)), { recursive: true });
         await writeFile(o.out, `${rows.map((r) => r.join(',')).join('\n')}\n`);
       }
-      finish(o, [`wrote ${o.n} samples to ${o.out}`], { command: 'sample', n: o.n, out: o.out }, out);
+      finish(o, [`wrote ${o.n} samples to ${o.out} (${o.via})`], { command: 'sample', n: o.n, out: o.out, via: o.via }, out);
       flow.dispose();
     });
 
@@ -198,6 +187,8 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
       finish(o, [`wrote ${o.out}`], { command: 'plot', out: o.out }, out);
       flow.dispose();
     });
+
+  harnessCommands(prog, out);
 
   prog.command('methods').description('the built-in Runge–Kutta methods').option('--json', 'print one JSON object').action((o: { json?: boolean }) => {
     const rows = METHOD_NAMES.map((name) => {

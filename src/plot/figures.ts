@@ -60,7 +60,7 @@ export function densityFigure(density: ArrayLike<number>, n: number, extent: Ext
   for (let j = 0; j < n; j++) {
     for (let i = 0; i < n; i++) {
       const v = max > 0 ? density[j * n + i]! / max : 0;
-      body += `<rect x="${(i * cell).toFixed(2)}" y="${(SIZE - (j + 1) * cell).toFixed(2)}" width="${(cell + 0.3).toFixed(2)}" height="${(cell + 0.3).toFixed(2)}" fill="${colour(v)}"/>`;
+      body += `<rect x="${(i * cell).toFixed(2)}" y="${(SIZE - (j + 1) * cell).toFixed(2)}" width="${(cell + 1).toFixed(2)}" height="${(cell + 1).toFixed(2)}" fill="${colour(v)}"/>`;
     }
   }
   if (samples) body += points(samples, extent, 'rgba(255,255,255,0.6)', 1.2);

@@ -4,6 +4,7 @@ import type { Bijector } from '../../src/flows/index.js';
 import { Flow, Sequential, StandardNormal, Inverse } from '../../src/flows/index.js';
 import { AdditiveCoupling, AffineCoupling, ActNorm, DiagonalScaling, LULinear, Permutation, SplineCoupling } from '../../src/discrete/index.js';
 import { CNF } from '../../src/ffjord/index.js';
+import { Stack } from '../../src/biflow/index.js';
 import { gridMass, leaks } from '../tensor-helpers.js';
 
 beforeAll(async () => {
@@ -48,6 +49,7 @@ const BLOCKS: [string, () => Bijector][] = [
   ['sequential', () => new Sequential([new ActNorm(D), new AffineCoupling({ dim: D, parity: 'even', hidden: [8] }), new Permutation(D)])],
   ['inverse', () => new Inverse(new AffineCoupling({ dim: D, parity: 'even', hidden: [8] }))],
   ['CNF (FFJORD, exact trace)', () => new CNF({ dim: D, hidden: [8, 8], rtol: 1e-6, atol: 1e-6 })],
+  ['mixed stack (ActNorm → CNF → LU → spline → CNF)', () => new Stack({ dim: D, blocks: ['actnorm', 'cnf', 'lu', 'spline', 'cnf'], hidden: [8], cnfHidden: [8], cnf: { rtol: 1e-6, atol: 1e-6 } })],
 ];
 
 describe.each(BLOCKS)('bijector contract: %s', (_name, make) => {

@@ -1,0 +1,134 @@
+/**
+ * The comparison harness: trains several flow types on the same data, split and seed, and tabulates
+ * test NLL, parameters, training time, NFE, sampling time for each sampler and the energy distance
+ * of samples to held-out data. The 'biflow' entry is a mixed stack plus its one-pass generator.
+ *
+ * @example
+ * const { rows, panels } = await compare(loadDataset('8gaussians'), { models: ['realnvp', 'ffjord', 'biflow'], iters: 500 });
+ * console.log(compareMarkdown(rows));
+ */
+import { tf } from '../backend/engine.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { Dataset } from '../data/dataset.js';
+import { setTrace } from '../ffjord/cnf.js';
+import type { Flow } from '../flows/flow.js';
+import { gridFigure } from '../plot/charts.js';
+import { densityFigure, samplesFigure } from '../plot/figures.js';
+import { train } from '../train/train.js';
+import { trainGenerator } from './align.js';
+import { samplerReport } from './metrics.js';
+import { createFlow, FLOW_TYPES } from './registry.js';
+import type { FlowConfig, FlowType } from './registry.js';
+
+export interface CompareOptions {
+  models?: FlowType[];
+  iters?: number;
+  /** Generator iterations of the 'biflow' entry (default: iters). */
+  generatorIters?: number;
+  batch?: number;
+  lr?: number;
+  seed?: number;
+  /** Held-out rows used for NLL and energy distance (default all, at most 5000). */
+  testRows?: number;
+  /** Samples drawn per sampler for energy distance and timing (default 1000). */
+  samples?: number;
+  /** Extra configuration per model type, merged into `{ type, dim, seed }`. */
+  configs?: Partial<Record<FlowType, Partial<FlowConfig>>>;
+  /** 2-D data: the density grid and region of the figure panels (default 60, [-4, 4, -4, 4]). */
+  grid?: number;
+  extent?: [number, number, number, number];
+  write?: (s: string) => void;
+}
+
+export interface CompareRow {
+  model: FlowType;
+  testNll: number;
+  params: number;
+  trainSeconds: number;
+  /** NFE of the last training iteration (CNF models; null for discrete ones). */
+  nfeForward: number | null;
+  nfeBackward: number | null;
+  sampleSecondsInverse: number;
+  sampleSecondsGenerator: number | null;
+  energyInverse: number;
+  energyGenerator: number | null;
+  generatorTrainSeconds: number | null;
+  reconstructionData: number | null;
+}
+
+/** What the figure shows per model (2-D data only). */
+export interface ComparePanel {
+  model: FlowType;
+  density: Float32Array;
+  samplesInverse: Float32Array;
+  samplesGenerator: Float32Array | null;
+}
+
+export const COMPARE_COLUMNS: readonly (keyof CompareRow)[] = [
+  'model', 'testNll', 'params', 'trainSeconds', 'nfeForward', 'nfeBackward', 'sampleSecondsInverse', 'sampleSecondsGenerator',
+  'energyInverse', 'energyGenerator', 'generatorTrainSeconds', 'reconstructionData',
+];
+
+/** Trains and evaluates each model type in turn; every model is disposed before the next. */
+export async function compare(data: Dataset, options: CompareOptions = {}): Promise<{ rows: CompareRow[]; panels: ComparePanel[] }> {
+  const fn = 'compare';
+  const { models = ['ffjord', 'realnvp', 'glow', 'nsf', 'biflow'], iters = 1000, batch = 100, lr = 1e-3, seed = 0, samples = 1000, grid = 60, extent = [-4, 4, -4, 4] } = options;
+  if (!Array.isArray(models) || models.length === 0 || models.some((m) => !FLOW_TYPES.includes(m))) {
+    throw new InvalidArgumentError(fn, 'models', models, `must be a non-empty list of flow types among ${FLOW_TYPES.join(', ')}, got {value}.`);
+  }
+  const testRows = Math.min(options.testRows ?? 5000, data.test.length / data.dim);
+  const test = data.test.subarray(0, testRows * data.dim);
+  const write = options.write ?? (() => {});
+  const rows: CompareRow[] = [];
+  const panels: ComparePanel[] = [];
+  for (const model of models) {
+    const config: FlowConfig = { type: model, dim: data.dim, seed, ...(model === 'ffjord' || model === 'biflow' ? { cnf: { trace: 'hutchinson' } } : {}), ...options.configs?.[model] };
+    const flow = createFlow(config);
+    try {
+      write(`${model}: training ${iters} iterations\n`);
+      const result = await train(flow, data, { iters, batch, lr, progress: 'none' }, async () => {});
+      const stats = flow.stats();
+      let generatorTrainSeconds: number | null = null;
+      if (model === 'biflow') {
+        write(`${model}: training the one-pass generator\n`);
+        generatorTrainSeconds = (await trainGenerator(flow, data, { iters: options.generatorIters ?? iters, batch, lr, seed, progress: 'none' })).result.seconds;
+      }
+      setTrace(flow.bijector, 'exact');
+      const testNll = flow.nll(test);
+      const report = samplerReport(flow, test, { samples, seed });
+      rows.push({
+        model, testNll, params: flow.trainableVariables.reduce((n, v) => n + v.size, 0) + (flow.generator?.trainableVariables.reduce((n, v) => n + v.size, 0) ?? 0),
+        trainSeconds: result.seconds, nfeForward: stats.nfeForward ?? null, nfeBackward: stats.nfeBackward ?? null,
+        sampleSecondsInverse: report.secondsInverse, sampleSecondsGenerator: report.secondsGenerator, energyInverse: report.energyInverse,
+        energyGenerator: report.energyGenerator, generatorTrainSeconds, reconstructionData: report.reconstructionData,
+      });
+      if (data.dim === 2) panels.push(panelOf(flow, model, grid, extent, samples, seed));
+    } finally {
+      flow.dispose();
+    }
+  }
+  return { rows, panels };
+}
+
+function panelOf(flow: Flow, model: FlowType, grid: number, extent: [number, number, number, number], samples: number, seed: number): ComparePanel {
+  const draw = (via: 'inverse' | 'generator') => tf.tidy(() => flow.sample(samples, { seed, via }).dataSync() as Float32Array);
+  return { model, density: flow.densityGrid(extent, grid), samplesInverse: draw('inverse'), samplesGenerator: flow.generator ? draw('generator') : null };
+}
+
+const fmt = (v: unknown): string => (v === null || v === undefined ? '—' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : String(v));
+
+/** The rows as a markdown table with every column. */
+export function compareMarkdown(rows: readonly CompareRow[]): string {
+  const head = `| ${COMPARE_COLUMNS.join(' | ')} |\n|${COMPARE_COLUMNS.map(() => '---').join('|')}|\n`;
+  return head + rows.map((r) => `| ${COMPARE_COLUMNS.map((c) => fmt(r[c])).join(' | ')} |`).join('\n') + '\n';
+}
+
+/** One figure: a row per model with its density, inverse samples and (biflow) generator samples. */
+export function compareFigure(panels: readonly ComparePanel[], extent: [number, number, number, number] = [-4, 4, -4, 4], title = 'density · samples (inverse) · samples (generator)'): string {
+  const rows = panels.map((p) => [
+    densityFigure(p.density, Math.round(Math.sqrt(p.density.length)), extent, { title: `${p.model}: density` }),
+    samplesFigure(p.samplesInverse, extent, { title: `${p.model}: exact inverse` }),
+    ...(p.samplesGenerator ? [samplesFigure(p.samplesGenerator, extent, { title: `${p.model}: one-pass generator` })] : []),
+  ]);
+  return gridFigure(rows, { labels: panels.map((p) => p.model), title });
+}

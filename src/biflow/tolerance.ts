@@ -1,0 +1,204 @@
+/**
+ * The solver-tolerance harness: how a trained flow's log-likelihood depends on the ODE solver and
+ * its tolerance — error against a float64 reference, NFE and time for every solver × tolerance
+ * (fixed-step methods: × number of steps) — and the same work-precision sweep on the ODE core's
+ * classic problems (Arenstorf, Lotka–Volterra, Van der Pol, Brusselator).
+ *
+ * The reference solves every CNF block on the float64 path (`cnfForward64`, dopri8 at 1e-10 by
+ * default); discrete blocks run in float32 as they always do, so the errors measured are the
+ * solver's own, down to float32's floor of about 1e-6 nats.
+ */
+import { tf } from '../backend/engine.js';
+import { BiflowError, InvalidArgumentError } from '../errors.js';
+import type { Bijector } from '../flows/bijector.js';
+import { Sequential } from '../flows/compose.js';
+import { StandardNormal } from '../flows/distributions.js';
+import type { Flow } from '../flows/flow.js';
+import { CNF, setTrace } from '../ffjord/cnf.js';
+import type { CNFOptions } from '../ffjord/cnf.js';
+import { cnfForward64 } from '../ffjord/float64.js';
+import { odeint } from '../ode/odeint.js';
+import { PROBLEMS } from '../ode/problems.js';
+import type { Problem } from '../ode/problems.js';
+import { METHOD_NAMES, TABLEAUX } from '../ode/tableaux/index.js';
+import type { MethodName } from '../ode/tableaux/index.js';
+import { medianSeconds } from './metrics.js';
+
+export interface SweepOptions {
+  /** rtol = atol values for adaptive methods (default 1e-2 … 1e-8). */
+  tols?: number[];
+  /** Methods (default dopri5, tsit5, bosh3, rk4); fixed-step ones sweep `steps` instead. */
+  solvers?: MethodName[];
+  /** Steps over [0, T] for fixed-step methods (default 2, 4, …, 64). */
+  steps?: number[];
+  /** Timing repeats (median; default 1). */
+  repeats?: number;
+}
+
+export interface SweepRow {
+  solver: MethodName;
+  tol: number | null;
+  steps: number | null;
+  /** |mean NLL − reference| and mean |log p − reference log p| over the points (nats). */
+  nllError: number;
+  pointError: number;
+  nll: number;
+  nfe: number;
+  seconds: number;
+}
+
+export interface ToleranceResult {
+  points: number;
+  reference: { nll: number; method: MethodName; tol: number; precision: 'float64'; nfe: number; seconds: number };
+  rows: SweepRow[];
+}
+
+const DEFAULT_TOLS = [1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8];
+const DEFAULT_STEPS = [2, 4, 8, 16, 32, 64];
+
+function cnfBlocks(b: Bijector): CNF[] {
+  if (b instanceof CNF) return [b];
+  if (b instanceof Sequential) return b.blocks.flatMap(cnfBlocks);
+  return [];
+}
+
+function checkSweep(fn: string, { tols = DEFAULT_TOLS, solvers = ['dopri5', 'tsit5', 'bosh3', 'rk4'], steps = DEFAULT_STEPS, repeats = 1 }: SweepOptions) {
+  if (!Array.isArray(tols) || tols.length === 0 || tols.some((t) => !(t > 0 && t < 1))) throw new InvalidArgumentError(fn, 'tols', tols, 'must be a non-empty list of tolerances in (0, 1), such as [1e-3, 1e-5, 1e-7], got {value}.');
+  if (!Array.isArray(solvers) || solvers.length === 0 || solvers.some((s) => !METHOD_NAMES.includes(s))) throw new InvalidArgumentError(fn, 'solvers', solvers, `must be a non-empty list of methods among ${METHOD_NAMES.join(', ')}, got {value}.`);
+  if (!Array.isArray(steps) || steps.some((n) => !Number.isInteger(n) || n < 1)) throw new InvalidArgumentError(fn, 'steps', steps, 'must be a list of positive integers such as [4, 8, 16], got {value}.');
+  return { tols, solvers, steps, repeats };
+}
+
+/** Each configuration of the sweep: adaptive methods × tols, fixed-step methods × steps. */
+type Configuration = { solver: MethodName; tol: number | null; steps: number | null };
+function configurations(o: ReturnType<typeof checkSweep>): Configuration[] {
+  return o.solvers.flatMap((solver): Configuration[] => (TABLEAUX[solver].adaptive ? o.tols.map((tol) => ({ solver, tol, steps: null })) : o.steps.map((steps) => ({ solver, tol: null, steps }))));
+}
+
+/** Per-point log-likelihoods of the rows under the flow with every CNF block solved in float64. */
+export function referenceLogProb(flow: Flow, rows: Float32Array, { method = 'dopri8', tol = 1e-10 }: { method?: MethodName; tol?: number } = {}): { logProb: Float64Array; nfe: number } {
+  const d = flow.dim;
+  const n = rows.length / d;
+  let state: Float64Array = Float64Array.from(rows);
+  const logDet = new Float64Array(n);
+  let nfe = 0;
+  const blocks = flow.bijector instanceof Sequential ? flow.bijector.blocks : [flow.bijector];
+  for (const b of blocks) {
+    if (b instanceof CNF) {
+      const r = cnfForward64(b, state, { method, tol });
+      state = r.z;
+      r.logDet.forEach((v, i) => (logDet[i] += v));
+      nfe += r.nfe;
+    } else {
+      const { y, ld } = tf.tidy(() => {
+        const out = b.forward(tf.tensor2d(Float32Array.from(state), [n, d]));
+        return { y: out.y.dataSync(), ld: out.logDet.dataSync() };
+      });
+      state = Float64Array.from(y);
+      ld.forEach((v, i) => (logDet[i] += v));
+    }
+  }
+  let base: Float64Array;
+  if (flow.base instanceof StandardNormal) {
+    base = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += state[i * d + k]! ** 2;
+      base[i] = -0.5 * d * Math.log(2 * Math.PI) - 0.5 * s;
+    }
+  } else {
+    base = Float64Array.from(tf.tidy(() => flow.base.logProb(tf.tensor2d(Float32Array.from(state), [n, d])).dataSync()));
+  }
+  return { logProb: base.map((v, i) => v + logDet[i]!), nfe };
+}
+
+/**
+ * Evaluates `flow` (with at least one CNF block) on the rows at every solver × tolerance and
+ * reports the log-likelihood error against the float64 reference, NFE and seconds.
+ * The blocks' solver settings are restored afterwards.
+ */
+export function toleranceSweep(flow: Flow, rows: Float32Array, options: SweepOptions & { referenceTol?: number } = {}): ToleranceResult {
+  const fn = 'toleranceSweep';
+  const o = checkSweep(fn, options);
+  const cnfs = cnfBlocks(flow.bijector);
+  if (cnfs.length === 0) throw new InvalidArgumentError(fn, 'flow', flow.config?.type ?? 'flow', "must have a CNF block (type 'ffjord' or 'biflow'), got {value}.");
+  const d = flow.dim;
+  const n = rows.length / d;
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(fn, 'rows', rows.length, `must hold whole rows of ${d} values, got {value} values.`);
+  const saved = cnfs.map((c) => c.getConfig() as unknown as CNFOptions);
+  const traces = cnfs.map((c) => c.trace);
+  setTrace(flow.bijector, 'exact');
+  const referenceTol = options.referenceTol ?? 1e-10;
+  const start = performance.now();
+  const ref = referenceLogProb(flow, rows, { tol: referenceTol });
+  const refSeconds = (performance.now() - start) / 1000;
+  const refNll = -ref.logProb.reduce((a, b) => a + b, 0) / n;
+  const x = tf.tensor2d(rows, [n, d]);
+  const out: SweepRow[] = [];
+  try {
+    for (const c of configurations(o)) {
+      cnfs.forEach((cnf) => cnf.setSolver({ method: c.solver, rtol: c.tol ?? undefined, atol: c.tol ?? undefined, stepSize: c.steps ? cnf.T / c.steps : undefined }));
+      const lp = tf.tidy(() => flow.logProb(x).dataSync());
+      const nfe = cnfs.reduce((s, cnf) => s + cnf.stats.nfeForward, 0);
+      const seconds = medianSeconds(() => flow.logProb(x).dispose(), o.repeats);
+      let pointError = 0;
+      let sum = 0;
+      lp.forEach((v, i) => {
+        pointError += Math.abs(v - ref.logProb[i]!);
+        sum += v;
+      });
+      out.push({ ...c, nll: -sum / n, nllError: Math.abs(-sum / n - refNll), pointError: pointError / n, nfe, seconds });
+    }
+  } finally {
+    x.dispose();
+    cnfs.forEach((cnf, i) => {
+      const { method, rtol, atol, stepSize } = saved[i]!;
+      cnf.setSolver({ method, rtol, atol, stepSize });
+      cnf.trace = traces[i]!;
+    });
+  }
+  return { points: n, reference: { nll: refNll, method: 'dopri8', tol: referenceTol, precision: 'float64', nfe: ref.nfe, seconds: refSeconds }, rows: out };
+}
+
+export interface ProblemRow {
+  problem: string;
+  solver: MethodName;
+  tol: number | null;
+  steps: number | null;
+  /** Max-norm error of y(t1) against a dopri8 solve at 1e-13, relative to max(1, |y|); null if the solve failed. */
+  error: number | null;
+  nfe: number;
+  seconds: number;
+  /** Why the solve failed (a fixed step too large for the problem, say). */
+  failed?: string;
+}
+
+/** The work-precision sweep on the ODE core's classic float64 problems. */
+export function problemSweep(options: SweepOptions & { problems?: readonly Problem[] } = {}): ProblemRow[] {
+  const o = checkSweep('problemSweep', { steps: [50, 100, 200, 400, 800, 1600], ...options });
+  const rows: ProblemRow[] = [];
+  for (const p of options.problems ?? PROBLEMS) {
+    const f = (t: number, y: Float64Array, dy?: Float64Array) => {
+      const out = dy ?? new Float64Array(y.length);
+      p.f(t, y, out);
+      return out;
+    };
+    const ref = odeint(f, p.y0, [0, p.t1], { method: 'dopri8', rtol: 1e-13, atol: 1e-13, maxSteps: 1e6 }).ys[1]!;
+    for (const c of configurations(o)) {
+      const opts = c.tol !== null ? { method: c.solver, rtol: c.tol, atol: c.tol, maxSteps: 1e6 } : { method: c.solver, stepSize: p.t1 / c.steps! };
+      let sol;
+      try {
+        sol = odeint(f, p.y0, [0, p.t1], opts);
+      } catch (e) {
+        if (!(e instanceof BiflowError)) throw e;
+        rows.push({ problem: p.name, ...c, error: null, nfe: 0, seconds: 0, failed: e.message });
+        continue;
+      }
+      const y = sol.ys[1]!;
+      const error = Math.max(...Array.from(y, (v, i) => Math.abs(v - ref[i]!) / Math.max(1, Math.abs(ref[i]!))));
+      const seconds = medianSeconds(() => odeint(f, p.y0, [0, p.t1], opts), o.repeats);
+      rows.push({ problem: p.name, ...c, error, nfe: sol.stats.nfe, seconds });
+    }
+  }
+  return rows;
+}

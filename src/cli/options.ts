@@ -1,0 +1,54 @@
+/** Options and output helpers shared by the CLI's commands. */
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { backendInfo, BACKEND_NAMES } from '../backend/backends.js';
+import type { BackendName } from '../backend/backends.js';
+import { BiflowError } from '../errors.js';
+import { toPng } from '../plot/figures.js';
+
+export interface Common {
+  seed: number;
+  backend: BackendName;
+  json?: boolean;
+}
+
+export const int = (name: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new BiflowError(`biflow: --${name} must be an integer, got "${v}".`);
+  return n;
+};
+export const num = (name: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new BiflowError(`biflow: --${name} must be a number, got "${v}".`);
+  return n;
+};
+export const list = (name: string) => (v: string): number[] => v.split(',').map((s) => num(name)(s.trim()));
+
+export function common(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--seed <n>', 'random seed').default(0).argParser(int('seed')))
+    .addOption(new Option('--backend <name>', 'tensor backend').choices([...BACKEND_NAMES]).default('auto'))
+    .option('--json', 'print one JSON object as the last line');
+}
+
+/** A model folder: one written by saveFlow, or a training run's folder holding model/. */
+export function modelDir(dir: string): string {
+  if (existsSync(path.join(dir, 'flow.json'))) return dir;
+  if (existsSync(path.join(dir, 'model', 'flow.json'))) return path.join(dir, 'model');
+  throw new BiflowError(`biflow: ${dir} holds no model (no flow.json in it or in ${path.join(dir, 'model')}). Pass the --out folder of 'biflow train'.`);
+}
+
+/** Writes a figure as SVG text or, for any other extension, as PNG. */
+export async function writeFigure(file: string, svg: string): Promise<void> {
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  await writeFile(file, file.endsWith('.svg') ? svg : await toPng(svg));
+}
+
+export function finish(opts: Common, human: string[], result: Record<string, unknown>, out: (s: string) => void): void {
+  const info = backendInfo();
+  if (!opts.json) human.forEach((l) => out(l));
+  else out(JSON.stringify({ ...result, backend: info.name, adapter: info.adapter?.description ?? null }));
+}
+

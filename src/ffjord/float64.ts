@@ -1,0 +1,144 @@
+/**
+ * A CNF block in float64: its ODE net's weights copied into Float64Arrays and the augmented field
+ * [dz/dt, dL/dt = tr ∂f/∂z] evaluated in plain JS with the exact trace by forward-mode
+ * differentiation (D tangents through the net). It runs on the float64 solver path, so a CNF's
+ * log-density can be computed to 1e-9 and beyond — the reference of the solver-tolerance harness,
+ * where float32 solves cannot go below ~1e-7.
+ */
+import type { ActivationName } from '../nn/activations.js';
+import { odeint } from '../ode/odeint.js';
+import type { MethodName } from '../ode/tableaux/index.js';
+import type { CNF } from './cnf.js';
+
+/** Each activation's value and derivative in float64. */
+const ACT64: Record<ActivationName, (x: number) => [number, number]> = {
+  tanh: (x) => {
+    const y = Math.tanh(x);
+    return [y, 1 - y * y];
+  },
+  sigmoid: (x) => {
+    const s = 1 / (1 + Math.exp(-x));
+    return [s, s * (1 - s)];
+  },
+  softplus: (x) => [x > 30 ? x : Math.log1p(Math.exp(x)), 1 / (1 + Math.exp(-x))],
+  swish: (x) => {
+    const s = 1 / (1 + Math.exp(-x));
+    return [x * s, s + x * s * (1 - s)];
+  },
+  elu: (x) => (x > 0 ? [x, 1] : [Math.expm1(x), Math.exp(x)]),
+};
+
+interface Layer64 {
+  W: Float64Array;
+  rows: number;
+  cols: number;
+  /** Per output unit at time t: h' = (h·W)·scale(t) + shift(t). */
+  scale: (t: number, out: Float64Array) => void;
+  shift: (t: number, out: Float64Array) => void;
+}
+
+const sig = (x: number) => 1 / (1 + Math.exp(-x));
+
+/** The CNF's net as float64 layers (weights read once). */
+function layers64(cnf: CNF): Layer64[] {
+  const net = cnf.net;
+  const vars = net.variables.map((v) => Float64Array.from(v.dataSync()));
+  const sizes = [net.dim, ...net.hidden, net.dim];
+  const perLayer = net.layer === 'concatsquash' ? 5 : net.layer === 'squash' ? 4 : net.layer === 'hyper' ? 3 : 2;
+  return sizes.slice(0, -1).map((_, l) => {
+    const [Wfull, b, e0, e1, e2] = vars.slice(l * perLayer, (l + 1) * perLayer) as Float64Array[];
+    const rows = sizes[l]!;
+    const cols = sizes[l + 1]!;
+    // concat: the last row of W multiplies t.
+    const W = net.layer === 'concat' ? Wfull!.subarray(0, rows * cols) : Wfull!;
+    const tRow = net.layer === 'concat' ? Wfull!.subarray(rows * cols) : null;
+    const ones = (_t: number, out: Float64Array) => out.fill(1);
+    const gate = (t: number, out: Float64Array) => {
+      for (let j = 0; j < cols; j++) out[j] = sig(t * e0![j]! + e1![j]!);
+    };
+    switch (net.layer) {
+      case 'concatsquash':
+        return { W, rows, cols, scale: gate, shift: (t, out) => { gate(t, out); for (let j = 0; j < cols; j++) out[j] = b![j]! * out[j]! + t * e2![j]!; } };
+      case 'squash':
+        return { W, rows, cols, scale: gate, shift: (t, out) => { gate(t, out); for (let j = 0; j < cols; j++) out[j] = b![j]! * out[j]!; } };
+      case 'hyper':
+        return { W, rows, cols, scale: (t, out) => out.fill(1 + Math.tanh(t * e0![0]!)), shift: (_t, out) => out.set(b!) };
+      case 'concat':
+        return { W, rows, cols, scale: ones, shift: (t, out) => { for (let j = 0; j < cols; j++) out[j] = b![j]! + t * tRow![j]!; } };
+      case 'ignore':
+        return { W, rows, cols, scale: ones, shift: (_t, out) => out.set(b!) };
+    }
+  });
+}
+
+/**
+ * The augmented field of `cnf` for N points in float64: state [z (N·D, row-major), L (N)],
+ * derivative [f(t, z), tr ∂f/∂z]. Writes into `dy`.
+ */
+export function cnfField64(cnf: CNF, N: number): (t: number, y: Float64Array, dy: Float64Array) => void {
+  const D = cnf.dim;
+  const layers = layers64(cnf);
+  const act = ACT64[cnf.net.activation];
+  const width = Math.max(...layers.map((l) => l.cols), D);
+  // Value h and D tangents J (J[i] = ∂h/∂z_i), per point.
+  let h = new Float64Array(width), hNext = new Float64Array(width);
+  let J = new Float64Array(D * width), JNext = new Float64Array(D * width);
+  const scale = layers.map((l) => new Float64Array(l.cols));
+  const shift = layers.map((l) => new Float64Array(l.cols));
+  return (t, y, dy) => {
+    layers.forEach((l, k) => {
+      l.scale(t, scale[k]!);
+      l.shift(t, shift[k]!);
+    });
+    for (let p = 0; p < N; p++) {
+      for (let i = 0; i < D; i++) h[i] = y[p * D + i]!;
+      J.fill(0);
+      for (let i = 0; i < D; i++) J[i * width + i] = 1;
+      layers.forEach((l, k) => {
+        const { W, rows, cols } = l;
+        const sc = scale[k]!;
+        const sh = shift[k]!;
+        const last = k === layers.length - 1;
+        for (let j = 0; j < cols; j++) {
+          let v = 0;
+          for (let r = 0; r < rows; r++) v += h[r]! * W[r * cols + j]!;
+          const pre = v * sc[j]! + sh[j]!;
+          const [a, da] = last ? [pre, 1] : act(pre);
+          hNext[j] = a;
+          for (let i = 0; i < D; i++) {
+            let g = 0;
+            for (let r = 0; r < rows; r++) g += J[i * width + r]! * W[r * cols + j]!;
+            JNext[i * width + j] = g * sc[j]! * da;
+          }
+        }
+        [h, hNext] = [hNext, h];
+        [J, JNext] = [JNext, J];
+      });
+      let trace = 0;
+      for (let i = 0; i < D; i++) {
+        dy[p * D + i] = h[i]!;
+        trace += J[i * width + i]!;
+      }
+      dy[N * D + p] = trace;
+    }
+  };
+}
+
+/**
+ * The CNF's forward map of the rows x (row-major [N, D]) in float64: z(T) and the log-det L(T),
+ * solved with `method` at rtol = atol = `tol` (default dopri8 at 1e-10).
+ */
+export function cnfForward64(cnf: CNF, x: ArrayLike<number>, { method = 'dopri8', tol = 1e-10 }: { method?: MethodName; tol?: number } = {}): { z: Float64Array; logDet: Float64Array; nfe: number } {
+  const D = cnf.dim;
+  const N = x.length / D;
+  const y0 = new Float64Array(N * D + N);
+  y0.set(Array.from(x));
+  const f = cnfField64(cnf, N);
+  const sol = odeint((t: number, y: Float64Array, dy?: Float64Array) => {
+    const out = dy ?? new Float64Array(y.length);
+    f(t, y, out);
+    return out;
+  }, y0, [0, cnf.T], { method, rtol: tol, atol: tol });
+  const end = sol.ys[1]!;
+  return { z: end.slice(0, N * D), logDet: end.slice(N * D), nfe: sol.stats.nfe };
+}
