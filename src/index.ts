@@ -20,13 +20,25 @@ export type { AdapterInfo, BackendInfo, BackendName } from './backend/index.js';
 export { ACTIVATIONS } from './nn/index.js';
 export type { ActivationName } from './nn/index.js';
 export { Flow, Sequential, Inverse, StandardNormal, DiagNormal } from './flows/index.js';
-export type { Bijector, BijectorConfig, BijectorResult, InverseResult, Distribution } from './flows/index.js';
+export type { Bijector, BijectorConfig, BijectorResult, InverseResult, Distribution, OnePassSampler, SampleVia } from './flows/index.js';
 export { AdditiveCoupling, AffineCoupling, DiagonalScaling, ActNorm, Permutation, LULinear, SplineCoupling } from './discrete/index.js';
 export type { CouplingOptions, SplineOptions } from './discrete/index.js';
 export { MLP } from './nn/index.js';
-export { createFlow, FLOW_TYPES, saveFlow, loadFlow, ModelFileError } from './biflow/index.js';
-export type { FlowConfig, FlowType } from './biflow/index.js';
-export { CNF, setTrace } from './ffjord/index.js';
+export {
+  createFlow, FLOW_TYPES, saveFlow, loadFlow, ModelFileError,
+  Stack, BLOCK_KINDS, DEFAULT_BLOCKS, Generator, forwardStates, countStates, AlignmentObjective, trainGenerator,
+  energyDistance, samplerReport, compare, compareMarkdown, compareFigure, COMPARE_COLUMNS, toleranceSweep, problemSweep, referenceLogProb,
+} from './biflow/index.js';
+export type {
+  FlowConfig, FlowType, BlockKind, BlockSpec, BlockStats, StackOptions, GeneratorOptions, GeneratorConfig, AlignmentOptions, GeneratorTrainOptions,
+  SamplerReport, CompareOptions, CompareRow, ComparePanel, SweepOptions, SweepRow, ToleranceResult, ProblemRow,
+} from './biflow/index.js';
+export { CNF, setTrace, cnfField64, cnfForward64 } from './ffjord/index.js';
 export type { CNFOptions, CNFStats, TraceEstimator } from './ffjord/index.js';
 export { ODENet, LAYER_KINDS } from './nn/index.js';
 export type { ODENetOptions, LayerKind } from './nn/index.js';
+export { train } from './train/index.js';
+export type { Trainable, TrainOptions, TrainResult, LogRecord } from './train/index.js';
+export { loadDataset, toyData, TOY_DATASETS, DataFileError } from './data/index.js';
+export type { Dataset } from './data/index.js';
+export { writeFolderAtomically } from './biflow/index.js';

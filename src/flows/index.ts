@@ -3,3 +3,4 @@ export { Sequential, Inverse } from './compose.js';
 export { StandardNormal, DiagNormal } from './distributions.js';
 export type { Distribution } from './distributions.js';
 export { Flow } from './flow.js';
+export type { OnePassSampler, SampleVia } from './flow.js';
