@@ -12,7 +12,7 @@ import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Dataset } from '../data/dataset.js';
 import type { Flow } from '../flows/flow.js';
-import { stopGradient } from '../nn/ops.js';
+import { withoutOuterTape } from '../ode/gradients.js';
 import { train } from '../train/train.js';
 import type { Trainable, TrainOptions, TrainResult } from '../train/train.js';
 import { countStates, forwardStates, Generator } from './generator.js';
@@ -66,8 +66,10 @@ export class AlignmentObjective implements Trainable {
 
   loss(x: tf.Tensor2D): tf.Scalar {
     return tf.tidy(() => {
-      const states = forwardStates(this.flow.bijector, x, this.generator.interior);
-      const targets = this.freezeFlow ? states.map((h) => stopGradient(h)) : states;
+      // Frozen: F's states are constants, computed off the tape (no recording, no backward through F).
+      const targets = this.freezeFlow
+        ? withoutOuterTape(() => forwardStates(this.flow.bijector, x, this.generator.interior))
+        : forwardStates(this.flow.bijector, x, this.generator.interior);
       const M = targets.length;
       const est = this.generator.chain(targets[M - 1]!);
       const sq = (a: tf.Tensor, b: tf.Tensor) => tf.mean(tf.sum(tf.square(tf.sub(a, b)), 1)) as tf.Scalar;

@@ -94,9 +94,10 @@ function gradsOf(objective: () => Tensor, xs: readonly Tensor[]): Tensor[] {
  * Runs fn with the outer gradient tape paused: its ops are not recorded, yet gradients taken
  * inside fn (a CNF's divergence) work, on a tape of their own. tfjs runs a customGrad forward as a
  * kernel, where nested gradients would find nothing recorded; this restores the usual state for
- * the duration and puts the outer tape back afterwards (tfjs 4.22 engine state).
+ * the duration and puts the outer tape back afterwards (tfjs 4.22 engine state). Outside a kernel
+ * it is a "no grad" scope: the learned inverse computes its frozen flow's states this way.
  */
-function withoutOuterTape<T>(fn: () => T): T {
+export function withoutOuterTape<T>(fn: () => T): T {
   const state = (tf.engine() as unknown as { state: { activeTape: unknown; gradientDepth: number; kernelDepth: number } }).state;
   const saved = { activeTape: state.activeTape, gradientDepth: state.gradientDepth, kernelDepth: state.kernelDepth };
   state.gradientDepth = 0;
