@@ -2,18 +2,11 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { lastJson, run } from './run-cli.js';
 import { COMPARE_COLUMNS } from '../../src/biflow/index.js';
 
 afterEach(() => vi.restoreAllMocks());
 
-async function run(args: string[]): Promise<{ code: number; lines: string[] }> {
-  const lines: string[] = [];
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  const code = await main(args, (s) => lines.push(s));
-  return { code, lines };
-}
-const lastJson = (lines: string[]) => JSON.parse(lines.at(-1)!) as Record<string, unknown>;
 const tmp = (name: string) => path.join(mkdtempSync(path.join(os.tmpdir(), 'biflow-harness-')), name);
 
 describe('biflow compare', () => {

@@ -4,18 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi, afterEach } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { lastJson, run } from './run-cli.js';
 import { orbitTable } from '../../examples/orbit.js';
 
 afterEach(() => vi.restoreAllMocks());
 
-/** Runs the CLI in-process and returns its exit status and printed lines. */
-async function run(args: string[]): Promise<{ code: number; lines: string[] }> {
-  const lines: string[] = [];
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  const code = await main(args, (s) => lines.push(s));
-  return { code, lines };
-}
-const lastJson = (lines: string[]) => JSON.parse(lines.at(-1)!) as Record<string, unknown>;
 
 describe('biflow CLI', () => {
   it('lists the methods as one JSON object on the last line', async () => {
