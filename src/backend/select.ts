@@ -30,7 +30,7 @@ export interface BackendInfo {
   name: ConcreteBackend;
   /** tfjs's own name for it (`wasm`, `cpu`, `webgpu`, `webgl`, `tensorflow`). */
   tfBackend: string;
-  /** The WebGPU adapter, when the backend is WebGPU. */
+  /** The WebGPU adapter, or the WebGL renderer, when the backend is one of those. */
   adapter: AdapterInfo | null;
   /** For 'auto': why each earlier candidate was passed over. */
   skipped: { name: BackendName; reason: string }[];
@@ -113,6 +113,21 @@ async function webgpuAdapter(platform: Platform): Promise<AdapterInfo> {
   return info;
 }
 
+type GL = { getExtension(name: string): { UNMASKED_VENDOR_WEBGL: number; UNMASKED_RENDERER_WEBGL: number } | null; getParameter(p: number): unknown };
+
+/** The WebGL renderer a fresh context gets (SwiftShader and llvmpipe count as software). */
+function webglRenderer(): AdapterInfo {
+  const g = globalThis as { OffscreenCanvas?: new (w: number, h: number) => { getContext(kind: string): unknown } };
+  if (!g.OffscreenCanvas) throw new Error('WebGL needs a browser (no OffscreenCanvas here)');
+  const gl = new g.OffscreenCanvas(1, 1).getContext('webgl2') as GL | null;
+  if (!gl) throw new Error('the browser gives no WebGL2 context');
+  const ext = gl.getExtension('WEBGL_debug_renderer_info');
+  const vendor = ext ? String(gl.getParameter(ext.UNMASKED_VENDOR_WEBGL)) : '';
+  const description = ext ? String(gl.getParameter(ext.UNMASKED_RENDERER_WEBGL)) : 'unknown renderer';
+  const software = /swiftshader|llvmpipe|lavapipe|software/i.test(`${vendor} ${description}`);
+  return { vendor, architecture: '', device: '', description, software };
+}
+
 async function load(platform: Platform, name: ConcreteBackend, requireHardware: boolean, options: UseBackendOptions): Promise<BackendInfo> {
   const done = (tfBackend: string, adapter: AdapterInfo | null = null): BackendInfo => ({ name, tfBackend, adapter, skipped: [] });
   switch (name) {
@@ -125,10 +140,12 @@ async function load(platform: Platform, name: ConcreteBackend, requireHardware: 
       await activate('wasm');
       return done('wasm');
     }
-    case 'webgl':
-      if (!('document' in globalThis) && !('OffscreenCanvas' in globalThis)) throw new Error('WebGL needs a browser (no document or OffscreenCanvas here)');
+    case 'webgl': {
+      const info = webglRenderer();
+      if (requireHardware && info.software) throw new Error(`only a software renderer (${info.description}) is present`);
       await activate('webgl');
-      return done('webgl');
+      return done('webgl', info);
+    }
     case 'webgpu': {
       const info = await webgpuAdapter(platform);
       if (requireHardware && info.software) throw new Error(`only a software adapter (${info.description || info.device || info.vendor}) is present`);
@@ -147,7 +164,8 @@ async function load(platform: Platform, name: ConcreteBackend, requireHardware: 
 
 /**
  * Loads and activates a backend on `platform`: a named one, or for 'auto' the first of
- * `platform.auto` that runs (WebGPU only with a hardware adapter), reporting what it skipped.
+ * `platform.auto` that runs (WebGPU and WebGL only on hardware: a software rasteriser is slower
+ * than wasm), reporting what it skipped.
  */
 export async function selectBackend(platform: Platform, name: BackendName, options: UseBackendOptions = {}): Promise<BackendInfo> {
   const override = name === 'auto' ? platform.override() : undefined;
@@ -167,7 +185,7 @@ export async function selectBackend(platform: Platform, name: BackendName, optio
   const skipped: BackendInfo['skipped'] = [];
   for (const candidate of platform.auto) {
     try {
-      current = { ...(await load(platform, candidate, candidate === 'webgpu', options)), skipped };
+      current = { ...(await load(platform, candidate, candidate === 'webgpu' || candidate === 'webgl', options)), skipped };
       return current;
     } catch (e) {
       skipped.push({ name: candidate, reason: message(e) });

@@ -26,6 +26,6 @@ describe('the Node and browser entries', () => {
     expect(err).toBeInstanceOf(browser.BackendUnavailableError);
     expect((err as Error).message).toMatch(/backend 'tfjs-node' is not available: tfjs-node runs only in Node\. .*in a browser use/);
     const gl = await node.useBackend('webgl').catch((e: unknown) => e);
-    expect((gl as Error).message).toMatch(/backend 'webgl' is not available: WebGL needs a browser.*WebGL exists only in browsers/);
+    expect((gl as Error).message).toMatch(/backend 'webgl' is not available: WebGL needs a browser \(no OffscreenCanvas here\)\. WebGL exists only in browsers/);
   });
 });
