@@ -44,6 +44,12 @@ const status = (page: Page) => page.evaluate(() => JSON.parse(JSON.stringify(win
 const densityPixels = (page: Page) => page.evaluate(() => document.querySelector('[data-testid=density]').toDataURL());
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
+describe.runIf(!available && process.env.BIFLOW_REQUIRE_BROWSER === '1')('where the browser tests are required (CI)', () => {
+  it('finds chromium', () => {
+    expect.fail(`BIFLOW_REQUIRE_BROWSER=1 but there is no chromium at ${CHROMIUM}: .ci/install-chromium.sh did not install it`);
+  });
+});
+
 describe.skipIf(!available)('the playground in headless Chromium', () => {
   beforeAll(async () => {
     dist = mkdtempSync(path.join(tmpdir(), 'biflow-web-'));
