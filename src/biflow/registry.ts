@@ -16,9 +16,12 @@ import type { ActivationName } from '../nn/activations.js';
 import { CNF } from '../ffjord/cnf.js';
 import type { CNFOptions } from '../ffjord/cnf.js';
 
+/** Every flow type {@link createFlow} builds. */
 export const FLOW_TYPES = ['nice', 'realnvp', 'glow', 'nsf', 'ffjord', 'biflow'] as const;
+/** One of {@link FLOW_TYPES}. */
 export type FlowType = (typeof FLOW_TYPES)[number];
 
+/** The JSON configuration of a flow: `type` and `dim` are required, every other field has a default. */
 export interface FlowConfig {
   type: FlowType;
   dim: number;

@@ -19,6 +19,7 @@ import { odeint } from '../ode/odeint.js';
 import type { GradientMode } from '../ode/gradients.js';
 import type { MethodName } from '../ode/tableaux/index.js';
 
+/** How a CNF computes tr ∂f/∂z: exactly (one vector–Jacobian product per dimension) or by Hutchinson's unbiased estimator (one). */
 export type TraceEstimator = 'exact' | 'hutchinson';
 
 /** x in value, no gradient (tfjs has no stopGradient op). */
@@ -27,6 +28,7 @@ const stopGradient = tf.customGrad((x: unknown) => ({
   gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
 })) as (x: tf.Tensor) => tf.Tensor;
 
+/** Options of a {@link CNF}: the ODE net, the solver and tolerances, the gradient mode, the trace estimator and the RNODE penalties. */
 export interface CNFOptions {
   dim: number;
   hidden?: number[];
@@ -51,6 +53,7 @@ export interface CNFOptions {
   seed?: number;
 }
 
+/** Function evaluations of a {@link CNF}'s latest solves. */
 export interface CNFStats {
   /** Function evaluations of the last forward and inverse solves (and the last backward pass). */
   nfeForward: number;
@@ -58,6 +61,7 @@ export interface CNFStats {
   nfeBackward: number;
 }
 
+/** FFJORD's continuous normalizing flow as a bijector: dz/dt = f(t, z) with d log p/dt = −tr ∂f/∂z integrated from 0 (data) to T (latent), exact or Hutchinson trace (Grathwohl et al., arXiv:1810.01367). */
 export class CNF implements Bijector {
   readonly dim: number;
   readonly net: ODENet;

@@ -7,6 +7,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { Bijector } from './bijector.js';
 import type { Distribution } from './distributions.js';
 
+/** A normalizing flow: a bijector (data → latent) and a base distribution; exact log-likelihoods and sampling. */
 export class Flow {
   constructor(
     readonly bijector: Bijector,
@@ -103,6 +104,7 @@ export class Flow {
     return [...this.bijector.trainableVariables, ...this.base.trainableVariables];
   }
 
+  /** Releases the variables of the bijector and the base. */
   dispose(): void {
     this.bijector.dispose();
     this.base.dispose();
