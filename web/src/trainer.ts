@@ -3,7 +3,7 @@
  * panels draw (test NLL, density grid, samples, trajectories). Every method leaves the tfjs
  * tensor count where it found it; the browser test checks that over the iterations.
  */
-import { CNF, Sequential, createFlow, setTrace, tf } from 'biflow';
+import { CNF, InvalidArgumentError, Sequential, createFlow, setTrace, tf } from 'biflow';
 import type { Bijector, Flow, FlowConfig, FlowType, MethodName, TraceEstimator } from 'biflow';
 import type { Extent } from './draw.js';
 
@@ -53,6 +53,8 @@ export class Trainer {
     readonly knobs: Knobs,
     private readonly batchOf: (i: number, n: number) => Float32Array,
   ) {
+    if (!Number.isInteger(knobs.batch) || knobs.batch < 1) throw new InvalidArgumentError('playground', 'batch', knobs.batch, 'must be a positive integer such as 256, got {value}.');
+    if (!(knobs.lr > 0 && knobs.lr < 1)) throw new InvalidArgumentError('playground', 'lr', knobs.lr, 'must be a learning rate in (0, 1) such as 0.005, got {value}.');
     this.flow = createFlow(configFor(knobs));
     this.opt = tf.train.adam(knobs.lr);
   }
