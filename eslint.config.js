@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'bench/results/', 'coverage/', 'scratch/'] },
+  { ignores: ['dist/', 'node_modules/', 'bench/results/', 'coverage/', 'scratch/', 'web/dist/', 'docs/api/', 'test-artifacts/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,5 +1,10 @@
 /**
- * biflow — adaptive ODE solvers and (from later layers) continuous and discrete normalizing flows.
+ * biflow — adaptive ODE solvers and continuous and discrete normalizing flows: the Node entry
+ * (package export condition `node`, and `biflow/node`). It is the browser entry (`./browser.ts`)
+ * plus what needs Node: saving and loading flows on disk, and `useBackend` with Dawn WebGPU and
+ * tfjs-node. test/web/entries.test.ts keeps the two lists in step.
+ *
+ * @packageDocumentation
  */
 
 export {
@@ -16,7 +21,7 @@ export {
   BiflowError, InvalidArgumentError, MaxStepsExceededError, StepSizeUnderflowError, NonFiniteError,
 } from './errors.js';
 export { tf, useBackend, backendInfo, BackendUnavailableError, BACKEND_NAMES } from './backend/index.js';
-export type { AdapterInfo, BackendInfo, BackendName } from './backend/index.js';
+export type { AdapterInfo, BackendInfo, BackendName, UseBackendOptions } from './backend/index.js';
 export { ACTIVATIONS } from './nn/index.js';
 export type { ActivationName } from './nn/index.js';
 export { Flow, Sequential, Inverse, StandardNormal, DiagNormal } from './flows/index.js';
@@ -37,8 +42,10 @@ export { CNF, setTrace, cnfField64, cnfForward64 } from './ffjord/index.js';
 export type { CNFOptions, CNFStats, TraceEstimator } from './ffjord/index.js';
 export { ODENet, LAYER_KINDS } from './nn/index.js';
 export type { ODENetOptions, LayerKind } from './nn/index.js';
+export { toyData, TOY_DATASETS } from './data/toy.js';
+export type { ToyDataset } from './data/toy.js';
 export { train } from './train/index.js';
 export type { Trainable, TrainOptions, TrainResult, LogRecord } from './train/index.js';
-export { loadDataset, toyData, TOY_DATASETS, DataFileError } from './data/index.js';
+export { loadDataset, DataFileError } from './data/index.js';
 export type { Dataset } from './data/index.js';
 export { writeFolderAtomically } from './biflow/index.js';

@@ -7,17 +7,17 @@
  * `'joint'` adds F's own loss (NLL, RNODE terms) and trains both in one loop. With `freezeFlow`
  * (default) F's states are targets only — no alignment gradient reaches F; without it the
  * alignment also shapes F (and with `'after'`, F is fine-tuned by NLL + alignment).
+ * `trainGenerator` (train-generator.ts) runs it in the shared training loop.
  */
 import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { Dataset } from '../data/dataset.js';
 import type { Flow } from '../flows/flow.js';
 import { withoutOuterTape } from '../ode/gradients.js';
-import { train } from '../train/train.js';
-import type { Trainable, TrainOptions, TrainResult } from '../train/train.js';
-import { countStates, forwardStates, Generator } from './generator.js';
-import type { GeneratorOptions } from './generator.js';
+import type { Trainable } from '../train/train.js';
+import { countStates, forwardStates } from './generator.js';
+import type { Generator } from './generator.js';
 
+/** How the generator is trained: after F or jointly with it, F frozen or not, and the loss weights. */
 export interface AlignmentOptions {
   schedule?: 'after' | 'joint';
   freezeFlow?: boolean;
@@ -93,34 +93,9 @@ export class AlignmentObjective implements Trainable {
     return out;
   }
 
+  /** Releases the loss terms it keeps for `stats`. */
   dispose(): void {
     tf.dispose(this.last ? [this.last.align, this.last.reconstruction] : []);
     this.last = null;
-  }
-}
-
-export type GeneratorTrainOptions = GeneratorOptions & AlignmentOptions & Omit<TrainOptions, 'checkpointDir' | 'checkpointEvery' | 'saveModel' | 'resumeFrom'>;
-
-/**
- * Trains a generator for `flow` (a new one, or the one already attached) by hidden alignment and
- * attaches it, so that `flow.sample(n, { via: 'generator' })` uses it.
- */
-export async function trainGenerator(flow: Flow, data: Dataset, options: GeneratorTrainOptions): Promise<{ generator: Generator; result: TrainResult }> {
-  const { interior = 3, hidden, activation, seed = 0, schedule, freezeFlow, alignWeight, reconstructionWeight, ...trainOptions } = options;
-  let generator = flow.generator instanceof Generator && flow.generator.interior === interior ? flow.generator : null;
-  if (!generator) {
-    generator = new Generator(flow.dim, countStates(flow.bijector, interior), { interior, hidden, activation, seed });
-    flow.generator?.dispose();
-    flow.generator = generator;
-  }
-  const objective = new AlignmentObjective(flow, generator, { schedule, freezeFlow, alignWeight, reconstructionWeight });
-  const noFolders = async (): Promise<void> => {
-    throw new InvalidArgumentError('trainGenerator', 'checkpointDir', undefined, 'is not supported for generator training; save the flow afterwards with saveFlow.');
-  };
-  try {
-    const result = await train(objective, data, trainOptions, noFolders);
-    return { generator, result };
-  } finally {
-    objective.dispose();
   }
 }

@@ -15,11 +15,12 @@ import type { Flow } from '../flows/flow.js';
 import { gridFigure } from '../plot/charts.js';
 import { densityFigure, samplesFigure } from '../plot/figures.js';
 import { train } from '../train/train.js';
-import { trainGenerator } from './align.js';
+import { trainGenerator } from './train-generator.js';
 import { samplerReport } from './metrics.js';
 import { createFlow, FLOW_TYPES } from './registry.js';
 import type { FlowConfig, FlowType } from './registry.js';
 
+/** Options of {@link compare}. */
 export interface CompareOptions {
   models?: FlowType[];
   iters?: number;
@@ -37,9 +38,11 @@ export interface CompareOptions {
   /** 2-D data: the density grid and region of the figure panels (default 60, [-4, 4, -4, 4]). */
   grid?: number;
   extent?: [number, number, number, number];
+  /** Progress lines (default: none). */
   write?: (s: string) => void;
 }
 
+/** One model's line of the comparison table. */
 export interface CompareRow {
   model: FlowType;
   testNll: number;
@@ -64,6 +67,7 @@ export interface ComparePanel {
   samplesGenerator: Float32Array | null;
 }
 
+/** The table's columns, in order (every row has each of them). */
 export const COMPARE_COLUMNS: readonly (keyof CompareRow)[] = [
   'model', 'testNll', 'params', 'trainSeconds', 'nfeForward', 'nfeBackward', 'sampleSecondsInverse', 'sampleSecondsGenerator',
   'energyInverse', 'energyGenerator', 'generatorTrainSeconds', 'reconstructionData',

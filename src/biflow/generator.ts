@@ -24,6 +24,7 @@ import { CNF } from '../ffjord/cnf.js';
 import { MLP } from '../nn/mlp.js';
 import type { ActivationName } from '../nn/activations.js';
 
+/** Options of a {@link Generator}. */
 export interface GeneratorOptions {
   /** Interior ODE times per CNF block whose states G is aligned to (default 3). */
   interior?: number;
@@ -113,15 +114,18 @@ export class Generator implements OnePassSampler {
     return this.segments.flatMap((s) => s.variables);
   }
 
+  /** The configuration `generatorFromConfig` rebuilds it from. */
   getConfig(): GeneratorConfig {
     return { kind: 'generator', dim: this.dim, count: this.count, interior: this.interior, hidden: this.hidden, activation: this.activation, seed: this.seed };
   }
 
+  /** Releases the segments' variables. */
   dispose(): void {
     this.segments.forEach((s) => s.dispose());
   }
 }
 
+/** A generator's saved configuration. */
 export interface GeneratorConfig {
   kind: 'generator';
   dim: number;

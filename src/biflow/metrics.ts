@@ -46,6 +46,7 @@ export function medianSeconds(fn: () => void, repeats: number): number {
   return times[Math.floor(times.length / 2)]!;
 }
 
+/** {@link samplerReport}'s figures; the generator's are null when the flow has none. */
 export interface SamplerReport {
   samples: number;
   /** Energy distance of each sampler's samples to the held-out rows. */

@@ -18,9 +18,12 @@ import type { CNFOptions } from '../ffjord/cnf.js';
 import { DEFAULT_BLOCKS, Stack } from './stack.js';
 import type { BlockSpec } from './stack.js';
 
+/** Every flow type {@link createFlow} builds. */
 export const FLOW_TYPES = ['nice', 'realnvp', 'glow', 'nsf', 'ffjord', 'biflow'] as const;
+/** One of {@link FLOW_TYPES}. */
 export type FlowType = (typeof FLOW_TYPES)[number];
 
+/** The JSON configuration of a flow: `type` and `dim` are required, every other field has a default. */
 export interface FlowConfig {
   type: FlowType;
   dim: number;

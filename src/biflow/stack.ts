@@ -18,7 +18,9 @@ import { CNF } from '../ffjord/cnf.js';
 import type { CNFOptions } from '../ffjord/cnf.js';
 import type { ActivationName } from '../nn/activations.js';
 
+/** The kinds of block a mixed stack can hold. */
 export const BLOCK_KINDS = ['actnorm', 'lu', 'permutation', 'scale', 'additive', 'affine', 'spline', 'cnf'] as const;
+/** One of {@link BLOCK_KINDS}. */
 export type BlockKind = (typeof BLOCK_KINDS)[number];
 
 /** One block of a mixed stack: a kind name, or an object with the kind and its options. */
@@ -38,6 +40,7 @@ export type BlockSpec =
 /** The default mixed stack: ActNorm → CNF → LU linear → spline coupling → CNF. */
 export const DEFAULT_BLOCKS: readonly BlockSpec[] = ['actnorm', 'cnf', 'lu', 'spline', 'cnf'];
 
+/** What a {@link Stack} is built from (createFlow's 'biflow' configuration passes these on). */
 export interface StackOptions {
   dim: number;
   blocks: readonly BlockSpec[];

@@ -24,6 +24,7 @@ import { METHOD_NAMES, TABLEAUX } from '../ode/tableaux/index.js';
 import type { MethodName } from '../ode/tableaux/index.js';
 import { medianSeconds } from './metrics.js';
 
+/** The solver × tolerance grid of a sweep. */
 export interface SweepOptions {
   /** rtol = atol values for adaptive methods (default 1e-2 … 1e-8). */
   tols?: number[];
@@ -35,6 +36,7 @@ export interface SweepOptions {
   repeats?: number;
 }
 
+/** One solver setting of {@link toleranceSweep}. */
 export interface SweepRow {
   solver: MethodName;
   tol: number | null;
@@ -47,6 +49,7 @@ export interface SweepRow {
   seconds: number;
 }
 
+/** {@link toleranceSweep}'s result: the float64 reference and one row per solver setting. */
 export interface ToleranceResult {
   points: number;
   reference: { nll: number; method: MethodName; tol: number; precision: 'float64'; nfe: number; seconds: number };
@@ -160,6 +163,7 @@ export function toleranceSweep(flow: Flow, rows: Float32Array, options: SweepOpt
   return { points: n, reference: { nll: refNll, method: 'dopri8', tol: referenceTol, precision: 'float64', nfe: ref.nfe, seconds: refSeconds }, rows: out };
 }
 
+/** One problem × solver setting of {@link problemSweep}. */
 export interface ProblemRow {
   problem: string;
   solver: MethodName;

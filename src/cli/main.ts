@@ -12,7 +12,7 @@ import { useBackend } from '../backend/backends.js';
 import { createFlow, FLOW_TYPES } from '../biflow/registry.js';
 import type { FlowType } from '../biflow/registry.js';
 import { loadFlow, saveFlow, writeFolderAtomically } from '../biflow/io.js';
-import { trainGenerator } from '../biflow/align.js';
+import { trainGenerator } from '../biflow/train-generator.js';
 import { BLOCK_KINDS, Stack } from '../biflow/stack.js';
 import type { BlockKind } from '../biflow/stack.js';
 import { loadDataset } from '../data/dataset.js';

@@ -7,6 +7,7 @@ import { loadDataFile } from './files.js';
 import { rng, shuffleRows } from './random.js';
 import { TOY_DATASETS, toyData } from './toy.js';
 
+/** A dataset as the trainer and evaluators see it: seeded training batches and held-out rows. */
 export interface Dataset {
   name: string;
   dim: number;

@@ -6,7 +6,9 @@ import { InvalidArgumentError } from '../errors.js';
 import { rng, shuffleRows } from './random.js';
 import type { Rng } from './random.js';
 
+/** FFJORD's eight 2-D toy densities. */
 export const TOY_DATASETS = ['swissroll', '8gaussians', 'pinwheel', 'circles', 'moons', '2spirals', 'checkerboard', 'rings'] as const;
+/** One of {@link TOY_DATASETS}. */
 export type ToyDataset = (typeof TOY_DATASETS)[number];
 
 type Gen = (n: number, r: Rng) => Float32Array;

@@ -14,6 +14,7 @@ import type { ActivationName } from '../nn/activations.js';
 import { Split } from './masks.js';
 import type { MaskParity } from './masks.js';
 
+/** Options of the coupling layers: dimension, which half is transformed, the conditioner's hidden sizes and activation, and the seed. */
 export interface CouplingOptions {
   dim: number;
   parity: MaskParity;
@@ -59,11 +60,13 @@ export abstract class Coupling implements Bijector {
   }
 }
 
+/** NICE's additive coupling y_B = x_B + m(x_A), volume-preserving (Dinh et al., arXiv:1410.8516). */
 export class AdditiveCoupling extends Coupling {
   constructor(options: CouplingOptions) {
     super('additive-coupling', options, 1);
   }
 
+  /** Maps data → latent; returns log|det ∂y/∂x| per row. */
   forward(x: tf.Tensor2D): BijectorResult {
     return tf.tidy(() => {
       const [xa, xb] = this.split.parts(x);
@@ -71,6 +74,7 @@ export class AdditiveCoupling extends Coupling {
     });
   }
 
+  /** Maps latent → data; returns log|det ∂x/∂y| per row. */
   inverse(y: tf.Tensor2D): InverseResult {
     return tf.tidy(() => {
       const [ya, yb] = this.split.parts(y);
@@ -80,6 +84,7 @@ export class AdditiveCoupling extends Coupling {
 
 }
 
+/** RealNVP's affine coupling y_B = x_B·exp(s) + t with bounded s (Dinh et al., arXiv:1605.08803). */
 export class AffineCoupling extends Coupling {
   /** Bound c of the log-scale: s = c·tanh(s_raw / c). */
   readonly scaleBound = 3;
@@ -96,6 +101,7 @@ export class AffineCoupling extends Coupling {
     return [tf.mul(c, tf.tanh(tf.div(raw, c))) as tf.Tensor2D, tf.slice(out, [0, nb], [-1, nb])];
   }
 
+  /** Maps data → latent; returns log|det ∂y/∂x| per row. */
   forward(x: tf.Tensor2D): BijectorResult {
     return tf.tidy(() => {
       const [xa, xb] = this.split.parts(x);
@@ -104,6 +110,7 @@ export class AffineCoupling extends Coupling {
     });
   }
 
+  /** Maps latent → data; returns log|det ∂x/∂y| per row. */
   inverse(y: tf.Tensor2D): InverseResult {
     return tf.tidy(() => {
       const [ya, yb] = this.split.parts(y);

@@ -39,6 +39,7 @@ export class DiagonalScaling implements Bijector {
   }
 }
 
+/** Glow's activation normalisation, y = (x + b)·exp(log s), initialised from the first batch to zero mean and unit variance (Kingma & Dhariwal, arXiv:1807.03039). */
 export class ActNorm implements Bijector {
   readonly bias: tf.Variable;
   readonly logScale: tf.Variable;

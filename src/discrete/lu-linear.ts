@@ -11,6 +11,7 @@ import { tf } from '../backend/engine.js';
 import type { Bijector, BijectorConfig, BijectorResult, InverseResult } from '../flows/bijector.js';
 import { Permutation } from './elementwise.js';
 
+/** Glow's invertible linear map in LU form, log|det| in O(D) (Kingma & Dhariwal, arXiv:1807.03039). */
 export class LULinear implements Bijector {
   readonly lower: tf.Variable;
   readonly upper: tf.Variable;

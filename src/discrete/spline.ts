@@ -13,6 +13,7 @@ import type { BijectorResult, InverseResult } from '../flows/bijector.js';
 import { Coupling } from './coupling.js';
 import type { MaskParity } from './masks.js';
 
+/** Options of {@link SplineCoupling}: coupling options plus the number of bins and the bound B. */
 export interface SplineOptions {
   dim: number;
   parity: MaskParity;
@@ -85,6 +86,7 @@ function logSlope(th: T, s: T, d0: T, d1: T): T {
   return tf.sub(tf.log(num), tf.mul(2, tf.log(denom)));
 }
 
+/** Rational-quadratic spline coupling with linear tails (Durkan et al., "Neural Spline Flows", arXiv:1906.04032). */
 export class SplineCoupling extends Coupling {
   readonly bins: number;
   readonly bound: number;
@@ -114,6 +116,7 @@ export class SplineCoupling extends Coupling {
     return { inside: insideMask(v, B), vc, cw, w, ch, h, d0, d1, s: tf.div(h, w) };
   }
 
+  /** Maps data → latent; returns log|det ∂y/∂x| per row. */
   forward(x: tf.Tensor2D): BijectorResult {
     return tf.tidy(() => {
       const [xa, xb] = this.split.parts(x);
@@ -128,6 +131,7 @@ export class SplineCoupling extends Coupling {
     });
   }
 
+  /** Maps latent → data; returns log|det ∂x/∂y| per row. */
   inverse(y: tf.Tensor2D): InverseResult {
     return tf.tidy(() => {
       const [ya, yb] = this.split.parts(y);

@@ -20,9 +20,11 @@ import { odeint } from '../ode/odeint.js';
 import type { GradientMode } from '../ode/gradients.js';
 import type { MethodName } from '../ode/tableaux/index.js';
 
+/** How a CNF computes tr ∂f/∂z: exactly (one vector–Jacobian product per dimension) or by Hutchinson's unbiased estimator (one). */
 export type TraceEstimator = 'exact' | 'hutchinson';
 
 
+/** Options of a {@link CNF}: the ODE net, the solver and tolerances, the gradient mode, the trace estimator and the RNODE penalties. */
 export interface CNFOptions {
   dim: number;
   hidden?: number[];
@@ -47,6 +49,7 @@ export interface CNFOptions {
   seed?: number;
 }
 
+/** Function evaluations of a {@link CNF}'s latest solves. */
 export interface CNFStats {
   /** Function evaluations of the last forward and inverse solves (and the last backward pass). */
   nfeForward: number;
@@ -54,6 +57,7 @@ export interface CNFStats {
   nfeBackward: number;
 }
 
+/** FFJORD's continuous normalizing flow as a bijector: dz/dt = f(t, z) with d log p/dt = −tr ∂f/∂z integrated from 0 (data) to T (latent), exact or Hutchinson trace (Grathwohl et al., arXiv:1810.01367). */
 export class CNF implements Bijector {
   readonly dim: number;
   readonly net: ODENet;

@@ -8,11 +8,13 @@
  */
 import type { tf } from '../backend/engine.js';
 
+/** A forward pass: the latent rows y and log|det ∂y/∂x| per row. */
 export interface BijectorResult {
   y: tf.Tensor2D;
   logDet: tf.Tensor1D;
 }
 
+/** An inverse pass: the data rows x and log|det ∂x/∂y| per row. */
 export interface InverseResult {
   x: tf.Tensor2D;
   logDet: tf.Tensor1D;
@@ -24,12 +26,16 @@ export interface BijectorConfig {
   [key: string]: unknown;
 }
 
+/** The contract every block of a flow meets, continuous or discrete: forward (data → latent) and inverse, each with its log|det J| per row. */
 export interface Bijector {
   readonly dim: number;
+  /** Maps data → latent; returns log|det ∂y/∂x| per row. */
   forward(x: tf.Tensor2D): BijectorResult;
+  /** Maps latent → data; returns log|det ∂x/∂y| per row. */
   inverse(y: tf.Tensor2D): InverseResult;
   /** Every variable training should update, in a fixed order (save/load relies on it). */
   readonly trainableVariables: tf.Variable[];
+  /** The JSON description the registry rebuilds this block from. */
   getConfig(): BijectorConfig;
   /** Data-dependent initialisation (ActNorm); a no-op for most blocks. */
   initialize?(x: tf.Tensor2D): void;

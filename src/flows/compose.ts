@@ -6,6 +6,7 @@ import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Bijector, BijectorConfig, BijectorResult, InverseResult } from './bijector.js';
 
+/** Blocks run in order, log-dets summed; the inverse runs them in reverse. */
 export class Sequential implements Bijector {
   readonly dim: number;
 
@@ -80,6 +81,7 @@ export class Sequential implements Bijector {
   }
 }
 
+/** A bijector run backwards: its forward is the wrapped block's inverse and vice versa. */
 export class Inverse implements Bijector {
   constructor(readonly inner: Bijector) {}
 

@@ -4,13 +4,17 @@ import { InvalidArgumentError } from '../errors.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
+/** A base distribution on the latent space of a flow. */
 export interface Distribution {
   readonly dim: number;
   /** log density of each row, `[N]`. */
   logProb(z: tf.Tensor2D): tf.Tensor1D;
+  /** n samples as [n, dim] (seeded when `seed` is given). */
   sample(n: number, seed?: number): tf.Tensor2D;
   readonly trainableVariables: tf.Variable[];
+  /** The JSON description of the distribution. */
   getConfig(): { kind: string; dim: number };
+  /** Releases the variables, if any. */
   dispose(): void;
 }
 

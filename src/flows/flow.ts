@@ -13,14 +13,19 @@ import type { Distribution } from './distributions.js';
  */
 export interface OnePassSampler {
   readonly dim: number;
+  /** Data points from latent points `[N, dim]`, in one pass. */
   generate(z: tf.Tensor2D): tf.Tensor2D;
   readonly trainableVariables: tf.Variable[];
+  /** A JSON description from which it can be rebuilt (weights apart). */
   getConfig(): Record<string, unknown>;
+  /** Releases the variables. */
   dispose(): void;
 }
 
+/** Which sampler `Flow.sample` uses: the exact inverse or the attached one-pass generator. */
 export type SampleVia = 'inverse' | 'generator';
 
+/** A normalizing flow: a bijector (data → latent) and a base distribution; exact log-likelihoods and sampling. */
 export class Flow {
   /** The learned one-pass sampler attached to this flow, if any (not among `trainableVariables`). */
   generator: OnePassSampler | null = null;
@@ -131,6 +136,7 @@ export class Flow {
     return [...this.bijector.trainableVariables, ...this.base.trainableVariables];
   }
 
+  /** Releases the variables of the bijector and the base. */
   dispose(): void {
     this.bijector.dispose();
     this.base.dispose();

@@ -68,5 +68,7 @@ export const exp = withGrad(
   (x) => exp(x),
 );
 
+/** Activations whose gradients are recomputed from the input, so gradients of gradients (FFJORD's Hutchinson trace) are right; tfjs 4.22's own are not (tfjs issue 3252). */
 export const ACTIVATIONS = { tanh, sigmoid, softplus, swish, elu } as const;
+/** The name of one of {@link ACTIVATIONS}. */
 export type ActivationName = keyof typeof ACTIVATIONS;

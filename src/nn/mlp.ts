@@ -15,6 +15,7 @@ export interface MLPOptions {
   seed?: number;
 }
 
+/** A multilayer perceptron, the conditioner of coupling layers (last layer zero-initialised so couplings start as the identity). */
 export class MLP {
   readonly weights: tf.Variable[] = [];
   readonly biases: tf.Variable[] = [];
@@ -40,6 +41,7 @@ export class MLP {
     }
   }
 
+  /** The network applied to the rows of x. */
   apply(x: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
       let h: tf.Tensor = x;
@@ -55,6 +57,7 @@ export class MLP {
     return this.weights.flatMap((W, l) => [W, this.biases[l]!]);
   }
 
+  /** Releases the variables. */
   dispose(): void {
     tf.dispose(this.variables);
   }

@@ -14,9 +14,12 @@ import { InvalidArgumentError } from '../errors.js';
 import { ACTIVATIONS } from './activations.js';
 import type { ActivationName } from './activations.js';
 
+/** The layer kinds of an {@link ODENet} (how each layer sees time). */
 export const LAYER_KINDS = ['concatsquash', 'concat', 'squash', 'ignore', 'hyper'] as const;
+/** One of {@link LAYER_KINDS}. */
 export type LayerKind = (typeof LAYER_KINDS)[number];
 
+/** Options of an {@link ODENet}: dimension, hidden sizes, layer kind, activation and seed. */
 export interface ODENetOptions {
   dim: number;
   hidden?: number[];
@@ -34,6 +37,7 @@ interface Layer {
 
 const variable = (init: () => tf.Tensor) => tf.tidy(() => tf.variable(init()));
 
+/** An MLP vector field f(t, z) whose layers see time, as in FFJORD (arXiv:1810.01367). */
 export class ODENet {
   readonly dim: number;
   readonly hidden: number[];
@@ -103,6 +107,7 @@ export class ODENet {
     return this.layers.flatMap(({ W, b, extra }) => [W, b, ...extra]);
   }
 
+  /** Releases the variables. */
   dispose(): void {
     tf.dispose(this.variables);
   }

@@ -38,9 +38,11 @@ export interface ActiveController {
   decide(t: number, h: number, ratio: number): boolean;
 }
 
+/** Decides acceptance and the next step size from the solver's error estimate. */
 export interface StepSizeController {
   /** Tolerances for the error estimate, or null if the controller does not look at errors. */
   readonly tolerance: Tolerance | null;
+  /** Starts controlling one solve: picks the first step and returns the per-solve decision state. */
   begin<Y>(ctx: ControllerContext<Y>): ActiveController;
 }
 
@@ -76,6 +78,7 @@ export class ConstantStepSize implements StepSizeController {
     this.dt = dt;
   }
 
+  /** Starts controlling one solve: picks the first step and returns the per-solve decision state. */
   begin<Y>(ctx: ControllerContext<Y>): ActiveController {
     const { t0, t1 } = ctx;
     if (this.grid && (this.grid[0] !== t0 || this.grid[this.grid.length - 1] !== t1)) {
@@ -104,6 +107,7 @@ export class ConstantStepSize implements StepSizeController {
   }
 }
 
+/** Options of {@link PIDController}: tolerances, PID coefficients, step-factor limits and the error norm. */
 export interface PIDOptions {
   rtol: number | ArrayLike<number>;
   atol: number | ArrayLike<number>;
@@ -186,6 +190,7 @@ export class PIDController implements StepSizeController {
     return new PIDController({ rtol, atol, norm: this.tolerance.norm, pcoeff, icoeff, dcoeff, safety, factorMin, factorMax, minStep, maxStep });
   }
 
+  /** Starts controlling one solve: picks the first step and returns the per-solve decision state. */
   begin<Y>(ctx: ControllerContext<Y>): ActiveController {
     const dir = ctx.t1 >= ctx.t0 ? 1 : -1;
     const k = ctx.errorOrder;

@@ -9,6 +9,7 @@ import { InvalidArgumentError } from '../errors.js';
 
 export type EventDirection = 'rising' | 'falling' | 'both';
 
+/** An event function g(t, y) whose zero crossings a solve locates (and may stop at). */
 export interface OdeEvent<Y> {
   /** Event function; the event happens where it crosses zero. Do not keep `y`: it is a work buffer. */
   g(t: number, y: Y): number;
@@ -20,6 +21,7 @@ export interface OdeEvent<Y> {
   name?: string;
 }
 
+/** An event located during a solve: its name, time, state and crossing direction. */
 export interface EventRecord<Y> {
   /** Position of the event in the `events` array. */
   index: number;

@@ -29,6 +29,7 @@ import { TupleSpace } from './tensor-space.js';
 
 type Tensor = tf.Tensor;
 
+/** How a tensor solve is differentiated: `direct` (the tape records every step), `backsolve` (continuous adjoint), `checkpoint` (replay of stored steps). */
 export type GradientMode = 'direct' | 'backsolve' | 'checkpoint';
 
 export interface GradientOptions {

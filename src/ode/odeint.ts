@@ -19,6 +19,7 @@ import { solverFor } from './solver.js';
 import type { StateSpace, VectorField } from './space.js';
 import type { MethodName } from './tableaux/index.js';
 
+/** Options of {@link odeint}: the method, tolerances or a fixed step, step limits, and the gradient mode for tensor states. */
 export interface OdeintOptions<Y> extends Omit<Partial<PIDOptions>, 'rtol' | 'atol'> {
   /** Default `dopri5`. */
   method?: MethodName;

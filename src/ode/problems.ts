@@ -4,8 +4,10 @@
  * argument, so a solve allocates nothing per step.
  */
 
+/** A test problem: its vector field (writing into its third argument), initial state and end time. */
 export interface Problem {
   readonly name: string;
+  /** The vector field, written into `dy`. */
   readonly f: (t: number, y: Float64Array, dy: Float64Array) => void;
   readonly y0: Float64Array;
   readonly t1: number;
@@ -69,4 +71,5 @@ export const BRUSSELATOR: Problem = {
   t1: 20,
 };
 
+/** The classic test problems by name. */
 export const PROBLEMS: readonly Problem[] = [ARENSTORF, LOTKA_VOLTERRA, VAN_DER_POL, BRUSSELATOR];

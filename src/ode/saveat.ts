@@ -19,6 +19,7 @@ export interface SaveAtOptions {
   t1?: boolean;
 }
 
+/** What a solve saves: the state at given times, at every step, and/or a dense interpolant. */
 export class SaveAt {
   readonly ts: readonly number[] | undefined;
   readonly steps: boolean;

@@ -23,6 +23,7 @@ import { TABLEAUX } from './tableaux/index.js';
 import type { MethodName } from './tableaux/index.js';
 import type { SolveStats } from './solve.js';
 
+/** Arguments of {@link adjointSensitivity}: the vector field, its vector–Jacobian product, y0, output times, parameters and ∂L/∂y at those times. */
 export interface SensitivityArgs {
   /** dy/dt = f(t, y, p). */
   f: (t: number, y: Float64Array, p: Float64Array) => ArrayLike<number>;
@@ -46,6 +47,7 @@ export interface SensitivityArgs {
   maxSteps?: number;
 }
 
+/** Gradients from {@link adjointSensitivity}: ∂L/∂y0 and ∂L/∂p. */
 export interface SensitivityResult {
   /** The forward solution at ts. */
   ys: Float64Array[];
@@ -54,6 +56,7 @@ export interface SensitivityResult {
   stats: { forward: SolveStats; backward: SolveStats };
 }
 
+/** Float64 gradients of a loss on a solve by the continuous adjoint (Chen et al., arXiv:1806.07366). */
 export function adjointSensitivity(args: SensitivityArgs): SensitivityResult {
   const fn = 'adjointSensitivity';
   const { f, vjp, method = 'dopri5', stepSize, rtol = 1e-8, atol = 1e-10, adjointNorm = 'seminorm', maxSteps } = args;

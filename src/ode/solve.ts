@@ -24,6 +24,7 @@ import type { SolveScope, StateSpace, VectorField } from './space.js';
 import { TensorSpace, TupleSpace } from './tensor-space.js';
 import { tf } from '../backend/engine.js';
 
+/** Work done by a solve: function evaluations and accepted, rejected and total steps. */
 export interface SolveStats {
   /** Function evaluations, including initial-step selection and event/interpolation needs. */
   nfe: number;
@@ -33,6 +34,7 @@ export interface SolveStats {
   nSteps: number;
 }
 
+/** Arguments of {@link solve}: vector field, initial state, interval, solver, controller, what to save, events and the step limit. */
 export interface SolveArgs<Y> {
   f: VectorField<Y>;
   y0: NoInfer<Y> | ArrayLike<number>;

@@ -23,6 +23,7 @@ export interface RKWork<Y> {
   f1: Y;
 }
 
+/** A solver that takes one explicit Runge–Kutta step of any {@link ButcherTableau}; acceptance is the controller's decision. */
 export class RungeKutta {
   constructor(readonly tableau: ButcherTableau) {}
 
@@ -40,6 +41,7 @@ export class RungeKutta {
     return this.tableau.adaptive;
   }
 
+  /** The buffers one solve reuses at every step, allocated once for this state space. */
   workspace<Y>(space: StateSpace<Y>, y0: Y): RKWork<Y> {
     const s = this.tableau.stages;
     const ks: Y[] = [];

@@ -10,6 +10,7 @@
 import type { RKWork } from './solver.js';
 import type { ButcherTableau } from './tableau.js';
 
+/** Arithmetic on one kind of state (Float64Array, tensor, tuple) for the generic solver. */
 export interface StateSpace<Y> {
   /** Short name for messages, e.g. `Float64Array`. */
   readonly name: string;

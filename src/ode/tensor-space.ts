@@ -167,6 +167,7 @@ export class TensorSpace implements StateSpace<Tensor> {
   }
 }
 
+/** Options of a {@link TupleSpace}: which components enter the error norm. */
 export interface TupleSpaceOptions {
   /**
    * Elements that take part in the error norm (default all). Leaving some out gives a seminorm

@@ -12,6 +12,7 @@ import { tf } from '../backend/engine.js';
 import { BiflowError, InvalidArgumentError } from '../errors.js';
 import type { Dataset } from '../data/dataset.js';
 
+/** What the training loop needs of a model. */
 export interface Trainable {
   readonly trainableVariables: tf.Variable[];
   /** The training loss on a batch (for flows: the mean negative log-likelihood). */
@@ -22,6 +23,7 @@ export interface Trainable {
   stats?(): Record<string, number>;
 }
 
+/** One line of the training log. */
 export interface LogRecord {
   iter: number;
   loss: number;
@@ -29,6 +31,7 @@ export interface LogRecord {
   [key: string]: number;
 }
 
+/** Options of {@link train}. */
 export interface TrainOptions {
   iters: number;
   batch?: number;
@@ -45,9 +48,11 @@ export interface TrainOptions {
   resumeFrom?: string;
   /** 'bar' on a terminal, plain lines otherwise (default 'auto'); 'none' for silence. */
   progress?: 'auto' | 'bar' | 'lines' | 'none';
+  /** Where progress goes (default: standard output). */
   write?: (s: string) => void;
 }
 
+/** What {@link train} returns: the log, iterations done and seconds spent. */
 export interface TrainResult {
   history: LogRecord[];
   iters: number;

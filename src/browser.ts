@@ -1,0 +1,50 @@
+/**
+ * biflow in a browser (the package's `browser`/`default` export condition): everything the Node
+ * entry has but file I/O (`saveFlow`, `loadFlow`, `ModelFileError`), with a `useBackend` that
+ * picks WebGPU → WebGL → wasm → cpu. It imports nothing Node-only, so a bundler needs no shims;
+ * test/web/bundle.test.ts bundles it with vite and fails on any Node built-in.
+ *
+ * @packageDocumentation
+ */
+
+export {
+  odeint, odeintAdjoint, adjointSensitivity, solve, Solution, spaceFor, TensorSpace, TupleSpace, SaveAt, ConstantStepSize, PIDController,
+  RungeKutta, Euler, Midpoint, Heun, RK4, Bosh3, Dopri5, Tsit5, Dopri8,
+  ButcherTableau, TABLEAUX, METHOD_NAMES, float64Space,
+  ARENSTORF, BRUSSELATOR, LOTKA_VOLTERRA, VAN_DER_POL, PROBLEMS,
+} from './ode/index.js';
+export type {
+  OdeintOptions, GradientSolution, GradientMode, AdjointStats, SensitivityArgs, SensitivityResult, TupleSpaceOptions, SolveArgs, SolveStats, SaveAtOptions, PIDOptions, StepSizeController, MethodName,
+  OdeEvent, EventRecord, StateSpace, Tolerance, VectorField, NormKind, Problem,
+} from './ode/index.js';
+export {
+  BiflowError, InvalidArgumentError, MaxStepsExceededError, StepSizeUnderflowError, NonFiniteError,
+} from './errors.js';
+export { tf } from './backend/engine.js';
+export { useBackend, backendInfo, BackendUnavailableError, BACKEND_NAMES } from './backend/browser.js';
+export type { AdapterInfo, BackendInfo, BackendName, UseBackendOptions } from './backend/browser.js';
+export { ACTIVATIONS } from './nn/index.js';
+export type { ActivationName } from './nn/index.js';
+export { Flow, Sequential, Inverse, StandardNormal, DiagNormal } from './flows/index.js';
+export type { Bijector, BijectorConfig, BijectorResult, InverseResult, Distribution, OnePassSampler, SampleVia } from './flows/index.js';
+export { AdditiveCoupling, AffineCoupling, DiagonalScaling, ActNorm, Permutation, LULinear, SplineCoupling } from './discrete/index.js';
+export type { CouplingOptions, SplineOptions } from './discrete/index.js';
+export { MLP } from './nn/index.js';
+export { createFlow, FLOW_TYPES } from './biflow/registry.js';
+export type { FlowConfig, FlowType } from './biflow/registry.js';
+export { Stack, BLOCK_KINDS, DEFAULT_BLOCKS } from './biflow/stack.js';
+export type { BlockKind, BlockSpec, BlockStats, StackOptions } from './biflow/stack.js';
+export { Generator, forwardStates, countStates } from './biflow/generator.js';
+export type { GeneratorOptions, GeneratorConfig } from './biflow/generator.js';
+export { AlignmentObjective } from './biflow/align.js';
+export type { AlignmentOptions } from './biflow/align.js';
+export { energyDistance, samplerReport } from './biflow/metrics.js';
+export type { SamplerReport } from './biflow/metrics.js';
+export { toleranceSweep, problemSweep, referenceLogProb } from './biflow/tolerance.js';
+export type { SweepOptions, SweepRow, ToleranceResult, ProblemRow } from './biflow/tolerance.js';
+export { CNF, setTrace, cnfField64, cnfForward64 } from './ffjord/index.js';
+export type { CNFOptions, CNFStats, TraceEstimator } from './ffjord/index.js';
+export { ODENet, LAYER_KINDS } from './nn/index.js';
+export type { ODENetOptions, LayerKind } from './nn/index.js';
+export { toyData, TOY_DATASETS } from './data/toy.js';
+export type { ToyDataset } from './data/toy.js';

@@ -1,0 +1,23 @@
+/** The backend of the page: biflow's browser `useBackend`, with the wasm binaries vite serves. */
+import { useBackend } from 'biflow';
+import type { BackendInfo, BackendName } from 'biflow';
+import plain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import simd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import threaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+
+const WASM_PATHS = {
+  'tfjs-backend-wasm.wasm': plain,
+  'tfjs-backend-wasm-simd.wasm': simd,
+  'tfjs-backend-wasm-threaded-simd.wasm': threaded,
+};
+
+/** Activates `name` ('auto': WebGPU → WebGL → wasm → cpu) and says what runs. */
+export async function startBackend(name: BackendName): Promise<BackendInfo> {
+  return useBackend(name, { wasmPaths: WASM_PATHS });
+}
+
+/** One line for the header: the backend, its adapter, and what 'auto' skipped. */
+export function describe(info: BackendInfo): string {
+  const adapter = info.adapter ? ` (${info.adapter.description || info.adapter.vendor || 'adapter'}${info.adapter.software ? ', software' : ''})` : '';
+  return `${info.name}${adapter}`;
+}

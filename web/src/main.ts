@@ -1,0 +1,184 @@
+/**
+ * The playground: wires the controls to a {@link Trainer}, runs the training loop (one iteration,
+ * then yield to the page) and redraws the panels every few iterations.
+ * URL parameters preset the controls: ?data=moons&model=realnvp&hidden=64,64&backend=wasm&iters=50&autostart=1
+ */
+import { backendInfo, tf } from 'biflow';
+import type { BackendName, FlowType, MethodName, TraceEstimator } from 'biflow';
+import { FlowAnimation } from './animate.js';
+import { describe, startBackend } from './backend.js';
+import { drawChart } from './chart.js';
+import { EXTENT, clear, drawDensity, drawPoints, toData } from './draw.js';
+import { DATA_CHOICES, DataSource } from './source.js';
+import { status, yieldToUi } from './status.js';
+import { Trainer } from './trainer.js';
+import type { Knobs } from './trainer.js';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const params = new URLSearchParams(location.search);
+const field = (id: string) => $<HTMLInputElement | HTMLSelectElement>(id);
+for (const name of DATA_CHOICES) $('data').append(new Option(name, name));
+for (const id of ['data', 'model', 'hidden', 'solver', 'tol', 'trace', 'batch', 'lr', 'backend']) {
+  const v = params.get(id);
+  if (v !== null) field(id).value = v;
+}
+if (!params.get('data')) field('data').value = '8gaussians';
+const maxIters = Number(params.get('iters') ?? Infinity);
+const drawEvery = Number(params.get('drawEvery') ?? 10);
+
+const source = new DataSource(field('data').value);
+const animation = new FlowAnimation($('flow'));
+let trainer: Trainer | null = null;
+
+function knobs(): Knobs {
+  return {
+    model: field('model').value as FlowType,
+    hidden: field('hidden').value.split(',').map((s) => Number(s.trim())),
+    solver: field('solver').value as MethodName,
+    tol: Number(field('tol').value),
+    trace: field('trace').value as TraceEstimator,
+    batch: Number(field('batch').value),
+    lr: Number(field('lr').value),
+  };
+}
+
+function showError(message: string | null): void {
+  status.error = message;
+  const el = $('error');
+  el.hidden = message === null;
+  el.textContent = message ?? '';
+}
+
+function setRunning(on: boolean): void {
+  status.running = on;
+  $('run').textContent = on ? 'stop' : trainer && trainer.iter > 0 ? 'resume' : 'train';
+}
+
+function drawData(): void {
+  clear($('data-canvas'));
+  drawPoints($('data-canvas'), source.preview(1500), '#7fc8f8');
+}
+
+function charts(): void {
+  const h = trainer?.history ?? [];
+  drawChart($('loss-chart'), [
+    { label: 'training loss', color: '#7fc8f8', points: h.map((r) => [r.iter, r.loss] as const) },
+    { label: 'test NLL', color: '#ffb86b', points: trainer?.nll ?? [] },
+  ]);
+  drawChart($('nfe-chart'), [
+    { label: 'forward NFE', color: '#a5e887', points: h.filter((r) => r.nfeForward > 0).map((r) => [r.iter, r.nfeForward] as const) },
+    { label: 'backward NFE', color: '#e887c6', points: h.filter((r) => r.nfeBackward > 0).map((r) => [r.iter, r.nfeBackward] as const) },
+  ], 'no ODE solves: a discrete flow');
+}
+
+/** Density, samples, test NLL, animation frames and charts of the current model. */
+async function refresh(): Promise<void> {
+  if (!trainer) return;
+  const n = trainer.knobs.model === 'ffjord' ? 40 : 64;
+  drawDensity($('density'), trainer.density(EXTENT, n), n);
+  drawPoints($('density'), await trainer.samples(400), 'rgba(255,255,255,0.7)', 1.4);
+  status.densityDraws++;
+  status.nll = trainer.testNll(source.test(500));
+  animation.setFrames(trainer.frames(source.test(300)));
+  charts();
+}
+
+function report(): void {
+  const t = trainer;
+  status.iterations = t?.iter ?? 0;
+  const last = t?.history[t.history.length - 1];
+  status.loss = last?.loss ?? null;
+  status.losses = t?.history.map((r) => r.loss) ?? [];
+  status.nfeForward = last?.nfeForward ?? 0;
+  status.nfeBackward = last?.nfeBackward ?? 0;
+  status.itersPerSecond = t && t.trainSeconds > 0 ? t.iter / t.trainSeconds : null;
+  status.numTensors = tf.memory().numTensors;
+  const rate = status.itersPerSecond ? `${status.itersPerSecond.toFixed(1)} it/s` : '';
+  $('status').textContent = `iteration ${status.iterations}  loss ${status.loss?.toFixed(3) ?? '–'}  test NLL ${status.nll?.toFixed(3) ?? '–'}  NFE ${status.nfeForward}/${status.nfeBackward}  ${rate}  tensors ${status.numTensors}`;
+}
+
+/** A fresh model from the knobs; a flow that cannot be built shows the registry's message. */
+function rebuild(): void {
+  setRunning(false);
+  trainer?.dispose();
+  trainer = null;
+  status.model = field('model').value;
+  clear($('density'));
+  clear($('flow'));
+  try {
+    trainer = new Trainer(knobs(), (i, n) => source.batch(i, n));
+    showError(null);
+  } catch (e) {
+    showError((e as Error).message);
+  }
+  charts();
+  report();
+}
+
+async function loop(): Promise<void> {
+  while (status.running && trainer) {
+    try {
+      await trainer.step();
+      if (trainer.iter % drawEvery === 0 || trainer.iter >= maxIters) await refresh();
+    } catch (e) {
+      showError((e as Error).message);
+      setRunning(false);
+    }
+    if (trainer.iter >= maxIters) setRunning(false);
+    report();
+    await yieldToUi();
+  }
+}
+
+function toggle(): void {
+  if (status.running) return setRunning(false);
+  if (!trainer) return showError(status.error ?? 'No model: choose another model or press "new model".');
+  if (!source.ready) return showError('Draw at least 20 points on the data panel first (drag the mouse).');
+  setRunning(true);
+  void loop();
+}
+
+/** Activates the chosen backend and builds a model on it; if it cannot run, says why and uses 'auto'. */
+async function switchBackend(): Promise<void> {
+  setRunning(false);
+  let failure: string | null = null;
+  try {
+    await startBackend(field('backend').value as BackendName);
+  } catch (e) {
+    const fallback = await startBackend('auto');
+    failure = `${(e as Error).message} Using ${fallback.name} instead.`;
+  }
+  const info = backendInfo();
+  status.backend = info.name;
+  $('backend-name').textContent = describe(info);
+  rebuild();
+  if (failure) showError(failure);
+}
+
+$('run').addEventListener('click', toggle);
+$('reset').addEventListener('click', rebuild);
+for (const id of ['model', 'hidden', 'solver', 'tol', 'trace', 'batch', 'lr']) field(id).addEventListener('change', rebuild);
+$('backend').addEventListener('change', () => void switchBackend());
+field('data').addEventListener('change', () => {
+  source.name = field('data').value;
+  drawData();
+  rebuild();
+});
+$('clear').addEventListener('click', () => {
+  source.drawn.length = 0;
+  drawData();
+});
+$<HTMLCanvasElement>('data-canvas').addEventListener('pointermove', (ev) => {
+  if (ev.buttons !== 1) return;
+  if (!source.isDrawn) {
+    field('data').value = source.name = 'draw';
+    rebuild();
+  }
+  source.spray(...toData($('data-canvas'), ev.offsetX, ev.offsetY));
+  drawData();
+});
+
+drawData();
+await switchBackend();
+status.ready = true;
+if (params.get('autostart') === '1') toggle();
