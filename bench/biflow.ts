@@ -7,13 +7,13 @@
  * within 2× the exact sampler's at ≥ 20× less sampling time.
  */
 import { createFlow, useBackend, setTrace } from '../src/index.js';
-import { compareFigure, samplerReport, trainGenerator, writeFolderAtomically } from '../src/biflow/index.js';
+import { compareFigure, samplerReport, saveFlow, trainGenerator, writeFolderAtomically } from '../src/biflow/index.js';
 import type { ComparePanel } from '../src/biflow/index.js';
 import { loadDataset } from '../src/data/index.js';
 import { toPng } from '../src/plot/index.js';
 import { train } from '../src/train/index.js';
 
-export async function biflowBenchmark({ iters, generatorIters, samples, log, figure }: { iters: number; generatorIters: number; samples: number; log: (s: string) => void; figure?: (png: Uint8Array) => void }) {
+export async function biflowBenchmark({ iters, generatorIters, samples, log, figure, saveTo }: { iters: number; generatorIters: number; samples: number; log: (s: string) => void; figure?: (png: Uint8Array) => void; saveTo?: string }) {
   await useBackend('wasm');
   const ds = loadDataset('8gaussians', { seed: 0 });
   const flow = createFlow({ type: 'biflow', dim: 2, cnf: { trace: 'hutchinson' } });
@@ -34,6 +34,7 @@ export async function biflowBenchmark({ iters, generatorIters, samples, log, fig
     const panel: ComparePanel = { model: 'biflow', density: flow.densityGrid([-4, 4, -4, 4], 100), samplesInverse: flow.sample(2000, { seed: 1 }).dataSync() as Float32Array, samplesGenerator: flow.sample(2000, { seed: 1, via: 'generator' }).dataSync() as Float32Array };
     figure(await toPng(compareFigure([panel], [-4, 4, -4, 4], 'BiFlow on 8gaussians: density · exact inverse · one-pass generator')));
   }
+  if (saveTo) await saveFlow(flow, saveTo);
   flow.dispose();
   return result;
 }
