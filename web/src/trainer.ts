@@ -20,14 +20,15 @@ export interface Knobs {
 
 const FIXED_STEP: readonly MethodName[] = ['euler', 'midpoint', 'heun', 'rk4'];
 
-/** The registry configuration for the knobs (2-D data). */
+/**
+ * The registry configuration for the knobs (2-D data). The solver knobs apply to every CNF block:
+ * ffjord's, and the two of the biflow stack (whose couplings and CNF nets both take `hidden`).
+ */
 export function configFor(k: Knobs): FlowConfig {
-  if (k.model !== 'ffjord') return { type: k.model, dim: 2, hidden: k.hidden };
+  if (k.model !== 'ffjord' && k.model !== 'biflow') return { type: k.model, dim: 2, hidden: k.hidden };
   const fixed = FIXED_STEP.includes(k.solver);
-  return {
-    type: 'ffjord', dim: 2, hidden: k.hidden,
-    cnf: { method: k.solver, rtol: k.tol, atol: k.tol, trace: k.trace, ...(fixed ? { stepSize: 0.05 } : {}) },
-  };
+  const cnf = { method: k.solver, rtol: k.tol, atol: k.tol, trace: k.trace, ...(fixed ? { stepSize: 0.05 } : {}) };
+  return k.model === 'ffjord' ? { type: 'ffjord', dim: 2, hidden: k.hidden, cnf } : { type: 'biflow', dim: 2, hidden: k.hidden, cnfHidden: k.hidden, cnf };
 }
 
 /** One training record. */
