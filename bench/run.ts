@@ -52,7 +52,7 @@ let biflow: Awaited<ReturnType<typeof biflowBenchmark>> | null = null;
 if (suites.includes('biflow')) {
   console.log('\n# BiFlow on 8gaussians: exact inverse vs the learned one-pass generator');
   biflow = await biflowBenchmark({
-    iters: quick ? 5 : 1000, generatorIters: quick ? 5 : 1000, samples: quick ? 200 : 2000, log: (s) => console.log(s),
+    iters: quick ? 5 : 1000, generatorIters: quick ? 5 : 2000, samples: quick ? 200 : 2000, log: (s) => console.log(s),
     saveTo: quick ? undefined : 'bench/results/biflow-8gaussians-model',
     figure: quick ? undefined : (png) => {
       mkdirSync(new URL('bench/results/', `file://${process.cwd()}/`), { recursive: true });

@@ -28,7 +28,7 @@ import type { ActivationName } from '../nn/activations.js';
 export interface GeneratorOptions {
   /** Interior ODE times per CNF block whose states G is aligned to (default 3). */
   interior?: number;
-  /** Hidden sizes of each segment's MLP (default [64, 64]). */
+  /** Hidden sizes of each segment's MLP (default [128, 128]). */
   hidden?: number[];
   activation?: ActivationName | 'relu';
   seed?: number;
@@ -74,7 +74,7 @@ export class Generator implements OnePassSampler {
     readonly dim: number,
     /** Number of segments: F's state count M (see `countStates`). */
     readonly count: number,
-    { interior = 3, hidden = [64, 64], activation = 'swish', seed = 0 }: GeneratorOptions = {},
+    { interior = 3, hidden = [128, 128], activation = 'swish', seed = 0 }: GeneratorOptions = {},
   ) {
     const fn = 'Generator';
     if (!Number.isInteger(dim) || dim < 1) throw new InvalidArgumentError(fn, 'dim', dim, 'must be a positive integer, got {value}.');
