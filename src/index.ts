@@ -30,3 +30,5 @@ export { CNF, setTrace } from './ffjord/index.js';
 export type { CNFOptions, CNFStats, TraceEstimator } from './ffjord/index.js';
 export { ODENet, LAYER_KINDS } from './nn/index.js';
 export type { ODENetOptions, LayerKind } from './nn/index.js';
+export { DataFileError, parseCsv, parseNpy, parseNpz, encodeNpy, TABULAR_DATASETS, standardization, standardize, splitTable, loadTabular } from './data/index.js';
+export type { Table, Splits, Standardization, TabularName, TabularDataset } from './data/index.js';

@@ -73,6 +73,18 @@ async function writeFigure(file: string, svg: string): Promise<void> {
   await writeFile(file, file.endsWith('.svg') ? svg : await toPng(svg));
 }
 
+/**
+ * The test NLL in the data's own units; where the loader standardised the rows (tabular sets),
+ * also the NLL of the standardised rows, the figure MAF/FFJORD tables report, clearly named.
+ */
+function testNllOf(standardizedNll: number, offset = 0): { testNll: number; units: { text: string; json: Record<string, number> } } {
+  if (!offset) return { testNll: standardizedNll, units: { text: '', json: {} } };
+  return {
+    testNll: standardizedNll + offset,
+    units: { text: ` in data units (${standardizedNll.toFixed(4)} nats on the standardised rows)`, json: { testNllStandardized: standardizedNll } },
+  };
+}
+
 function finish(opts: Common, human: string[], result: Record<string, unknown>, out: (s: string) => void): void {
   const info = backendInfo();
   if (!opts.json) human.forEach((l) => out(l));
@@ -117,10 +129,10 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
         write: (s) => process.stderr.write(s),
       }, writeFolderAtomically);
       setTrace(flow.bijector, 'exact');
-      const testNll = flow.nll(data.test);
+      const { testNll, units } = testNllOf(flow.nll(data.test), data.nllOffset);
       const params = flow.trainableVariables.reduce((n, v) => n + v.size, 0);
-      finish(o, [`trained ${flow.config?.type} on ${data.name}: ${result.iters} iterations, ${result.seconds.toFixed(1)} s`, `test NLL ${testNll.toFixed(4)} nats, ${params} parameters, saved to ${o.out}`], {
-        command: 'train', model: flow.config?.type, data: data.name, iters: result.iters, seconds: result.seconds, testNll, params, out: o.out,
+      finish(o, [`trained ${flow.config?.type} on ${data.name}: ${result.iters} iterations, ${result.seconds.toFixed(1)} s`, `test NLL ${testNll.toFixed(4)} nats${units.text}, ${params} parameters, saved to ${o.out}`], {
+        command: 'train', model: flow.config?.type, data: data.name, iters: result.iters, seconds: result.seconds, testNll, ...units.json, params, out: o.out,
         loss: result.history.at(-1)?.loss ?? null,
       }, out);
       flow.dispose();
@@ -136,10 +148,10 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
       if (data.dim !== flow.dim) throw new BiflowError(`biflow eval: the model has dim ${flow.dim} but ${o.data} has ${data.dim} columns. Evaluate on data of the model's dimension.`);
       // Likelihoods are reported with the exact trace, whatever estimator trained the model.
       setTrace(flow.bijector, 'exact');
-      const testNll = flow.nll(data.test);
+      const { testNll, units } = testNllOf(flow.nll(data.test), data.nllOffset);
       const stats = flow.stats();
       const nfe = stats.nfeForward !== undefined ? `, forward NFE ${stats.nfeForward}` : '';
-      finish(o, [`test NLL ${testNll.toFixed(4)} nats on ${data.test.length / data.dim} held-out points of ${data.name}${nfe}`], { command: 'eval', testNll, n: data.test.length / data.dim, model: o.model, nfe: stats.nfeForward ?? null }, out);
+      finish(o, [`test NLL ${testNll.toFixed(4)} nats${units.text} on ${data.test.length / data.dim} held-out points of ${data.name}${nfe}`], { command: 'eval', testNll, ...units.json, n: data.test.length / data.dim, model: o.model, nfe: stats.nfeForward ?? null }, out);
       flow.dispose();
     });
 
