@@ -32,3 +32,5 @@ export { ODENet, LAYER_KINDS } from './nn/index.js';
 export type { ODENetOptions, LayerKind } from './nn/index.js';
 export { DataFileError, parseCsv, parseNpy, parseNpz, encodeNpy, TABULAR_DATASETS, standardization, standardize, splitTable, loadTabular } from './data/index.js';
 export type { Table, Splits, Standardization, TabularName, TabularDataset } from './data/index.js';
+export { DOUBLE_WELL, MUELLER_BROWN, POTENTIALS, energyGrad, regularizeEnergy, mcmc, quadratureFreeEnergy, importanceWeights, reweightedFreeEnergy, reverseKL } from './physics/index.js';
+export type { Potential, McmcOptions, McmcResult, Sampler } from './physics/index.js';
