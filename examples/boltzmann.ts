@@ -55,6 +55,13 @@ function boltzmannGrid(p: Potential, n: number, power: number): Float32Array {
   return Float32Array.from(u, (v) => Math.exp((-(v - umin) / p.kT) * power));
 }
 
+/** `count` rows of a row-major [n, 2] array, evenly spread over it (chains' rows are grouped by step). */
+function strided(rows: Float32Array, count: number): Float32Array {
+  const n = rows.length / 2;
+  const step = Math.max(1, Math.floor(n / count));
+  return Float32Array.from({ length: 2 * Math.min(count, n) }, (_, k) => rows[2 * (Math.floor(k / 2) * step) + (k % 2)]!);
+}
+
 export async function runPotential(key: keyof typeof POTENTIALS, s: Settings, outDir: string, seed: number): Promise<Record<string, unknown>> {
   const p = POTENTIALS[key];
   const kT = p.kT;
@@ -116,7 +123,7 @@ export async function runPotential(key: keyof typeof POTENTIALS, s: Settings, ou
   const shown = s === QUICK ? 300 : 1500;
   const figures = [
     await writePng(outDir, `boltzmann-${key}-target.png`, densityFigure(boltzmannGrid(p, n, 0.25), n, p.extent, {
-      title: `${p.name}: exp(−u/kT)^¼, kT = ${kT}, MALA samples`, samples: chain.samples.subarray(0, 2 * shown),
+      title: `${p.name}: exp(−u/kT)^¼, kT = ${kT}, MALA samples`, samples: strided(chain.samples, shown),
     })),
     await writePng(outDir, `boltzmann-${key}-flow.png`, densityFigure(Float32Array.from(flow.densityGrid(p.extent, n), (v) => v ** 0.25), n, p.extent, {
       title: `${p.name}: flow q^¼ and its samples (ESS ${(100 * essFraction).toFixed(1)} %)`, samples: xs.subarray(0, 2 * shown),

@@ -6,6 +6,7 @@
  *
  * Reference: Nocedal, Wright, "Numerical Optimization", 2nd ed., Springer 2006, Algorithms 7.4–7.5.
  */
+/** The minimiser's answer: the point, its value, iterations and function+gradient evaluations. */
 export interface LbfgsResult {
   x: Float64Array;
   f: number;
@@ -16,6 +17,7 @@ export interface LbfgsResult {
 
 const dot = (a: Float64Array, b: Float64Array) => a.reduce((s, v, i) => s + v * b[i]!, 0);
 
+/** Minimises f from x0 given `fg(x) = { f, g }` with g the exact gradient. */
 export function lbfgs(
   fg: (x: Float64Array) => { f: number; g: Float64Array },
   x0: ArrayLike<number>,

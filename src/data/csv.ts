@@ -6,6 +6,7 @@
 import { DataFileError } from './data-error.js';
 import type { Table } from './data-error.js';
 
+/** Parses CSV text into a row-major table; `file` names the source in errors, `fn` the caller. */
 export function parseCsv(file: string, text: string, fn = 'loadDataFile'): Table {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
   if (lines.length === 0) throw new DataFileError(file, 'is empty', 'Give one sample per line, comma-separated.', fn);

@@ -18,8 +18,10 @@ import { rng, shuffleRows } from './random.js';
 
 /** Column counts of the MAF-preprocessed sets; `tabular` accepts any. */
 export const TABULAR_DATASETS = { power: 6, gas: 8, hepmass: 21, miniboone: 43, bsds300: 63, tabular: 0 } as const;
+/** A benchmark name as used in `NAME:DIR` specs. */
 export type TabularName = keyof typeof TABULAR_DATASETS;
 
+/** The three splits of a benchmark, each a row-major table of one width. */
 export interface Splits {
   train: Table;
   validation: Table;

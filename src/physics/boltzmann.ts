@@ -11,6 +11,7 @@ import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
 import { regularizeEnergy } from './potentials.js';
 
+/** Anything that draws samples with their log-density in one pass (a biflow `Flow`). */
 export interface Sampler {
   sampleAndLogProb(n: number, opts?: { seed?: number }): { x: tf.Tensor2D; logProb: tf.Tensor1D };
 }

@@ -12,6 +12,7 @@ import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
 import { energyGrad } from './potentials.js';
 
+/** Settings of {@link mcmc}. */
 export interface McmcOptions {
   /** Steps per chain after burn-in. */
   steps: number;
@@ -25,6 +26,7 @@ export interface McmcOptions {
   seed?: number;
 }
 
+/** What {@link mcmc} returns. */
 export interface McmcResult {
   /** Row-major `[chains · kept, dim]`: the kept states, step by step (all chains per step). */
   samples: Float32Array;

@@ -11,6 +11,7 @@
 import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
 
+/** A 2-D model energy with its float64 twin, its two states and the box the examples use. */
 export interface Potential {
   readonly name: string;
   /** Energies of the rows of x: `[N, 2]` → `[N]`. */
@@ -86,6 +87,7 @@ export const MUELLER_BROWN: Potential = {
   kT: 15,
 };
 
+/** The potentials by the names the Boltzmann example takes (`--potential`). */
 export const POTENTIALS = { 'double-well': DOUBLE_WELL, 'mueller-brown': MUELLER_BROWN } as const;
 
 /** ∇u at the rows of x, `[N, 2]` (the tfjs gradient of Σ u). */
