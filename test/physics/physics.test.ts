@@ -75,6 +75,20 @@ describe('free energies', () => {
     expect(quadratureFreeEnergy(harmonic, 2, 900).deltaF).toBeCloseTo(-2 * Math.log(pB2 / (1 - pB2)), 4);
   });
 
+  it("the double well's ΔF on the 2-D grid equals a 1-D Simpson integral over x (y separates out)", () => {
+    // u(x, y) = v(x) + y²/2, so Z_B/Z_A = ∫_{x>b} e^{−v} / ∫_{x<b} e^{−v} with b the barrier top.
+    const v = (x: number) => 0.25 * x ** 4 - 3 * x * x + x;
+    const simpson = (a: number, b: number, n = 20000) => {
+      const h = (b - a) / n;
+      let acc = 0;
+      for (let i = 0; i <= n; i++) acc += (i === 0 || i === n ? 1 : i % 2 ? 4 : 2) * Math.exp(-v(a + i * h));
+      return (acc * h) / 3;
+    };
+    const b = 0.167449;
+    const exact = -Math.log(simpson(b, 6) / simpson(-6, b));
+    expect(quadratureFreeEnergy(DOUBLE_WELL, 1, 800).deltaF).toBeCloseTo(exact, 2);
+  });
+
   it('reweighting N(0, 1.5²I) samples recovers ΔF, and the ESS matches (√(2s²−1)/s²)^d', () => {
     const r = rng(3);
     const n = 40000;
