@@ -17,7 +17,7 @@ import { densityFigure } from '../src/plot/index.js';
 import { flag, isMain, option, writePng } from './common.js';
 
 interface Settings { chains: number; steps: number; iters: number; batch: number; samples: number; grid: number; hidden: number[]; layers: number }
-const FULL: Settings = { chains: 200, steps: 1000, iters: 2000, batch: 256, samples: 20000, grid: 1000, hidden: [64, 64], layers: 8 };
+const FULL: Settings = { chains: 200, steps: 1000, iters: 1000, batch: 256, samples: 20000, grid: 1000, hidden: [64, 64], layers: 8 };
 const QUICK: Settings = { chains: 40, steps: 100, iters: 40, batch: 128, samples: 2000, grid: 200, hidden: [16, 16], layers: 4 };
 
 /** Chain starts and MALA steps: the two minima of each potential (A first), ε giving ~60 % acceptance. */

@@ -65,10 +65,14 @@ describe('examples (--quick)', () => {
     expect(dw.deltaF.exact).toBeLessThan(5.1);
   });
 
-  it('lotka-volterra: the adjoint + L-BFGS fit recovers the four parameters within 10 %, the neural ODE lowers its error', async () => {
-    const r = await quick(lotkaVolterra) as { truth: Record<string, number>; adjointFit: { params: number[]; nfe: number }; neuralOde: { mse: number; mseStart: number } };
+  it('lotka-volterra: the adjoint + L-BFGS fit recovers the four parameters within 3 standard errors, the neural ODE lowers its error', async () => {
+    const r = await quick(lotkaVolterra) as { truth: Record<string, number>; adjointFit: { params: number[]; standardErrors: number[]; nfe: number }; neuralOde: { mse: number; mseStart: number } };
     const truth = Object.values(r.truth);
-    r.adjointFit.params.forEach((p, i) => expect(Math.abs(p - truth[i]!) / truth[i]!).toBeLessThan(0.1));
+    r.adjointFit.params.forEach((p, i) => {
+      const se = r.adjointFit.standardErrors[i]!;
+      expect(se / truth[i]!).toBeLessThan(0.2); // the data pin every parameter down
+      expect(Math.abs(p - truth[i]!)).toBeLessThan(3 * se);
+    });
     expect(r.adjointFit.nfe).toBeGreaterThan(0);
     expect(r.neuralOde.mse).toBeLessThan(r.neuralOde.mseStart);
   });
