@@ -115,7 +115,7 @@ export async function main(argv = process.argv.slice(2)): Promise<Record<string,
   const ds = loadDataset(spec, { seed }) as TabularDataset;
   if (!ds.standardization) throw new Error(`tabular: --data must be NAME:DIR (power, gas, hepmass, miniboone, bsds300 or tabular), got "${spec}".`);
   const budget: Budget = quick ? { iters: 12, batch: 128, evalEvery: 6, patience: 3, evalRows: 300 } : { iters: 3000, batch: 256, evalEvery: 100, patience: 5, evalRows: 2000 };
-  const ffjordBudget: Budget = quick ? { ...budget, iters: 6, evalEvery: 3 } : { ...budget, iters: 800, evalEvery: 50 };
+  const ffjordBudget: Budget = quick ? { ...budget, iters: 6, evalEvery: 3 } : { ...budget, iters: 500, evalEvery: 50 };
   console.log(`${spec}: ${ds.train.length / ds.dim} train, ${ds.validation.length / ds.dim} validation, ${ds.test.length / ds.dim} test rows, ${ds.dim} columns; Σ log σ = ${ds.standardization.logScale.toFixed(4)}; backend ${backendInfo().name}`);
   const models: [string, FlowConfig, Budget, number][] = [
     ['realnvp', { type: 'realnvp', dim: ds.dim, layers: quick ? 4 : 8, hidden: quick ? [32, 32] : [128, 128], seed }, budget, 1e-3],

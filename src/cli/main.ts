@@ -95,7 +95,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
   const prog = new Command('biflow').version(packageVersion()).description('Continuous and discrete normalizing flows and ODE solvers').exitOverride();
 
   common(prog.command('train').description('train a flow on a toy density or a .csv/.npy file'))
-    .requiredOption('--data <name|file>', 'toy dataset (8gaussians, checkerboard, …) or data file')
+    .requiredOption('--data <name|file>', 'toy dataset (8gaussians, checkerboard, …), data file, or tabular folder as power:DIR (gas, hepmass, miniboone, bsds300, tabular)')
     .addOption(new Option('--model <type>', 'flow type').choices(FLOW_TYPES.filter((t) => t !== 'biflow')).default('realnvp'))
     .addOption(new Option('--iters <n>', 'iterations').default(1000).argParser(int('iters')))
     .addOption(new Option('--batch <n>', 'batch size').default(100).argParser(int('batch')))
