@@ -100,7 +100,7 @@ export async function runPotential(key: keyof typeof POTENTIALS, s: Settings, ou
     const [ml, kl] = parts.map((t) => t.dataSync()[0]!);
     loss = { ml: ml!, kl: kl ?? NaN };
     tf.dispose([x, total, ...parts]);
-    if ((it + 1) % Math.max(1, Math.floor(s.iters / 10)) === 0) console.log(`${key}: iter ${it + 1}/${s.iters}  NLL(chains) ${loss.ml.toFixed(3)}  reverse KL + log Z ${loss.kl.toFixed(3)}`);
+    if ((it + 1) % Math.max(1, Math.floor(s.iters / 10)) === 0) console.log(`${key}: iter ${it + 1}/${s.iters}  NLL(chains) ${loss.ml.toFixed(3)}  reverse KL + log Z ${Number.isNaN(loss.kl) ? '(from iteration ' + (mlOnly + 1) + ')' : loss.kl.toFixed(3)}`);
   }
   opt.dispose();
 
