@@ -23,7 +23,7 @@ const QUICK: Settings = { chains: 40, steps: 100, iters: 40, batch: 128, samples
 /** Chain starts and MALA steps: the two minima of each potential (A first), ε giving ~60 % acceptance. */
 const START: Record<string, { wells: [number, number][]; eps: number }> = {
   'double-well': { wells: [[-2.53, 0], [2.36, 0]], eps: 0.05 },
-  'mueller-brown': { wells: [[-0.558, 1.442], [0.623, 0.028]], eps: 2e-4 },
+  'mueller-brown': { wells: [[-0.558, 1.442], [0.623, 0.028]], eps: 1e-3 },
 };
 
 /** Mean of resampled estimates' spread: the bootstrap standard error of the reweighted ΔF. */
