@@ -98,7 +98,8 @@ export async function compare(data: Dataset, options: CompareOptions = {}): Prom
         generatorTrainSeconds = (await trainGenerator(flow, data, { iters: options.generatorIters ?? iters, batch, lr, seed, progress: 'none' })).result.seconds;
       }
       setTrace(flow.bijector, 'exact');
-      const testNll = flow.nll(test);
+      // In the data's own units: a loader's standardisation is part of the model (its log-det added).
+      const testNll = flow.nll(test) + (data.nllOffset ?? 0);
       const report = samplerReport(flow, test, { samples, seed });
       rows.push({
         model, testNll, params: flow.trainableVariables.reduce((n, v) => n + v.size, 0) + (flow.generator?.trainableVariables.reduce((n, v) => n + v.size, 0) ?? 0),

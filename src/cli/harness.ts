@@ -88,6 +88,10 @@ export function harnessCommands(prog: Command, out: (s: string) => void): void {
       if (data.dim !== flow.dim) throw new BiflowError(`biflow tolerance: the model has dim ${flow.dim} but ${o.data} has ${data.dim} columns. Use data of the model's dimension.`);
       const rows = data.test.subarray(0, Math.min(o.points, data.test.length / data.dim) * data.dim);
       const sweep = toleranceSweep(flow, rows, { tols: o.tols, solvers: o.solvers, steps: o.steps, referenceTol: o.referenceTol });
+      // NLLs in the data's own units (a tabular loader's standardisation adds its log-det); the errors are differences and unchanged.
+      const offset = data.nllOffset ?? 0;
+      sweep.reference.nll += offset;
+      sweep.rows.forEach((r) => (r.nll += offset));
       flow.dispose();
       const problems: ProblemRow[] = o.problems ? problemSweep({ tols: o.tols, solvers: o.solvers, repeats: 3 }) : [];
       await mkdir(o.out, { recursive: true });

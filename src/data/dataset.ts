@@ -5,6 +5,9 @@
 import { InvalidArgumentError } from '../errors.js';
 import { loadDataFile } from './files.js';
 import { rng, shuffleRows } from './random.js';
+import { TABULAR_DATASETS } from './tabular.js';
+import type { TabularName } from './tabular.js';
+import { loadTabular } from './tabular-files.js';
 import { TOY_DATASETS, toyData } from './toy.js';
 
 /** A dataset as the trainer and evaluators see it: seeded training batches and held-out rows. */
@@ -15,9 +18,18 @@ export interface Dataset {
   batch(i: number, size: number): Float32Array;
   /** Held-out rows. */
   test: Float32Array;
+  /**
+   * Nats to add to a mean NLL of these rows to get the NLL of the data in its own units (Σ log σ
+   * of a standardisation the loader applied; absent or 0 when the rows are the data as given).
+   */
+  nllOffset?: number;
 }
 
-/** A toy name (`8gaussians`, …) or a path to a .csv / .npy file. */
+/**
+ * A toy name (`8gaussians`, …), a path to a .csv / .npy file, or a tabular benchmark folder as
+ * `power:DIR`, `gas:DIR`, `hepmass:DIR`, `miniboone:DIR`, `bsds300:DIR` or `tabular:DIR` (see
+ * {@link loadTabular}: standardised rows, `nllOffset` = Σ log σ).
+ */
 export function loadDataset(spec: string, { seed = 0, testSize = 5000 }: { seed?: number; testSize?: number } = {}): Dataset {
   if ((TOY_DATASETS as readonly string[]).includes(spec)) {
     return {
@@ -27,8 +39,10 @@ export function loadDataset(spec: string, { seed = 0, testSize = 5000 }: { seed?
       test: toyData(spec, testSize, -1 - seed),
     };
   }
+  const tab = /^([a-z0-9]+):(.+)$/.exec(spec);
+  if (tab && Object.hasOwn(TABULAR_DATASETS, tab[1]!)) return loadTabular(tab[1] as TabularName, tab[2]!, { seed });
   if (!/\.(csv|npy|txt)$/.test(spec)) {
-    throw new InvalidArgumentError('loadDataset', 'data', spec, `is neither a toy dataset (${TOY_DATASETS.join(', ')}) nor a .csv/.npy file, got {value}.`);
+    throw new InvalidArgumentError('loadDataset', 'data', spec, `is neither a toy dataset (${TOY_DATASETS.join(', ')}) nor a .csv/.npy file, got {value}. For a tabular benchmark folder write NAME:DIR, NAME one of ${Object.keys(TABULAR_DATASETS).join(', ')}.`);
   }
   const table = loadDataFile(spec);
   const data = shuffleRows(table.data.slice(), table.dim, rng(`split:${seed}`));

@@ -1,0 +1,88 @@
+/**
+ * NumPy `.npy` (format 1.0–3.0) and `.npz` (a zip of `.npy` members, unzipped by fflate) → Tables.
+ * Pure: bytes in, tables out, so browsers can use it too.
+ *
+ * A hand-written header parser rather than npyjs: npyjs ignores `fortran_order` (it would return a
+ * Fortran-ordered array transposed without a word) and reports no file or row on bad values. Here
+ * float32/float64 of either byte order are read, Fortran order is transposed to row-major, and a
+ * non-finite value is reported with its row.
+ *
+ * Reference: NumPy Enhancement Proposal 1, "A simple file format for NumPy arrays".
+ */
+import { unzipSync } from 'fflate';
+import { DataFileError } from './data-error.js';
+import type { Table } from './data-error.js';
+
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+
+function latin1(bytes: Uint8Array, start: number, end: number): string {
+  let s = '';
+  for (let i = start; i < end; i++) s += String.fromCharCode(bytes[i]!);
+  return s;
+}
+
+/** Parses one `.npy` file holding a 2-D float array; `file` names it in errors. */
+export function parseNpy(file: string, bytes: Uint8Array, fn = 'loadDataFile'): Table {
+  const bad = (problem: string, fix: string) => new DataFileError(file, problem, fix, fn);
+  if (bytes.length < 12 || MAGIC.some((b, i) => bytes[i] !== b)) throw bad('is not a .npy file (bad magic)', 'Save it with numpy.save.');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const major = bytes[6]!;
+  const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  const start = major === 1 ? 10 : 12;
+  const header = latin1(bytes, start, Math.min(bytes.length, start + headerLen));
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
+  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1]?.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (!descr || !fortran || !shape || shape.some((s) => !Number.isInteger(s))) throw bad('has an unreadable header', 'Save it with numpy.save.');
+  if (shape.length !== 2) throw bad(`has shape (${shape.join(', ')}), not (rows, dim)`, 'Reshape it to two dimensions: x.reshape(len(x), -1).');
+  const [rows, dim] = shape as [number, number];
+  const kind = /^([<>|=])f([48])$/.exec(descr);
+  if (!kind) throw bad(`has dtype ${descr}`, "Convert it to float32 or float64: x.astype('float32').");
+  const little = kind[1] !== '>';
+  const width = Number(kind[2]);
+  const offset = start + headerLen;
+  const size = rows * dim;
+  if (bytes.length - offset < size * width) throw bad(`holds ${Math.floor((bytes.length - offset) / width)} values where its shape says ${size}`, 'The file is truncated; save it again.');
+  const data = new Float32Array(size);
+  const fortranOrder = fortran === 'True';
+  for (let k = 0; k < size; k++) {
+    const v = width === 4 ? view.getFloat32(offset + 4 * k, little) : view.getFloat64(offset + 8 * k, little);
+    // Element k of a Fortran-ordered array is (row k mod rows, column ⌊k / rows⌋).
+    const r = fortranOrder ? k % rows : Math.floor(k / dim);
+    const c = fortranOrder ? Math.floor(k / rows) : k % dim;
+    if (!Number.isFinite(v)) throw bad(`row ${r + 1}, column ${c + 1} (counting from 1) is ${v}`, 'Remove rows with NaN or Inf before saving: x[numpy.isfinite(x).all(axis=1)].');
+    data[r * dim + c] = v;
+  }
+  return { data, rows, dim };
+}
+
+/** Parses an `.npz` archive into its 2-D float arrays by name (`train.npy` → `train`). */
+export function parseNpz(file: string, bytes: Uint8Array, fn = 'loadDataFile'): Record<string, Table> {
+  let members: Record<string, Uint8Array>;
+  try {
+    members = unzipSync(bytes);
+  } catch (e) {
+    throw new DataFileError(file, `is not a readable .npz (zip) archive (${(e as Error).message})`, 'Save it with numpy.savez(path, train=..., validation=..., test=...).', fn);
+  }
+  const out: Record<string, Table> = {};
+  for (const [name, member] of Object.entries(members)) {
+    if (!name.endsWith('.npy')) continue;
+    out[name.slice(0, -4)] = parseNpy(`${file}[${name}]`, member, fn);
+  }
+  return out;
+}
+
+/** Encodes a row-major float32 `[rows, dim]` table as `.npy` bytes (format 1.0, C order). */
+export function encodeNpy({ data, rows, dim }: Table): Uint8Array {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${dim}), }`;
+  while ((10 + header.length + 1) % 64 !== 0) header += ' ';
+  header += '\n';
+  const out = new Uint8Array(10 + header.length + 4 * rows * dim);
+  out.set(MAGIC, 0);
+  out[6] = 1;
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
+  const body = new DataView(out.buffer, 10 + header.length);
+  for (let k = 0; k < rows * dim; k++) body.setFloat32(4 * k, data[k]!, true);
+  return out;
+}
