@@ -13,6 +13,7 @@ import { regularizeEnergy } from './potentials.js';
 
 /** Anything that draws samples with their log-density in one pass (a biflow `Flow`). */
 export interface Sampler {
+  /** n samples `[n, dim]` and their log-density `[n]`, differentiable in the model's parameters. */
   sampleAndLogProb(n: number, opts?: { seed?: number }): { x: tf.Tensor2D; logProb: tf.Tensor1D };
 }
 
