@@ -45,7 +45,7 @@ describe('createFlow', () => {
   it('names bad configurations', () => {
     expect(() => createFlow({ type: 'maf' as never, dim: 2 })).toThrow(/createFlow: type is not a flow type, got "maf"\. Use one of: nice, realnvp, glow, nsf, ffjord, biflow/);
     expect(() => createFlow({ type: 'realnvp', dim: 1 })).toThrow(InvalidArgumentError);
-    expect(() => createFlow({ type: 'biflow', dim: 2 })).toThrow(/not available in this release/);
+    expect(() => createFlow({ type: 'biflow', dim: 2, blocks: ['cnf', 'lu', 7 as never] })).toThrow(/createFlow: blocks\[2\] is not a block, got 7/);
     expect(() => createFlow({ type: 'nsf', dim: 2, hidden: [0] })).toThrow(/hidden must be an array of positive integers/);
     expect(FLOW_TYPES).toContain('nsf');
   });
