@@ -210,11 +210,10 @@ export class CNF implements Bijector {
     const { method = 'dopri5', rtol = 1e-5, atol = 1e-5, stepSize } = this.options;
     const T = this.T;
     const ts = Array.from({ length: count }, (_, i) => (T * i) / (count - 1));
-    const l0 = tf.zeros([x.shape[0], 1]);
-    const sol = odeint(this.field(false, false, false), [x, l0], ts, { method, rtol, atol, stepSize });
-    const out = sol.ys.map((y) => (y as tf.Tensor[])[0]!.arraySync() as number[][]);
+    // The state alone: no divergence is needed to draw paths.
+    const sol = odeint((t: number, z: tf.Tensor): tf.Tensor => this.net.apply(t, z), x, ts, { method, rtol, atol, stepSize });
+    const out = sol.ys.map((y) => (y as tf.Tensor).arraySync() as number[][]);
     sol.dispose();
-    l0.dispose();
     return out;
   }
 

@@ -3,7 +3,7 @@ import { createFlow, tf, useBackend, CNF, ODENet, LAYER_KINDS, InvalidArgumentEr
 import { writeFolderAtomically } from '../../src/biflow/io.js';
 import { loadDataset } from '../../src/data/index.js';
 import { train } from '../../src/train/index.js';
-import { gridMass } from '../tensor-helpers.js';
+import { gridMass, leaks, maxDiff } from '../tensor-helpers.js';
 
 beforeAll(async () => {
   await useBackend('wasm');
@@ -106,5 +106,19 @@ describe('FFJORD', () => {
   it('rejects bad options by name', () => {
     expect(() => new CNF({ dim: 2, T: 0 })).toThrow(/CNF: T must be a positive end time, got 0/);
     expect(() => new ODENet({ dim: 2, layer: 'dense' as never })).toThrow(InvalidArgumentError);
+  });
+
+  it('draws trajectories that start at the data and end at the forward map, leaving no tensors', () => {
+    const cnf = new CNF({ dim: 2, hidden: [8], rtol: 1e-7, atol: 1e-7 });
+    cnf.net.variables.forEach((v, i) => v.assign(tf.randomNormal(v.shape, 0, 0.5, 'float32', 60 + i)));
+    const x = tf.randomNormal([6, 2], 0, 1, 'float32', 61) as tf.Tensor2D;
+    const paths = cnf.trajectory(x, 5);
+    expect(paths).toHaveLength(5);
+    const { y, logDet } = cnf.forward(x);
+    expect(maxDiff(paths[0]!.flat(), x.dataSync())).toBeLessThan(1e-6);
+    expect(maxDiff(paths[4]!.flat(), y.dataSync())).toBeLessThan(1e-4);
+    expect(leaks(() => void cnf.trajectory(x, 3))).toEqual([0, 0, 0]);
+    tf.dispose([x, y, logDet]);
+    cnf.dispose();
   });
 });
