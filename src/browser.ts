@@ -25,7 +25,7 @@ export { useBackend, backendInfo, BackendUnavailableError, BACKEND_NAMES } from 
 export type { AdapterInfo, BackendInfo, BackendName, UseBackendOptions } from './backend/browser.js';
 export { ACTIVATIONS } from './nn/index.js';
 export type { ActivationName } from './nn/index.js';
-export { Flow, Sequential, Inverse, StandardNormal, DiagNormal } from './flows/index.js';
+export { Flow, Sequential, Inverse, leafBlocks, StandardNormal, DiagNormal } from './flows/index.js';
 export type { Bijector, BijectorConfig, BijectorResult, InverseResult, Distribution, OnePassSampler, SampleVia } from './flows/index.js';
 export { AdditiveCoupling, AffineCoupling, DiagonalScaling, ActNorm, Permutation, LULinear, SplineCoupling } from './discrete/index.js';
 export type { CouplingOptions, SplineOptions } from './discrete/index.js';

@@ -18,7 +18,7 @@
 import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Bijector } from '../flows/bijector.js';
-import { Sequential } from '../flows/compose.js';
+import { leafBlocks } from '../flows/compose.js';
 import type { OnePassSampler } from '../flows/flow.js';
 import { CNF } from '../ffjord/cnf.js';
 import { MLP } from '../nn/mlp.js';
@@ -39,26 +39,23 @@ export interface GeneratorOptions {
  * `interior` interior times — `[h₁, …, h_M]`, h_M = F(x). Differentiable; the caller owns them.
  */
 export function forwardStates(b: Bijector, x: tf.Tensor2D, interior: number): tf.Tensor2D[] {
-  if (b instanceof Sequential) {
-    const out: tf.Tensor2D[] = [];
-    let h = x;
-    for (const block of b.blocks) {
-      const states = forwardStates(block, h, interior);
-      out.push(...states);
-      h = states[states.length - 1]!;
+  const out: tf.Tensor2D[] = [];
+  let h = x;
+  for (const block of leafBlocks(b)) {
+    if (block instanceof CNF) out.push(...block.path(h, interior));
+    else {
+      const { y, logDet } = block.forward(h);
+      logDet.dispose();
+      out.push(y);
     }
-    return out;
+    h = out[out.length - 1]!;
   }
-  if (b instanceof CNF) return b.path(x, interior);
-  const { y, logDet } = b.forward(x);
-  logDet.dispose();
-  return [y];
+  return out;
 }
 
 /** How many states `forwardStates` returns for this bijector. */
 export function countStates(b: Bijector, interior: number): number {
-  if (b instanceof Sequential) return b.blocks.reduce((n, block) => n + countStates(block, interior), 0);
-  return b instanceof CNF ? interior + 1 : 1;
+  return leafBlocks(b).reduce((n, block) => n + (block instanceof CNF ? interior + 1 : 1), 0);
 }
 
 /** G: latent → data in one pass, a chain of residual MLP segments u ← u + MLPⱼ(u). */

@@ -13,7 +13,7 @@ import { tf } from '../backend/engine.js';
 import { BiflowError } from '../errors.js';
 import { ActNorm } from '../discrete/elementwise.js';
 import type { Bijector } from '../flows/bijector.js';
-import { Sequential } from '../flows/compose.js';
+import { leafBlocks } from '../flows/compose.js';
 import type { Flow } from '../flows/flow.js';
 import { generatorFromConfig } from './generator.js';
 import type { GeneratorConfig } from './generator.js';
@@ -47,11 +47,7 @@ interface SavedFlow {
   weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
 }
 
-function actnorms(b: Bijector): ActNorm[] {
-  if (b instanceof ActNorm) return [b];
-  if (b instanceof Sequential) return b.blocks.flatMap(actnorms);
-  return [];
-}
+const actnorms = (b: Bijector): ActNorm[] => leafBlocks(b).filter((x): x is ActNorm => x instanceof ActNorm);
 
 /** Writes `flow` to the folder `dir` (created or replaced atomically). */
 export async function saveFlow(flow: Flow, dir: string): Promise<void> {

@@ -9,9 +9,8 @@
  * flow.logProb(x);                              // exact
  * (flow.bijector as Stack).blockStats();        // [{ index, kind, forwardSeconds, inverseSeconds, nfeForward, … }]
  */
-import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { Bijector, BijectorResult, InverseResult } from '../flows/bijector.js';
+import type { Bijector } from '../flows/bijector.js';
 import { Sequential } from '../flows/compose.js';
 import { ActNorm, AdditiveCoupling, AffineCoupling, DiagonalScaling, LULinear, Permutation, SplineCoupling } from '../discrete/index.js';
 import { CNF } from '../ffjord/cnf.js';
@@ -97,11 +96,9 @@ function buildBlocks(o: StackOptions): Bijector[] {
   });
 }
 
-/** A Sequential of mixed blocks that times each block and reports per-block solver statistics. */
+/** A Sequential of mixed blocks that reports per-block seconds (Sequential times each block) and solver statistics. */
 export class Stack extends Sequential {
   readonly kinds: BlockKind[];
-  private readonly forwardSeconds: number[];
-  private readonly inverseSeconds: number[];
 
   constructor(options: StackOptions) {
     if (!Array.isArray(options.blocks) || options.blocks.length === 0) {
@@ -109,38 +106,6 @@ export class Stack extends Sequential {
     }
     super(buildBlocks(options));
     this.kinds = options.blocks.map((b) => spec(b).kind);
-    this.forwardSeconds = this.kinds.map(() => 0);
-    this.inverseSeconds = this.kinds.map(() => 0);
-  }
-
-  override forward(x: tf.Tensor2D): BijectorResult {
-    return tf.tidy(() => {
-      let y = x;
-      let logDet = tf.zeros([x.shape[0]]) as tf.Tensor1D;
-      this.blocks.forEach((b, i) => {
-        const start = performance.now();
-        const r = b.forward(y);
-        this.forwardSeconds[i] = (performance.now() - start) / 1000;
-        y = r.y;
-        logDet = tf.add(logDet, r.logDet);
-      });
-      return { y, logDet };
-    });
-  }
-
-  override inverse(y: tf.Tensor2D): InverseResult {
-    return tf.tidy(() => {
-      let x = y;
-      let logDet = tf.zeros([y.shape[0]]) as tf.Tensor1D;
-      for (let i = this.blocks.length - 1; i >= 0; i--) {
-        const start = performance.now();
-        const r = this.blocks[i]!.inverse(x);
-        this.inverseSeconds[i] = (performance.now() - start) / 1000;
-        x = r.x;
-        logDet = tf.add(logDet, r.logDet);
-      }
-      return { x, logDet };
-    });
   }
 
   /** Seconds and NFE of each block in the latest forward and inverse passes. */

@@ -11,7 +11,7 @@
 import { tf } from '../backend/engine.js';
 import { BiflowError, InvalidArgumentError } from '../errors.js';
 import type { Bijector } from '../flows/bijector.js';
-import { Sequential } from '../flows/compose.js';
+import { leafBlocks } from '../flows/compose.js';
 import { StandardNormal } from '../flows/distributions.js';
 import type { Flow } from '../flows/flow.js';
 import { CNF, setTrace } from '../ffjord/cnf.js';
@@ -59,11 +59,7 @@ export interface ToleranceResult {
 const DEFAULT_TOLS = [1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8];
 const DEFAULT_STEPS = [2, 4, 8, 16, 32, 64];
 
-function cnfBlocks(b: Bijector): CNF[] {
-  if (b instanceof CNF) return [b];
-  if (b instanceof Sequential) return b.blocks.flatMap(cnfBlocks);
-  return [];
-}
+const cnfBlocks = (b: Bijector): CNF[] => leafBlocks(b).filter((x): x is CNF => x instanceof CNF);
 
 function checkSweep(fn: string, { tols = DEFAULT_TOLS, solvers = ['dopri5', 'tsit5', 'bosh3', 'rk4'], steps = DEFAULT_STEPS, repeats = 1 }: SweepOptions) {
   if (!Array.isArray(tols) || tols.length === 0 || tols.some((t) => !(t > 0 && t < 1))) throw new InvalidArgumentError(fn, 'tols', tols, 'must be a non-empty list of tolerances in (0, 1), such as [1e-3, 1e-5, 1e-7], got {value}.');
@@ -85,8 +81,7 @@ export function referenceLogProb(flow: Flow, rows: Float32Array, { method = 'dop
   let state: Float64Array = Float64Array.from(rows);
   const logDet = new Float64Array(n);
   let nfe = 0;
-  const blocks = flow.bijector instanceof Sequential ? flow.bijector.blocks : [flow.bijector];
-  for (const b of blocks) {
+  for (const b of leafBlocks(flow.bijector)) {
     if (b instanceof CNF) {
       const r = cnfForward64(b, state, { method, tol });
       state = r.z;

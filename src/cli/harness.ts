@@ -19,15 +19,8 @@ import { METHOD_NAMES } from '../ode/index.js';
 import type { MethodName } from '../ode/index.js';
 import { gridFigure, logLogChart } from '../plot/charts.js';
 import type { Series } from '../plot/charts.js';
-import { common, finish, int, list, modelDir, writeFigure } from './options.js';
+import { common, finish, int, list, modelDir, names, writeFigure } from './options.js';
 import type { Common } from './options.js';
-
-const names = <T extends string>(flag: string, allowed: readonly T[]) => (v: string): T[] => {
-  const out = v.split(',').map((s) => s.trim());
-  const bad = out.find((s) => !(allowed as readonly string[]).includes(s));
-  if (bad !== undefined) throw new BiflowError(`biflow: --${flag}: "${bad}" is not one of ${allowed.join(', ')}.`);
-  return out as T[];
-};
 
 /** One line per solver: y against x for the rows of that solver. */
 function bySolver<R extends { solver: string }>(rows: readonly R[], x: (r: R) => number, y: (r: R) => number | null): Series[] {

@@ -17,14 +17,14 @@ import { BLOCK_KINDS, Stack } from '../biflow/stack.js';
 import type { BlockKind } from '../biflow/stack.js';
 import { loadDataset } from '../data/dataset.js';
 import { BiflowError } from '../errors.js';
-import { Sequential } from '../flows/compose.js';
+import { leafBlocks } from '../flows/compose.js';
 import { CNF, setTrace } from '../ffjord/cnf.js';
 import { METHOD_NAMES, TABLEAUX } from '../ode/index.js';
 import type { GradientMode, MethodName } from '../ode/index.js';
 import { densityFigure, samplesFigure, trajectoryFigure } from '../plot/figures.js';
 import type { Extent } from '../plot/figures.js';
 import { train } from '../train/train.js';
-import { common, finish, int, list, modelDir, num, writeFigure } from './options.js';
+import { common, finish, int, list, modelDir, names, num, writeFigure } from './options.js';
 import type { Common } from './options.js';
 import { harnessCommands } from './harness.js';
 
@@ -38,13 +38,6 @@ function packageVersion(): string {
     }
   }
   return 'unknown';
-}
-
-function blockList(v: string): BlockKind[] {
-  const kinds = v.split(',').map((s) => s.trim());
-  const bad = kinds.find((k) => !(BLOCK_KINDS as readonly string[]).includes(k));
-  if (bad !== undefined) throw new BiflowError(`biflow: --blocks: "${bad}" is not a block kind. Use a comma-separated list of ${BLOCK_KINDS.join(', ')}.`);
-  return kinds as BlockKind[];
 }
 
 /**
@@ -78,7 +71,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
     .addOption(new Option('--gradient <mode>', 'ffjord: gradient of the solves').choices(['direct', 'backsolve', 'checkpoint']).default('backsolve'))
     .addOption(new Option('--kinetic-weight <x>', 'ffjord: RNODE kinetic-energy weight').default(0).argParser(num('kinetic-weight')))
     .addOption(new Option('--jacobian-weight <x>', 'ffjord: RNODE Jacobian-norm weight').default(0).argParser(num('jacobian-weight')))
-    .addOption(new Option('--blocks <kinds>', `biflow: the stack, data side first, e.g. actnorm,cnf,lu,spline,cnf (kinds: ${BLOCK_KINDS.join(', ')})`).argParser(blockList))
+    .addOption(new Option('--blocks <kinds>', `biflow: the stack, data side first, e.g. actnorm,cnf,lu,spline,cnf (kinds: ${BLOCK_KINDS.join(', ')})`).argParser(names('blocks', BLOCK_KINDS)))
     .addOption(new Option('--cnf-hidden <sizes>', 'biflow: hidden sizes of the CNF blocks, e.g. 64,64,64').argParser(list('cnf-hidden')))
     .addOption(new Option('--generator-iters <n>', 'biflow: then train the one-pass generator for N iterations (default: --iters; 0: none)').argParser(int('generator-iters')))
     .addOption(new Option('--interior <k>', 'biflow: interior ODE times per CNF block the generator aligns to').default(3).argParser(int('interior')))
@@ -179,7 +172,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
       if (flow.dim !== 2) throw new BiflowError(`biflow plot: figures need a 2-D model, this one has dim ${flow.dim}.`);
       const ext = o.extent as Extent;
       if (o.trajectory) {
-        const cnf = flow.bijector instanceof Sequential ? flow.bijector.blocks.find((b): b is CNF => b instanceof CNF) : undefined;
+        const cnf = leafBlocks(flow.bijector).find((b): b is CNF => b instanceof CNF);
         if (!cnf) throw new BiflowError(`biflow plot: --trajectory needs a model with a CNF block (ffjord), this one is '${flow.config?.type}'.`);
         const data = loadDataset(o.trajectory, { seed: o.seed });
         const x = tf.tensor2d(data.test.subarray(0, 600), [300, 2]);

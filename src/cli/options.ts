@@ -52,3 +52,10 @@ export function finish(opts: Common, human: string[], result: Record<string, unk
   else out(JSON.stringify({ ...result, backend: info.name, adapter: info.adapter?.description ?? null }));
 }
 
+/** A comma-separated list of names, each one of `allowed`. */
+export const names = <T extends string>(flag: string, allowed: readonly T[]) => (v: string): T[] => {
+  const out = v.split(',').map((s) => s.trim());
+  const bad = out.find((s) => !(allowed as readonly string[]).includes(s));
+  if (bad !== undefined) throw new BiflowError(`biflow: --${flag}: "${bad}" is not one of ${allowed.join(', ')}.`);
+  return out as T[];
+};

@@ -11,7 +11,7 @@
 import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Bijector, BijectorConfig, BijectorResult, InverseResult } from '../flows/bijector.js';
-import { Sequential } from '../flows/compose.js';
+import { leafBlocks } from '../flows/compose.js';
 import { ODENet } from '../nn/odenet.js';
 import { stopGradient } from '../nn/ops.js';
 import type { ActivationName } from '../nn/activations.js';
@@ -135,6 +135,11 @@ export class CNF implements Bijector {
     return r;
   }
 
+  /** T − stop(T): zero in value, gradient 1 with respect to T (through √T). */
+  private zeroWithTGradient(): tf.Scalar {
+    return tf.tidy(() => tf.sub(tf.square(this.sqrtT), stopGradient(tf.square(this.sqrtT))) as tf.Scalar);
+  }
+
   /** The current end time T (a number: solver time stays float64). */
   get T(): number {
     return this.sqrtT.dataSync()[0]! ** 2;
@@ -161,7 +166,7 @@ export class CNF implements Bijector {
         // exactly that gradient to √T whatever the gradient mode of the solve.
         const solved = end;
         end = tf.tidy(() => {
-          const dT = tf.sub(tf.square(this.sqrtT), stopGradient(tf.square(this.sqrtT)));
+          const dT = this.zeroWithTGradient();
           const slope = field(T, solved);
           return solved.map((e, i) => tf.add(e, tf.mul(dT, slope[i]!)));
         });
@@ -236,7 +241,7 @@ export class CNF implements Bijector {
     return states.map((h, k) => {
       const s = fractions[k + 1]!;
       const out = tf.tidy(() => {
-        const dT = tf.sub(tf.square(this.sqrtT), stopGradient(tf.square(this.sqrtT)));
+        const dT = this.zeroWithTGradient();
         return tf.add(h, tf.mul(tf.mul(dT, s), f(s * T, h))) as tf.Tensor2D;
       });
       h.dispose();
@@ -281,6 +286,5 @@ export class CNF implements Bijector {
 
 /** Sets the trace estimator of every CNF block in a bijector (e.g. 'exact' for evaluation). */
 export function setTrace(b: Bijector, trace: TraceEstimator): void {
-  if (b instanceof CNF) b.trace = trace;
-  if (b instanceof Sequential) b.blocks.forEach((inner) => setTrace(inner, trace));
+  for (const block of leafBlocks(b)) if (block instanceof CNF) block.trace = trace;
 }

@@ -9,6 +9,9 @@ import type { Bijector, BijectorConfig, BijectorResult, InverseResult } from './
 /** Blocks run in order, log-dets summed; the inverse runs them in reverse. */
 export class Sequential implements Bijector {
   readonly dim: number;
+  /** Wall seconds of each block in the latest forward and inverse passes. */
+  readonly forwardSeconds: number[];
+  readonly inverseSeconds: number[];
 
   constructor(readonly blocks: readonly Bijector[]) {
     if (blocks.length === 0) throw new InvalidArgumentError('Sequential', 'blocks', blocks, 'must hold at least one bijector, got {value}.');
@@ -16,17 +19,21 @@ export class Sequential implements Bijector {
     blocks.forEach((b, i) => {
       if (b.dim !== this.dim) throw new InvalidArgumentError('Sequential', `blocks[${i}].dim`, b.dim, `must equal the first block's dim ${this.dim}, got {value}.`);
     });
+    this.forwardSeconds = blocks.map(() => 0);
+    this.inverseSeconds = blocks.map(() => 0);
   }
 
   forward(x: tf.Tensor2D): BijectorResult {
     return tf.tidy(() => {
       let y = x;
       let logDet = tf.zeros([x.shape[0]]) as tf.Tensor1D;
-      for (const b of this.blocks) {
+      this.blocks.forEach((b, i) => {
+        const start = performance.now();
         const r = b.forward(y);
+        this.forwardSeconds[i] = (performance.now() - start) / 1000;
         y = r.y;
         logDet = tf.add(logDet, r.logDet);
-      }
+      });
       return { y, logDet };
     });
   }
@@ -36,7 +43,9 @@ export class Sequential implements Bijector {
       let x = y;
       let logDet = tf.zeros([y.shape[0]]) as tf.Tensor1D;
       for (let i = this.blocks.length - 1; i >= 0; i--) {
+        const start = performance.now();
         const r = this.blocks[i]!.inverse(x);
+        this.inverseSeconds[i] = (performance.now() - start) / 1000;
         x = r.x;
         logDet = tf.add(logDet, r.logDet);
       }
@@ -79,6 +88,11 @@ export class Sequential implements Bijector {
   dispose(): void {
     this.blocks.forEach((b) => b.dispose());
   }
+}
+
+/** The blocks of a bijector with nested Sequentials flattened, in forward order. */
+export function leafBlocks(b: Bijector): Bijector[] {
+  return b instanceof Sequential ? b.blocks.flatMap(leafBlocks) : [b];
 }
 
 /** A bijector run backwards: its forward is the wrapped block's inverse and vice versa. */

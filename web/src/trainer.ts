@@ -3,8 +3,8 @@
  * panels draw (test NLL, density grid, samples, trajectories). Every method leaves the tfjs
  * tensor count where it found it; the browser test checks that over the iterations.
  */
-import { CNF, InvalidArgumentError, Sequential, createFlow, setTrace, tf } from 'biflow';
-import type { Bijector, Flow, FlowConfig, FlowType, MethodName, TraceEstimator } from 'biflow';
+import { CNF, InvalidArgumentError, createFlow, leafBlocks, setTrace, tf } from 'biflow';
+import type { Flow, FlowConfig, FlowType, MethodName, TraceEstimator } from 'biflow';
 import type { Extent } from './draw.js';
 
 /** The knobs of the page. */
@@ -111,7 +111,7 @@ export class Trainer {
    */
   frames(x: Float32Array, count = 24): Float32Array[] {
     const n = x.length / 2;
-    const blocks: readonly Bijector[] = this.flow.bijector instanceof Sequential ? this.flow.bijector.blocks : [this.flow.bijector];
+    const blocks = leafBlocks(this.flow.bijector);
     const frames = [x];
     let cur = tf.tensor2d(x, [n, 2]);
     for (const b of blocks) {
