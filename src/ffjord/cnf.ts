@@ -15,6 +15,7 @@ import { leafBlocks } from '../flows/compose.js';
 import { ODENet } from '../nn/odenet.js';
 import { stopGradient } from '../nn/ops.js';
 import type { ActivationName } from '../nn/activations.js';
+import type { AugmentedLayout } from '../nn/fused-field.js';
 import type { LayerKind } from '../nn/odenet.js';
 import { odeint } from '../ode/odeint.js';
 import type { GradientMode } from '../ode/gradients.js';
@@ -39,10 +40,18 @@ export interface CNFOptions {
   stepSize?: number;
   /** Learn the end time T (as FFJORD does, T = s² with s trained); default true. */
   trainT?: boolean;
-  /** RNODE regularizers while training (Finlay et al., arXiv:2002.02798): weights of ∫‖f‖² and ∫‖εᵀ∂f/∂z‖². Default 0. */
+  /**
+   * RNODE regularizers while training (Finlay et al., arXiv:2002.02798): weights of ∫‖f‖² and
+   * ∫‖∂f/∂z‖²_F (Hutchinson: ‖(∂f/∂z)ε‖², an unbiased estimate; exact trace: the exact norm). Default 0.
+   */
   kineticWeight?: number;
   jacobianWeight?: number;
   gradient?: GradientMode;
+  /**
+   * Evaluate the augmented dynamics as one op with a closed-form backward pass (default true);
+   * false tapes the net and its vector–Jacobian products instead (the slower reference).
+   */
+  fused?: boolean;
   /** Default: exact for dim ≤ 8, Hutchinson otherwise. */
   trace?: TraceEstimator;
   probe?: 'gaussian' | 'rademacher';
@@ -81,48 +90,16 @@ export class CNF implements Bijector {
   }
 
   /**
-   * Derivatives of the augmented state [z, L, (E, F), (ε)]: dz/dt = f, dL/dt = tr(∂f/∂z), and for
-   * RNODE (while training) the kinetic energy dE/dt = ‖f‖² and the Jacobian term dF/dt = ‖εᵀ∂f/∂z‖².
-   * The probe ε rides along as a constant state element (dε/dt = 0), so every gradient mode —
-   * including a backward pass that runs long after this call — sees the same probe.
+   * Derivatives of the augmented state, one tensor Y = [z; L; (E; F); (ε)] (a row per component):
+   * dz/dt = f, dL/dt = tr(∂f/∂z), and for RNODE (while training) the kinetic energy dE/dt = ‖f‖²
+   * and the Jacobian term dF/dt = ‖∂f/∂z‖²_F, estimated by ‖(∂f/∂z)ε‖² with Hutchinson's probe
+   * and exact with the exact trace. The probe rides along as constant rows (dε/dt = 0), so every
+   * gradient mode — including a backward pass that runs long after this call — sees the same one.
+   * By default the net's closed-form op (ODENet.augmented) does the work; `fused: false` tapes it.
    */
-  private field(regs: boolean, hutch: boolean, hasProbe: boolean) {
-    return (t: number, state: tf.Tensor[]): tf.Tensor[] => {
-      const z = state[0]!;
-      const probe = hasProbe ? state[state.length - 1]! : null;
-      let fz: tf.Tensor | null = null;
-      let vjp: tf.Tensor | null = null;
-      if (probe) {
-        vjp = tf.grad((zz: tf.Tensor) => {
-          fz = tf.keep(this.net.apply(t, zz));
-          return tf.sum(tf.mul(fz, probe));
-        })(z);
-      }
-      let div: tf.Tensor;
-      if (hutch) {
-        div = tf.sum(tf.mul(vjp!, probe!), 1, true);
-      } else {
-        // Exact trace Σᵢ e_iᵀ(∂f/∂z)e_i in one pass: D stacked copies of the batch, copy i probed
-        // with e_i, so one forward and one VJP of the net do the work of D of each.
-        const B = z.shape[0]!;
-        const D = this.dim;
-        const rows = tf.tile(z, [D, 1]);
-        const E = tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from({ length: D * B }, (_, r) => Math.floor(r / B)), 'int32'), D).toFloat());
-        const g = tf.grad((zz: tf.Tensor) => {
-          const f = this.net.apply(t, zz);
-          fz = tf.keep(tf.slice(f, [0, 0], [B, D]));
-          return tf.sum(tf.mul(f, E));
-        })(rows);
-        div = tf.tidy(() => tf.reshape(tf.sum(tf.reshape(tf.sum(tf.mul(g, E), 1), [D, B]), 0), [B, 1]));
-        tf.dispose([rows, E, g]);
-      }
-      const f = fz as unknown as tf.Tensor;
-      const out = [tf.clone(f), div];
-      if (regs) out.push(tf.sum(tf.square(f), 1, true), vjp ? tf.sum(tf.square(vjp), 1, true) : tf.zeros([z.shape[0]!, 1]));
-      if (probe) out.push(tf.zerosLike(probe));
-      tf.dispose([f, ...(vjp ? [vjp] : [])]);
-      return out;
-    };
+  private field(layout: AugmentedLayout) {
+    const fused = this.options.fused ?? true;
+    return (t: number, y: tf.Tensor): tf.Tensor => this.net.augmented(t, y as tf.Tensor2D, layout, fused);
   }
 
   private drawProbe(n: number, needed: boolean): tf.Tensor | null {
@@ -152,38 +129,37 @@ export class CNF implements Bijector {
     const { kineticWeight = 0, jacobianWeight = 0 } = this.options;
     const regs = toLatent && (kineticWeight > 0 || jacobianWeight > 0);
     const hutch = this.trace === 'hutchinson';
-    const probe = this.drawProbe(x.shape[0], hutch || (regs && jacobianWeight > 0));
+    const layout: AugmentedLayout = { dim: this.dim, regs, trace: hutch ? 'hutchinson' : 'exact' };
     const n = x.shape[0];
-    const l0 = tf.zeros([n, 1]);
-    const extra = regs ? [tf.zeros([n, 1]), tf.zeros([n, 1])] : [];
-    const y0 = [x, l0, ...extra, ...(probe ? [probe] : [])];
+    const D = this.dim;
+    const probe = this.drawProbe(n, hutch);
+    // One row per component, one column per sample (see nn/fused-field.ts).
+    const y0 = tf.tidy(() => tf.concat([tf.transpose(x), tf.zeros([regs ? 3 : 1, n]), ...(probe ? [tf.transpose(probe)] : [])], 0));
+    probe?.dispose();
     try {
-      const field = this.field(regs, hutch, probe !== null);
+      const field = this.field(layout);
       const sol = odeint(field, y0, [t0, t1], { method, rtol, atol, stepSize, gradient, params: this.net.variables });
-      let end = sol.ys[1] as tf.Tensor[];
+      let end = sol.ys[1] as tf.Tensor;
       if (toLatent && this.trainT) {
         // d(solution)/dT = f(T, y(T)): add (T − stop(T))·f, which is zero in value and carries
         // exactly that gradient to √T whatever the gradient mode of the solve.
         const solved = end;
-        end = tf.tidy(() => {
-          const dT = this.zeroWithTGradient();
-          const slope = field(T, solved);
-          return solved.map((e, i) => tf.add(e, tf.mul(dT, slope[i]!)));
-        });
-        tf.dispose(solved);
+        end = tf.tidy(() => tf.add(solved, tf.mul(this.zeroWithTGradient(), field(T, solved))));
+        solved.dispose();
       }
       if (regs) {
         // RNODE (Finlay et al. 2020): λ_K·E(T) + λ_J·F(T), averaged over the batch.
         // Kept so that it outlives the tidy scopes of Sequential/Flow; regularization() hands it over.
         this.lastRegularizer?.dispose();
-        this.lastRegularizer = tf.keep(tf.tidy(() => tf.add(tf.mul(kineticWeight, tf.mean(end[2]!)), tf.mul(jacobianWeight, tf.mean(end[3]!)))) as tf.Scalar);
+        const last = end;
+        this.lastRegularizer = tf.keep(tf.tidy(() => tf.add(tf.mul(kineticWeight, tf.mean(tf.slice(last, [D + 1, 0], [1, n]))), tf.mul(jacobianWeight, tf.mean(tf.slice(last, [D + 2, 0], [1, n]))))) as tf.Scalar);
       }
-      const [z, L, ...rest] = end;
-      const logDet = tf.reshape(L!, [-1]) as tf.Tensor1D;
-      tf.dispose([L!, ...rest, ...(sol.ys[0] as tf.Tensor[])]);
-      return { y: z as tf.Tensor2D, logDet, nfe: sol.stats.nfe, backward: () => sol.adjointStats?.nfe ?? 0 };
+      const z = tf.tidy(() => tf.transpose(tf.slice(end, [0, 0], [D, n])) as tf.Tensor2D);
+      const logDet = tf.tidy(() => tf.reshape(tf.slice(end, [D, 0], [1, n]), [-1]) as tf.Tensor1D);
+      tf.dispose([end, sol.ys[0] as tf.Tensor]);
+      return { y: z, logDet, nfe: sol.stats.nfe, backward: () => sol.adjointStats?.nfe ?? 0 };
     } finally {
-      tf.dispose([l0, ...extra, ...(probe ? [probe] : [])]);
+      y0.dispose();
     }
   }
 
@@ -191,7 +167,7 @@ export class CNF implements Bijector {
   private lastRegularizer: tf.Scalar | null = null;
 
   /**
-   * The RNODE penalty of the latest forward pass (λ_K·∫‖f‖² + λ_J·∫‖εᵀJ‖², batch mean), or null.
+   * The RNODE penalty of the latest forward pass (λ_K·∫‖f‖² + λ_J·∫‖∂f/∂z‖²_F, batch mean), or null.
    * The caller takes ownership (and disposes it), as Flow.loss does.
    */
   regularization(): tf.Scalar | null {

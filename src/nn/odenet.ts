@@ -13,6 +13,8 @@ import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
 import { ACTIVATIONS } from './activations.js';
 import type { ActivationName } from './activations.js';
+import { fusedAugmented, tapedAugmented } from './fused-field.js';
+import type { AugmentedLayout } from './fused-field.js';
 
 /** The layer kinds of an {@link ODENet} (how each layer sees time). */
 export const LAYER_KINDS = ['concatsquash', 'concat', 'squash', 'ignore', 'hyper'] as const;
@@ -101,6 +103,17 @@ export class ODENet {
       });
       return h as tf.Tensor2D;
     });
+  }
+
+  /**
+   * A CNF's augmented dynamics dY/dt for the state tensor Y = [z; L; (E; F); (ε)], a row per
+   * component and a column per sample (see fused-field.ts): f, the trace (exact or Hutchinson) and the RNODE integrands. `fused` (default)
+   * is one op with a closed-form backward pass; otherwise everything is taped (the reference).
+   */
+  augmented(t: number, y: tf.Tensor2D, layout: AugmentedLayout, fused = true): tf.Tensor2D {
+    const taped = (tt: number, yy: tf.Tensor) => tapedAugmented((s, z) => this.apply(s, z), layout, tt, yy);
+    if (!fused) return taped(t, y);
+    return fusedAugmented({ kind: this.layer, activation: this.activation, variables: this.variables }, layout, t, y, taped);
   }
 
   get variables(): tf.Variable[] {

@@ -75,9 +75,9 @@ function dot(xs: readonly Tensor[], ws: readonly Tensor[]): Tensor {
 
 /**
  * Gradients of `objective` with respect to `xs`, zeros where it does not depend on one
- * (tfjs returns none for those).
+ * (tfjs returns none for those). Safe to call from inside a backward pass.
  */
-function gradsOf(objective: () => Tensor, xs: readonly Tensor[]): Tensor[] {
+export function gradsOf(objective: () => Tensor, xs: readonly Tensor[]): Tensor[] {
   // Called from inside a backward pass, tfjs's gradients() would replace the outer pass's tape
   // and then null it; keep the outer tape and put it back (tfjs 4.22, engine.gradients).
   const state = (tf.engine() as unknown as { state: { activeTape: unknown } }).state;

@@ -1,0 +1,116 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ACTIVATIONS, LAYER_KINDS, ODENet, tf, useBackend } from '../../src/index.js';
+import type { ActivationName, LayerKind } from '../../src/index.js';
+import { augmentedWidth } from '../../src/nn/fused-field.js';
+import type { AugmentedLayout } from '../../src/nn/fused-field.js';
+import { leaks, maxDiff, values } from '../tensor-helpers.js';
+
+beforeAll(async () => {
+  await useBackend('wasm');
+});
+
+const B = 5;
+const D = 3;
+
+/** A state tensor [z; L; (E; F); (ε)] ([width, B]) with random entries, and random cotangent weights. */
+function inputs(layout: AugmentedLayout, seed: number): { y: tf.Tensor2D; w: tf.Tensor2D } {
+  const width = augmentedWidth(layout);
+  return tf.tidy(() => {
+    const y = tf.randomNormal([width, B], 0, 1, 'float32', seed) as tf.Tensor2D;
+    const w = tf.randomNormal([width, B], 0, 1, 'float32', seed + 1) as tf.Tensor2D;
+    return { y, w };
+  });
+}
+
+/** The gradient of Σ w ⊙ dY/dt with respect to Y and every variable, flattened. */
+function gradient(net: ODENet, layout: AugmentedLayout, y: tf.Tensor2D, w: tf.Tensor2D, fused: boolean): number[] {
+  return tf.tidy(() => {
+    const g = tf.grads((yy: tf.Tensor, ..._vs: tf.Tensor[]) => tf.sum(tf.mul(net.augmented(0.3, yy as tf.Tensor2D, layout, fused), w)))([y, ...net.variables]);
+    return g.flatMap((t) => values(t));
+  });
+}
+
+const relDiff = (a: number[], b: number[]) => maxDiff(a, b) / Math.max(1e-6, ...b.map(Math.abs));
+
+const layouts: AugmentedLayout[] = [
+  { dim: D, regs: false, trace: 'hutchinson' },
+  { dim: D, regs: true, trace: 'hutchinson' },
+  { dim: D, regs: false, trace: 'exact' },
+  { dim: D, regs: true, trace: 'exact' },
+];
+
+const cases: [LayerKind, ActivationName][] = [
+  ...LAYER_KINDS.map((k) => [k, 'tanh'] as [LayerKind, ActivationName]),
+  ...(Object.keys(ACTIVATIONS) as ActivationName[]).filter((a) => a !== 'tanh').map((a) => ['concatsquash', a] as [LayerKind, ActivationName]),
+];
+
+describe('closed-form augmented CNF dynamics (fused op)', () => {
+  it.each(cases)('%s / %s: value and gradient equal the taped reference (both traces, with and without RNODE terms)', (layer, activation) => {
+    const net = new ODENet({ dim: D, hidden: [7, 6], layer, activation, seed: 4 });
+    layouts.forEach((layout, i) => {
+      const { y, w } = inputs(layout, 10 + i);
+      const fusedValue = tf.tidy(() => values(net.augmented(0.3, y, layout, true)));
+      const tapedValue = tf.tidy(() => values(net.augmented(0.3, y, layout, false)));
+      expect(relDiff(fusedValue, tapedValue), `${layout.trace} regs=${layout.regs}`).toBeLessThan(1e-5);
+      expect(relDiff(gradient(net, layout, y, w, true), gradient(net, layout, y, w, false)), `${layout.trace} regs=${layout.regs}`).toBeLessThan(1e-4);
+      tf.dispose([y, w]);
+    });
+    net.dispose();
+  });
+
+  it('the exact trace is the trace of the numerical Jacobian, and ‖∂f/∂z‖²_F its Frobenius norm', () => {
+    const net = new ODENet({ dim: D, hidden: [8], seed: 2 });
+    const layout: AugmentedLayout = { dim: D, regs: true, trace: 'exact' };
+    const { y, w } = inputs(layout, 3);
+    const out = tf.tidy(() => net.augmented(0.2, y, layout).arraySync());
+    const h = 1e-2;
+    const rows = y.arraySync();
+    const z = Array.from({ length: B }, (_, b) => rows.slice(0, D).map((r) => r[b]!));
+    for (let b = 0; b < B; b++) {
+      let trace = 0;
+      let frob = 0;
+      for (let j = 0; j < D; j++) {
+        const shifted = (d: number) => tf.tidy(() => net.apply(0.2, tf.tensor2d([z[b]!.map((v, k) => (k === j ? v + d : v))])).arraySync()[0]!);
+        const [p, m] = [shifted(h), shifted(-h)];
+        for (let i = 0; i < D; i++) {
+          const J = (p[i]! - m[i]!) / (2 * h);
+          if (i === j) trace += J;
+          frob += J * J;
+        }
+      }
+      expect(Math.abs(out[D]![b]! - trace)).toBeLessThan(2e-3);
+      expect(Math.abs(out[D + 2]![b]! - frob) / frob).toBeLessThan(2e-3);
+    }
+    tf.dispose([y, w]);
+    net.dispose();
+  });
+
+  it('a gradient of its gradient (through the taped fallback) equals the taped reference’s', () => {
+    const net = new ODENet({ dim: D, hidden: [6], seed: 5 });
+    const layout: AugmentedLayout = { dim: D, regs: false, trace: 'hutchinson' };
+    const { y, w } = inputs(layout, 20);
+    const second = (fused: boolean) => tf.tidy(() => values(tf.grad((yy: tf.Tensor) => {
+      const g = tf.grad((y2: tf.Tensor) => tf.sum(tf.mul(net.augmented(0.1, y2 as tf.Tensor2D, layout, fused), w)))(yy);
+      return tf.sum(tf.square(g));
+    })(y)));
+    const ref = second(false);
+    expect(Math.max(...ref.map(Math.abs))).toBeGreaterThan(1e-3);
+    expect(relDiff(second(true), ref)).toBeLessThan(1e-4);
+    tf.dispose([y, w]);
+    net.dispose();
+  });
+
+  it('leaves no tensors behind, forward or backward', () => {
+    const net = new ODENet({ dim: D, hidden: [8, 8], seed: 1 });
+    for (const layout of layouts) {
+      const { y, w } = inputs(layout, 30);
+      expect(leaks(() => tf.tidy(() => net.augmented(0.4, y, layout)))).toEqual([0, 0, 0]);
+      expect(leaks(() => {
+        const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(net.augmented(0.4, y, layout), w)) as tf.Scalar, net.variables);
+        tf.dispose([value, ...Object.values(grads)]);
+      })).toEqual([0, 0, 0]);
+      tf.dispose([y, w]);
+    }
+    net.dispose();
+  });
+});
