@@ -6,6 +6,7 @@
  */
 import { BiflowError, InvalidArgumentError } from '../errors.js';
 import { tf } from './engine.js';
+import { shareWasmBuffers } from './wasm-kernels.js';
 
 /** A backend biflow can run on ('auto' picks one; 'webgl' exists only in browsers, the tfjs-node pair only in Node). */
 export type BackendName = 'auto' | 'wasm' | 'cpu' | 'webgpu' | 'tfjs-node' | 'tfjs-node-gpu' | 'webgl';
@@ -137,6 +138,7 @@ async function load(platform: Platform, name: ConcreteBackend, requireHardware: 
     case 'wasm': {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       if (options.wasmPaths !== undefined) wasm.setWasmPaths(options.wasmPaths);
+      shareWasmBuffers();
       await activate('wasm');
       return done('wasm');
     }

@@ -100,10 +100,20 @@ describe('closed-form augmented CNF dynamics (fused op)', () => {
     net.dispose();
   });
 
-  it('leaves no tensors behind, forward or backward', () => {
+  it('leaves no tensors or backend buffers behind, forward or backward', () => {
     const net = new ODENet({ dim: D, hidden: [8, 8], seed: 1 });
+    const buffers = () => (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds();
     for (const layout of layouts) {
       const { y, w } = inputs(layout, 30);
+      const before = buffers();
+      for (let i = 0; i < 3; i++) {
+        tf.tidy(() => {
+          net.augmented(0.4, y, layout);
+        });
+        const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(net.augmented(0.4, y, layout), w)) as tf.Scalar, net.variables);
+        tf.dispose([value, ...Object.values(grads)]);
+      }
+      expect(buffers()).toBe(before);
       expect(leaks(() => tf.tidy(() => net.augmented(0.4, y, layout)))).toEqual([0, 0, 0]);
       expect(leaks(() => {
         const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(net.augmented(0.4, y, layout), w)) as tf.Scalar, net.variables);

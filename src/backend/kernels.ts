@@ -1,0 +1,177 @@
+/**
+ * A kernel runner: calls the active backend's kernels directly, below the engine. An engine op
+ * costs several microseconds of bookkeeping on top of the kernel (tensor objects, scopes, tape
+ * checks, profiling hooks); inside one op that does dozens of small steps — the CNF's closed-form
+ * dynamics — that bookkeeping was most of the time at small batch sizes. The runner owns what its
+ * kernels make and frees it in `free()`, except what `keep` hands to the engine as tensors.
+ *
+ * Values are `TensorInfo`s (a `tf.Tensor` is one too), so tensors and runner values mix freely.
+ * Broadcasting, shapes and attributes are those of tfjs's kernels (the ops' own checks are not
+ * run: callers pass well-formed shapes).
+ */
+import { tf } from './engine.js';
+
+type TI = tf.TensorInfo;
+type Backend = {
+  write(values: Float32Array, shape: number[], dtype: 'float32'): unknown;
+  disposeData(dataId: unknown, force?: boolean): boolean;
+};
+type Kernel = (args: { inputs: unknown; attrs: unknown; backend: Backend }) => TI | TI[];
+
+/** The kernels the runner uses; a backend that lacks one cannot run it. */
+export const RUNNER_KERNELS = [
+  'Add', 'Sub', 'Multiply', 'Square', 'Sigmoid', 'Softplus', 'Elu', 'Exp', 'Step', 'Minimum', 'Sum',
+  'Transpose', 'Concat', 'Slice', 'Reshape', 'Tile', 'BatchMatMul', '_FusedMatMul', 'Tanh',
+] as const;
+
+const kernelCache = new Map<string, Map<string, Kernel> | null>();
+
+/** The backend's kernels by name, or null if one is missing (cached per backend). */
+function kernelsOf(backendName: string): Map<string, Kernel> | null {
+  if (!kernelCache.has(backendName)) {
+    const map = new Map<string, Kernel>();
+    for (const name of RUNNER_KERNELS) {
+      const k = tf.getKernel(name, backendName);
+      if (!k) {
+        kernelCache.set(backendName, null);
+        return null;
+      }
+      map.set(name, k.kernelFunc as unknown as Kernel);
+    }
+    kernelCache.set(backendName, map);
+  }
+  return kernelCache.get(backendName)!;
+}
+
+/** Runs kernels of the active backend, tracking every buffer it makes until `free()`. */
+export class KernelRunner {
+  private readonly made: TI[] = [];
+  private readonly scalars = new Map<number, TI>();
+
+  private constructor(
+    private readonly backend: Backend,
+    private readonly kernels: Map<string, Kernel>,
+  ) {}
+
+  /** A runner on the active backend, or null where the backend lacks a kernel the runner needs. */
+  static create(): KernelRunner | null {
+    const kernels = kernelsOf(tf.getBackend());
+    return kernels ? new KernelRunner(tf.engine().backend as unknown as Backend, kernels) : null;
+  }
+
+  private run(name: string, inputs: unknown, attrs: Record<string, unknown> = {}): TI {
+    const out = this.kernels.get(name)!({ inputs, attrs, backend: this.backend }) as TI;
+    this.made.push(out);
+    return out;
+  }
+
+  /** A constant [shape] filled from `values` (float32). */
+  constant(values: Float32Array, shape: number[]): TI {
+    const info = { dataId: this.backend.write(values, shape, 'float32'), shape, dtype: 'float32' as const } as TI;
+    this.made.push(info);
+    return info;
+  }
+
+  private value(x: TI | number): TI {
+    if (typeof x !== 'number') return x;
+    let s = this.scalars.get(x);
+    if (!s) {
+      s = this.constant(new Float32Array([x]), []);
+      this.scalars.set(x, s);
+    }
+    return s;
+  }
+
+  add(a: TI | number, b: TI | number): TI {
+    return this.run('Add', { a: this.value(a), b: this.value(b) });
+  }
+  sub(a: TI | number, b: TI | number): TI {
+    return this.run('Sub', { a: this.value(a), b: this.value(b) });
+  }
+  mul(a: TI | number, b: TI | number): TI {
+    return this.run('Multiply', { a: this.value(a), b: this.value(b) });
+  }
+  minimum(a: TI, b: TI | number): TI {
+    return this.run('Minimum', { a, b: this.value(b) });
+  }
+  square(x: TI): TI {
+    return this.run('Square', { x });
+  }
+  sigmoid(x: TI): TI {
+    return this.run('Sigmoid', { x });
+  }
+  tanh(x: TI): TI {
+    return this.run('Tanh', { x });
+  }
+  softplus(x: TI): TI {
+    return this.run('Softplus', { x });
+  }
+  elu(x: TI): TI {
+    return this.run('Elu', { x });
+  }
+  exp(x: TI): TI {
+    return this.run('Exp', { x });
+  }
+  /** 1 where x > 0, else 0. */
+  step(x: TI): TI {
+    return this.run('Step', { x }, { alpha: 0 });
+  }
+  /** Σ over `axis` (one axis, or all when omitted). */
+  sum(x: TI, axis?: number, keepDims = false): TI {
+    const axes = axis === undefined ? x.shape.map((_, i) => i) : [axis < 0 ? x.shape.length + axis : axis];
+    return this.run('Sum', { x }, { axis: axes, keepDims });
+  }
+  /** The transpose of a matrix. */
+  transpose(x: TI): TI {
+    return this.run('Transpose', { x }, { perm: [1, 0] });
+  }
+  concat(xs: TI[], axis: number): TI {
+    return this.run('Concat', xs, { axis });
+  }
+  slice(x: TI, begin: number[], size: number[]): TI {
+    return this.run('Slice', { x }, { begin, size });
+  }
+  reshape(x: TI, shape: number[]): TI {
+    const size = x.shape.reduce((p, d) => p * d, 1);
+    const known = shape.reduce((p, d) => (d === -1 ? p : p * d), 1);
+    return this.run('Reshape', { x }, { shape: shape.map((d) => (d === -1 ? size / known : d)) });
+  }
+  tile(x: TI, reps: number[]): TI {
+    return this.run('Tile', { x }, { reps });
+  }
+  zeros(shape: number[]): TI {
+    return this.constant(new Float32Array(shape.reduce((p, d) => p * d, 1)), shape);
+  }
+  /** The n×n identity. */
+  eye(n: number): TI {
+    const v = new Float32Array(n * n);
+    for (let i = 0; i < n; i++) v[i * n + i] = 1;
+    return this.constant(v, [n, n]);
+  }
+  /** a·b for matrices, plus a bias row vector when given (one fused kernel). */
+  matMul(a: TI, b: TI, bias?: TI): TI {
+    const [m, k] = a.shape as [number, number];
+    const n = b.shape[1]!;
+    const a3 = this.reshape(a, [1, m, k]);
+    const b3 = this.reshape(b, [1, k, n]);
+    const out = bias
+      ? this.run('_FusedMatMul', { a: a3, b: b3, bias }, { transposeA: false, transposeB: false, activation: 'linear' })
+      : this.run('BatchMatMul', { a: a3, b: b3 }, { transposeA: false, transposeB: false });
+    return this.reshape(out, [m, n]);
+  }
+
+  /** Hands x to the engine as a tensor (in the current scope); the runner no longer frees it. */
+  keep(x: TI): tf.Tensor {
+    const i = this.made.lastIndexOf(x);
+    if (i >= 0) this.made.splice(i, 1);
+    else (this.backend as unknown as { incRef(d: unknown): void }).incRef(x.dataId);
+    return (tf.engine() as unknown as { makeTensorFromTensorInfo(t: TI): tf.Tensor }).makeTensorFromTensorInfo(x);
+  }
+
+  /** Frees every buffer the runner made and did not hand over. */
+  free(): void {
+    for (const t of this.made) this.backend.disposeData(t.dataId);
+    this.made.length = 0;
+    this.scalars.clear();
+  }
+}
