@@ -213,12 +213,14 @@ function backsolve(
   stats: AdjointStats,
 ): Tensor[] {
   const nY = ysAt[0]!.length;
-  const nP = params.length;
   const tol = args.controller.tolerance;
   const rtol = options.adjointRtol ?? (typeof tol?.rtol === 'number' ? tol.rtol : 1e-6);
   const atol = options.adjointAtol ?? (typeof tol?.atol === 'number' ? tol.atol : 1e-6);
-  const include = [...new Array<boolean>(2 * nY).fill(true), ...new Array<boolean>(nP).fill(options.adjointNorm !== 'seminorm')];
+  // The parameter adjoint a_θ is one flat vector (as torchdiffeq's), so every stage combines three
+  // tensors, not two plus one per parameter; the RMS norm over its entries is the same.
+  const include = [...new Array<boolean>(2 * nY).fill(true), options.adjointNorm !== 'seminorm'];
   const space = new TupleSpace({ include });
+  const sizes = params.map((p) => p.size);
   // Augmented dynamics: [y, a, a_θ]′ = [f, −aᵀ∂f/∂y, −aᵀ∂f/∂θ], one VJP per evaluation.
   const aug: VectorField<Tensor[]> = (t, state) => {
     const y = state.slice(0, nY);
@@ -229,30 +231,36 @@ function backsolve(
       return dot(fy, a);
     }, [...y, ...params]);
     // Clones are tracked by the solve's scope; the kept originals are freed here.
-    const out = [...fy.map((v) => tf.clone(v)), ...grads.map((g) => tf.neg(g))];
+    const out = [...fy.map((v) => tf.clone(v)), ...grads.slice(0, nY).map((g) => tf.neg(g)), tf.tidy(() => (params.length ? tf.neg(tf.concat(grads.slice(nY).map((g) => tf.reshape(g, [-1])))) : tf.zeros([0])))];
     fy.forEach((v) => v.dispose());
     grads.forEach((g) => g.dispose());
     return out;
   };
   let a = dys[ts.length - 1]!.map((d) => tf.clone(d));
-  let aTheta = params.map((p) => tf.zerosLike(p));
+  let aTheta = tf.zeros([sizes.reduce((p, q) => p + q, 0)]);
   for (let i = ts.length - 1; i > 0; i--) {
     const controller = backwardController(args.controller, ts[i]!, ts[i - 1]!, rtol, atol);
     const sol = solve({
-      f: aug, y0: [...ysAt[i]!, ...a, ...aTheta], t0: ts[i]!, t1: ts[i - 1]!, solver, controller, space, fn: `${args.fn} (backsolve)`,
+      f: aug, y0: [...ysAt[i]!, ...a, aTheta], t0: ts[i]!, t1: ts[i - 1]!, solver, controller, space, fn: `${args.fn} (backsolve)`,
       maxSteps: args.maxSteps,
     });
     addStats(stats, sol.stats);
     const end = sol.ys[0]!;
     const aNext = end.slice(nY, 2 * nY).map((ai, e) => tf.add(ai, dys[i - 1]![e]!));
-    const thetaNext = end.slice(2 * nY).map((t) => tf.clone(t));
+    const thetaNext = tf.clone(end[2 * nY]!);
     end.forEach((t) => t.dispose());
     a.forEach((t) => t.dispose());
-    aTheta.forEach((t) => t.dispose());
+    aTheta.dispose();
     a = aNext;
     aTheta = thetaNext;
   }
-  return [...a, ...aTheta];
+  const parts = sizes.length ? tf.split(aTheta, sizes) : [];
+  aTheta.dispose();
+  return [...a, ...parts.map((g, j) => {
+    const r = tf.reshape(g, params[j]!.shape);
+    g.dispose();
+    return r;
+  })];
 }
 
 /** The controller for one backward interval t_hi → t_lo, matching the forward one. */

@@ -126,6 +126,13 @@ describe('gradients of tensor solves', () => {
     dispose();
   });
 
+  it('backsolve with no parameters: the y0 gradient of dy/dt = −y is e^{−t} (closed form)', () => {
+    const y0 = tf.tensor2d(Y0);
+    const g = tf.tidy(() => values(tf.grad((y: tf.Tensor) => tf.sum(odeint((_t, v) => tf.neg(v), y, [0, 1], { rtol: 1e-7, atol: 1e-7, gradient: 'backsolve', params: [] }).ys[1] as tf.Tensor))(y0)));
+    expect(maxDiff(g, g.map(() => Math.exp(-1)))).toBeLessThan(1e-5);
+    y0.dispose();
+  });
+
   it.each(['direct', 'backsolve', 'checkpoint'] as const)('%s leaks no tensors over repeated gradient calls', (mode) => {
     const { W, b, loss, dispose } = setup();
     const y0 = tf.tensor2d(Y0);
