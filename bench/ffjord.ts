@@ -4,10 +4,11 @@
  * with weight decay 1e-5. Test NLL with the exact trace on 5000 held-out points.
  * Reference (the FFJORD issue): PyTorch + torchdiffeq reach about 3.12 nats in 1000 iterations.
  */
-import { createFlow, tf, useBackend, setTrace } from '../src/index.js';
+import { createFlow, useBackend, setTrace } from '../src/index.js';
 import { writeFolderAtomically } from '../src/biflow/io.js';
 import { loadDataset } from '../src/data/index.js';
 import { train } from '../src/train/index.js';
+import { ffjordStepComparison } from '../src/cli/bench.js';
 
 export async function ffjordBenchmark({ iters, log }: { iters: number; log: (s: string) => void }) {
   await useBackend('wasm');
@@ -23,34 +24,14 @@ export async function ffjordBenchmark({ iters, log }: { iters: number; log: (s: 
 }
 
 /**
- * One FFJORD training iteration at equal work with `shared/reference/ffjord_step_torch.py`:
- * concatsquash 2-64-64-64-2 (tanh), one Gaussian Hutchinson probe, rk4 with 8 steps over [0, 0.5]
- * (32 NFE), direct backprop, one Adam step. Median ms per iteration, and the PyTorch figure from
- * the same run.
+ * One FFJORD training iteration at equal work with PyTorch on one thread (the reference scripts in
+ * bench/reference): rk4 × 8 with direct backprop, and dopri5 with the backsolve adjoint — the same
+ * comparison as `biflow bench ffjord-step`, rounds alternating the two sides.
  */
-export async function ffjordStepBenchmark({ batches, log, torch }: { batches: number[]; log: (s: string) => void; torch: (batch: number) => { ms_per_iter: number } | { skipped: string } }) {
+export async function ffjordStepBenchmark({ batches, log, rounds = 3, iters = 5 }: { batches: number[]; log: (s: string) => void; rounds?: number; iters?: number }) {
   await useBackend('wasm');
-  const rows: { batch: number; msPerIter: number; torch: number | null; ratio: number | null }[] = [];
-  for (const batch of batches) {
-    const flow = createFlow({ type: 'ffjord', dim: 2, hidden: [64, 64, 64], cnf: { method: 'rk4', stepSize: 0.5 / 8, gradient: 'direct', trace: 'hutchinson', trainT: false } });
-    const opt = tf.train.adam(1e-3);
-    const times: number[] = [];
-    for (let i = 0; i < 7; i++) {
-      const x = tf.randomNormal([batch, 2], 0, 1, 'float32', i + 1) as tf.Tensor2D;
-      const t0 = performance.now();
-      opt.minimize(() => flow.loss(x), false, flow.trainableVariables);
-      await tf.ready();
-      if (i >= 2) times.push(performance.now() - t0);
-      x.dispose();
-    }
-    times.sort((a, b) => a - b);
-    const ms = times[times.length >> 1]!;
-    const ref = torch(batch);
-    const torchMs = 'skipped' in ref ? null : ref.ms_per_iter;
-    rows.push({ batch, msPerIter: ms, torch: torchMs, ratio: torchMs ? ms / torchMs : null });
-    log(`FFJORD iteration (rk4 × 8 = 32 NFE, direct), B = ${batch}: biflow/wasm ${ms.toFixed(0)} ms, PyTorch ${torchMs === null ? `skipped (${(ref as { skipped: string }).skipped})` : `${torchMs.toFixed(0)} ms`}${torchMs ? `, ratio ${(ms / torchMs).toFixed(2)}` : ''}`);
-    opt.dispose();
-    flow.dispose();
-  }
-  return rows;
+  const common = { batches, steps: 8, rtol: 1e-5, atol: 1e-5, hidden: 64, dim: 2, fused: true, seed: 0, rounds, iters, warmup: 3, torch: true, threads: 1, log };
+  const rk4 = await ffjordStepComparison({ ...common, solver: 'rk4' });
+  const dopri5 = await ffjordStepComparison({ ...common, solver: 'dopri5' });
+  return [...rk4, ...dopri5];
 }

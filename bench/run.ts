@@ -9,7 +9,6 @@ import { odeBenchmark } from './ode.js';
 import { tensorBenchmark } from './tensor.js';
 import { flowsBenchmark } from './flows.js';
 import { ffjordBenchmark, ffjordStepBenchmark } from './ffjord.js';
-import { torchReference } from './tensor.js';
 import { biflowBenchmark } from './biflow.js';
 
 const quick = process.argv.includes('--quick');
@@ -45,7 +44,7 @@ if (suites.includes('ffjord')) {
 let ffjordStep: Awaited<ReturnType<typeof ffjordStepBenchmark>> = [];
 if (suites.includes('ffjord-step')) {
   console.log('\n# FFJORD iteration vs PyTorch at equal NFE');
-  ffjordStep = await ffjordStepBenchmark({ batches: quick ? [100] : [100, 1000], log: (s) => console.log(s), torch: torchReference });
+  ffjordStep = await ffjordStepBenchmark({ batches: quick ? [100] : [100, 1000], log: (s) => console.log(s), rounds: quick ? 1 : 3, iters: quick ? 2 : 5 });
 }
 
 let biflow: Awaited<ReturnType<typeof biflowBenchmark>> | null = null;

@@ -1,11 +1,11 @@
 /**
  * Tensor benchmark: peak memory and time of the three gradient modes as the number of steps
  * grows 10×, and the time of one evaluation of a 64-wide MLP field on each backend, next to the
- * PyTorch reference (`../shared/reference/ffjord_step_torch.py`, Debian's python3-torch) when
+ * PyTorch reference (`bench/reference/ffjord_step_torch.py`, Debian's python3-torch) when
  * it can run.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { referenceScript, torchStep } from '../src/cli/bench.js';
+import type { TorchResult } from '../src/cli/bench.js';
 import { odeint, tf, useBackend, backendInfo, ACTIVATIONS } from '../src/index.js';
 import type { BackendName, GradientMode } from '../src/index.js';
 import { medianMs } from './timing.js';
@@ -83,20 +83,9 @@ async function fieldCost(backend: BackendName, batch: number, timing: TimingOpti
 }
 
 /** The PyTorch reference iteration (32 NFE with backward), or why it could not run. */
-export function torchReference(batch: number): { ms_per_iter: number; ms_per_nfe: number; torch: string } | { skipped: string } {
-  const script = new URL('../shared/reference/ffjord_step_torch.py', `file://${process.cwd()}/`).pathname;
-  if (!existsSync(script)) return { skipped: `${script} not found` };
-  // Debian's python3-torch belongs to the system interpreter, which may not be the first python3.
-  let reason = '';
-  for (const python of ['python3', '/usr/bin/python3']) {
-    try {
-      const out = execFileSync(python, [script, '--batch', String(batch), '--steps', '8', '--iters', '10', '--threads', '1'], { encoding: 'utf8', timeout: 300_000, stdio: ['ignore', 'pipe', 'pipe'] });
-      return JSON.parse(out.trim().split('\n').pop()!);
-    } catch (e) {
-      reason = `${python}: ${(e as Error).message.split('\n').filter((l) => /Error|error/.test(l)).pop() ?? 'failed'}`;
-    }
-  }
-  return { skipped: `${reason} (apt-get install python3-torch)` };
+/** The fixed-step PyTorch reference (bench/reference/ffjord_step_torch.py) at one batch size. */
+export function torchReference(batch: number): TorchResult {
+  return torchStep(referenceScript('ffjord_step_torch.py'), ['--batch', String(batch), '--steps', '8', '--iters', '10', '--threads', '1']);
 }
 
 export async function tensorBenchmark({ timing, log, quick }: { timing: TimingOptions; log: (s: string) => void; quick: boolean }) {

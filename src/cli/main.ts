@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `biflow` command: train, evaluate, sample and plot flows; list the ODE methods.
+ * The `biflow` command: train, evaluate, sample and plot flows; compare them; sweep solver
+ * tolerances; benchmark an FFJORD iteration against PyTorch; list the ODE methods.
  * Every command takes --seed, --backend and --json (the last line is then one JSON object).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -27,6 +28,7 @@ import { train } from '../train/train.js';
 import { common, finish, int, list, modelDir, names, num, writeFigure } from './options.js';
 import type { Common } from './options.js';
 import { harnessCommands } from './harness.js';
+import { benchCommands } from './bench.js';
 
 /** The package's own package.json: two levels up from src/cli, three from dist/src/cli. */
 function packageVersion(): string {
@@ -194,6 +196,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
     });
 
   harnessCommands(prog, out);
+  benchCommands(prog, out);
 
   prog.command('methods').description('the built-in Runge–Kutta methods').option('--json', 'print one JSON object').action((o: { json?: boolean }) => {
     const rows = METHOD_NAMES.map((name) => {
