@@ -15,13 +15,14 @@ type TI = tf.TensorInfo;
 type Backend = {
   write(values: Float32Array, shape: number[], dtype: 'float32'): unknown;
   disposeData(dataId: unknown, force?: boolean): boolean;
+  incRef(dataId: unknown): void;
 };
 type Kernel = (args: { inputs: unknown; attrs: unknown; backend: Backend }) => TI | TI[];
 
 /** The kernels the runner uses; a backend that lacks one cannot run it. */
 export const RUNNER_KERNELS = [
   'Add', 'Sub', 'Multiply', 'Square', 'Sigmoid', 'Softplus', 'Elu', 'Exp', 'Step', 'Minimum', 'Sum',
-  'Transpose', 'Concat', 'Slice', 'Reshape', 'Tile', 'BatchMatMul', '_FusedMatMul', 'Tanh',
+  'Transpose', 'Concat', 'Slice', 'Tile', 'BatchMatMul', '_FusedMatMul', 'Tanh',
 ] as const;
 
 const kernelCache = new Map<string, Map<string, Kernel> | null>();
@@ -131,10 +132,14 @@ export class KernelRunner {
   slice(x: TI, begin: number[], size: number[]): TI {
     return this.run('Slice', { x }, { begin, size });
   }
+  /**
+   * x seen with another shape: a view on the same buffer, no kernel and no new reference (it lives
+   * as long as x; `keep` takes a reference of its own).
+   */
   reshape(x: TI, shape: number[]): TI {
     const size = x.shape.reduce((p, d) => p * d, 1);
     const known = shape.reduce((p, d) => (d === -1 ? p : p * d), 1);
-    return this.run('Reshape', { x }, { shape: shape.map((d) => (d === -1 ? size / known : d)) });
+    return { dataId: x.dataId, shape: shape.map((d) => (d === -1 ? size / known : d)), dtype: x.dtype };
   }
   tile(x: TI, reps: number[]): TI {
     return this.run('Tile', { x }, { reps });
@@ -164,8 +169,26 @@ export class KernelRunner {
   keep(x: TI): tf.Tensor {
     const i = this.made.lastIndexOf(x);
     if (i >= 0) this.made.splice(i, 1);
-    else (this.backend as unknown as { incRef(d: unknown): void }).incRef(x.dataId);
+    else this.backend.incRef(x.dataId);
     return (tf.engine() as unknown as { makeTensorFromTensorInfo(t: TI): tf.Tensor }).makeTensorFromTensorInfo(x);
+  }
+
+  /**
+   * Takes xs out of the runner's care (views and outside buffers gain a reference of their own):
+   * they outlive `free()` until the returned function is called.
+   */
+  hold(xs: readonly TI[]): () => void {
+    const owned: TI[] = [];
+    for (const x of xs) {
+      const i = this.made.lastIndexOf(x);
+      if (i >= 0) this.made.splice(i, 1);
+      else this.backend.incRef(x.dataId);
+      owned.push(x);
+    }
+    return () => {
+      for (const x of owned) this.backend.disposeData(x.dataId);
+      owned.length = 0;
+    };
   }
 
   /** Frees every buffer the runner made and did not hand over. */

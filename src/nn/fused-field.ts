@@ -233,21 +233,32 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
         rows.push(r.reshape(r.sum(r.square(fz), 1), [1, B]), r.reshape(jac, [1, B]));
       }
       if (probe) rows.push(r.zeros([D, B]));
-      saved.push(fz, tang, Y);
-      // Keep what the backward pass reads only where one will run (the op is being taped).
-      // Y goes to `save` as the input itself: tfjs's clone of it stays on the tape, which the
-      // taped fallback needs for gradients of gradients.
-      if (engineState.gradientDepth > 0 && engineState.kernelDepth === 1) save(saved.map((x) => (x === Y ? Y : r.keep(x))));
-      const iF = saved.length - 3;
+      saved.push(fz, tang);
+      const iF = saved.length - 2;
+      // Where a backward pass will run (the op is being taped), the buffers it reads stay held
+      // until it has run, or until the tape that recorded the op is done (see `sweep`). Only Y goes
+      // through tfjs's `save`: its clone stays on the tape, which the taped fallback needs for
+      // gradients of gradients, and tfjs disposes it when the tape is done.
+      let entry: Held | null = null;
+      if (engineState.gradientDepth > 0 && engineState.kernelDepth === 1) {
+        save([Y]);
+        entry = { release: r.hold(saved), sentinel: null };
+        held.add(entry);
+        pendingEntry = entry;
+      }
       return {
         value: r.keep(r.concat(rows, 0)),
         gradFunc: (dy: T, kept: T[]): Tensor[] => {
-          if (engineState.gradientDepth > 0) return referenceGrads(reference, t, kept[iF + 2] as Tensor, dy as Tensor, variables as Tensor[]);
-          const rb = KernelRunner.create()!;
           try {
-            return backward(rb, kept, dy, B, iF, at, rowScale0(rb, B)).map((g) => rb.keep(g));
+            if (engineState.gradientDepth > 0) return referenceGrads(reference, t, kept[0] as Tensor, dy as Tensor, variables as Tensor[]);
+            const rb = KernelRunner.create()!;
+            try {
+              return backward(rb, saved, dy, B, iF, at, rowScale0(rb, B)).map((g) => rb.keep(g));
+            } finally {
+              rb.free();
+            }
           } finally {
-            rb.free();
+            if (entry) release(entry);
           }
         },
       };
@@ -313,7 +324,36 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
     return [r.concat(yRows, 0), ...grads.flat()];
   }
 
-  return op(y, ...variables) as tf.Tensor2D;
+  sweep();
+  let pendingEntry: Held | null = null;
+  const out = op(y, ...variables) as tf.Tensor2D;
+  if (pendingEntry) {
+    // The op's tape node was the last one recorded; tfjs disposes its saved clone of Y when the
+    // tape is done, which tells `sweep` that the held buffers can go.
+    const tape = (tf.engine() as unknown as { state: { activeTape: { saved?: Tensor[] }[] | null } }).state.activeTape;
+    (pendingEntry as Held).sentinel = tape?.at(-1)?.saved?.[0] ?? null;
+  }
+  return out;
+}
+
+/** Buffers held for a backward pass, and the saved tensor whose disposal says the tape is done. */
+interface Held {
+  release: () => void;
+  sentinel: Tensor | null;
+}
+
+const held = new Set<Held>();
+
+function release(entry: Held): void {
+  if (held.delete(entry)) entry.release();
+}
+
+/**
+ * Frees the buffers of ops whose tape is done without their backward pass having run (a rejected
+ * step of an adaptive solve, an output the loss did not use).
+ */
+function sweep(): void {
+  for (const entry of held) if (entry.sentinel?.isDisposed) release(entry);
 }
 
 /** The op's gradient from the taped reference: for gradients of gradients, which the closed form does not tape. */

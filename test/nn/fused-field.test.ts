@@ -100,6 +100,27 @@ describe('closed-form augmented CNF dynamics (fused op)', () => {
     net.dispose();
   });
 
+  it('frees the buffers held for a backward pass that never runs once its tape is done', () => {
+    const net = new ODENet({ dim: D, hidden: [8], seed: 6 });
+    const layout: AugmentedLayout = { dim: D, regs: false, trace: 'hutchinson' };
+    const { y, w } = inputs(layout, 40);
+    const buffers = () => (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds();
+    const before = buffers();
+    for (let i = 0; i < 3; i++) {
+      const { value, grads } = tf.variableGrads(() => {
+        net.augmented(0.2, y, layout); // taped, but the loss does not use it: its backward never runs
+        return tf.sum(tf.mul(net.augmented(0.3, y, layout), w)) as tf.Scalar;
+      }, net.variables);
+      tf.dispose([value, ...Object.values(grads)]);
+    }
+    tf.tidy(() => {
+      net.augmented(0.1, y, layout); // the next evaluation sweeps what the finished tapes held
+    });
+    expect(buffers()).toBe(before);
+    tf.dispose([y, w]);
+    net.dispose();
+  });
+
   it('leaves no tensors or backend buffers behind, forward or backward', () => {
     const net = new ODENet({ dim: D, hidden: [8, 8], seed: 1 });
     const buffers = () => (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds();
