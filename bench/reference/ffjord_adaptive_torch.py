@@ -43,7 +43,7 @@ Differences that remain:
 - The logp component here is d logp/dt = -tr (as the fixed-step reference); biflow integrates +tr and
   adds it. The error norm and the loss are unchanged by that sign.
 """
-import argparse, json, math, time
+import argparse, json, math, sys, time
 import torch, torch.nn as nn
 
 # Dormand-Prince 5(4): 7 stages, FSAL; B = 5th-order weights, BHAT = embedded 4th-order weights.
@@ -305,6 +305,9 @@ def main():
     p.add_argument("--atol", type=float, default=1e-5)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--T", type=float, default=0.5)
+    p.add_argument("--serve", action="store_true",
+                   help="after the warm-up, read a count k per stdin line and answer each with one JSON line "
+                        "of k timed iterations (for benchmarks that interleave with another process)")
     p.add_argument("--no-probe-state", action="store_true",
                    help="keep eps out of the solver state (and a_eps out of the adjoint): not biflow's norm")
     a = p.parse_args()
@@ -326,6 +329,18 @@ def main():
 
     for _ in range(2):
         iteration()
+    if a.serve:
+        print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "threads": a.threads, "ready": True}), flush=True)
+        for line in sys.stdin:
+            out = {"times_ms": [], "nfe_forward": [], "nfe_backward": []}
+            for _ in range(int(line)):
+                s = time.perf_counter()
+                nf, nb = iteration()
+                out["times_ms"].append(1e3 * (time.perf_counter() - s))
+                out["nfe_forward"].append(nf)
+                out["nfe_backward"].append(nb)
+            print(json.dumps(out), flush=True)
+        return
     times, nfe_f, nfe_b = [], [], []
     for _ in range(a.iters):
         s = time.perf_counter()

@@ -8,11 +8,13 @@
  *   bench/reference/ffjord_adaptive_torch.py, a PyTorch dopri5 + adjoint with biflow's step-size
  *   rules, so equal weights give equal NFE. The models start from different weights, so the
  *   adaptive comparison is reported per NFE as well.
- * Rounds alternate the two sides so that a slow spell of a shared machine hits both; the figure
- * of each side is the median over all its timed iterations.
+ * The two sides alternate iteration by iteration (PyTorch stays running with `--serve`), so a slow
+ * spell of a shared machine hits both; the ratio is the median over those back-to-back pairs.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { tf } from '../backend/engine.js';
@@ -119,67 +121,160 @@ const median = (xs: readonly number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
+/**
+ * A PyTorch reference script kept running with `--serve`: `run(k)` asks for k timed iterations
+ * and resolves with their milliseconds and NFE, so the two sides can alternate iteration by
+ * iteration. Debian's python3-torch belongs to the system interpreter, which may not be the first
+ * python3 on the PATH.
+ */
+export class TorchServer {
+  private buffer = '';
+  private waiting: ((line: string) => void)[] = [];
+  private lines: string[] = [];
+  private exited: string | null = null;
+
+  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      this.buffer += chunk;
+      let i: number;
+      while ((i = this.buffer.indexOf('\n')) >= 0) {
+        const line = this.buffer.slice(0, i);
+        this.buffer = this.buffer.slice(i + 1);
+        const w = this.waiting.shift();
+        if (w) w(line);
+        else this.lines.push(line);
+      }
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => void (stderr += c.toString()));
+    const stop = (why: string) => {
+      this.exited ??= why;
+      for (const w of this.waiting.splice(0)) w('');
+    };
+    child.on('exit', (code) => stop(`exited with ${code}: ${stderr.split('\n').filter((l) => /Error|error/.test(l)).pop() ?? stderr.trim().split('\n').pop() ?? ''}`));
+    child.on('error', (e) => stop(e.message));
+    child.stdin.on('error', () => undefined);
+  }
+
+  private next(): Promise<string> {
+    const line = this.lines.shift();
+    if (line !== undefined) return Promise.resolve(line);
+    if (this.exited) return Promise.resolve('');
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Starts the script and waits for its warm-up; the reason it could not start otherwise. */
+  static async start(script: string | null, args: string[]): Promise<{ server: TorchServer; torch: string } | { skipped: string }> {
+    if (!script || !existsSync(script)) return { skipped: `reference script not found${script ? `: ${script}` : ''}` };
+    let reason = '';
+    for (const python of ['python3', '/usr/bin/python3']) {
+      const server = new TorchServer(spawn(python, [script, ...args, '--serve'], { stdio: ['pipe', 'pipe', 'pipe'] }));
+      const ready = await server.next();
+      try {
+        const meta = JSON.parse(ready) as { ready?: boolean; torch?: string };
+        if (meta.ready) return { server, torch: meta.torch ?? 'unknown' };
+      } catch {
+        // not JSON: the interpreter failed; try the next one
+      }
+      reason = `${python}: ${server.exited ?? 'no ready line'}`;
+      server.close();
+    }
+    return { skipped: `${reason} (apt-get install python3-torch; libopenblas0 for a fast BLAS)` };
+  }
+
+  async run(k: number): Promise<{ times_ms: number[]; nfe_forward: number[]; nfe_backward: number[] }> {
+    this.child.stdin.write(`${k}\n`);
+    const line = await this.next();
+    if (!line) throw new BiflowError(`biflow bench: the PyTorch reference ${this.exited ?? 'stopped answering'}.`);
+    return JSON.parse(line) as { times_ms: number[]; nfe_forward: number[]; nfe_backward: number[] };
+  }
+
+  close(): void {
+    this.child.stdin.end();
+    this.child.kill();
+  }
+}
+
 /** One batch size's row of the comparison. */
 export interface StepBenchRow {
   batch: number;
   solver: 'rk4' | 'dopri5';
   gradient: 'direct' | 'backsolve';
-  /** biflow: median milliseconds per iteration over every timed iteration of every round. */
+  /** biflow: median milliseconds per iteration. */
   ms_per_iter: number;
   ms_per_nfe: number;
   nfe_forward: number;
   nfe_backward: number;
-  /** PyTorch (one thread): the median of its rounds' medians, or null when skipped. */
+  /** PyTorch (one thread): median milliseconds per iteration and NFE, or null when skipped. */
   torch_ms_per_iter: number | null;
   torch_ms_per_nfe: number | null;
   torch_nfe: number | null;
-  /** biflow ÷ PyTorch: per iteration, and per function evaluation (the fair one for adaptive runs). */
+  /**
+   * biflow ÷ PyTorch: the median over pairs of one biflow and one PyTorch iteration run back to
+   * back; per NFE as well (the fair figure for adaptive runs, whose NFE differ).
+   */
   ratio: number | null;
   ratio_per_nfe: number | null;
+  /** Timed pairs. */
+  pairs: number;
   torch_skipped?: string;
 }
 
-/** Runs the side-by-side comparison for each batch size. */
+/**
+ * Runs the side-by-side comparison for each batch size: after the warm-ups, `rounds × iters`
+ * pairs, each one PyTorch iteration then one biflow iteration.
+ */
 export async function ffjordStepComparison(o: Omit<StepBenchOptions, 'batch'> & { batches: number[]; rounds: number; iters: number; warmup: number; torch: boolean; threads: number; log?: (s: string) => void }): Promise<StepBenchRow[]> {
   const rows: StepBenchRow[] = [];
   const script = referenceScript(o.solver === 'rk4' ? 'ffjord_step_torch.py' : 'ffjord_adaptive_torch.py');
   for (const batch of o.batches) {
     const side = biflowStep({ ...o, batch });
-    await side.run(o.warmup);
-    const ours: number[] = [];
-    const torchMs: number[] = [];
-    const torchNfe: number[] = [];
-    let last: StepTimes | null = null;
+    let torch: TorchServer | null = null;
     let skipped: string | undefined = o.torch ? undefined : 'not requested (--no-torch)';
-    for (let r = 0; r < o.rounds; r++) {
-      if (!skipped) {
-        const args = ['--batch', String(batch), '--dim', String(o.dim), '--hidden', String(o.hidden), '--iters', String(o.iters), '--threads', String(o.threads)];
-        if (o.solver === 'rk4') args.push('--steps', String(o.steps));
-        else args.push('--rtol', String(o.rtol), '--atol', String(o.atol));
-        const t = torchStep(script, args);
-        if ('skipped' in t) skipped = t.skipped;
-        else {
-          torchMs.push(t.ms_per_iter);
-          torchNfe.push(t.nfe ?? (t.nfe_forward ?? 0) + (t.nfe_backward ?? 0));
-        }
-      }
-      last = await side.run(o.iters);
-      ours.push(...last.times);
+    if (!skipped) {
+      const args = ['--batch', String(batch), '--dim', String(o.dim), '--hidden', String(o.hidden), '--threads', String(o.threads)];
+      if (o.solver === 'rk4') args.push('--steps', String(o.steps));
+      else args.push('--rtol', String(o.rtol), '--atol', String(o.atol));
+      const started = await TorchServer.start(script, args);
+      if ('skipped' in started) skipped = started.skipped;
+      else torch = started.server;
     }
-    side.dispose();
-    const ms = median(ours);
-    const nfe = last!.nfeForward + last!.nfeBackward;
-    const tMs = torchMs.length ? median(torchMs) : null;
-    const tNfe = torchNfe.length ? median(torchNfe) : null;
-    const row: StepBenchRow = {
-      batch, solver: o.solver, gradient: o.solver === 'rk4' ? 'direct' : 'backsolve',
-      ms_per_iter: ms, ms_per_nfe: ms / nfe, nfe_forward: last!.nfeForward, nfe_backward: last!.nfeBackward,
-      torch_ms_per_iter: tMs, torch_ms_per_nfe: tMs !== null && tNfe ? tMs / tNfe : null, torch_nfe: tNfe,
-      ratio: tMs ? ms / tMs : null, ratio_per_nfe: tMs && tNfe ? ms / nfe / (tMs / tNfe) : null,
-      ...(skipped ? { torch_skipped: skipped } : {}),
-    };
-    rows.push(row);
-    o.log?.(stepLine(row));
+    try {
+      await side.run(o.warmup);
+      const ours: number[] = [];
+      const theirs: number[] = [];
+      const theirNfe: number[] = [];
+      let last: StepTimes | null = null;
+      for (let i = 0; i < o.rounds * o.iters; i++) {
+        if (torch) {
+          const t = await torch.run(1);
+          theirs.push(t.times_ms[0]!);
+          theirNfe.push(t.nfe_forward[0]! + t.nfe_backward[0]!);
+        }
+        last = await side.run(1);
+        ours.push(last.times[0]!);
+      }
+      const ms = median(ours);
+      const nfe = last!.nfeForward + last!.nfeBackward;
+      const tMs = theirs.length ? median(theirs) : null;
+      const tNfe = theirNfe.length ? median(theirNfe) : null;
+      const pairRatios = theirs.map((t, i) => ours[i]! / t);
+      const pairPerNfe = theirs.map((t, i) => ours[i]! / nfe / (t / theirNfe[i]!));
+      const row: StepBenchRow = {
+        batch, solver: o.solver, gradient: o.solver === 'rk4' ? 'direct' : 'backsolve',
+        ms_per_iter: ms, ms_per_nfe: ms / nfe, nfe_forward: last!.nfeForward, nfe_backward: last!.nfeBackward,
+        torch_ms_per_iter: tMs, torch_ms_per_nfe: tMs !== null && tNfe ? tMs / tNfe : null, torch_nfe: tNfe,
+        ratio: pairRatios.length ? median(pairRatios) : null, ratio_per_nfe: pairPerNfe.length ? median(pairPerNfe) : null,
+        pairs: ours.length,
+        ...(skipped ? { torch_skipped: skipped } : {}),
+      };
+      rows.push(row);
+      o.log?.(stepLine(row));
+    } finally {
+      torch?.close();
+      side.dispose();
+    }
   }
   return rows;
 }
@@ -202,8 +297,8 @@ export function benchCommands(prog: Command, out: (s: string) => void): void {
     .addOption(new Option('--tol <x>', 'dopri5: rtol = atol').default(1e-5).argParser(num('tol')))
     .addOption(new Option('--hidden <n>', 'width of the three hidden layers').default(64).argParser(int('hidden')))
     .addOption(new Option('--dim <n>', 'data dimension').default(2).argParser(int('dim')))
-    .addOption(new Option('--iters <n>', 'timed iterations per round and side').default(5).argParser(int('iters')))
-    .addOption(new Option('--rounds <n>', 'rounds, alternating PyTorch and biflow').default(3).argParser(int('rounds')))
+    .addOption(new Option('--iters <n>', 'timed pairs per round (one PyTorch, one biflow iteration each)').default(5).argParser(int('iters')))
+    .addOption(new Option('--rounds <n>', 'rounds (pairs = rounds × iters)').default(3).argParser(int('rounds')))
     .addOption(new Option('--warmup <n>', 'untimed biflow iterations first').default(3).argParser(int('warmup')))
     .addOption(new Option('--threads <n>', "PyTorch's threads").default(1).argParser(int('threads')))
     .option('--taped', 'tape the augmented dynamics (the reference path) instead of the closed-form op')
@@ -219,6 +314,7 @@ export function benchCommands(prog: Command, out: (s: string) => void): void {
         rounds: o.rounds, iters: o.iters, warmup: o.warmup, torch: o.torch, threads: o.threads, log: o.json ? undefined : out,
       });
       const first = rows[0]!;
-      finish(o, [], { command: 'bench ffjord-step', fused: !o.taped, ms_per_iter: first.ms_per_iter, ratio: first.ratio, rows }, out);
+      const machine = { date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length };
+      finish(o, [], { command: 'bench ffjord-step', fused: !o.taped, ms_per_iter: first.ms_per_iter, ratio: first.ratio, rows, machine }, out);
     });
 }
