@@ -44,6 +44,12 @@ function kernelsOf(backendName: string): Map<string, Kernel> | null {
   return kernelCache.get(backendName)!;
 }
 
+/** Host access to float32 buffers: views of them, and new buffers owned by the runner. */
+export interface HostBuffers {
+  view(x: TI): Float32Array;
+  alloc(shape: number[]): TI;
+}
+
 /** Runs kernels of the active backend, tracking every buffer it makes until `free()`. */
 export class KernelRunner {
   private readonly made: TI[] = [];
@@ -188,6 +194,25 @@ export class KernelRunner {
     return () => {
       for (const x of owned) this.backend.disposeData(x.dataId);
       owned.length = 0;
+    };
+  }
+
+  /**
+   * Float32 buffers the host can read and write in place (tfjs-wasm keeps them in its heap), for
+   * arithmetic on tensors so small that a kernel call costs more than a JS loop; null on backends
+   * whose buffers live elsewhere (WebGPU). Allocate every output before taking views: an
+   * allocation may grow the heap, which detaches older views.
+   */
+  host(): HostBuffers | null {
+    const b = this.backend as unknown as { typedArrayFromHeap?(x: TI): Float32Array; makeOutput?(shape: number[], dtype: 'float32'): TI };
+    if (tf.getBackend() !== 'wasm' || !b.typedArrayFromHeap || !b.makeOutput) return null;
+    return {
+      view: (x) => b.typedArrayFromHeap!(x),
+      alloc: (shape) => {
+        const info = b.makeOutput!(shape, 'float32');
+        this.made.push(info);
+        return info;
+      },
     };
   }
 

@@ -23,6 +23,7 @@ import type { ActivationName } from './activations.js';
 import type { LayerKind } from './odenet.js';
 import { gradsOf } from '../ode/gradients.js';
 import { KernelRunner } from '../backend/kernels.js';
+import type { HostBuffers } from '../backend/kernels.js';
 
 type T = tf.TensorInfo;
 type Tensor = tf.Tensor;
@@ -117,6 +118,8 @@ function effective(r: KernelRunner, kind: LayerKind, t: number, p: LayerParams):
     case 'squash':
     case 'concatsquash': {
       // (h·W + b)·g + t·w_b with the gate g = sigmoid(t·w_g + b_g).
+      const host = r.host();
+      if (host) return squashEffectiveHost(host, kind, t, p);
       const n = W.shape[1]!;
       const g = r.reshape(r.sigmoid(r.add(r.mul(p[2]!, t), p[3]!)), [n]);
       const bg = r.mul(b, g);
@@ -142,6 +145,8 @@ function layerGrads(r: KernelRunner, kind: LayerKind, t: number, p: LayerParams,
     }
     case 'squash':
     case 'concatsquash': {
+      const host = r.host();
+      if (host) return squashGradsHost(host, kind, t, p, ctx[0]!, dW, db);
       const n = W.shape[1]!;
       const g = ctx[0]!;
       const dg = r.add(r.sum(r.mul(dW, W), 0), r.mul(db, b));
@@ -155,6 +160,49 @@ function layerGrads(r: KernelRunner, kind: LayerKind, t: number, p: LayerParams,
       return [r.mul(dW, r.add(th, 1)), db, r.reshape(r.mul(r.mul(r.sub(1, r.square(th)), t), r.sum(r.mul(dW, W))), [1, 1])];
     }
   }
+}
+
+/**
+ * The gated layers' per-evaluation parameter arithmetic in JS on the host's buffers: a dozen
+ * vectors and two [in, out] products, where as many kernel calls cost more than the work.
+ */
+function squashEffectiveHost(host: HostBuffers, kind: LayerKind, t: number, p: LayerParams): { W: T; b: T; ctx: T[] } {
+  const [rows, n] = p[0]!.shape as [number, number];
+  const [We, be, g] = [host.alloc([rows, n]), host.alloc([n]), host.alloc([n])];
+  const [W, b, wg, bg] = [p[0]!, p[1]!, p[2]!, p[3]!].map((x) => host.view(x)) as Float32Array[];
+  const wb = kind === 'concatsquash' ? host.view(p[4]!) : null;
+  const [WeV, beV, gV] = [We, be, g].map((x) => host.view(x)) as Float32Array[];
+  for (let j = 0; j < n; j++) {
+    const gj = 1 / (1 + Math.exp(-(t * wg![j]! + bg![j]!)));
+    gV![j] = gj;
+    beV![j] = b![j]! * gj + (wb ? t * wb[j]! : 0);
+  }
+  for (let i = 0, k = 0; i < rows; i++) for (let j = 0; j < n; j++, k++) WeV![k] = W![k]! * gV![j]!;
+  return { W: We, b: be, ctx: [g] };
+}
+
+/** Gradients of a gated layer's variables from those of its effective W and b, in JS (see above). */
+function squashGradsHost(host: HostBuffers, kind: LayerKind, t: number, p: LayerParams, g: T, dWe: T, dbe: T): T[] {
+  const [rows, n] = p[0]!.shape as [number, number];
+  const outs = [host.alloc([rows, n]), host.alloc([n]), host.alloc([1, n]), host.alloc([n]), ...(kind === 'concatsquash' ? [host.alloc([1, n])] : [])];
+  const [W, b, gV, dWeV, dbeV] = [p[0]!, p[1]!, g, dWe, dbe].map((x) => host.view(x)) as Float32Array[];
+  const [dW, db, dwg, dbg, dwb] = outs.map((x) => host.view(x));
+  const dg = new Float64Array(n);
+  for (let i = 0, k = 0; i < rows; i++) {
+    for (let j = 0; j < n; j++, k++) {
+      dg[j] += dWeV![k]! * W![k]!;
+      dW![k] = dWeV![k]! * gV![j]!;
+    }
+  }
+  for (let j = 0; j < n; j++) {
+    const gj = gV![j]!;
+    const pre = (dg[j]! + dbeV![j]! * b![j]!) * gj * (1 - gj);
+    db![j] = dbeV![j]! * gj;
+    dwg![j] = t * pre;
+    dbg![j] = pre;
+    if (dwb) dwb[j] = t * dbeV![j]!;
+  }
+  return outs;
 }
 
 /** What the closed-form op needs to know about the net. */
