@@ -240,8 +240,12 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
     try {
       // K-blocked tangent rows [K·B, n] times a per-row factor [B, n].
       const rowScale = (u: T, f: T): T => (K === 1 ? r.mul(u, f) : r.reshape(r.mul(r.reshape(u, [K, B, -1]), f), [K * B, -1]));
-      const z = r.transpose(r.slice(Y, [0, 0], [D, B]));
-      const probe = hutch ? r.transpose(r.slice(Y, [width - D, 0], [D, B])) : null;
+      // The narrow state rows move in and out by JS loops where the host holds the buffers (wasm):
+      // a handful of kernel calls on [D, B] tensors cost more than the work.
+      const host = r.host();
+      const rowsOf = (first: number): T => (host ? transposeRows(host, Y, first, D, B) : r.transpose(r.slice(Y, [first, 0], [D, B])));
+      const z = rowsOf(0);
+      const probe = hutch ? rowsOf(width - D) : null;
       const saved: T[] = [z, ...(probe ? [probe] : [])];
       // Per layer, indices into `saved`: input h, input tangents u (none for the exact trace's first layer), W, ctx, d1, ȧ, a.
       const at: { h: number; u: number; W: number; ctx: number[]; d1: number; ad: number; a: number }[] = [];
@@ -272,15 +276,20 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
         hIndex = saved.push(h) - 1;
         uIndex = saved.push(u) - 1;
       });
-      // ⟨ε, J ε⟩, or Σₖ (J e_k)_k with the D unit vectors.
-      const div = hutch ? r.sum(r.mul(probe!, tang), 1) : r.sum(r.sum(r.mul(r.reshape(tang, [D, B, D]), r.reshape(r.eye(D), [D, 1, D])), 2), 0);
-      const rows: T[] = [r.transpose(fz), r.reshape(div, [1, B])];
-      if (regs) {
-        const sq = r.square(tang);
-        const jac = hutch ? r.sum(sq, 1) : r.sum(r.sum(r.reshape(sq, [D, B, D]), 2), 0);
-        rows.push(r.reshape(r.sum(r.square(fz), 1), [1, B]), r.reshape(jac, [1, B]));
+      // ⟨ε, J ε⟩, or Σₖ (J e_k)_k with the D unit vectors; then the output rows [fᵀ; tr; (‖f‖², ‖J‖²); (0)].
+      let value: T;
+      if (host) value = readout(host, fz, tang, probe, B);
+      else {
+        const div = hutch ? r.sum(r.mul(probe!, tang), 1) : r.sum(r.sum(r.mul(r.reshape(tang, [D, B, D]), r.reshape(r.eye(D), [D, 1, D])), 2), 0);
+        const rows: T[] = [r.transpose(fz), r.reshape(div, [1, B])];
+        if (regs) {
+          const sq = r.square(tang);
+          const jac = hutch ? r.sum(sq, 1) : r.sum(r.sum(r.reshape(sq, [D, B, D]), 2), 0);
+          rows.push(r.reshape(r.sum(r.square(fz), 1), [1, B]), r.reshape(jac, [1, B]));
+        }
+        if (probe) rows.push(r.zeros([D, B]));
+        value = r.concat(rows, 0);
       }
-      if (probe) rows.push(r.zeros([D, B]));
       saved.push(fz, tang);
       const iF = saved.length - 2;
       // Where a backward pass will run (the op is being taped), the buffers it reads stay held
@@ -295,7 +304,7 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
         pendingEntry = entry;
       }
       return {
-        value: r.keep(r.concat(rows, 0)),
+        value: r.keep(value),
         gradFunc: (dy: T, kept: T[]): Tensor[] => {
           try {
             if (engineState.gradientDepth > 0) return referenceGrads(reference, t, kept[0] as Tensor, dy as Tensor, variables as Tensor[]);
@@ -324,12 +333,18 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
     const fz = s[iF]!;
     const tang = s[iF + 1]!;
     const pr = hutch ? s[1]! : null;
-    const dF = r.transpose(r.slice(dy, [0, 0], [D, B]));
-    const dDiv = r.reshape(r.slice(dy, [D, 0], [1, B]), [B, 1]);
-    let aBar = dF;
-    let adBar = hutch ? r.mul(pr!, dDiv) : r.reshape(r.mul(r.reshape(r.eye(D), [D, 1, D]), r.reshape(dDiv, [1, B, 1])), [D * B, D]);
-    let probeBar: T | null = hutch ? r.mul(tang, dDiv) : null;
-    if (regs) {
+    const host = r.host();
+    let aBar: T;
+    let adBar: T;
+    let probeBar: T | null;
+    if (host) [aBar, adBar, probeBar] = seeds(host, dy, fz, tang, pr, B);
+    else {
+      const dDiv = r.reshape(r.slice(dy, [D, 0], [1, B]), [B, 1]);
+      aBar = r.transpose(r.slice(dy, [0, 0], [D, B]));
+      adBar = hutch ? r.mul(pr!, dDiv) : r.reshape(r.mul(r.reshape(r.eye(D), [D, 1, D]), r.reshape(dDiv, [1, B, 1])), [D * B, D]);
+      probeBar = hutch ? r.mul(tang, dDiv) : null;
+    }
+    if (regs && !host) {
       const dE = r.reshape(r.slice(dy, [D + 1, 0], [1, B]), [B, 1]);
       const dJ = r.reshape(r.slice(dy, [D + 2, 0], [1, B]), [B, 1]);
       aBar = r.add(aBar, r.mul(fz, r.mul(dE, 2)));
@@ -338,7 +353,8 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
     // tfjs-wasm packs the right operand of a product on every call, so the narrower one goes there.
     const outer = (x: T, y: T): T => (x.shape[1]! < y.shape[1]! ? r.transpose(r.matMul(r.transpose(y), x)) : r.matMul(r.transpose(x), y));
     const grads: T[][] = [];
-    let zBar: T = dF;
+    let zBar: T = aBar;
+    let uBar0: T | null = null;
     for (let l = L - 1; l >= 0; l--) {
       const e = at[l]!;
       if (l < L - 1) {
@@ -364,12 +380,98 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
         aBar = hBar;
       } else {
         zBar = hBar;
-        if (hutch) probeBar = r.add(probeBar!, r.matMul(adBar, Wt));
+        if (hutch) uBar0 = r.matMul(adBar, Wt);
       }
     }
+    if (host) return [stateGrad(host, zBar, probeBar, uBar0, B), ...grads.flat()];
     const yRows: T[] = [r.transpose(zBar), r.zeros([width - D - (hutch ? D : 0), B])];
-    if (probeBar) yRows.push(r.transpose(probeBar));
+    if (probeBar) yRows.push(r.transpose(r.add(probeBar, uBar0!)));
     return [r.concat(yRows, 0), ...grads.flat()];
+  }
+
+  /** D rows of Y from `first` on, as a [B, D] matrix. */
+  function transposeRows(host: HostBuffers, Y: T, first: number, D: number, B: number): T {
+    const out = host.alloc([B, D]);
+    const [y, o] = [host.view(Y), host.view(out)];
+    for (let d = 0; d < D; d++) for (let b = 0, i = (first + d) * B; b < B; b++, i++) o[b * D + d] = y[i]!;
+    return out;
+  }
+
+  /** The output rows from f, the tangents and the probe. */
+  function readout(host: HostBuffers, fz: T, tang: T, probe: T | null, B: number): T {
+    const out = host.alloc([width, B]);
+    const [o, f, u] = [host.view(out), host.view(fz), host.view(tang)];
+    const e = probe ? host.view(probe) : null;
+    for (let b = 0; b < B; b++) {
+      let div = 0;
+      let kin = 0;
+      let jac = 0;
+      for (let d = 0; d < D; d++) {
+        const fd = f[b * D + d]!;
+        o[d * B + b] = fd;
+        kin += fd * fd;
+      }
+      if (e) {
+        for (let d = 0; d < D; d++) {
+          const ud = u[b * D + d]!;
+          div += e[b * D + d]! * ud;
+          jac += ud * ud;
+        }
+      } else {
+        for (let k = 0; k < D; k++) {
+          const row = (k * B + b) * D;
+          div += u[row + k]!;
+          for (let d = 0; d < D; d++) jac += u[row + d]! * u[row + d]!;
+        }
+      }
+      o[D * B + b] = div;
+      if (regs) {
+        o[(D + 1) * B + b] = kin;
+        o[(D + 2) * B + b] = jac;
+      }
+    }
+    if (e) o.fill(0, (width - D) * B);
+    return out;
+  }
+
+  /** The cotangents entering the last layer (f̄ + 2Ē f; ε·tr̄ + 2F̄ Jε) and the probe's direct one. */
+  function seeds(host: HostBuffers, dy: T, fz: T, tang: T, pr: T | null, B: number): [T, T, T | null] {
+    const [aBar, adBar] = [host.alloc([B, D]), host.alloc([K * B, D])];
+    const probeBar = pr ? host.alloc([B, D]) : null;
+    const [g, f, u, a, ad] = [host.view(dy), host.view(fz), host.view(tang), host.view(aBar), host.view(adBar)];
+    const [e, pb] = pr ? [host.view(pr), host.view(probeBar!)] : [null, null];
+    for (let b = 0; b < B; b++) {
+      const dDiv = g[D * B + b]!;
+      const dE = regs ? 2 * g[(D + 1) * B + b]! : 0;
+      const dJ = regs ? 2 * g[(D + 2) * B + b]! : 0;
+      for (let d = 0; d < D; d++) a[b * D + d] = g[d * B + b]! + dE * f[b * D + d]!;
+      if (e) {
+        for (let d = 0; d < D; d++) {
+          const i = b * D + d;
+          ad[i] = e[i]! * dDiv + dJ * u[i]!;
+          pb![i] = u[i]! * dDiv;
+        }
+      } else {
+        for (let k = 0; k < D; k++) for (let d = 0; d < D; d++) {
+          const i = (k * B + b) * D + d;
+          ad[i] = (k === d ? dDiv : 0) + dJ * u[i]!;
+        }
+      }
+    }
+    return [aBar, adBar, probeBar];
+  }
+
+  /** Y's cotangent rows [z̄ᵀ; 0; (ε̄ᵀ)] with ε̄ = direct part + the tangent chain's. */
+  function stateGrad(host: HostBuffers, zBar: T, probeBar: T | null, uBar0: T | null, B: number): T {
+    const out = host.alloc([width, B]);
+    const [o, zb] = [host.view(out), host.view(zBar)];
+    const [pb, ub] = probeBar ? [host.view(probeBar), host.view(uBar0!)] : [null, null];
+    o.fill(0, D * B, (width - (pb ? D : 0)) * B);
+    for (let d = 0; d < D; d++) {
+      for (let b = 0; b < B; b++) o[d * B + b] = zb[b * D + d]!;
+      if (pb) for (let b = 0, r0 = (width - D + d) * B; b < B; b++) o[r0 + b] = pb[b * D + d]! + ub![b * D + d]!;
+    }
+    return out;
   }
 
   sweep();

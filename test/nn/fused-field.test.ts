@@ -58,6 +58,26 @@ describe('closed-form augmented CNF dynamics (fused op)', () => {
     net.dispose();
   });
 
+  it('the kernel-only path (a backend without host buffers: cpu) agrees with the taped reference too', async () => {
+    await useBackend('cpu');
+    try {
+      for (const [layer, activation] of [['concatsquash', 'tanh'], ['hyper', 'swish']] as [LayerKind, ActivationName][]) {
+        const net = new ODENet({ dim: D, hidden: [7, 6], layer, activation, seed: 4 });
+        layouts.forEach((layout, i) => {
+          const { y, w } = inputs(layout, 50 + i);
+          const fusedValue = tf.tidy(() => values(net.augmented(0.3, y, layout, true)));
+          const tapedValue = tf.tidy(() => values(net.augmented(0.3, y, layout, false)));
+          expect(relDiff(fusedValue, tapedValue), `${layer} ${layout.trace} regs=${layout.regs}`).toBeLessThan(1e-5);
+          expect(relDiff(gradient(net, layout, y, w, true), gradient(net, layout, y, w, false)), `${layer} ${layout.trace} regs=${layout.regs}`).toBeLessThan(1e-4);
+          tf.dispose([y, w]);
+        });
+        net.dispose();
+      }
+    } finally {
+      await useBackend('wasm');
+    }
+  });
+
   it('the exact trace is the trace of the numerical Jacobian, and ‖∂f/∂z‖²_F its Frobenius norm', () => {
     const net = new ODENet({ dim: D, hidden: [8], seed: 2 });
     const layout: AugmentedLayout = { dim: D, regs: true, trace: 'exact' };
