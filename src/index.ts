@@ -41,7 +41,7 @@ export type {
 export { CNF, setTrace, cnfField64, cnfForward64 } from './ffjord/index.js';
 export type { CNFOptions, CNFStats, TraceEstimator } from './ffjord/index.js';
 export { ODENet, LAYER_KINDS } from './nn/index.js';
-export type { ODENetOptions, LayerKind } from './nn/index.js';
+export type { ODENetOptions, LayerKind, AugmentedLayout } from './nn/index.js';
 export { toyData, TOY_DATASETS } from './data/toy.js';
 export type { ToyDataset } from './data/toy.js';
 export { train } from './train/index.js';
