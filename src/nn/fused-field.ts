@@ -361,11 +361,14 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
         // Through h' = σ(a) and u' = ȧ ⊙ σ′(a): aBar, adBar hold h̄', ū'.
         const d1 = s[e.d1]!;
         const ad = s[e.ad]!;
-        const d2 = act.second(r, e.a >= 0 ? s[e.a]! : null, s[at[l + 1]!.h]!, d1);
+        const hOut = s[at[l + 1]!.h]!;
         const prod = r.mul(adBar, ad);
         const d1Bar = K === 1 ? prod : r.sum(r.reshape(prod, [K, B, -1]), 0);
         adBar = rowScale(adBar, d1);
-        aBar = r.add(r.mul(aBar, d1), r.mul(d1Bar, d2));
+        // ā = h̄'·σ′ + σ̄′·σ″; for tanh σ″ = −2hσ′, so ā = σ′·(h̄' − 2h·σ̄′): one op fewer.
+        aBar = activation === 'tanh'
+          ? r.mul(d1, r.sub(aBar, r.mul(r.mul(hOut, d1Bar), 2)))
+          : r.add(r.mul(aBar, d1), r.mul(d1Bar, act.second(r, e.a >= 0 ? s[e.a]! : null, hOut, d1)));
       }
       const W = s[e.W]!;
       const hIn = s[e.h]!;
