@@ -14,6 +14,9 @@
  * computation's reverse mode written by hand, σ'' included, so training needs no nested tape: a
  * handful of matrix products per layer and no saved-tensor copies beyond what the formulas use.
  *
+ * Inside, the op calls the backend's kernels directly (KernelRunner, no engine bookkeeping per
+ * step) and, on wasm, does the arithmetic on narrow and parameter-sized arrays in JS on the heap.
+ *
  * The op differentiates once in closed form. Where a gradient of its gradient is taken (a Hessian
  * through the field), its backward pass is recomputed on the tape by the taped reference instead,
  * so higher orders stay right.
@@ -238,8 +241,7 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
     const B = Y.shape[1]!;
     const r = KernelRunner.create()!;
     try {
-      // K-blocked tangent rows [K·B, n] times a per-row factor [B, n].
-      const rowScale = (u: T, f: T): T => (K === 1 ? r.mul(u, f) : r.reshape(r.mul(r.reshape(u, [K, B, -1]), f), [K * B, -1]));
+      const rowScale = rowScaler(r, B);
       // The narrow state rows move in and out by JS loops where the host holds the buffers (wasm):
       // a handful of kernel calls on [D, B] tensors cost more than the work.
       const host = r.host();
@@ -248,7 +250,7 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
       const probe = hutch ? rowsOf(width - D) : null;
       const saved: T[] = [z, ...(probe ? [probe] : [])];
       // Per layer, indices into `saved`: input h, input tangents u (none for the exact trace's first layer), W, ctx, d1, ȧ, a.
-      const at: { h: number; u: number; W: number; ctx: number[]; d1: number; ad: number; a: number }[] = [];
+      const at: Entry[] = [];
       let h: T = z;
       let u: T | null = probe;
       let hIndex = 0;
@@ -260,7 +262,7 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
         const a = r.matMul(h, e.W, e.b);
         // Exact trace: the first layer's tangents of the unit vectors are the rows of W.
         const ad = u ? r.matMul(u, e.W) : r.reshape(r.tile(r.reshape(e.W, [D, 1, -1]), [1, B, 1]), [D * B, -1]);
-        const entry = { h: hIndex, u: uIndex, W: saved.push(e.W) - 1, ctx: e.ctx.map((c) => saved.push(c) - 1), d1: -1, ad: -1, a: -1 };
+        const entry: Entry = { h: hIndex, u: uIndex, W: saved.push(e.W) - 1, ctx: e.ctx.map((c) => saved.push(c) - 1), d1: -1, ad: -1, a: -1 };
         at.push(entry);
         if (l + 1 === L) {
           fz = a;
@@ -310,7 +312,7 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
             if (engineState.gradientDepth > 0) return referenceGrads(reference, t, kept[0] as Tensor, dy as Tensor, variables as Tensor[]);
             const rb = KernelRunner.create()!;
             try {
-              return backward(rb, saved, dy, B, iF, at, rowScale0(rb, B)).map((g) => rb.keep(g));
+              return backward(rb, saved, dy, B, iF, at, rowScaler(rb, B)).map((g) => rb.keep(g));
             } finally {
               rb.free();
             }
@@ -324,10 +326,12 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
     }
   });
 
-  function rowScale0(r: KernelRunner, B: number) {
+  /** K-blocked tangent rows [K·B, n] times a per-row factor [B, n]. */
+  function rowScaler(r: KernelRunner, B: number) {
     return (u: T, f: T): T => (K === 1 ? r.mul(u, f) : r.reshape(r.mul(r.reshape(u, [K, B, -1]), f), [K * B, -1]));
   }
 
+  /** Per layer, indices into the saved buffers (−1: none). */
   type Entry = { h: number; u: number; W: number; ctx: number[]; d1: number; ad: number; a: number };
   function backward(r: KernelRunner, s: T[], dy: T, B: number, iF: number, at: Entry[], rowScale: (u: T, f: T) => T): T[] {
     const fz = s[iF]!;
