@@ -44,7 +44,8 @@ Differences that remain:
   adds it. The error norm and the loss are unchanged by that sign.
 """
 import argparse, json, math, sys, time
-import torch, torch.nn as nn
+import torch
+from ffjord_field import Field
 
 # Dormand-Prince 5(4): 7 stages, FSAL; B = 5th-order weights, BHAT = embedded 4th-order weights.
 C = [0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0, 1.0]
@@ -180,28 +181,6 @@ def dopri5(f, y0, t0, t1, rtol, atol, max_steps=100_000):
         h = h_next
     return y, stats
 
-
-class ConcatSquash(nn.Module):
-    def __init__(self, i, o):
-        super().__init__()
-        self.lin, self.gate, self.bias = nn.Linear(i, o), nn.Linear(1, o), nn.Linear(1, o, bias=False)
-
-    def forward(self, t, x):
-        t = t.view(1, 1)
-        return self.lin(x) * torch.sigmoid(self.gate(t)) + self.bias(t)
-
-
-class Field(nn.Module):
-    def __init__(self, d, h):
-        super().__init__()
-        self.layers = nn.ModuleList([ConcatSquash(d, h), ConcatSquash(h, h), ConcatSquash(h, h), ConcatSquash(h, d)])
-
-    def forward(self, t, x):
-        for i, layer in enumerate(self.layers):
-            x = layer(t, x)
-            if i < len(self.layers) - 1:
-                x = torch.tanh(x)
-        return x
 
 
 class FFJORDAdjoint:

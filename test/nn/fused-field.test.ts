@@ -44,35 +44,31 @@ const cases: [LayerKind, ActivationName][] = [
   ...(Object.keys(ACTIVATIONS) as ActivationName[]).filter((a) => a !== 'tanh').map((a) => ['concatsquash', a] as [LayerKind, ActivationName]),
 ];
 
+/** The fused op's value and gradient against the taped reference's, for every layout. */
+function matchesTaped(layer: LayerKind, activation: ActivationName, seed: number): void {
+  const net = new ODENet({ dim: D, hidden: [7, 6], layer, activation, seed: 4 });
+  layouts.forEach((layout, i) => {
+    const { y, w } = inputs(layout, seed + i);
+    const what = `${layer}/${activation} ${layout.trace} regs=${layout.regs}`;
+    const fusedValue = tf.tidy(() => values(net.augmented(0.3, y, layout, true)));
+    const tapedValue = tf.tidy(() => values(net.augmented(0.3, y, layout, false)));
+    expect(relDiff(fusedValue, tapedValue), what).toBeLessThan(1e-5);
+    expect(relDiff(gradient(net, layout, y, w, true), gradient(net, layout, y, w, false)), what).toBeLessThan(1e-4);
+    tf.dispose([y, w]);
+  });
+  net.dispose();
+}
+
 describe('closed-form augmented CNF dynamics (fused op)', () => {
   it.each(cases)('%s / %s: value and gradient equal the taped reference (both traces, with and without RNODE terms)', (layer, activation) => {
-    const net = new ODENet({ dim: D, hidden: [7, 6], layer, activation, seed: 4 });
-    layouts.forEach((layout, i) => {
-      const { y, w } = inputs(layout, 10 + i);
-      const fusedValue = tf.tidy(() => values(net.augmented(0.3, y, layout, true)));
-      const tapedValue = tf.tidy(() => values(net.augmented(0.3, y, layout, false)));
-      expect(relDiff(fusedValue, tapedValue), `${layout.trace} regs=${layout.regs}`).toBeLessThan(1e-5);
-      expect(relDiff(gradient(net, layout, y, w, true), gradient(net, layout, y, w, false)), `${layout.trace} regs=${layout.regs}`).toBeLessThan(1e-4);
-      tf.dispose([y, w]);
-    });
-    net.dispose();
+    matchesTaped(layer, activation, 10);
   });
 
   it('the kernel-only path (a backend without host buffers: cpu) agrees with the taped reference too', async () => {
     await useBackend('cpu');
     try {
-      for (const [layer, activation] of [['concatsquash', 'tanh'], ['hyper', 'swish']] as [LayerKind, ActivationName][]) {
-        const net = new ODENet({ dim: D, hidden: [7, 6], layer, activation, seed: 4 });
-        layouts.forEach((layout, i) => {
-          const { y, w } = inputs(layout, 50 + i);
-          const fusedValue = tf.tidy(() => values(net.augmented(0.3, y, layout, true)));
-          const tapedValue = tf.tidy(() => values(net.augmented(0.3, y, layout, false)));
-          expect(relDiff(fusedValue, tapedValue), `${layer} ${layout.trace} regs=${layout.regs}`).toBeLessThan(1e-5);
-          expect(relDiff(gradient(net, layout, y, w, true), gradient(net, layout, y, w, false)), `${layer} ${layout.trace} regs=${layout.regs}`).toBeLessThan(1e-4);
-          tf.dispose([y, w]);
-        });
-        net.dispose();
-      }
+      matchesTaped('concatsquash', 'tanh', 50);
+      matchesTaped('hyper', 'swish', 60);
     } finally {
       await useBackend('wasm');
     }
