@@ -180,20 +180,38 @@ export class KernelRunner {
   }
 
   /**
-   * Takes xs out of the runner's care (views and outside buffers gain a reference of their own):
-   * they outlive `free()` until the returned function is called.
+   * Keeps xs alive past `free()` until the returned `release` is called, as `items`: the runner's
+   * own buffers (and views of them) by their buffer, and outside tensors (inputs, variables) as
+   * engine tensors of their own, so that a variable assigned in between keeps the value it had
+   * here and the engine's books stay right.
    */
-  hold(xs: readonly TI[]): () => void {
-    const owned: TI[] = [];
-    for (const x of xs) {
+  hold(xs: readonly TI[]): { items: TI[]; release: () => void } {
+    const owned: { dataId: unknown }[] = [];
+    const tensors: tf.Tensor[] = [];
+    const items = xs.map((x) => {
       const i = this.made.lastIndexOf(x);
-      if (i >= 0) this.made.splice(i, 1);
-      else this.backend.incRef(x.dataId);
-      owned.push(x);
-    }
-    return () => {
-      for (const x of owned) this.backend.disposeData(x.dataId);
-      owned.length = 0;
+      if (i >= 0) {
+        this.made.splice(i, 1);
+        owned.push({ dataId: x.dataId });
+        return x;
+      }
+      if (this.made.some((m) => m.dataId === x.dataId)) {
+        this.backend.incRef(x.dataId);
+        owned.push({ dataId: x.dataId });
+        return { dataId: x.dataId, shape: x.shape, dtype: x.dtype } as TI;
+      }
+      const t = tf.keep(this.keep(x));
+      tensors.push(t);
+      return t;
+    });
+    return {
+      items,
+      release: () => {
+        for (const x of owned) this.backend.disposeData(x.dataId);
+        owned.length = 0;
+        tf.dispose(tensors);
+        tensors.length = 0;
+      },
     };
   }
 

@@ -301,7 +301,8 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
       let entry: Held | null = null;
       if (engineState.gradientDepth > 0 && engineState.kernelDepth === 1) {
         save([Y]);
-        entry = { release: r.hold(saved), sentinel: null };
+        const kept = r.hold([...saved, ...variables]);
+        entry = { release: kept.release, sentinel: null, items: kept.items };
         held.add(entry);
         pendingEntry = entry;
       }
@@ -309,10 +310,12 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
         value: r.keep(value),
         gradFunc: (dy: T, kept: T[]): Tensor[] => {
           try {
-            if (engineState.gradientDepth > 0) return referenceGrads(reference, t, kept[0] as Tensor, dy as Tensor, variables as Tensor[]);
+            // A gradient of this gradient (the tape is still recording), or a second backward pass
+            // through the op after the first released its buffers: the taped reference.
+            if (engineState.gradientDepth > 0 || !entry || !held.has(entry)) return referenceGrads(reference, t, kept[0] as Tensor, dy as Tensor, variables as Tensor[]);
             const rb = KernelRunner.create()!;
             try {
-              return backward(rb, saved, dy, B, iF, at, rowScaler(rb, B)).map((g) => rb.keep(g));
+              return backward(rb, entry.items, entry.items.slice(saved.length), dy, B, iF, at, rowScaler(rb, B)).map((g) => rb.keep(g));
             } finally {
               rb.free();
             }
@@ -333,7 +336,7 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
 
   /** Per layer, indices into the saved buffers (−1: none). */
   type Entry = { h: number; u: number; W: number; ctx: number[]; d1: number; ad: number; a: number };
-  function backward(r: KernelRunner, s: T[], dy: T, B: number, iF: number, at: Entry[], rowScale: (u: T, f: T) => T): T[] {
+  function backward(r: KernelRunner, s: T[], params: T[], dy: T, B: number, iF: number, at: Entry[], rowScale: (u: T, f: T) => T): T[] {
     const fz = s[iF]!;
     const tang = s[iF + 1]!;
     const pr = hutch ? s[1]! : null;
@@ -379,7 +382,7 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
       const db = r.sum(aBar, 0);
       // W̄ = hᵀ·ā + uᵀ·ǡ as one product (tfjs-wasm's transposed matMul is not vectorised; transpose is cheap).
       const dW = e.u >= 0 ? outer(r.concat([hIn, s[e.u]!], 0), r.concat([aBar, adBar], 0)) : r.add(outer(hIn, aBar), r.sum(r.reshape(adBar, [D, B, -1]), 1));
-      grads[l] = layerGrads(r, kind, t, layers[l]!, e.ctx.map((i) => s[i]!), dW, db);
+      grads[l] = layerGrads(r, kind, t, params.slice(l * per, (l + 1) * per), e.ctx.map((i) => s[i]!), dW, db);
       const Wt = r.transpose(W);
       const hBar = r.matMul(aBar, Wt);
       if (l > 0) {
@@ -493,8 +496,12 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
   return out;
 }
 
-/** Buffers held for a backward pass, and the saved tensor whose disposal says the tape is done. */
+/**
+ * Buffers held for a backward pass (the saved ones, then the variables as they were), and the
+ * saved tensor whose disposal says the tape is done.
+ */
 interface Held {
+  items: T[];
   release: () => void;
   sentinel: Tensor | null;
 }
@@ -560,6 +567,8 @@ export function tapedAugmented(apply: (t: number, z: Tensor) => Tensor, layout: 
     }
     if (regs) cols.push(tf.sum(tf.square(f!), 1, true), jac!);
     if (hutch) cols.push(tf.zeros([B, D]));
-    return tf.transpose(tf.concat(cols, 1)) as tf.Tensor2D;
+    const out = tf.transpose(tf.concat(cols, 1)) as tf.Tensor2D;
+    f!.dispose(); // kept out of the gradient's scope above
+    return out;
   });
 }

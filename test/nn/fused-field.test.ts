@@ -137,6 +137,38 @@ describe('closed-form augmented CNF dynamics (fused op)', () => {
     net.dispose();
   });
 
+  it('a variable assigned before a held, never-run backward pass is released keeps its new value (ignore layers hold W itself)', () => {
+    const net = new ODENet({ dim: D, hidden: [4], layer: 'ignore', seed: 1 });
+    const layout: AugmentedLayout = { dim: D, regs: false, trace: 'hutchinson' };
+    const { y, w } = inputs(layout, 70);
+    const W = net.variables[0]!;
+    const { value, grads } = tf.variableGrads(() => {
+      net.augmented(0.2, y, layout); // taped, never backpropagated: its buffers stay held
+      return tf.sum(tf.square(W)) as tf.Scalar;
+    }, net.variables);
+    tf.dispose([value, ...Object.values(grads)]);
+    tf.tidy(() => W.assign(tf.onesLike(W))); // an optimizer step
+    tf.tidy(() => {
+      net.augmented(0.1, y, layout); // sweeps the held entry
+    });
+    expect(values(W).every((v) => v === 1)).toBe(true);
+    tf.dispose([y, w]);
+    net.dispose();
+  });
+
+  it('two backward passes through one evaluation (a gradient that also uses the value) equal the taped reference’s', () => {
+    const net = new ODENet({ dim: D, hidden: [6], seed: 1 });
+    const layout: AugmentedLayout = { dim: D, regs: false, trace: 'hutchinson' };
+    const { y, w } = inputs(layout, 80);
+    const run = (fused: boolean) => tf.tidy(() => values(tf.grad((yy: tf.Tensor) => {
+      const inner = tf.valueAndGrad((y2: tf.Tensor) => tf.sum(tf.mul(net.augmented(0.1, y2 as tf.Tensor2D, layout, fused), w)) as tf.Scalar)(yy);
+      return tf.add(inner.value, tf.sum(tf.square(inner.grad)));
+    })(y)));
+    expect(relDiff(run(true), run(false))).toBeLessThan(1e-4);
+    tf.dispose([y, w]);
+    net.dispose();
+  });
+
   it('leaves no tensors or backend buffers behind, forward or backward', () => {
     const net = new ODENet({ dim: D, hidden: [8, 8], seed: 1 });
     const buffers = () => (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds();
@@ -152,6 +184,7 @@ describe('closed-form augmented CNF dynamics (fused op)', () => {
       }
       expect(buffers()).toBe(before);
       expect(leaks(() => tf.tidy(() => net.augmented(0.4, y, layout)))).toEqual([0, 0, 0]);
+      expect(leaks(() => tf.tidy(() => net.augmented(0.4, y, layout, false)))).toEqual([0, 0, 0]);
       expect(leaks(() => {
         const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(net.augmented(0.4, y, layout), w)) as tf.Scalar, net.variables);
         tf.dispose([value, ...Object.values(grads)]);
