@@ -20,7 +20,7 @@ type Backend = {
 type Kernel = (args: { inputs: unknown; attrs: unknown; backend: Backend }) => TI | TI[];
 
 /** The kernels the runner uses; a backend that lacks one cannot run it. */
-export const RUNNER_KERNELS = [
+const RUNNER_KERNELS = [
   'Add', 'Sub', 'Multiply', 'Square', 'Sigmoid', 'Softplus', 'Elu', 'Exp', 'Step', 'Minimum', 'Sum',
   'Transpose', 'Concat', 'Slice', 'Tile', 'BatchMatMul', '_FusedMatMul', 'Tanh',
 ] as const;
@@ -124,9 +124,9 @@ export class KernelRunner {
     return this.run('Step', { x }, { alpha: 0 });
   }
   /** Σ over `axis` (one axis, or all when omitted). */
-  sum(x: TI, axis?: number, keepDims = false): TI {
+  sum(x: TI, axis?: number): TI {
     const axes = axis === undefined ? x.shape.map((_, i) => i) : [axis < 0 ? x.shape.length + axis : axis];
-    return this.run('Sum', { x }, { axis: axes, keepDims });
+    return this.run('Sum', { x }, { axis: axes, keepDims: false });
   }
   /** The transpose of a matrix. */
   transpose(x: TI): TI {
@@ -171,11 +171,17 @@ export class KernelRunner {
     return this.reshape(out, [m, n]);
   }
 
+  /** Takes x off the runner's list if it made x (true); otherwise x is not the runner's to free. */
+  private take(x: TI): boolean {
+    const i = this.made.lastIndexOf(x);
+    if (i < 0) return false;
+    this.made.splice(i, 1);
+    return true;
+  }
+
   /** Hands x to the engine as a tensor (in the current scope); the runner no longer frees it. */
   keep(x: TI): tf.Tensor {
-    const i = this.made.lastIndexOf(x);
-    if (i >= 0) this.made.splice(i, 1);
-    else this.backend.incRef(x.dataId);
+    if (!this.take(x)) this.backend.incRef(x.dataId);
     return (tf.engine() as unknown as { makeTensorFromTensorInfo(t: TI): tf.Tensor }).makeTensorFromTensorInfo(x);
   }
 
@@ -189,9 +195,7 @@ export class KernelRunner {
     const owned: { dataId: unknown }[] = [];
     const tensors: tf.Tensor[] = [];
     const items = xs.map((x) => {
-      const i = this.made.lastIndexOf(x);
-      if (i >= 0) {
-        this.made.splice(i, 1);
+      if (this.take(x)) {
         owned.push({ dataId: x.dataId });
         return x;
       }
@@ -222,6 +226,13 @@ export class KernelRunner {
    * allocation may grow the heap, which detaches older views.
    */
   host(): HostBuffers | null {
+    if (this.hostBuffers === undefined) this.hostBuffers = this.makeHost();
+    return this.hostBuffers;
+  }
+
+  private hostBuffers: HostBuffers | null | undefined;
+
+  private makeHost(): HostBuffers | null {
     const b = this.backend as unknown as { typedArrayFromHeap?(x: TI): Float32Array; makeOutput?(shape: number[], dtype: 'float32'): TI };
     if (tf.getBackend() !== 'wasm' || !b.typedArrayFromHeap || !b.makeOutput) return null;
     return {

@@ -42,11 +42,9 @@ const sig = (x: number) => 1 / (1 + Math.exp(-x));
 /** The CNF's net as float64 layers (weights read once). */
 function layers64(cnf: CNF): Layer64[] {
   const net = cnf.net;
-  const vars = net.variables.map((v) => Float64Array.from(v.dataSync()));
   const sizes = [net.dim, ...net.hidden, net.dim];
-  const perLayer = net.layer === 'concatsquash' ? 5 : net.layer === 'squash' ? 4 : net.layer === 'hyper' ? 3 : 2;
-  return sizes.slice(0, -1).map((_, l) => {
-    const [Wfull, b, e0, e1, e2] = vars.slice(l * perLayer, (l + 1) * perLayer) as Float64Array[];
+  return net.layerVariables.map((layer, l) => {
+    const [Wfull, b, e0, e1, e2] = layer.map((v) => Float64Array.from(v.dataSync()));
     const rows = sizes[l]!;
     const cols = sizes[l + 1]!;
     // concat: the last row of W multiplies t.

@@ -45,12 +45,18 @@ export function augmentedWidth({ dim, regs, trace }: AugmentedLayout): number {
   return dim + 1 + (regs ? 2 : 0) + (trace === 'hutchinson' ? dim : 0);
 }
 
-/** σ, σ′ and σ″ of an activation in kernels; `second` gets what `jet` made (and a where needed). */
+/**
+ * An activation in kernels: `jet` gives h = σ(a) and σ′(a); `back` gives ā = h̄·σ′ + σ̄′·σ″ from
+ * the cotangents of h and of σ′, reusing what `jet` made (and a, for those that need it).
+ */
 interface ActivationJet {
   jet(r: KernelRunner, a: T): { h: T; d1: T };
-  second(r: KernelRunner, a: T | null, h: T, d1: T): T;
+  back(r: KernelRunner, hBar: T, d1Bar: T, a: T | null, h: T, d1: T): T;
   needsInput: boolean;
 }
+
+/** ā = h̄·σ′ + σ̄′·σ″ for a given σ″. */
+const backWith = (r: KernelRunner, hBar: T, d1Bar: T, d1: T, d2: T): T => r.add(r.mul(hBar, d1), r.mul(d1Bar, d2));
 
 const JETS: Record<ActivationName, ActivationJet> = {
   // tanh(a) = 2σ(2a) − 1: tfjs-wasm's sigmoid is vectorised, its tanh is not (≈ 10× slower).
@@ -59,7 +65,8 @@ const JETS: Record<ActivationName, ActivationJet> = {
       const h = r.sub(r.mul(r.sigmoid(r.mul(a, 2)), 2), 1);
       return { h, d1: r.sub(1, r.square(h)) };
     },
-    second: (r, _a, h, d1) => r.mul(r.mul(h, d1), -2),
+    // σ″ = −2hσ′, so ā = σ′·(h̄ − 2h·σ̄′): one op fewer than the general form.
+    back: (r, hBar, d1Bar, _a, h, d1) => r.mul(d1, r.sub(hBar, r.mul(r.mul(h, d1Bar), 2))),
     needsInput: false,
   },
   sigmoid: {
@@ -67,12 +74,12 @@ const JETS: Record<ActivationName, ActivationJet> = {
       const h = r.sigmoid(a);
       return { h, d1: r.mul(h, r.sub(1, h)) };
     },
-    second: (r, _a, h, d1) => r.mul(d1, r.sub(1, r.mul(h, 2))),
+    back: (r, hBar, d1Bar, _a, h, d1) => backWith(r, hBar, d1Bar, d1, r.mul(d1, r.sub(1, r.mul(h, 2)))),
     needsInput: false,
   },
   softplus: {
     jet: (r, a) => ({ h: r.softplus(a), d1: r.sigmoid(a) }),
-    second: (r, _a, _h, d1) => r.mul(d1, r.sub(1, d1)),
+    back: (r, hBar, d1Bar, _a, _h, d1) => backWith(r, hBar, d1Bar, d1, r.mul(d1, r.sub(1, d1))),
     needsInput: false,
   },
   swish: {
@@ -81,9 +88,9 @@ const JETS: Record<ActivationName, ActivationJet> = {
       return { h: r.mul(a, s), d1: r.mul(s, r.add(1, r.mul(a, r.sub(1, s)))) };
     },
     // σ″ = s(1 − s)(2 + a(1 − 2s)) with s = sigmoid(a).
-    second: (r, a, _h, _d1) => {
+    back: (r, hBar, d1Bar, a, _h, d1) => {
       const s = r.sigmoid(a!);
-      return r.mul(r.mul(s, r.sub(1, s)), r.add(2, r.mul(a!, r.sub(1, r.mul(s, 2)))));
+      return backWith(r, hBar, d1Bar, d1, r.mul(r.mul(s, r.sub(1, s)), r.add(2, r.mul(a!, r.sub(1, r.mul(s, 2))))));
     },
     needsInput: true,
   },
@@ -92,8 +99,8 @@ const JETS: Record<ActivationName, ActivationJet> = {
       const positive = r.step(a);
       return { h: r.elu(a), d1: r.add(positive, r.mul(r.sub(1, positive), r.exp(r.minimum(a, 0)))) };
     },
-    // 0 for a > 0, eᵃ = σ′ otherwise.
-    second: (r, a, _h, d1) => r.mul(d1, r.sub(1, r.step(a!))),
+    // σ″ is 0 for a > 0 and eᵃ = σ′ otherwise.
+    back: (r, hBar, d1Bar, a, _h, d1) => backWith(r, hBar, d1Bar, d1, r.mul(d1, r.sub(1, r.step(a!)))),
     needsInput: true,
   },
 };
@@ -101,8 +108,6 @@ const JETS: Record<ActivationName, ActivationJet> = {
 /** The parameters of one ODENet layer: W, b and the kind's time weights. */
 type LayerParams = readonly T[];
 
-/** Number of variables per layer of each kind (W, b, then the time weights). */
-export const PARAMS_PER_LAYER: Record<LayerKind, number> = { concatsquash: 5, squash: 4, hyper: 3, concat: 2, ignore: 2 };
 
 /**
  * The layer's affine map at time t, h·W(t) + b(t): the effective W and b, plus what the backward
@@ -212,8 +217,8 @@ function squashGradsHost(host: HostBuffers, kind: LayerKind, t: number, p: Layer
 export interface FusedNet {
   kind: LayerKind;
   activation: ActivationName;
-  /** All variables, layer by layer ([W, b, …time weights] each). */
-  variables: readonly Tensor[];
+  /** The variables of each layer: W, b, then the kind's time weights. */
+  layers: readonly (readonly Tensor[])[];
 }
 
 /** The taped fallback, used for gradients of the op's gradient: same value, differentiable to any order. */
@@ -225,10 +230,10 @@ export type AugmentedReference = (t: number, y: Tensor) => Tensor;
  */
 export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number, y: tf.Tensor2D, reference: AugmentedReference): tf.Tensor2D {
   if (!KernelRunner.create()) return reference(t, y) as tf.Tensor2D;
-  const { kind, activation, variables } = net;
-  const per = PARAMS_PER_LAYER[kind];
-  const L = variables.length / per;
-  const layers = Array.from({ length: L }, (_, l) => variables.slice(l * per, (l + 1) * per));
+  const { kind, activation, layers } = net;
+  const variables = layers.flat();
+  const L = layers.length;
+  const per = layers[0]!.length;
   const act = JETS[activation];
   const { dim: D, regs, trace } = layout;
   const hutch = trace === 'hutchinson';
@@ -368,14 +373,10 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
         // Through h' = σ(a) and u' = ȧ ⊙ σ′(a): aBar, adBar hold h̄', ū'.
         const d1 = s[e.d1]!;
         const ad = s[e.ad]!;
-        const hOut = s[at[l + 1]!.h]!;
         const prod = r.mul(adBar, ad);
         const d1Bar = K === 1 ? prod : r.sum(r.reshape(prod, [K, B, -1]), 0);
         adBar = rowScale(adBar, d1);
-        // ā = h̄'·σ′ + σ̄′·σ″; for tanh σ″ = −2hσ′, so ā = σ′·(h̄' − 2h·σ̄′): one op fewer.
-        aBar = activation === 'tanh'
-          ? r.mul(d1, r.sub(aBar, r.mul(r.mul(hOut, d1Bar), 2)))
-          : r.add(r.mul(aBar, d1), r.mul(d1Bar, act.second(r, e.a >= 0 ? s[e.a]! : null, hOut, d1)));
+        aBar = act.back(r, aBar, d1Bar, e.a >= 0 ? s[e.a]! : null, s[at[l + 1]!.h]!, d1);
       }
       const W = s[e.W]!;
       const hIn = s[e.h]!;

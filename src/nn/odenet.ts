@@ -107,17 +107,23 @@ export class ODENet {
 
   /**
    * A CNF's augmented dynamics dY/dt for the state tensor Y = [z; L; (E; F); (ε)], a row per
-   * component and a column per sample (see fused-field.ts): f, the trace (exact or Hutchinson) and the RNODE integrands. `fused` (default)
-   * is one op with a closed-form backward pass; otherwise everything is taped (the reference).
+   * component and a column per sample (see fused-field.ts): f, the trace (exact or Hutchinson)
+   * and the RNODE integrands. `fused` (default) is one op with a closed-form backward pass;
+   * otherwise everything is taped (the reference).
    */
   augmented(t: number, y: tf.Tensor2D, layout: AugmentedLayout, fused = true): tf.Tensor2D {
     const taped = (tt: number, yy: tf.Tensor) => tapedAugmented((s, z) => this.apply(s, z), layout, tt, yy);
     if (!fused) return taped(t, y);
-    return fusedAugmented({ kind: this.layer, activation: this.activation, variables: this.variables }, layout, t, y, taped);
+    return fusedAugmented({ kind: this.layer, activation: this.activation, layers: this.layerVariables }, layout, t, y, taped);
+  }
+
+  /** The variables layer by layer: W, b, then the kind's time weights. */
+  get layerVariables(): tf.Variable[][] {
+    return this.layers.map(({ W, b, extra }) => [W, b, ...extra]);
   }
 
   get variables(): tf.Variable[] {
-    return this.layers.flatMap(({ W, b, extra }) => [W, b, ...extra]);
+    return this.layerVariables.flat();
   }
 
   /** Releases the variables. */
