@@ -1,4 +1,4 @@
-/** The typed error of every data-file reader: it names the file, the row and a fix. */
+/** The typed error of every data-file reader (it names the file, the row and a fix), and the checks they share. */
 import { BiflowError } from '../errors.js';
 
 /** A data file is missing, unreadable or malformed (`file` names it; the message names the row). */
