@@ -1,8 +1,10 @@
 /**
  * A dataset for training: fresh seeded batches, and a fixed held-out test set. Toy densities are
- * sampled anew for every batch (as FFJORD does); files are split 90/10 by a seeded shuffle.
+ * sampled anew for every batch (as FFJORD does); files are split 90/10 by a seeded shuffle (at
+ * least one test and one training row, so a file needs 2 rows).
  */
 import { InvalidArgumentError } from '../errors.js';
+import { requireRows } from './data-error.js';
 import { loadDataFile } from './files.js';
 import { rng, shuffleRows } from './random.js';
 import { TABULAR_DATASETS } from './tabular.js';
@@ -45,6 +47,8 @@ export function loadDataset(spec: string, { seed = 0, testSize = 5000 }: { seed?
     throw new InvalidArgumentError('loadDataset', 'data', spec, `is neither a toy dataset (${TOY_DATASETS.join(', ')}) nor a .csv/.npy file, got {value}. For a tabular benchmark folder write NAME:DIR, NAME one of ${Object.keys(TABULAR_DATASETS).join(', ')}.`);
   }
   const table = loadDataFile(spec);
+  // A 1-row file would leave no training row, and batches drawn from none are all zeros.
+  requireRows(table, spec, 2, 'loadDataset holds out 10% of a file\'s rows (at least 1) as the test set and trains on the rest.', 'loadDataset');
   const data = shuffleRows(table.data.slice(), table.dim, rng(`split:${seed}`));
   const nTest = Math.max(1, Math.round(table.rows * 0.1));
   const train = data.subarray(nTest * table.dim);

@@ -10,7 +10,7 @@
  * Reference: NumPy Enhancement Proposal 1, "A simple file format for NumPy arrays".
  */
 import { unzipSync } from 'fflate';
-import { DataFileError } from './data-error.js';
+import { DataFileError, FLOAT32_MAX } from './data-error.js';
 import type { Table } from './data-error.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -26,23 +26,36 @@ export function parseNpy(file: string, bytes: Uint8Array, fn = 'loadDataFile'): 
   const bad = (problem: string, fix: string) => new DataFileError(file, problem, fix, fn);
   if (bytes.length < 12 || MAGIC.some((b, i) => bytes[i] !== b)) throw bad('is not a .npy file (bad magic)', 'Save it with numpy.save.');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const major = bytes[6]!;
+  const [major, minor] = [bytes[6]!, bytes[7]!];
+  if (major < 1 || major > 3) throw bad(`is .npy format version ${major}.${minor}, not 1.0–3.0`, 'Save it with numpy.save.');
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const start = major === 1 ? 10 : 12;
-  const header = latin1(bytes, start, Math.min(bytes.length, start + headerLen));
+  const offset = start + headerLen;
+  if (offset > bytes.length) throw bad(`is truncated: its header length says ${headerLen} bytes but only ${bytes.length - start} follow`, 'Save it again with numpy.save.');
+  const header = latin1(bytes, start, offset);
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
-  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1]?.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  if (!descr || !fortran || !shape || shape.some((s) => !Number.isInteger(s))) throw bad('has an unreadable header', 'Save it with numpy.save.');
-  if (shape.length !== 2) throw bad(`has shape (${shape.join(', ')}), not (rows, dim)`, 'Reshape it to two dimensions: x.reshape(len(x), -1).');
-  const [rows, dim] = shape as [number, number];
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (!descr || !fortran || shapeText === undefined) throw bad('has an unreadable header', 'Save it with numpy.save.');
+  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean);
+  // Sizes are non-negative decimal integers (Python 2 wrote longs as `3L`); anything else is crafted.
+  if (shape.some((s) => !/^\d+L?$/.test(s) || !Number.isSafeInteger(Number.parseInt(s, 10)))) {
+    throw bad(`has shape (${shapeText}), not a tuple of non-negative integers`, 'Save it again with numpy.save.');
+  }
+  const sizes = shape.map((s) => Number.parseInt(s, 10));
+  if (sizes.length !== 2) throw bad(`has shape (${sizes.join(', ')}), not (rows, dim)`, 'Reshape it to two dimensions: x.reshape(len(x), -1).');
+  const [rows, dim] = sizes as [number, number];
+  if (dim < 1) throw bad(`has shape (${rows}, 0): its rows have no columns`, 'Save an array with at least one column.');
   const kind = /^([<>|=])f([48])$/.exec(descr);
   if (!kind) throw bad(`has dtype ${descr}`, "Convert it to float32 or float64: x.astype('float32').");
   const little = kind[1] !== '>';
   const width = Number(kind[2]);
-  const offset = start + headerLen;
   const size = rows * dim;
-  if (bytes.length - offset < size * width) throw bad(`holds ${Math.floor((bytes.length - offset) / width)} values where its shape says ${size}`, 'The file is truncated; save it again.');
+  // In BigInt: rows · dim · width of a crafted header can pass 2^53, where doubles would round.
+  const need = BigInt(rows) * BigInt(dim) * BigInt(width);
+  if (need !== BigInt(bytes.length - offset)) {
+    throw bad(`holds ${bytes.length - offset} bytes of data where its shape (${rows}, ${dim}) of ${descr} needs ${need}`, need > BigInt(bytes.length - offset) ? 'The file is truncated or its header was edited; save it again with numpy.save.' : 'Its header does not describe its data; save it again with numpy.save.');
+  }
   const data = new Float32Array(size);
   const fortranOrder = fortran === 'True';
   for (let k = 0; k < size; k++) {
@@ -51,6 +64,7 @@ export function parseNpy(file: string, bytes: Uint8Array, fn = 'loadDataFile'): 
     const r = fortranOrder ? k % rows : Math.floor(k / dim);
     const c = fortranOrder ? Math.floor(k / rows) : k % dim;
     if (!Number.isFinite(v)) throw bad(`row ${r + 1}, column ${c + 1} (counting from 1) is ${v}`, 'Remove rows with NaN or Inf before saving: x[numpy.isfinite(x).all(axis=1)].');
+    if (!(Math.abs(v) <= FLOAT32_MAX)) throw bad(`row ${r + 1}, column ${c + 1} (counting from 1) is ${v}, beyond float32's range (±3.4e38)`, 'Rescale that column; rows are stored as float32.');
     data[r * dim + c] = v;
   }
   return { data, rows, dim };

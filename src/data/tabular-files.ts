@@ -10,13 +10,13 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseCsv } from './csv.js';
-import { DataFileError } from './data-error.js';
+import { DataFileError, requireRows } from './data-error.js';
 import type { Table } from './data-error.js';
 import type { Dataset } from './dataset.js';
 import { readBytes } from './files.js';
 import { parseNpy, parseNpz } from './npy.js';
 import { rng } from './random.js';
-import { checkSplits, splitTable, standardization, standardize } from './tabular.js';
+import { checkSplits, minSplitRows, splitTable, standardization, standardize } from './tabular.js';
 import type { Splits, Standardization, TabularName } from './tabular.js';
 
 const FN = 'loadTabular';
@@ -53,7 +53,11 @@ function readSplits(name: TabularName, dir: string, seed: number): { splits: Spl
     return { splits: { train: pick(['train']), validation: pick(['validation', 'val']), test: pick(['test']) }, files: { train: `${npz}[train]`, validation: `${npz}[validation]`, test: `${npz}[test]` } };
   }
   const single = ['data.npy', 'data.csv'].map(at).find(existsSync);
-  if (single) return { splits: splitTable(readTable(single), { seed }), files: { train: single, validation: single, test: single } };
+  if (single) {
+    const table = readTable(single);
+    requireRows(table, single, minSplitRows(), 'A single data file is split 80/10/10 into training (≥ 2 rows), validation and test rows (≥ 1 each).', FN);
+    return { splits: splitTable(table, { seed }), files: { train: single, validation: single, test: single } };
+  }
   throw new DataFileError(dir, 'holds none of train/validation/test .npy or .csv, data.npz, data.npy, data.csv', `Convert the ${name.toUpperCase()} files once as the README's "Tabular data" section shows.`, FN);
 }
 

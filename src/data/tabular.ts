@@ -12,7 +12,7 @@
  * NeurIPS 2017, arXiv:1705.07057 (the preprocessed sets: doi:10.5281/zenodo.1161203).
  */
 import { InvalidArgumentError } from '../errors.js';
-import { DataFileError } from './data-error.js';
+import { DataFileError, requireRows } from './data-error.js';
 import type { Table } from './data-error.js';
 import { rng, shuffleRows } from './random.js';
 
@@ -62,6 +62,26 @@ export function standardize(table: Table, s: Standardization): Table {
   return { data: out, rows, dim };
 }
 
+/** The train, validation and test row counts {@link splitTable} makes of `rows` rows. */
+function splitSizes(rows: number, validation: number, test: number): { nTrain: number; nVal: number; nTest: number } {
+  const nTest = Math.round(rows * test);
+  const nVal = Math.round((rows - nTest) * validation);
+  return { nTrain: rows - nTest - nVal, nVal, nTest };
+}
+
+const splittable = ({ nTrain, nVal, nTest }: ReturnType<typeof splitSizes>) => nTest >= 1 && nVal >= 1 && nTrain >= 2;
+
+/**
+ * The fewest rows {@link splitTable} can split with these fractions (6 for the default 10/10).
+ * Every count grows with the rows, so the first size that splits is the minimum; the search starts
+ * at a lower bound (a split of ≥ 1 row needs rows · fraction ≥ 0.5), so tiny fractions stay cheap.
+ */
+export function minSplitRows({ validation = 0.1, test = 0.1 }: { validation?: number; test?: number } = {}): number {
+  let n = Math.max(4, Math.floor(0.5 / test), Math.floor(0.5 / validation));
+  while (!splittable(splitSizes(n, validation, test))) n++;
+  return n;
+}
+
 /**
  * Splits one table by a seeded shuffle: the last `test` fraction is the test split and `validation`
  * of the rest the validation split (MAF's scheme for POWER, GAS, MINIBOONE).
@@ -71,10 +91,11 @@ export function splitTable(table: Table, { validation = 0.1, test = 0.1, seed = 
   if (!(test > 0 && test < 1)) throw new InvalidArgumentError(fn, 'test', test, 'must be a fraction in (0, 1), got {value}.');
   if (!(validation > 0 && validation < 1)) throw new InvalidArgumentError(fn, 'validation', validation, 'must be a fraction in (0, 1), got {value}.');
   const { rows, dim } = table;
-  const nTest = Math.round(rows * test);
-  const nVal = Math.round((rows - nTest) * validation);
-  const nTrain = rows - nTest - nVal;
-  if (nTest < 1 || nVal < 1 || nTrain < 2) throw new InvalidArgumentError(fn, 'table.rows', rows, 'is too few rows to split into train, validation and test, got {value}. Give at least 20 rows.');
+  const sizes = splitSizes(rows, validation, test);
+  if (!splittable(sizes)) {
+    throw new InvalidArgumentError(fn, 'table.rows', rows, `is too few rows to split into train (≥ 2), validation (≥ 1) and test (≥ 1), got {value}. Give at least ${minSplitRows({ validation, test })} rows.`);
+  }
+  const { nTrain, nVal, nTest } = sizes;
   const data = shuffleRows(table.data.slice(), dim, rng(`tabular-split:${seed}`));
   const part = (a: number, n: number): Table => ({ data: data.slice(a * dim, (a + n) * dim), rows: n, dim });
   return { train: part(0, nTrain), validation: part(nTrain, nVal), test: part(nTrain + nVal, nTest) };
@@ -89,6 +110,6 @@ export function checkSplits(name: TabularName, splits: Splits, files: Record<key
       const what = TABULAR_DATASETS[name] ? `${name.toUpperCase()} has ${want} columns` : `the train split has ${want}`;
       throw new DataFileError(files[key], `has ${t.dim} columns but ${what}`, `Give the ${key} split of ${name.toUpperCase()} as preprocessed by MAF (see the README), or use 'tabular:DIR' for other data.`, fn);
     }
-    if (t.rows < 1) throw new DataFileError(files[key], 'has no rows', `Give at least one ${key} row.`, fn);
+    requireRows(t, files[key], 1, `It is the ${key} split, which needs rows.`, fn);
   }
 }
