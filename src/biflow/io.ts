@@ -125,7 +125,7 @@ export async function loadFlow(dir: string): Promise<Flow> {
     text = await readFile(configPath, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ModelFileError(configPath, code === 'ENOENT' ? `does not exist: ${dir} holds no model (nor a model/ with one)` : `cannot be read (${code ?? (e as Error).message})`, fix);
+    throw new ModelFileError(configPath, `cannot be read (${code ?? (e as Error).message})${code === 'ENOENT' ? `: ${dir} holds no model, nor does its model/` : ''}`, fix);
   }
   let saved: SavedFlow;
   try {

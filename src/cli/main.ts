@@ -25,7 +25,7 @@ import type { GradientMode, MethodName } from '../ode/index.js';
 import { densityFigure, samplesFigure, trajectoryFigure } from '../plot/figures.js';
 import type { Extent } from '../plot/figures.js';
 import { checkRunFolder } from '../train/checkpoint.js';
-import { withFolderLock } from '../train/lock.js';
+import { checkUnlocked, withFolderLock } from '../train/lock.js';
 import { train } from '../train/train.js';
 import { common, finish, int, list, names, num, writeFigure } from './options.js';
 import type { Common } from './options.js';
@@ -91,6 +91,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
       const fn = 'biflow train';
       if (o.resume && o.overwrite) throw new InvalidArgumentError(fn, '--overwrite', true, 'cannot go with --resume: continue the run in --out or replace it, not both.');
       // Before anything is loaded or trained: --out must be new, empty, or a run biflow wrote (continued or replaced only when asked).
+      checkUnlocked(fn, o.out);
       checkRunFolder(fn, o.out, { resume: o.resume, overwrite: o.overwrite });
       await useBackend(o.backend);
       const data = loadDataset(o.data, { seed: o.seed });

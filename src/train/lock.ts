@@ -4,7 +4,7 @@
  * start time. A lock whose process is gone (same host, no such pid) is stale and taken over; any
  * other lock makes the second writer fail at once with an {@link OutputInUseError}.
  */
-import { readFileSync, unlinkSync } from 'node:fs';
+import { readFileSync, statSync, unlinkSync } from 'node:fs';
 import { mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -124,6 +124,24 @@ export async function lockFolder(fn: string, dir: string): Promise<() => Promise
     withdraw();
     releaseSync();
   };
+}
+
+/**
+ * Throws {@link OutputInUseError} if a live writer holds `dir`'s lock (without taking it): a
+ * command checks this first, so a second writer hears "in use", not what the first one wrote.
+ */
+export function checkUnlocked(fn: string, dir: string): void {
+  const file = lockFileOf(dir);
+  let text: string;
+  let age: number;
+  try {
+    text = readFileSync(file, 'utf8');
+    age = Date.now() - statSync(file).mtimeMs;
+  } catch {
+    return;
+  }
+  const owner = parseOwner(text);
+  if (!isStale(file, owner, age)) throw new OutputInUseError(fn, dir, owner, file);
 }
 
 /** Runs `work` holding the lock of `dir`; the lock is released on every path. */
