@@ -1,7 +1,9 @@
 /**
  * The training loop shared by every model: Adam (with decoupled weight decay), seeded batches,
  * logs of loss and seconds per iteration, atomic checkpoints every N iterations, and resuming a
- * run exactly where its checkpoint left it (model, optimizer moments, iteration, log).
+ * run exactly where its checkpoint left it (model, optimizer state, iteration, log): a resumed run
+ * ends bit for bit where the uninterrupted one does. The checkpoint folder is locked while the run
+ * lasts and is written only if it is new, empty, or a run biflow wrote (see checkpoint.ts).
  *
  * It knows models only through {@link Trainable}, so it serves continuous and discrete flows alike.
  */

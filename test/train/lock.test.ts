@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,6 +72,23 @@ describe('one writer per run folder, across processes', () => {
     const flow = createFlow({ type: 'nice', dim: 2, hidden: [4], layers: 2 });
     await train(flow, data, { iters: 3, batch: 8, progress: 'none', checkpointDir: out, saveModel: (d) => saveFlow(flow, d) });
     expect(beside(out)).toEqual(['stale']);
+    flow.dispose();
+  });
+
+  it("an empty lock (a writer between creating and filling it) is respected while fresh, stale once old; another host's lock is respected", async () => {
+    const out = path.join(root, 'empty');
+    const flow = createFlow({ type: 'nice', dim: 2, hidden: [4], layers: 2 });
+    const go = () => train(flow, loadDataset('moons'), { iters: 2, batch: 8, progress: 'none', checkpointDir: out, saveModel: (d) => saveFlow(flow, d) });
+    writeFileSync(`${out}.lock`, '');
+    await expect(go()).rejects.toThrow(/empty is in use by another process; nothing was written/);
+    utimesSync(`${out}.lock`, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    await go();
+    expect(beside(out)).toEqual(['empty']);
+    const away = path.join(root, 'away');
+    writeFileSync(`${away}.lock`, JSON.stringify({ pid: 1, host: 'elsewhere', started: '2026-01-01T00:00:00.000Z' }));
+    await expect(train(flow, loadDataset('moons'), { iters: 2, batch: 8, progress: 'none', checkpointDir: away, saveModel: (d) => saveFlow(flow, d) }))
+      .rejects.toThrow(/away is in use by process 1 on elsewhere \(since 2026-01-01T00:00:00\.000Z\); .*if no such process runs, delete .*away\.lock/);
+    rmSync(`${away}.lock`);
     flow.dispose();
   });
 
