@@ -60,7 +60,11 @@ function problemOf(s: Partial<RunState>): string | null {
   if (!isCount(s.iter)) return `has iter ${JSON.stringify(s.iter)}, not a non-negative integer`;
   if (!(typeof s.seconds === 'number' && s.seconds >= 0)) return `has seconds ${JSON.stringify(s.seconds)}, not a non-negative number`;
   if (!Array.isArray(s.history) || s.history.some((r) => !isCount(r?.iter) || r.iter > s.iter! || typeof r.loss !== 'number')) return 'has a history that is not a list of { iter, loss, … } records up to its iter';
-  if (!isCount(s.adam?.step) || !Array.isArray(s.adam.specs) || s.adam.specs.some((w) => w?.dtype !== 'float32' || !Array.isArray(w.shape))) return 'has no valid adam record ({ step, specs })';
+  const specs = s.adam?.specs;
+  const validSpecs = Array.isArray(specs) && specs.every((w) => w?.dtype === 'float32' && typeof w.name === 'string' && Array.isArray(w.shape) && w.shape.every(isCount))
+    && new Set(specs.map((w) => w.name)).size === specs.length;
+  if (!isCount(s.adam?.step) || !validSpecs) return 'has no valid adam record ({ step, specs })';
+  if (s.adam.step !== s.iter) return `has adam.step ${s.adam.step} but iter ${s.iter} (one step per iteration)`;
   if (!Array.isArray(s.files) || s.files.some((f) => typeof f !== 'string')) return 'has no list of the files the checkpoint wrote';
   return null;
 }

@@ -144,12 +144,27 @@ describe('resuming a damaged or mismatched run', () => {
     ['iter "abc"', edit((s) => (s.iter = 'abc')), /train\.json: has iter "abc", not a non-negative integer/],
     ['a history that is not a list', edit((s) => (s.history = {})), /train\.json: has a history that is not a list/],
     ['no adam record', edit((s) => delete s.adam), /train\.json: has no valid adam record/],
+    ['a moment of negative size', edit((s) => ((s.adam as { specs: { shape: number[] }[] }).specs[0]!.shape = [-3])), /train\.json: has no valid adam record/],
+    ['an optimizer step that is not the iteration', edit((s) => ((s.adam as { step: number }).step = 2)), /train\.json: has adam\.step 2 but iter 4/],
     ['a truncated optimizer.bin', truncate('optimizer.bin', 10), /optimizer\.bin: holds 10 bytes where train\.json describes \d+/],
     ['a missing optimizer.bin', (dir: string) => rmSync(path.join(dir, 'optimizer.bin')), /optimizer\.bin: cannot be read \(ENOENT\)/],
   ] as const)('%s: a CheckpointFileError naming the file, no tensor leaked, no lock left', async (_, damage, message) => {
     const err = await damaged(damage);
     expect(err).toBeInstanceOf(CheckpointFileError);
     expect((err as Error).message).toMatch(message);
+  });
+
+  it('resuming with another model than the run\'s is a CheckpointFileError naming optimizer.bin, leaking nothing', async () => {
+    const dir = fresh();
+    const flow = tiny();
+    await run(flow, dir);
+    const other = createFlow({ type: 'realnvp', dim: 2, hidden: [4], layers: 2 });
+    const before = tf.memory().numTensors;
+    const err = await run(other, dir, { resumeFrom: dir, iters: 8 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CheckpointFileError);
+    expect((err as Error).message).toMatch(/optimizer\.bin: holds \d+ moments where the model's \d+ variables need \d+\. Resume it with the model it was trained with/);
+    expect(tf.memory().numTensors).toBe(before);
+    [flow, other].forEach((f) => f.dispose());
   });
 
   it('iters below the run is an error; equal to it, a no-op that writes nothing', async () => {
