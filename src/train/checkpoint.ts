@@ -100,7 +100,7 @@ export function checkRunFolder(fn: string, dir: string, { resume = false, overwr
   if (target.kind === 'other') throw new OutputPathError(fn, dir, 'is a file, not a run folder', 'Choose a new path or an empty folder for the run.');
   if (target.kind === 'none') return;
   if (!existsSync(path.join(dir, STATE_FILE))) {
-    throw new OutputPathError(fn, dir, `holds files biflow did not write (${someFiles(target.files)})`, 'Choose a new path or an empty folder for the run; biflow replaces only a run folder it wrote.');
+    throw new OutputPathError(fn, dir, `holds files that are not a biflow training run (${someFiles(target.files)})`, 'Choose a new path or an empty folder for the run; biflow replaces only a run folder it wrote.');
   }
   const state = readRunState(dir);
   const foreign = target.files.filter((f) => f !== STATE_FILE && !state.files.includes(f));

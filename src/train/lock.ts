@@ -101,12 +101,15 @@ export async function lockFolder(fn: string, dir: string): Promise<() => Promise
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     const text = await readFile(file, 'utf8').catch(() => null);
-    if (text === null) continue; // released meanwhile: try again
-    const owner = parseOwner(text);
-    const age = await stat(file).then((s) => Date.now() - s.mtimeMs, () => 0);
-    if (attempt < 20 && isStale(file, owner, age)) {
-      await removeStale(file, text);
-      continue;
+    const owner = text === null ? null : parseOwner(text);
+    // A few tries: the lock may be released meanwhile, or stale; past that, report what is there.
+    if (attempt < 20) {
+      if (text === null) continue;
+      const age = await stat(file).then((s) => Date.now() - s.mtimeMs, () => 0);
+      if (isStale(file, owner, age)) {
+        await removeStale(file, text);
+        continue;
+      }
     }
     throw new OutputInUseError(fn, dir, owner, file);
   }

@@ -36,12 +36,13 @@ describe('biflow train --out: never replaces what biflow did not write', () => {
   it('refuses --out data.csv (the input), a parent of the data, and a folder of sources; exit 1, every file intact', async () => {
     const p = project();
     const before = p.files();
-    for (const [out, message] of [
-      [p.csv, /data\.csv is a file, not a run folder; nothing was written/],
-      [p.dir, /holds files biflow did not write \(README\.md, data\.csv, src\/fit\.py\); nothing was written/],
-      [p.dir, /holds files biflow did not write/],
+    for (const [out, flags, message] of [
+      [p.csv, [], /data\.csv is a file, not a run folder; nothing was written/],
+      [p.dir, [], /holds files that are not a biflow training run \(README\.md, data\.csv, src\/fit\.py\); nothing was written/],
+      [p.dir, ['--overwrite'], /holds files that are not a biflow training run/],
+      [path.join(p.dir, 'src'), ['--overwrite'], /src holds files that are not a biflow training run \(fit\.py\)/],
     ] as const) {
-      const r = await failing(['train', '--data', p.csv, ...tiny, '--iters', '2', '--out', out, ...(out === p.dir ? ['--overwrite'] : [])]);
+      const r = await failing(['train', '--data', p.csv, ...tiny, '--iters', '2', '--out', out, ...flags]);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(message);
     }
@@ -60,7 +61,7 @@ describe('biflow train --out: never replaces what biflow did not write', () => {
       stderr = String((e as { stderr: string }).stderr);
       expect((e as { status: number }).status).toBe(1);
     }
-    expect(stderr.trim()).toMatch(/^biflow train: \. holds files biflow did not write \(README\.md, data\.csv, src\/fit\.py\); nothing was written\. Choose a new path or an empty folder/);
+    expect(stderr.trim()).toMatch(/^biflow train: \. holds files that are not a biflow training run \(README\.md, data\.csv, src\/fit\.py\); nothing was written\. Choose a new path or an empty folder/);
     expect(p.files()).toEqual(before);
   });
 

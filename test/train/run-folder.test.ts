@@ -41,9 +41,9 @@ describe('the save rule for run folders', () => {
     writeFileSync(path.join(project, 'data.csv'), '1,2\n3,4\n');
     const before = snapshot(project);
     const cases: [string, RegExp][] = [
-      [project, /holds files biflow did not write \(README\.md, data\.csv, src\/main\.py\); nothing was written/],
+      [project, /holds files that are not a biflow training run \(README\.md, data\.csv, src\/main\.py\); nothing was written/],
       [path.join(project, 'data.csv'), /data\.csv is a file, not a run folder; nothing was written/],
-      [path.join(project, 'src'), /holds files biflow did not write \(main\.py\)/],
+      [path.join(project, 'src'), /holds files that are not a biflow training run \(main\.py\)/],
     ];
     for (const [dir, message] of cases) {
       const c = counting(flow);
