@@ -103,7 +103,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
       const flow = o.resume ? await loadFlow(o.out) : createFlow(config);
       if (o.resume) {
         try {
-          refuseResumeConflicts(cmd, o.out, config, flow.config as unknown as FlowConfig);
+          refuseResumeConflicts(cmd, o.out, flow.config as unknown as FlowConfig);
           if (flow.dim !== data.dim) throw new BiflowError(`${fn}: the run in ${o.out} has dim ${flow.dim} but ${o.data} has ${data.dim} columns. Resume on the data the run was trained on.`);
         } catch (e) {
           flow.dispose();

@@ -88,6 +88,11 @@ describe('biflow train --out: never replaces what biflow did not write', () => {
     expect(model.stderr).toMatch(/biflow train: --model is "nsf" but the run in .*resume was trained with "nice"\. --resume continues the saved model: drop --model/);
     const hidden = await failing(['train', '--data', 'moons', '--backend', 'cpu', '--iters', '6', '--out', out, '--resume', '--hidden', '8']);
     expect(hidden.stderr).toMatch(/--hidden is \[8\] but the run .* was trained with \[4\]/);
+    // A CNF run: --trace given on resume is compared with the run's, whatever --model defaults to.
+    const cnfRun = path.join(root, 'resume-cnf');
+    expect((await run(['train', '--data', 'moons', '--model', 'ffjord', '--hidden', '4', '--iters', '1', '--batch', '8', '--solver', 'rk4', '--backend', 'cpu', '--json', '--out', cnfRun])).code).toBe(0);
+    const trace = await failing(['train', '--data', 'moons', '--backend', 'cpu', '--iters', '2', '--out', cnfRun, '--resume', '--trace', 'exact']);
+    expect(trace.stderr).toMatch(/--trace is "exact" but the run in .*resume-cnf was trained with "hutchinson"/);
     // Flags that agree with the run are fine.
     expect((await run(['train', '--data', 'moons', ...tiny, '--iters', '3', '--out', out, '--resume'])).code).toBe(0);
     expect(JSON.parse(readFileSync(path.join(out, 'train.json'), 'utf8')).iter).toBe(3);
