@@ -19,7 +19,7 @@ import { METHOD_NAMES } from '../ode/index.js';
 import type { MethodName } from '../ode/index.js';
 import { gridFigure, logLogChart } from '../plot/charts.js';
 import type { Series } from '../plot/charts.js';
-import { common, finish, int, list, modelDir, names, writeFigure } from './options.js';
+import { common, finish, int, list, names, writeFigure } from './options.js';
 import type { Common } from './options.js';
 
 /** One line per solver: y against x for the rows of that solver. */
@@ -76,7 +76,7 @@ export function harnessCommands(prog: Command, out: (s: string) => void): void {
     .addOption(new Option('--out <dir>', 'folder for tolerance.json, tolerance.md and the work-precision PNGs').default('out/tolerance'))
     .action(async (o: Common & { model: string; data: string; tols: number[]; solvers: MethodName[]; steps: number[]; points: number; referenceTol: number; problems: boolean; out: string }) => {
       await useBackend(o.backend);
-      const flow = await loadFlow(modelDir(o.model));
+      const flow = await loadFlow(o.model);
       const data = loadDataset(o.data, { seed: o.seed });
       if (data.dim !== flow.dim) throw new BiflowError(`biflow tolerance: the model has dim ${flow.dim} but ${o.data} has ${data.dim} columns. Use data of the model's dimension.`);
       const rows = data.test.subarray(0, Math.min(o.points, data.test.length / data.dim) * data.dim);

@@ -11,23 +11,26 @@ import { Command, Option } from 'commander';
 import { tf } from '../backend/engine.js';
 import { useBackend } from '../backend/backends.js';
 import { createFlow, FLOW_TYPES } from '../biflow/registry.js';
-import type { FlowType } from '../biflow/registry.js';
-import { loadFlow, saveFlow, writeFolderAtomically } from '../biflow/io.js';
+import type { FlowConfig, FlowType } from '../biflow/registry.js';
+import { loadFlow, saveFlow } from '../biflow/io.js';
 import { trainGenerator } from '../biflow/train-generator.js';
 import { BLOCK_KINDS, Stack } from '../biflow/stack.js';
 import type { BlockKind } from '../biflow/stack.js';
 import { loadDataset } from '../data/dataset.js';
-import { BiflowError } from '../errors.js';
+import { BiflowError, InvalidArgumentError } from '../errors.js';
 import { leafBlocks } from '../flows/compose.js';
 import { CNF, setTrace } from '../ffjord/cnf.js';
 import { METHOD_NAMES, TABLEAUX } from '../ode/index.js';
 import type { GradientMode, MethodName } from '../ode/index.js';
 import { densityFigure, samplesFigure, trajectoryFigure } from '../plot/figures.js';
 import type { Extent } from '../plot/figures.js';
+import { checkRunFolder } from '../train/checkpoint.js';
+import { checkUnlocked, withFolderLock } from '../train/lock.js';
 import { train } from '../train/train.js';
-import { common, finish, int, list, modelDir, names, num, writeFigure } from './options.js';
+import { common, finish, int, list, names, num, writeFigure } from './options.js';
 import type { Common } from './options.js';
 import { harnessCommands } from './harness.js';
+import { refuseResumeConflicts } from './resume.js';
 import { benchCommands } from './bench.js';
 
 /** The package's own package.json: two levels up from src/cli, three from dist/src/cli. */
@@ -78,33 +81,47 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
     .addOption(new Option('--generator-iters <n>', 'biflow: then train the one-pass generator for N iterations (default: --iters; 0: none)').argParser(int('generator-iters')))
     .addOption(new Option('--interior <k>', 'biflow: interior ODE times per CNF block the generator aligns to').default(3).argParser(int('interior')))
     .option('--resume', 'continue the run stored in --out')
-    .requiredOption('--out <dir>', 'run folder: model/, train.json, optimizer.bin')
+    .option('--overwrite', 'replace the run stored in --out (only a run biflow wrote is ever replaced)')
+    .requiredOption('--out <dir>', 'run folder: model/, train.json, optimizer.bin (new, empty, or a run to --resume/--overwrite)')
     .action(async (o: Common & {
       data: string; model: FlowType; iters: number; batch: number; lr: number; weightDecay: number; hidden?: number[]; layers?: number;
-      checkpointEvery: number; resume?: boolean; out: string; solver: MethodName; tol: number; trace: 'exact' | 'hutchinson';
+      checkpointEvery: number; resume?: boolean; overwrite?: boolean; out: string; solver: MethodName; tol: number; trace: 'exact' | 'hutchinson';
       gradient: GradientMode; kineticWeight: number; jacobianWeight: number; blocks?: BlockKind[]; cnfHidden?: number[]; generatorIters?: number; interior: number;
-    }) => {
+    }, cmd: Command) => {
+      const fn = 'biflow train';
+      if (o.resume && o.overwrite) throw new InvalidArgumentError(fn, '--overwrite', true, 'cannot go with --resume: continue the run in --out or replace it, not both.');
+      // Before anything is loaded or trained: --out must be new, empty, or a run biflow wrote (continued or replaced only when asked).
+      checkUnlocked(fn, o.out);
+      checkRunFolder(fn, o.out, { resume: o.resume, overwrite: o.overwrite });
       await useBackend(o.backend);
       const data = loadDataset(o.data, { seed: o.seed });
       const cnf = { method: o.solver, rtol: o.tol, atol: o.tol, trace: o.trace, gradient: o.gradient, kineticWeight: o.kineticWeight, jacobianWeight: o.jacobianWeight };
-      const flow = o.resume
-        ? await loadFlow(modelDir(o.out))
-        : createFlow({
-          type: o.model, dim: data.dim, hidden: o.hidden, layers: o.layers, seed: o.seed,
-          ...(o.model === 'ffjord' || o.model === 'biflow' ? { cnf } : {}), ...(o.model === 'biflow' ? { blocks: o.blocks, cnfHidden: o.cnfHidden } : {}),
-        });
+      const config: FlowConfig = {
+        type: o.model, dim: data.dim, hidden: o.hidden, layers: o.layers, seed: o.seed,
+        ...(o.model === 'ffjord' || o.model === 'biflow' ? { cnf } : {}), ...(o.model === 'biflow' ? { blocks: o.blocks, cnfHidden: o.cnfHidden } : {}),
+      };
+      const flow = o.resume ? await loadFlow(o.out) : createFlow(config);
+      if (o.resume) {
+        try {
+          refuseResumeConflicts(cmd, o.out, flow.config as unknown as FlowConfig);
+          if (flow.dim !== data.dim) throw new BiflowError(`${fn}: the run in ${o.out} has dim ${flow.dim} but ${o.data} has ${data.dim} columns. Resume on the data the run was trained on.`);
+        } catch (e) {
+          flow.dispose();
+          throw e;
+        }
+      }
       const result = await train(flow, data, {
-        iters: o.iters, batch: o.batch, lr: o.lr, weightDecay: o.weightDecay, checkpointEvery: o.checkpointEvery, checkpointDir: o.out,
+        iters: o.iters, batch: o.batch, lr: o.lr, weightDecay: o.weightDecay, checkpointEvery: o.checkpointEvery, checkpointDir: o.out, overwrite: o.overwrite,
         saveModel: (dir) => saveFlow(flow, dir), resumeFrom: o.resume ? o.out : undefined, progress: o.json ? 'none' : 'auto',
         write: (s) => process.stderr.write(s),
-      }, writeFolderAtomically);
+      });
       const generatorIters = o.generatorIters ?? (flow.config?.type === 'biflow' ? o.iters : 0);
       let generator: { iters: number; seconds: number; align: number | null; reconstruction: number | null } | null = null;
       if (generatorIters > 0) {
         const g = await trainGenerator(flow, data, { iters: generatorIters, batch: o.batch, lr: o.lr, interior: o.interior, seed: o.seed, progress: o.json ? 'none' : 'auto', write: (s) => process.stderr.write(s) });
         const last = g.result.history.at(-1);
         generator = { iters: g.result.iters, seconds: g.result.seconds, align: last?.align ?? null, reconstruction: last?.reconstruction ?? null };
-        await saveFlow(flow, path.join(o.out, 'model'));
+        await withFolderLock(fn, o.out, () => saveFlow(flow, path.join(o.out, 'model')));
       }
       setTrace(flow.bijector, 'exact');
       const { testNll, units } = testNllOf(flow.nll(data.test), data.nllOffset);
@@ -126,7 +143,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
     .requiredOption('--data <name|file>', 'dataset (its held-out split)')
     .action(async (o: Common & { model: string; data: string }) => {
       await useBackend(o.backend);
-      const flow = await loadFlow(modelDir(o.model));
+      const flow = await loadFlow(o.model);
       const data = loadDataset(o.data, { seed: o.seed });
       if (data.dim !== flow.dim) throw new BiflowError(`biflow eval: the model has dim ${flow.dim} but ${o.data} has ${data.dim} columns. Evaluate on data of the model's dimension.`);
       // Likelihoods are reported with the exact trace, whatever estimator trained the model.
@@ -146,7 +163,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
     .addOption(new Option('--via <sampler>', 'exact inverse, or the learned one-pass generator (biflow)').choices(['inverse', 'generator']).default('inverse'))
     .action(async (o: Common & { model: string; n: number; out: string; extent: number[]; via: 'inverse' | 'generator' }) => {
       await useBackend(o.backend);
-      const flow = await loadFlow(modelDir(o.model));
+      const flow = await loadFlow(o.model);
       const s = flow.sample(o.n, { seed: o.seed, via: o.via });
       const rows = s.arraySync() as number[][];
       const flat = s.dataSync() as Float32Array;
@@ -170,7 +187,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
     .option('--trajectory <data>', 'instead: paths of 300 points of this dataset flowing from data to latent (CNF models)')
     .action(async (o: Common & { model: string; out: string; grid: number; extent: number[]; trajectory?: string }) => {
       await useBackend(o.backend);
-      const flow = await loadFlow(modelDir(o.model));
+      const flow = await loadFlow(o.model);
       if (flow.dim !== 2) throw new BiflowError(`biflow plot: figures need a 2-D model, this one has dim ${flow.dim}.`);
       const ext = o.extent as Extent;
       if (o.trajectory) {

@@ -1,5 +1,4 @@
 /** Options and output helpers shared by the CLI's commands. */
-import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
@@ -31,13 +30,6 @@ export function common(cmd: Command): Command {
     .addOption(new Option('--seed <n>', 'random seed').default(0).argParser(int('seed')))
     .addOption(new Option('--backend <name>', 'tensor backend').choices([...BACKEND_NAMES]).default('auto'))
     .option('--json', 'print one JSON object as the last line');
-}
-
-/** A model folder: one written by saveFlow, or a training run's folder holding model/. */
-export function modelDir(dir: string): string {
-  if (existsSync(path.join(dir, 'flow.json'))) return dir;
-  if (existsSync(path.join(dir, 'model', 'flow.json'))) return path.join(dir, 'model');
-  throw new BiflowError(`biflow: ${dir} holds no model (no flow.json in it or in ${path.join(dir, 'model')}). Pass the --out folder of 'biflow train'.`);
 }
 
 /** Writes a figure as SVG text or, for any other extension, as PNG. */

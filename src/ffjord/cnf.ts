@@ -112,6 +112,17 @@ export class CNF implements Bijector {
     return r;
   }
 
+  /** How many Hutchinson probes this CNF has drawn: its random state, saved with it so a resumed run draws the probes the uninterrupted one would. */
+  get probeState(): number {
+    return this.probeCount;
+  }
+
+  /** Restores {@link probeState} (a non-negative integer). */
+  setProbeState(count: number): void {
+    if (!Number.isInteger(count) || count < 0) throw new InvalidArgumentError('CNF.setProbeState', 'count', count, 'must be a non-negative integer (a saved probeState), got {value}.');
+    this.probeCount = count;
+  }
+
   /** T − stop(T): zero in value, gradient 1 with respect to T (through √T). */
   private zeroWithTGradient(): tf.Scalar {
     return tf.tidy(() => tf.sub(tf.square(this.sqrtT), stopGradient(tf.square(this.sqrtT))) as tf.Scalar);

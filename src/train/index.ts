@@ -1,2 +1,6 @@
 export { train } from './train.js';
-export type { Trainable, TrainOptions, TrainResult, LogRecord } from './train.js';
+export type { Trainable, TrainOptions, TrainResult, LogRecord, FolderWriter } from './train.js';
+export { OutputPathError } from './folders.js';
+export { OutputInUseError } from './lock.js';
+export type { LockOwner } from './lock.js';
+export { CheckpointFileError } from './checkpoint.js';

@@ -7,7 +7,7 @@ import * as node from '../../src/index.js';
  * dataset files, and the harnesses built on them.
  */
 const NODE_ONLY = [
-  'COMPARE_COLUMNS', 'ModelFileError', 'compare', 'compareFigure', 'compareMarkdown', 'loadDataset', 'loadFlow', 'loadTabular', 'saveFlow',
+  'COMPARE_COLUMNS', 'CheckpointFileError', 'ModelFileError', 'OutputInUseError', 'OutputPathError', 'compare', 'compareFigure', 'compareMarkdown', 'loadDataset', 'loadFlow', 'loadTabular', 'saveFlow',
   'train', 'trainGenerator', 'writeFolderAtomically',
 ].sort();
 

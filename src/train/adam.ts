@@ -1,0 +1,103 @@
+/**
+ * Adam (Kingma & Ba, arXiv:1412.6980) with decoupled weight decay (Loshchilov & Hutter,
+ * arXiv:1711.05101), whose whole state can be saved and restored exactly.
+ *
+ * The update is tfjs's `tf.train.adam` op for op (so a run trains as it did with it), plus the
+ * trainer's decay w ← w·(1 − lr·λ) after each step. The difference is the state: tfjs keeps the
+ * running products β₁ᵗ, β₂ᵗ as float32 tensors and, on `setWeights`, rebuilds them as pow(β, t),
+ * which differs from the running product by an ulp at some t (25, 50, 55, 95, 160, … for
+ * β₂ = 0.999), so a resumed run drifted from the uninterrupted one. Here the state is the step
+ * count and the moments; the running products are recomputed from the count by the very float32
+ * multiplications the steps did (`Math.fround` of a product of two float32 values is the correctly
+ * rounded float32 product), so a restored optimizer continues bit for bit.
+ */
+import { tf } from '../backend/engine.js';
+
+/** Options of {@link Adam}. */
+export interface AdamOptions {
+  lr: number;
+  beta1?: number;
+  beta2?: number;
+  /** Default: the backend's epsilon (1e-7 on float32 backends), as tfjs's Adam. */
+  epsilon?: number;
+  /** Decoupled weight decay λ (default 0). */
+  weightDecay?: number;
+}
+
+/** β^(step+1), the factor the next step corrects by, as tfjs's float32 running product computes it. */
+const runningPower = (beta: number, step: number): number => {
+  const b = Math.fround(beta);
+  let acc = b;
+  for (let i = 0; i < step; i++) acc = Math.fround(acc * b);
+  return acc;
+};
+
+/** Adam over a fixed list of variables; `step` updates them with one gradient each. */
+export class Adam {
+  private readonly m: tf.Variable[];
+  private readonly v: tf.Variable[];
+  private steps = 0;
+  /** β₁ᵗ⁺¹ and β₂ᵗ⁺¹ as tfjs's float32 running products (t = steps). */
+  private acc: [number, number];
+  private readonly o: Required<AdamOptions>;
+
+  constructor(
+    readonly vars: readonly tf.Variable[],
+    { lr, beta1 = 0.9, beta2 = 0.999, epsilon = tf.backend().epsilon(), weightDecay = 0 }: AdamOptions,
+  ) {
+    this.o = { lr, beta1, beta2, epsilon, weightDecay };
+    this.acc = [runningPower(beta1, 0), runningPower(beta2, 0)];
+    const zeros = () => vars.map((x) => tf.tidy(() => tf.variable(tf.zerosLike(x), false)));
+    this.m = zeros();
+    this.v = zeros();
+  }
+
+  /** Steps taken (restored with the moments by {@link setState}). */
+  get step(): number {
+    return this.steps;
+  }
+
+  /** One update; `grads[i]` is the gradient of `vars[i]` (a missing one leaves it and its moments). */
+  apply(grads: readonly (tf.Tensor | null | undefined)[]): void {
+    const { lr, beta1, beta2, epsilon, weightDecay } = this.o;
+    const [c1, c2] = this.acc.map((a) => Math.fround(1 - a)) as [number, number];
+    tf.tidy(() => {
+      this.vars.forEach((w, i) => {
+        const g = grads[i];
+        if (!g) return;
+        const m = tf.add(tf.mul(this.m[i]!, beta1), tf.mul(g, 1 - beta1));
+        const v = tf.add(tf.mul(this.v[i]!, beta2), tf.mul(tf.square(g), 1 - beta2));
+        this.m[i]!.assign(m);
+        this.v[i]!.assign(v);
+        w.assign(tf.add(tf.mul(tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), epsilon)), -lr), w));
+      });
+      if (weightDecay > 0) this.vars.forEach((w) => w.assign(tf.mul(w, 1 - lr * weightDecay)));
+    });
+    this.steps++;
+    this.acc = [Math.fround(this.acc[0] * Math.fround(beta1)), Math.fround(this.acc[1] * Math.fround(beta2))];
+  }
+
+  /** The state to save: the step count and the moments (first every m, then every v; not copies). */
+  state(): { step: number; moments: tf.Variable[] } {
+    return { step: this.steps, moments: [...this.m, ...this.v] };
+  }
+
+  /**
+   * Restores a saved state; `moments` as {@link state} lists them (the caller disposes them).
+   * Returns a description of the first mismatch instead of restoring, or null when done.
+   */
+  setState(step: number, moments: readonly tf.Tensor[]): string | null {
+    const all = [...this.m, ...this.v];
+    if (moments.length !== all.length) return `${moments.length} moments where the model's ${this.vars.length} variables need ${all.length}`;
+    const bad = all.findIndex((x, i) => x.shape.join() !== moments[i]!.shape.join());
+    if (bad >= 0) return `moment ${bad} has shape [${moments[bad]!.shape}] where its variable has [${all[bad]!.shape}]`;
+    all.forEach((x, i) => x.assign(moments[i]!));
+    this.steps = step;
+    this.acc = [runningPower(this.o.beta1, step), runningPower(this.o.beta2, step)];
+    return null;
+  }
+
+  dispose(): void {
+    tf.dispose([...this.m, ...this.v]);
+  }
+}

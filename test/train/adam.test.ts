@@ -1,0 +1,104 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tf, useBackend } from '../../src/index.js';
+import { Adam } from '../../src/train/adam.js';
+
+beforeAll(async () => {
+  await useBackend('wasm');
+});
+
+/** Gradients of a fixed quadratic-plus-sine loss, different at every step. */
+const lossOf = (w: tf.Variable[]) => () => tf.tidy(() => tf.addN(w.map((v, i) => tf.sum(tf.add(tf.square(tf.sub(v, i + 0.5)), tf.sin(tf.mul(v, 3)))))) as tf.Scalar);
+const fresh = () => [tf.variable(tf.tensor1d([0.3, -1.2, 2.5])), tf.variable(tf.tensor2d([[0.1, 0.2], [-0.4, 0.9]]))];
+const values = (w: tf.Variable[]) => w.map((v) => Array.from(v.dataSync()));
+
+function stepOurs(opt: Adam, w: tf.Variable[]) {
+  const { grads, value } = tf.variableGrads(lossOf(w), w);
+  opt.apply(w.map((v) => grads[v.name]));
+  tf.dispose([value, ...Object.values(grads)]);
+}
+
+describe('Adam', () => {
+  it("takes tfjs's Adam steps: the same weights as tf.train.adam after 40 steps", () => {
+    const [a, b] = [fresh(), fresh()];
+    const ours = new Adam(a, { lr: 0.05 });
+    const theirs = tf.train.adam(0.05);
+    for (let k = 0; k < 40; k++) {
+      stepOurs(ours, a);
+      const { grads, value } = tf.variableGrads(lossOf(b), b);
+      theirs.applyGradients(grads as tf.NamedTensorMap as never);
+      tf.dispose([value, ...Object.values(grads)]);
+    }
+    // The same float32 ops in the same order: equal to the last bit, not merely to round-off.
+    expect(values(a)).toEqual(values(b));
+    ours.dispose();
+    theirs.dispose();
+    tf.dispose([...a, ...b]);
+  });
+
+  it('applies decoupled weight decay after the step: w ← w·(1 − lr·λ)', () => {
+    const [a, b] = [fresh(), fresh()];
+    const decayed = new Adam(a, { lr: 0.05, weightDecay: 0.5 });
+    const plain = new Adam(b, { lr: 0.05 });
+    stepOurs(decayed, a);
+    stepOurs(plain, b);
+    const f = Math.fround(1 - 0.05 * 0.5);
+    values(a).forEach((row, i) => row.forEach((x, j) => expect(x).toBe(Math.fround(values(b)[i]![j]! * f))));
+    tf.dispose([...a, ...b]);
+    decayed.dispose();
+    plain.dispose();
+  });
+
+  it('restored from its state at step 25 continues bit for bit (tfjs setWeights does not: its β₂ᵗ is an ulp off)', async () => {
+    const [a, b, c] = [fresh(), fresh(), fresh()];
+    const straight = new Adam(a, { lr: 0.05 });
+    const first = new Adam(b, { lr: 0.05 });
+    for (let k = 0; k < 25; k++) {
+      stepOurs(straight, a);
+      stepOurs(first, b);
+    }
+    const { step, moments } = first.state();
+    const copies = moments.map((m) => m.clone());
+    first.dispose();
+    const resumed = new Adam(b, { lr: 0.05 });
+    expect(resumed.setState(step, copies)).toBeNull();
+    tf.dispose(copies);
+    for (let k = 0; k < 5; k++) {
+      stepOurs(straight, a);
+      stepOurs(resumed, b);
+    }
+    expect(values(b)).toEqual(values(a));
+
+    // The same interruption through tfjs's own getWeights/setWeights ends elsewhere.
+    const t1 = tf.train.adam(0.05);
+    const tstep = (o: tf.Optimizer, w: tf.Variable[]) => {
+      const { grads, value } = tf.variableGrads(lossOf(w), w);
+      o.applyGradients(grads as tf.NamedTensorMap as never);
+      tf.dispose([value, ...Object.values(grads)]);
+    };
+    for (let k = 0; k < 25; k++) tstep(t1, c);
+    const saved = await t1.getWeights();
+    const t2 = tf.train.adam(0.05);
+    await t2.setWeights(saved.map((s) => ({ name: s.name, tensor: s.tensor.clone() })));
+    for (let k = 0; k < 5; k++) tstep(t2, c);
+    expect(values(c)).not.toEqual(values(a));
+    tf.dispose([saved[0]!.tensor]);
+    [t1, t2, straight, resumed].forEach((o) => o.dispose());
+    tf.dispose([...a, ...b, ...c]);
+  });
+
+  it('leaks no tensor across construction, steps, state and restore', () => {
+    const w = fresh();
+    const before = tf.memory().numTensors;
+    for (let r = 0; r < 3; r++) {
+      const opt = new Adam(w, { lr: 0.01, weightDecay: 0.1 });
+      stepOurs(opt, w);
+      const copies = opt.state().moments.map((m) => m.clone());
+      expect(opt.setState(1, copies)).toBeNull();
+      tf.dispose(copies);
+      expect(opt.setState(1, copies.slice(1))).toMatch(/moments where the model's 2 variables need 4/);
+      opt.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(w);
+  });
+});
