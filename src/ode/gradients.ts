@@ -17,6 +17,7 @@
  * reach both inside `tf.grads`, `tf.variableGrads` and `optimizer.minimize`.
  */
 import { tf } from '../backend/engine.js';
+import { engineState, releaseAbandonedTape, withTapeCleanup } from '../backend/tape.js';
 import { InvalidArgumentError } from '../errors.js';
 import { ConstantStepSize, PIDController } from './controller.js';
 import type { StepSizeController } from './controller.js';
@@ -80,14 +81,28 @@ function dot(xs: readonly Tensor[], ws: readonly Tensor[]): Tensor {
 export function gradsOf(objective: () => Tensor, xs: readonly Tensor[]): Tensor[] {
   // Called from inside a backward pass, tfjs's gradients() would replace the outer pass's tape
   // and then null it; keep the outer tape and put it back (tfjs 4.22, engine.gradients).
-  const state = (tf.engine() as unknown as { state: { activeTape: unknown } }).state;
+  const state = engineState();
   const outerTape = state.activeTape;
   try {
-    const { value, grads } = tf.engine().gradients(objective as () => tf.Scalar, xs as Tensor[], undefined, true);
+    const { value, grads } = backwardStep(() => tf.engine().gradients(objective as () => tf.Scalar, xs as Tensor[], undefined, true));
     value.dispose();
     return xs.map((x, i) => grads[i] ?? tf.zerosLike(x));
   } finally {
     state.activeTape = outerTape;
+  }
+}
+
+/**
+ * Runs part of a backward pass (or a nested gradient). If it throws, what it recorded leaves the
+ * tape and, at the outermost level, the tape the error abandons is freed: tfjs frees a tape's
+ * saved tensors only after a pass that succeeds.
+ */
+function backwardStep<T>(fn: () => T): T {
+  try {
+    return withTapeCleanup(fn);
+  } catch (e) {
+    releaseAbandonedTape();
+    throw e;
   }
 }
 
@@ -99,7 +114,7 @@ export function gradsOf(objective: () => Tensor, xs: readonly Tensor[]): Tensor[
  * it is a "no grad" scope: the learned inverse computes its frozen flow's states this way.
  */
 export function withoutOuterTape<T>(fn: () => T): T {
-  const state = (tf.engine() as unknown as { state: { activeTape: unknown; gradientDepth: number; kernelDepth: number } }).state;
+  const state = engineState();
   const saved = { activeTape: state.activeTape, gradientDepth: state.gradientDepth, kernelDepth: state.kernelDepth };
   state.gradientDepth = 0;
   state.kernelDepth = 0;
@@ -160,7 +175,7 @@ export function solveWithGradient(args: GradientSolveArgs, options: GradientOpti
     save(gradient === 'checkpoint' ? [...atTs.flat(), ...stepYs.flat()] : atTs.flat());
     return {
       value: flat,
-      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+      gradFunc: (dy: Tensor, saved: Tensor[]) => backwardStep(() => {
         adjointStats.passes++;
         const dys = unflatten(dy, nT, sizes, shapes);
         const ysAt: Tensor[][] = [];
@@ -170,7 +185,7 @@ export function solveWithGradient(args: GradientSolveArgs, options: GradientOpti
         const rest = saved.slice(nT * nY);
         for (let i = 0; i * nY < rest.length; i++) stepStates.push(rest.slice(i * nY, (i + 1) * nY));
         return checkpointBackward(f, ts, ysAt, dys, stepTs, stepStates, params, solver, adjointStats);
-      },
+      }),
     };
   });
   const flat = op(...y0, ...params) as Tensor;
