@@ -11,6 +11,7 @@ import { tf } from './engine.js';
 type Tensor = tf.Tensor;
 
 interface TapeNode {
+  inputs?: Record<string, Tensor>;
   saved?: Tensor[];
   outputs?: Tensor[];
 }
@@ -84,4 +85,44 @@ export function releaseAbandonedTape(): void {
   if (state.gradientDepth !== 0 || tape === null) return;
   state.activeTape = null;
   freeNodes(tape, true);
+}
+
+/**
+ * Runs fn on a tape of its own (the enclosing tape, if any, records nothing of it) and returns
+ * its result with the trainable variables that result depends on: those from which a recorded op
+ * leads to an output. The private tape is freed before returning; the result stays the caller's.
+ * One evaluation's bookkeeping, no backward pass: how a custom gradient that reaches only listed
+ * parameters finds the variables its function reads without listing them.
+ */
+export function trainableDependencies<T extends Tensor | readonly Tensor[]>(fn: () => T): { result: T; variables: tf.Variable[] } {
+  const state = engineState();
+  const saved = { activeTape: state.activeTape, gradientDepth: state.gradientDepth, kernelDepth: state.kernelDepth };
+  const tape: TapeNode[] = [];
+  state.activeTape = tape;
+  state.gradientDepth = 1;
+  state.kernelDepth = 0;
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    freeNodes(tape, false);
+    throw e;
+  } finally {
+    state.activeTape = saved.activeTape;
+    state.gradientDepth = saved.gradientDepth;
+    state.kernelDepth = saved.kernelDepth;
+  }
+  try {
+    // The tape is in execution order: one backward sweep finds every tensor an output depends on.
+    const reached = new Set<number>((Array.isArray(result) ? result : [result]).map((t) => (t as Tensor).id));
+    for (let i = tape.length - 1; i >= 0; i--) {
+      const node = tape[i]!;
+      if (!(node.outputs ?? []).some((o) => reached.has(o.id))) continue;
+      for (const input of Object.values(node.inputs ?? {})) reached.add(input.id);
+    }
+    const variables = Object.values(tf.engine().registeredVariables).filter((v) => v.trainable && reached.has(v.id));
+    return { result, variables };
+  } finally {
+    freeNodes(tape, false);
+  }
 }

@@ -17,7 +17,7 @@
  * reach both inside `tf.grads`, `tf.variableGrads` and `optimizer.minimize`.
  */
 import { tf } from '../backend/engine.js';
-import { engineState, releaseAbandonedTape, withTapeCleanup } from '../backend/tape.js';
+import { engineState, isRecording, releaseAbandonedTape, trainableDependencies, withTapeCleanup } from '../backend/tape.js';
 import { InvalidArgumentError } from '../errors.js';
 import { ConstantStepSize, PIDController } from './controller.js';
 import type { StepSizeController } from './controller.js';
@@ -145,12 +145,14 @@ export function solveWithGradient(args: GradientSolveArgs, options: GradientOpti
   let forward: Solution<Tensor[]> | null = null;
   const space = new TupleSpace();
 
+  // Where a gradient is being recorded, the first evaluation also finds the variables f reads.
+  const fForward = isRecording() ? checkingParamsOnce(f, params, gradient, fn) : f;
   const op = tf.customGrad((...inputs: unknown[]) => {
     const save = inputs.pop() as (tensors: Tensor[]) => void;
     const y0in = inputs.slice(0, nY) as Tensor[];
     // The forward pass is not taped (tfjs runs customGrad's forward inside a kernel).
     const saveAt = gradient === 'checkpoint' ? SaveAt.ts(ts, { steps: true }) : SaveAt.ts(ts);
-    const sol = withoutOuterTape(() => solve({ f, y0: y0in, t0: ts[0]!, t1: ts[nT - 1]!, solver, controller, saveAt, maxSteps, space, fn }));
+    const sol = withoutOuterTape(() => solve({ f: fForward, y0: y0in, t0: ts[0]!, t1: ts[nT - 1]!, solver, controller, saveAt, maxSteps, space, fn }));
     forward = sol;
     // Outputs at the requested times, in order; with SaveAt.steps() the step ends are mixed in.
     const atTs: Tensor[][] = [];
@@ -196,6 +198,31 @@ export function solveWithGradient(args: GradientSolveArgs, options: GradientOpti
   fwd?.ys.forEach((y) => y.forEach((t) => t.dispose()));
   const stats = fwd ? fwd.stats : zeroStats();
   return { sol: new Solution(ts.slice(), ys, stats, [], null, ts[0]!, ts[nT - 1]!, null), adjointStats };
+}
+
+/**
+ * f, whose first evaluation (the forward solve's f(t0, y0)) runs on a private tape to find the
+ * trainable variables its output depends on; any not in `params` would get no gradient from
+ * this op, silently (an optimizer skips them), so that is an error, as diffrax makes it. It costs
+ * the bookkeeping of one taped evaluation, no extra evaluation and no backward pass.
+ */
+function checkingParamsOnce(f: VectorField<Tensor[]>, params: readonly Tensor[], gradient: GradientMode, fn: string): VectorField<Tensor[]> {
+  let checked = false;
+  return (t, y, out) => {
+    if (checked) return f(t, y, out);
+    checked = true;
+    const { result, variables } = trainableDependencies(() => f(t, y, out) as Tensor[]);
+    const listed = new Set(params.map((p) => p.id));
+    const missing = variables.filter((v) => !listed.has(v.id));
+    if (missing.length > 0) {
+      tf.dispose(result);
+      const names = missing.map((v) => `${v.name} [${v.shape.join(', ')}]`);
+      throw new InvalidArgumentError(fn, 'params', names,
+        `must list every trainable tf.Variable that f reads, but misses {value}: gradient '${gradient}' reaches only y0 and params, so these would silently get no gradient. ` +
+        'Add them to params (e.g. { params: [W, b] }, or [...net.variables]), or make a constant non-trainable (variable.trainable = false).');
+    }
+    return result;
+  };
 }
 
 /**
