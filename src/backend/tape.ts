@@ -75,9 +75,9 @@ export function withTapeCleanup<T>(fn: () => T): T {
 /**
  * Frees the active tape after a backward pass threw at the outermost level: tfjs abandons the
  * tape then (the pass cannot resume) without freeing what its ops saved, as a successful pass
- * would, nor the value it was differentiating. Call it only from a failing backward pass (or a failed `engine.gradients` whose tape
- * was its own); at gradient depth > 0 an enclosing computation still records, and it does
- * nothing.
+ * would, nor the value it was differentiating. Call it only from a failing backward pass (or a
+ * failed `engine.gradients` whose tape was its own); at gradient depth > 0 an enclosing
+ * computation still records, and it does nothing.
  */
 export function releaseAbandonedTape(): void {
   const state = engineState();
