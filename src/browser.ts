@@ -14,7 +14,7 @@ export {
   ARENSTORF, BRUSSELATOR, LOTKA_VOLTERRA, VAN_DER_POL, PROBLEMS,
 } from './ode/index.js';
 export type {
-  OdeintOptions, GradientSolution, GradientMode, AdjointStats, SensitivityArgs, SensitivityResult, TupleSpaceOptions, SolveArgs, SolveStats, SaveAtOptions, PIDOptions, StepSizeController, MethodName,
+  OdeintOptions, GradientSolution, GradientMode, AdjointStats, SensitivityArgs, SensitivityResult, TupleSpaceOptions, SolveArgs, SolveStats, SolveStatus, SaveAtOptions, PIDOptions, StepSizeController, MethodName,
   OdeEvent, EventRecord, StateSpace, Tolerance, VectorField, NormKind, Problem,
 } from './ode/index.js';
 export {

@@ -29,7 +29,14 @@ export class InvalidArgumentError extends BiflowError {
   }
 }
 
-/** The solver needed more steps than `maxSteps`; `partial` holds the solution up to where it stopped. */
+/**
+ * The solver needed more steps than `maxSteps`; `partial` holds the solution up to where it
+ * stopped (`partial.status === 'max_steps'`, `partial.t1` the time reached). With tensor states the
+ * partial's tensors belong to the caller, like any solve's outputs: release them with
+ * `err.partial.dispose()` (inside a `tf.tidy` they go with its scope). Everything else the solve
+ * made, its recorded gradient ops included, is freed before the error is thrown; the partial
+ * carries no gradient.
+ */
 export class MaxStepsExceededError<P = unknown> extends BiflowError {
   constructor(
     message: string,

@@ -30,11 +30,14 @@ export class LULinear implements Bijector {
     this.lower = tf.tidy(() => tf.variable(tf.zeros([dim, dim])));
     this.upper = tf.tidy(() => tf.variable(tf.zeros([dim, dim])));
     this.logScale = tf.tidy(() => tf.variable(tf.zeros([dim])));
-    const ones = tf.ones([dim, dim]);
-    this.lowerMask = tf.keep(tf.sub(tf.linalg.bandPart(ones, -1, 0), tf.eye(dim)) as tf.Tensor2D);
-    this.upperMask = tf.keep(tf.sub(tf.linalg.bandPart(ones, 0, -1), tf.eye(dim)) as tf.Tensor2D);
-    this.eye = tf.keep(tf.eye(dim) as tf.Tensor2D);
-    ones.dispose();
+    // Kept (they outlive any scope the flow is built in) and freed by dispose(); the tidy frees
+    // the band parts they are made from.
+    [this.lowerMask, this.upperMask, this.eye] = tf.tidy(() => {
+      const ones = tf.ones([dim, dim]);
+      const eye = tf.eye(dim) as tf.Tensor2D;
+      const strict = (lower: number, upper: number) => tf.keep(tf.sub(tf.linalg.bandPart(ones, lower, upper), eye) as tf.Tensor2D);
+      return [strict(-1, 0), strict(0, -1), tf.keep(eye)];
+    });
   }
 
   /** W without the permutation: L (U + diag s). */

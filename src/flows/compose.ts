@@ -3,6 +3,7 @@
  * the inverse; `Inverse` swaps a bijector's directions.
  */
 import { tf } from '../backend/engine.js';
+import { withTapeCleanup } from '../backend/tape.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Bijector, BijectorConfig, BijectorResult, InverseResult } from './bijector.js';
 
@@ -23,8 +24,10 @@ export class Sequential implements Bijector {
     this.inverseSeconds = blocks.map(() => 0);
   }
 
+  // withTapeCleanup: a block that throws under a gradient tape (a CNF solve on a NaN row) also
+  // takes the earlier blocks' recorded ops off the tape, which would otherwise keep their saved tensors.
   forward(x: tf.Tensor2D): BijectorResult {
-    return tf.tidy(() => {
+    return withTapeCleanup(() => tf.tidy(() => {
       let y = x;
       let logDet = tf.zeros([x.shape[0]]) as tf.Tensor1D;
       this.blocks.forEach((b, i) => {
@@ -35,11 +38,11 @@ export class Sequential implements Bijector {
         logDet = tf.add(logDet, r.logDet);
       });
       return { y, logDet };
-    });
+    }));
   }
 
   inverse(y: tf.Tensor2D): InverseResult {
-    return tf.tidy(() => {
+    return withTapeCleanup(() => tf.tidy(() => {
       let x = y;
       let logDet = tf.zeros([y.shape[0]]) as tf.Tensor1D;
       for (let i = this.blocks.length - 1; i >= 0; i--) {
@@ -50,7 +53,7 @@ export class Sequential implements Bijector {
         logDet = tf.add(logDet, r.logDet);
       }
       return { x, logDet };
-    });
+    }));
   }
 
   initialize(x: tf.Tensor2D): void {

@@ -26,6 +26,7 @@ import type { ActivationName } from './activations.js';
 import type { LayerKind } from './odenet.js';
 import { gradsOf } from '../ode/gradients.js';
 import { KernelRunner } from '../backend/kernels.js';
+import { engineState, onTapeReleased } from '../backend/tape.js';
 import type { HostBuffers } from '../backend/kernels.js';
 
 type T = tf.TensorInfo;
@@ -239,7 +240,7 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
   const hutch = trace === 'hutchinson';
   const K = hutch ? 1 : D;
   const width = augmentedWidth(layout);
-  const engineState = (tf.engine() as unknown as { state: { gradientDepth: number; kernelDepth: number } }).state;
+  const state = engineState();
   const op = tf.customGrad((...args: unknown[]) => {
     const save = args.pop() as (ts: tf.Tensor[]) => void;
     const Y = args[0] as Tensor;
@@ -304,7 +305,7 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
       // through tfjs's `save`: its clone stays on the tape, which the taped fallback needs for
       // gradients of gradients, and tfjs disposes it when the tape is done.
       let entry: Held | null = null;
-      if (engineState.gradientDepth > 0 && engineState.kernelDepth === 1) {
+      if (state.gradientDepth > 0 && state.kernelDepth === 1) {
         save([Y]);
         const kept = r.hold([...saved, ...variables]);
         entry = { release: kept.release, sentinel: null, items: kept.items };
@@ -317,7 +318,7 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
           try {
             // A gradient of this gradient (the tape is still recording), or a second backward pass
             // through the op after the first released its buffers: the taped reference.
-            if (engineState.gradientDepth > 0 || !entry || !held.has(entry)) return referenceGrads(reference, t, kept[0] as Tensor, dy as Tensor, variables as Tensor[]);
+            if (state.gradientDepth > 0 || !entry || !held.has(entry)) return referenceGrads(reference, t, kept[0] as Tensor, dy as Tensor, variables as Tensor[]);
             const rb = KernelRunner.create()!;
             try {
               return backward(rb, entry.items, entry.items.slice(saved.length), dy, B, iF, at, rowScaler(rb, B)).map((g) => rb.keep(g));
@@ -491,8 +492,7 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
   if (pendingEntry) {
     // The op's tape node was the last one recorded; tfjs disposes its saved clone of Y when the
     // tape is done, which tells `sweep` that the held buffers can go.
-    const tape = (tf.engine() as unknown as { state: { activeTape: { saved?: Tensor[] }[] | null } }).state.activeTape;
-    (pendingEntry as Held).sentinel = tape?.at(-1)?.saved?.[0] ?? null;
+    (pendingEntry as Held).sentinel = engineState().activeTape?.at(-1)?.saved?.[0] ?? null;
   }
   return out;
 }
@@ -520,6 +520,8 @@ function release(entry: Held): void {
 function sweep(): void {
   for (const entry of held) if (entry.sentinel?.isDisposed) release(entry);
 }
+// A solve that fails under a tape frees its recorded ops (backend/tape.ts): release at once.
+onTapeReleased(sweep);
 
 /** The op's gradient from the taped reference: for gradients of gradients, which the closed form does not tape. */
 function referenceGrads(reference: AugmentedReference, t: number, y: Tensor, dy: Tensor, variables: readonly Tensor[]): Tensor[] {

@@ -17,6 +17,7 @@
  * reach both inside `tf.grads`, `tf.variableGrads` and `optimizer.minimize`.
  */
 import { tf } from '../backend/engine.js';
+import { engineState, isRecording, releaseAbandonedTape, trainableDependencies, withTapeCleanup } from '../backend/tape.js';
 import { InvalidArgumentError } from '../errors.js';
 import { ConstantStepSize, PIDController } from './controller.js';
 import type { StepSizeController } from './controller.js';
@@ -80,14 +81,28 @@ function dot(xs: readonly Tensor[], ws: readonly Tensor[]): Tensor {
 export function gradsOf(objective: () => Tensor, xs: readonly Tensor[]): Tensor[] {
   // Called from inside a backward pass, tfjs's gradients() would replace the outer pass's tape
   // and then null it; keep the outer tape and put it back (tfjs 4.22, engine.gradients).
-  const state = (tf.engine() as unknown as { state: { activeTape: unknown } }).state;
+  const state = engineState();
   const outerTape = state.activeTape;
   try {
-    const { value, grads } = tf.engine().gradients(objective as () => tf.Scalar, xs as Tensor[], undefined, true);
+    const { value, grads } = backwardStep(() => tf.engine().gradients(objective as () => tf.Scalar, xs as Tensor[], undefined, true));
     value.dispose();
     return xs.map((x, i) => grads[i] ?? tf.zerosLike(x));
   } finally {
     state.activeTape = outerTape;
+  }
+}
+
+/**
+ * Runs part of a backward pass (or a nested gradient). If it throws, what it recorded leaves the
+ * tape and, at the outermost level, the tape the error abandons is freed: tfjs frees a tape's
+ * saved tensors only after a pass that succeeds.
+ */
+function backwardStep<T>(fn: () => T): T {
+  try {
+    return withTapeCleanup(fn);
+  } catch (e) {
+    releaseAbandonedTape();
+    throw e;
   }
 }
 
@@ -99,7 +114,7 @@ export function gradsOf(objective: () => Tensor, xs: readonly Tensor[]): Tensor[
  * it is a "no grad" scope: the learned inverse computes its frozen flow's states this way.
  */
 export function withoutOuterTape<T>(fn: () => T): T {
-  const state = (tf.engine() as unknown as { state: { activeTape: unknown; gradientDepth: number; kernelDepth: number } }).state;
+  const state = engineState();
   const saved = { activeTape: state.activeTape, gradientDepth: state.gradientDepth, kernelDepth: state.kernelDepth };
   state.gradientDepth = 0;
   state.kernelDepth = 0;
@@ -130,12 +145,14 @@ export function solveWithGradient(args: GradientSolveArgs, options: GradientOpti
   let forward: Solution<Tensor[]> | null = null;
   const space = new TupleSpace();
 
+  // Where a gradient is being recorded, the first evaluation also finds the variables f reads.
+  const fForward = isRecording() ? checkingParamsOnce(f, params, gradient, fn) : f;
   const op = tf.customGrad((...inputs: unknown[]) => {
     const save = inputs.pop() as (tensors: Tensor[]) => void;
     const y0in = inputs.slice(0, nY) as Tensor[];
     // The forward pass is not taped (tfjs runs customGrad's forward inside a kernel).
     const saveAt = gradient === 'checkpoint' ? SaveAt.ts(ts, { steps: true }) : SaveAt.ts(ts);
-    const sol = withoutOuterTape(() => solve({ f, y0: y0in, t0: ts[0]!, t1: ts[nT - 1]!, solver, controller, saveAt, maxSteps, space, fn }));
+    const sol = withoutOuterTape(() => solve({ f: fForward, y0: y0in, t0: ts[0]!, t1: ts[nT - 1]!, solver, controller, saveAt, maxSteps, space, fn }));
     forward = sol;
     // Outputs at the requested times, in order; with SaveAt.steps() the step ends are mixed in.
     const atTs: Tensor[][] = [];
@@ -160,7 +177,7 @@ export function solveWithGradient(args: GradientSolveArgs, options: GradientOpti
     save(gradient === 'checkpoint' ? [...atTs.flat(), ...stepYs.flat()] : atTs.flat());
     return {
       value: flat,
-      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+      gradFunc: (dy: Tensor, saved: Tensor[]) => backwardStep(() => {
         adjointStats.passes++;
         const dys = unflatten(dy, nT, sizes, shapes);
         const ysAt: Tensor[][] = [];
@@ -170,7 +187,7 @@ export function solveWithGradient(args: GradientSolveArgs, options: GradientOpti
         const rest = saved.slice(nT * nY);
         for (let i = 0; i * nY < rest.length; i++) stepStates.push(rest.slice(i * nY, (i + 1) * nY));
         return checkpointBackward(f, ts, ysAt, dys, stepTs, stepStates, params, solver, adjointStats);
-      },
+      }),
     };
   });
   const flat = op(...y0, ...params) as Tensor;
@@ -181,6 +198,31 @@ export function solveWithGradient(args: GradientSolveArgs, options: GradientOpti
   fwd?.ys.forEach((y) => y.forEach((t) => t.dispose()));
   const stats = fwd ? fwd.stats : zeroStats();
   return { sol: new Solution(ts.slice(), ys, stats, [], null, ts[0]!, ts[nT - 1]!, null), adjointStats };
+}
+
+/**
+ * f, whose first evaluation (the forward solve's f(t0, y0)) runs on a private tape to find the
+ * trainable variables its output depends on; any not in `params` would get no gradient from
+ * this op, silently (an optimizer skips them), so that is an error, as diffrax makes it. It costs
+ * the bookkeeping of one taped evaluation, no extra evaluation and no backward pass.
+ */
+function checkingParamsOnce(f: VectorField<Tensor[]>, params: readonly Tensor[], gradient: GradientMode, fn: string): VectorField<Tensor[]> {
+  let checked = false;
+  return (t, y, out) => {
+    if (checked) return f(t, y, out);
+    checked = true;
+    const { result, variables } = trainableDependencies(() => f(t, y, out) as Tensor[]);
+    const listed = new Set(params.map((p) => p.id));
+    const missing = variables.filter((v) => !listed.has(v.id));
+    if (missing.length > 0) {
+      tf.dispose(result);
+      const names = missing.map((v) => `${v.name} [${v.shape.join(', ')}]`);
+      throw new InvalidArgumentError(fn, 'params', names,
+        `must list every trainable tf.Variable that f reads, but misses {value}: gradient '${gradient}' reaches only y0 and params, so these would silently get no gradient. ` +
+        'Add them to params (e.g. { params: [W, b] }, or [...net.variables]), or make a constant non-trainable (variable.trainable = false).');
+    }
+    return result;
+  };
 }
 
 /**

@@ -6,7 +6,7 @@ export type { SensitivityArgs, SensitivityResult } from './sensitivity.js';
 export { TensorSpace, TupleSpace } from './tensor-space.js';
 export type { TupleSpaceOptions } from './tensor-space.js';
 export { solve, Solution, spaceFor } from './solve.js';
-export type { SolveArgs, SolveStats } from './solve.js';
+export type { SolveArgs, SolveStats, SolveStatus } from './solve.js';
 export { SaveAt } from './saveat.js';
 export type { SaveAtOptions } from './saveat.js';
 export { ConstantStepSize, PIDController, initialStep } from './controller.js';

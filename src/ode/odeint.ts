@@ -81,7 +81,11 @@ export function odeint<Y>(
   ts: ArrayLike<number>,
   options: OdeintOptions<Y> = {},
 ): GradientSolution<Y> {
-  const fn = 'odeint';
+  return odeintAs('odeint', f, y0, ts, options);
+}
+
+/** odeint's work, with errors naming `fn` (the public function the user called). */
+function odeintAs<Y>(fn: string, f: VectorField<Y>, y0: Y | ArrayLike<number>, ts: ArrayLike<number>, options: OdeintOptions<Y>): GradientSolution<Y> {
   const { method = 'dopri5', rtol = 1e-7, atol = 1e-9, stepSize, dense = false, events, eventTol, maxSteps, space } = options;
   if (ts == null || typeof ts.length !== 'number' || ts.length < 1) {
     throw new InvalidArgumentError(fn, 'ts', ts, 'must be an array of at least one time, got {value}. Pass e.g. [0, 1].');
@@ -144,6 +148,5 @@ export function odeintAdjoint<Y>(
   ts: ArrayLike<number>,
   options: Omit<OdeintOptions<Y>, 'gradient'> = {},
 ): GradientSolution<Y> {
-  const opts = { ...options, gradient: 'backsolve', params: options.params ?? [] } as OdeintOptions<Y> & { space: StateSpace<Y> };
-  return odeint(f, y0, ts, opts);
+  return odeintAs('odeintAdjoint', f, y0, ts, { ...options, gradient: 'backsolve', params: options.params ?? [] });
 }

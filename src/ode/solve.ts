@@ -23,6 +23,7 @@ import type { RKWork } from './solver.js';
 import type { SolveScope, StateSpace, VectorField } from './space.js';
 import { TensorSpace, TupleSpace } from './tensor-space.js';
 import { tf } from '../backend/engine.js';
+import { withTapeCleanup } from '../backend/tape.js';
 
 /** Work done by a solve: function evaluations and accepted, rejected and total steps. */
 export interface SolveStats {
@@ -57,6 +58,13 @@ export interface SolveArgs<Y> {
   fn?: string;
 }
 
+/**
+ * How a solve ended: `'completed'` (t1 reached), `'terminated'` (a terminal event stopped it) or
+ * `'max_steps'` (the partial solution of a {@link MaxStepsExceededError}: stopped at `t1`, short of
+ * the requested end).
+ */
+export type SolveStatus = 'completed' | 'terminated' | 'max_steps';
+
 /** The result of a solve. */
 export class Solution<Y> {
   constructor(
@@ -74,11 +82,13 @@ export class Solution<Y> {
     readonly t1: number,
     /** The dense interpolant when requested with `SaveAt.dense()`. */
     readonly dense: DenseOutput<Y> | null,
+    /** Set when the solve failed short of its end: `'max_steps'` for a MaxStepsExceededError's partial solution. */
+    private readonly stoppedBy: 'max_steps' | null = null,
   ) {}
 
-  /** `'completed'` when t1 was reached, `'terminated'` when a terminal event stopped the solve. */
-  get status(): 'completed' | 'terminated' {
-    return this.terminal ? 'terminated' : 'completed';
+  /** How the solve ended: see {@link SolveStatus}. */
+  get status(): SolveStatus {
+    return this.stoppedBy ?? (this.terminal ? 'terminated' : 'completed');
   }
 
   /**
@@ -118,7 +128,9 @@ export function solve<Y>(args: SolveArgs<Y>): Solution<Y> {
   const produced: Y[] = [];
   const scope = space.openScope?.() ?? null;
   try {
-    return run(args, space, scope, produced);
+    // Under a gradient tape, a failed solve also takes its recorded steps off the tape (their
+    // saved tensors would otherwise outlive it).
+    return withTapeCleanup(() => run(args, space, scope, produced));
   } catch (e) {
     // Outputs saved before a failure reach the caller only inside MaxStepsExceededError's
     // partial solution; otherwise nobody could release them.
@@ -183,8 +195,8 @@ function run<Y>(args: SolveArgs<Y>, space: StateSpace<Y>, scope: SolveScope<Y> |
     produced.push(start);
     dense = new DenseOutput(space, t0, t1, start);
   }
-  const finish = (t: number, terminal: EventRecord<Y> | null): Solution<Y> =>
-    new Solution(outTs, outYs, stats, records, terminal, t0, t, dense);
+  const finish = (t: number, terminal: EventRecord<Y> | null, stoppedBy: 'max_steps' | null = null): Solution<Y> =>
+    new Solution(outTs, outYs, stats, records, terminal, t0, t, dense, stoppedBy);
   if (t0 === t1) {
     if (saveAt.t1) save(t1, y);
     return finish(t1, null);
@@ -225,7 +237,7 @@ function run<Y>(args: SolveArgs<Y>, space: StateSpace<Y>, scope: SolveScope<Y> |
       if (outTs[outTs.length - 1] !== t) save(t, y);
       throw new MaxStepsExceededError(
         `${fn}: maxSteps = ${maxSteps} steps were not enough to reach t1 = ${t1} (stopped at t = ${t}). Raise maxSteps, loosen rtol/atol, or check whether the problem is stiff.`,
-        t, finish(t, null),
+        t, finish(t, null, 'max_steps'),
       );
     }
     if (k0Stale) {

@@ -91,6 +91,20 @@ function checkTensorTolerance(tol: Tolerance, fn: string): void {
   }
 }
 
+/**
+ * Whether every entry of every tensor is finite (true when there are no entries). tfjs's `all`
+ * over an empty tensor is not `true` (0 on cpu, arbitrary memory on wasm), so an empty element
+ * (the parameter adjoint of a backsolve without parameters) must not reach it.
+ */
+function allFinite(ys: readonly Tensor[]): boolean {
+  const nonEmpty = ys.filter((t) => t.size > 0);
+  if (nonEmpty.length === 0) return true;
+  const all = tf.tidy(() => (nonEmpty.length === 1 ? tf.all(tf.isFinite(nonEmpty[0]!)) : tf.all(tf.stack(nonEmpty.map((t) => tf.all(tf.isFinite(t)))))));
+  const ok = readFlag(all);
+  all.dispose();
+  return ok;
+}
+
 /** Σ over the scaled error: returns [sum of squares or max, count] as tensors. */
 function scaledParts(err: Tensor, y0: Tensor, y1: Tensor, tol: Tolerance): Tensor {
   const scale = tf.add(tol.atol as number, tf.mul(tol.rtol as number, tf.maximum(tf.abs(y0), tf.abs(y1))));
@@ -153,10 +167,7 @@ export class TensorSpace implements StateSpace<Tensor> {
     return tol.norm === 'max' ? v : Math.sqrt(v / err.size);
   }
   isFinite(y: Tensor): boolean {
-    const all = tf.tidy(() => tf.all(tf.isFinite(y)));
-    const ok = readFlag(all);
-    all.dispose();
-    return ok;
+    return allFinite([y]);
   }
   checkTolerance(tol: Tolerance, _y0: Tensor, fn: string): void {
     checkTensorTolerance(tol, fn);
@@ -221,7 +232,8 @@ export class TupleSpace implements StateSpace<Tensor[]> {
     const part = tf.tidy(() => {
       const parts: Tensor[] = [];
       err.forEach((e, i) => {
-        if (include && include[i] === false) return;
+        // An empty element adds nothing (and tfjs's max over no entries is not defined).
+        if ((include && include[i] === false) || e.size === 0) return;
         parts.push(scaledParts(e, y0[i]!, y1[i]!, tol));
         count += e.size;
       });
@@ -233,10 +245,7 @@ export class TupleSpace implements StateSpace<Tensor[]> {
     return tol.norm === 'max' ? v : count === 0 ? 0 : Math.sqrt(v / count);
   }
   isFinite(y: Tensor[]): boolean {
-    const all = tf.tidy(() => tf.all(tf.stack(y.map((t) => tf.all(tf.isFinite(t))))));
-    const ok = readFlag(all);
-    all.dispose();
-    return ok;
+    return allFinite(y);
   }
   checkTolerance(tol: Tolerance, _y0: Tensor[], fn: string): void {
     checkTensorTolerance(tol, fn);

@@ -175,6 +175,38 @@ describe('flows', () => {
     s.dispose();
   });
 
+  // The boundary knots' derivative is 1 (Durkan et al.), the tails' slope: value and log-det
+  // are continuous across ±B in both directions, the log-det going to 0 as O(ε) from inside.
+  it('the spline’s value and log-det are continuous across ±bound, forward and inverse, from both sides', () => {
+    for (const seed of [21, 22, 23]) {
+      const s = randomize(new SplineCoupling({ dim: 2, parity: 'even', hidden: [8], bins: 5, bound: 3 }), seed);
+      const eps = [1e-2, 1e-3, 1e-4, 1e-5];
+      for (const B of [3, -3]) {
+        for (const dir of ['forward', 'inverse'] as const) {
+          // ε inside and outside, with three conditioner inputs x_A.
+          const rows = eps.flatMap((e) => [-1, 0.2, 1.5].flatMap((a) => [[a, B - Math.sign(B) * e], [a, B + Math.sign(B) * e]]));
+          const xs = tf.tensor2d(rows);
+          const r = dir === 'forward' ? s.forward(xs) : s.inverse(xs);
+          const out = (dir === 'forward' ? (r as { y: tf.Tensor }).y : (r as { x: tf.Tensor }).x).arraySync() as number[][];
+          const ld = Array.from(r.logDet.dataSync());
+          rows.forEach((row, i) => {
+            const e = eps[Math.floor(i / 6)]!;
+            // Outside: the identity. Inside: within O(ε) of it (y(±B) = ±B, slope 1 there).
+            if (i % 2 === 1) {
+              expect(Math.abs(ld[i]!)).toBe(0);
+              expect(out[i]![1]).toBeCloseTo(row[1]!, 5);
+            } else {
+              expect(Math.abs(ld[i]!)).toBeLessThan(50 * e + 1e-5);
+              expect(Math.abs(out[i]![1]! - row[1]!)).toBeLessThan(50 * e * e + 1e-5);
+            }
+          });
+          tf.dispose([xs, r.logDet, dir === 'forward' ? (r as { y: tf.Tensor }).y : (r as { x: tf.Tensor }).x]);
+        }
+      }
+      s.dispose();
+    }
+  });
+
   it('a CNF’s density integrates to one (2-D, quadrature on a grid)', () => {
     const flow = new Flow(randomize(new CNF({ dim: 2, hidden: [8, 8], rtol: 1e-6, atol: 1e-6 }), 13), new StandardNormal(2));
     const total = gridMass(flow, 7, 141);

@@ -72,6 +72,7 @@ describe('typed errors name the function, the argument, the value and a fix', ()
     const e = caught(() => odeint(decay, y0, [0, 0.01, 10], { maxSteps: 5, rtol: 1e-10, atol: 1e-12 }), MaxStepsExceededError<Solution<Float64Array>>);
     expect(e.message).toMatch(/odeint: maxSteps = 5 steps were not enough to reach t1 = 10 \(stopped at t = .*\)\. Raise maxSteps/);
     const partial = e.partial;
+    expect(partial.status).toBe('max_steps');
     expect(partial.t1).toBe(e.t);
     expect(partial.stats.nSteps).toBe(5);
     expect(partial.ts[0]).toBe(0);
@@ -157,6 +158,7 @@ describe('typed errors name the function, the argument, the value and a fix', ()
     }), MaxStepsExceededError<Solution<Float64Array>>);
     const ts = e.partial.ts;
     expect(new Set(ts).size).toBe(ts.length);
+    expect(e.partial.status).toBe('max_steps');
   });
 });
 

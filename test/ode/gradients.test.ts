@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { odeint, odeintAdjoint, tf, useBackend, ACTIVATIONS } from '../../src/index.js';
+import { createFlow, odeint, odeintAdjoint, tf, useBackend, ACTIVATIONS, InvalidArgumentError } from '../../src/index.js';
 import type { GradientMode, GradientSolution } from '../../src/index.js';
 import { leaks, maxDiff, values } from '../tensor-helpers.js';
 
@@ -126,11 +126,41 @@ describe('gradients of tensor solves', () => {
     dispose();
   });
 
-  it('backsolve with no parameters: the y0 gradient of dy/dt = −y is e^{−t} (closed form)', () => {
-    const y0 = tf.tensor2d(Y0);
-    const g = tf.tidy(() => values(tf.grad((y: tf.Tensor) => tf.sum(odeint((_t, v) => tf.neg(v), y, [0, 1], { rtol: 1e-7, atol: 1e-7, gradient: 'backsolve', params: [] }).ys[1] as tf.Tensor))(y0)));
-    expect(maxDiff(g, g.map(() => Math.exp(-1)))).toBeLessThan(1e-5);
-    y0.dispose();
+  // tfjs's `all` over an empty tensor is 0 on cpu and arbitrary memory on wasm: the empty
+  // parameter adjoint once made every backsolve without parameters fail on cpu.
+  it.each(['cpu', 'wasm'] as const)('backsolve with no parameters on %s: the y0 gradient of dy/dt = −y is e^{−t} (closed form)', async (backend) => {
+    await useBackend(backend);
+    try {
+      const y0 = tf.tensor2d(Y0);
+      for (const norm of ['rms', 'max'] as const) {
+        const g = tf.tidy(() => values(tf.grad((y: tf.Tensor) => tf.sum(odeint((_t, v) => tf.neg(v), y, [0, 1], { rtol: 1e-7, atol: 1e-7, norm, adjointNorm: 'rms', gradient: 'backsolve', params: [] }).ys[1] as tf.Tensor))(y0)));
+        expect(maxDiff(g, g.map(() => Math.exp(-1)))).toBeLessThan(1e-5);
+      }
+      y0.dispose();
+    } finally {
+      await useBackend('wasm');
+    }
+  });
+
+  it.each(['cpu', 'wasm'] as const)('backsolve and checkpoint with params: [] give the direct y0 gradient of a neural field on %s', async (backend) => {
+    await useBackend(backend);
+    try {
+      // Constant weights (not variables): nothing but y0 is differentiated.
+      const W = tf.tensor2d(W0);
+      const b = tf.tensor1d(B0);
+      const f = (t: number, y: tf.Tensor) => tf.mul(tf.tanh(tf.add(tf.matMul(y, W, false, true), b)), 1 + t / 2);
+      const y0 = tf.tensor2d(Y0);
+      const grad = (gradient: GradientMode) => tf.tidy(() => values(tf.grad((y: tf.Tensor) => {
+        const sol = odeint(f, y, TS, { rtol: 1e-7, atol: 1e-7, gradient, params: [] });
+        return tf.add(tf.sum(tf.square(sol.ys[2] as tf.Tensor)), tf.sum(sol.ys[1] as tf.Tensor));
+      })(y0)));
+      const direct = grad('direct');
+      expect(maxDiff(grad('backsolve'), direct)).toBeLessThan(1e-4);
+      expect(maxDiff(grad('checkpoint'), direct)).toBeLessThan(1e-5);
+      tf.dispose([W, b, y0]);
+    } finally {
+      await useBackend('wasm');
+    }
   });
 
   it.each(['direct', 'backsolve', 'checkpoint'] as const)('%s leaks no tensors over repeated gradient calls', (mode) => {
@@ -165,3 +195,83 @@ describe('gradients of tensor solves', () => {
   });
 });
 
+
+describe('backsolve and checkpoint refuse a field that reads trainable variables params does not list', () => {
+  /** Expects fn to throw the params error naming `fn` and exactly the variables in `missing`. */
+  function expectParamsError(fn: () => unknown, name: string, gradient: string, missing: string[]) {
+    let err: unknown = null;
+    try {
+      fn();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    const e = err as InvalidArgumentError;
+    expect(e.fn).toBe(name);
+    expect(e.arg).toBe('params');
+    expect(e.value).toEqual(missing);
+    expect(e.message).toContain(`gradient '${gradient}' reaches only y0 and params`);
+    expect(e.message).toMatch(/Add them to params .* or make a constant non-trainable \(variable\.trainable = false\)/);
+  }
+
+  it.each(['backsolve', 'checkpoint'] as const)('%s: under tf.variableGrads and optimizer.minimize, naming the missing variables with their shapes, and leaking nothing', (gradient) => {
+    const { W, b, f, dispose } = setup();
+    const y0 = tf.tensor2d(Y0);
+    const loss = () => tf.sum(odeint(f, y0, TS, { rtol: 1e-5, atol: 1e-5, gradient, params: [W] }).ys[2] as tf.Tensor) as tf.Scalar;
+    expectParamsError(() => tf.variableGrads(loss, [W, b]), 'odeint', gradient, [`${b.name} [2]`]);
+    const opt = tf.train.sgd(0.1);
+    expectParamsError(() => opt.minimize(loss, false, [W, b]), 'odeint', gradient, [`${b.name} [2]`]);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) expect(() => tf.variableGrads(loss, [W, b])).toThrow(InvalidArgumentError);
+    expect(tf.memory().numTensors).toBe(before);
+    // Outside a gradient the listed parameters do not matter: no check, no error.
+    const sol = odeint(f, y0, TS, { rtol: 1e-5, atol: 1e-5, gradient, params: [] });
+    tf.dispose(sol.ys as tf.Tensor[]);
+    opt.dispose();
+    y0.dispose();
+    dispose();
+  });
+
+  it('odeintAdjoint without params names itself and every variable f reads', () => {
+    const { W, b, f, dispose } = setup();
+    const y0 = tf.tensor2d(Y0);
+    expectParamsError(() => tf.grad((y: tf.Tensor) => tf.sum(odeintAdjoint(f, y, TS, { rtol: 1e-5, atol: 1e-5 }).ys[2] as tf.Tensor))(y0), 'odeintAdjoint', 'backsolve', [`${W.name} [2, 2]`, `${b.name} [2]`]);
+    y0.dispose();
+    dispose();
+  });
+
+  it('non-trainable variables and variables whose values do not reach f’s output need no listing', () => {
+    const { b, dispose } = setup();
+    const frozen = tf.variable(tf.tensor2d(W0), false);
+    const y0 = tf.tensor2d(Y0);
+    // b is read, but only into a value f throws away: no gradient is lost.
+    const f = (_t: number, y: tf.Tensor) => {
+      tf.sum(b);
+      return tf.tanh(tf.matMul(y, frozen, false, true));
+    };
+    const field = (_t: number, y: tf.Tensor) => tf.tanh(tf.matMul(y, tf.tensor2d(W0), false, true));
+    const g = (fn: typeof f, gradient: GradientMode) => tf.tidy(() => values(tf.grad((y: tf.Tensor) => tf.sum(odeint(fn, y, TS, { rtol: 1e-6, atol: 1e-6, gradient, params: [] }).ys[2] as tf.Tensor))(y0)));
+    const direct = g(field, 'direct');
+    expect(maxDiff(g(f, 'backsolve'), direct)).toBeLessThan(1e-4);
+    expect(maxDiff(g(f, 'checkpoint'), direct)).toBeLessThan(1e-5);
+    tf.dispose([frozen, y0]);
+    dispose();
+  });
+
+  // A CNF passes its net's variables; √T enters outside the solve (a zero-valued term), so the
+  // check must see only the net's: every trainable variable gets its gradient.
+  it.each([['ffjord', 'backsolve'], ['ffjord', 'checkpoint'], ['biflow', 'backsolve']] as const)('a %s flow trains with %s: every trainable variable, √T included, gets a gradient', (type, gradient) => {
+    const flow = createFlow({ type, dim: 2, hidden: [8], cnf: { gradient } });
+    const x = tf.tensor2d([[0.1, 0.2], [-0.7, 1], [0.3, -0.5]]);
+    const vars = flow.trainableVariables;
+    const { value, grads } = tf.variableGrads(() => flow.loss(x), vars);
+    for (const v of vars) {
+      const gv = values(grads[v.name]!);
+      expect(gv.every(Number.isFinite)).toBe(true);
+    }
+    expect(vars.some((v) => v.shape.length === 0 && values(grads[v.name]!)[0] !== 0)).toBe(true); // √T
+    tf.dispose([value, ...Object.values(grads)]);
+    x.dispose();
+    flow.dispose();
+  });
+});
