@@ -4,7 +4,7 @@
  */
 import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { Bijector, BijectorConfig, BijectorResult, InverseResult } from './bijector.js';
+import type { Bijector, BijectorConfig, BijectorResult, InverseResult, PassOptions } from './bijector.js';
 
 /** Blocks run in order, log-dets summed; the inverse runs them in reverse. */
 export class Sequential implements Bijector {
@@ -23,13 +23,13 @@ export class Sequential implements Bijector {
     this.inverseSeconds = blocks.map(() => 0);
   }
 
-  forward(x: tf.Tensor2D): BijectorResult {
+  forward(x: tf.Tensor2D, options?: PassOptions): BijectorResult {
     return tf.tidy(() => {
       let y = x;
       let logDet = tf.zeros([x.shape[0]]) as tf.Tensor1D;
       this.blocks.forEach((b, i) => {
         const start = performance.now();
-        const r = b.forward(y);
+        const r = b.forward(y, options);
         this.forwardSeconds[i] = (performance.now() - start) / 1000;
         y = r.y;
         logDet = tf.add(logDet, r.logDet);
@@ -38,13 +38,13 @@ export class Sequential implements Bijector {
     });
   }
 
-  inverse(y: tf.Tensor2D): InverseResult {
+  inverse(y: tf.Tensor2D, options?: PassOptions): InverseResult {
     return tf.tidy(() => {
       let x = y;
       let logDet = tf.zeros([y.shape[0]]) as tf.Tensor1D;
       for (let i = this.blocks.length - 1; i >= 0; i--) {
         const start = performance.now();
-        const r = this.blocks[i]!.inverse(x);
+        const r = this.blocks[i]!.inverse(x, options);
         this.inverseSeconds[i] = (performance.now() - start) / 1000;
         x = r.x;
         logDet = tf.add(logDet, r.logDet);
@@ -103,13 +103,13 @@ export class Inverse implements Bijector {
     return this.inner.dim;
   }
 
-  forward(x: tf.Tensor2D): BijectorResult {
-    const r = this.inner.inverse(x);
+  forward(x: tf.Tensor2D, options?: PassOptions): BijectorResult {
+    const r = this.inner.inverse(x, options);
     return { y: r.x, logDet: r.logDet };
   }
 
-  inverse(y: tf.Tensor2D): InverseResult {
-    const r = this.inner.forward(y);
+  inverse(y: tf.Tensor2D, options?: PassOptions): InverseResult {
+    const r = this.inner.forward(y, options);
     return { x: r.y, logDet: r.logDet };
   }
 
