@@ -38,6 +38,16 @@ export function memoryLimit(): { backend: string; totalBytes: number; tensorByte
   return { backend, totalBytes: total, tensorBytes: total };
 }
 
+/**
+ * Checks that a net's parameters fit: `layers` gives each layer's [fanIn, fanOut] and how many
+ * numbers per output unit it adds to fanIn·fanOut (biases, time weights).
+ */
+export function checkParameters(fn: string, hidden: readonly number[], layers: readonly (readonly [number, number])[], extraPerUnit: number): void {
+  const params = layers.reduce((n, [i, o]) => n + (i + extraPerUnit) * o, 0);
+  const largest = Math.max(...layers.map(([i, o]) => i * o));
+  checkFits(fn, 'hidden', hidden, { bytes: 4 * params, largest: 4 * largest, what: `${params.toExponential(2)} parameters as float32`, fix: 'Use smaller hidden sizes (training needs about 4× this: weights, gradients and two Adam moments).' });
+}
+
 const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
 
 /**

@@ -61,9 +61,10 @@ export class CNF implements Bijector {
     const { dim, hidden = [64, 64, 64], layer = 'concatsquash', activation = 'tanh', T = 0.5, seed = 0 } = options;
     this.dim = dim;
     this.trainT = options.trainT ?? true;
+    // The net first: if it cannot be built (too large), nothing is left allocated.
+    this.net = new ODENet({ dim, hidden, layer, activation, seed });
     this.sqrtT = tf.tidy(() => tf.variable(tf.scalar(Math.sqrt(T)), this.trainT));
     this.trace = options.trace ?? (dim <= 8 ? 'exact' : 'hutchinson');
-    this.net = new ODENet({ dim, hidden, layer, activation, seed });
   }
 
   /**

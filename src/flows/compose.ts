@@ -90,6 +90,21 @@ export class Sequential implements Bijector {
   }
 }
 
+/**
+ * The blocks `build` adds, in order. If building one fails (its memory, say), the ones already
+ * built are disposed before the error propagates, so a failed construction leaves no variables.
+ */
+export function buildAll(build: (add: (b: Bijector) => void) => void): Bijector[] {
+  const blocks: Bijector[] = [];
+  try {
+    build((b) => blocks.push(b));
+    return blocks;
+  } catch (e) {
+    blocks.forEach((b) => b.dispose());
+    throw e;
+  }
+}
+
 /** The blocks of a bijector with nested Sequentials flattened, in forward order. */
 export function leafBlocks(b: Bijector): Bijector[] {
   return b instanceof Sequential ? b.blocks.flatMap(leafBlocks) : [b];

@@ -4,10 +4,10 @@
  */
 import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
-import { checkFits } from '../backend/memory.js';
+import { checkFits, memoryLimit } from '../backend/memory.js';
 import { checkPassOptions } from './bijector.js';
 import type { Bijector, PassOptions, TraceEstimator } from './bijector.js';
-import { checkBatch, DEFAULT_BATCH, finiteRows, inBatches } from './rows.js';
+import { checkBatch, finiteRows, inBatches } from './rows.js';
 import type { Distribution } from './distributions.js';
 
 /**
@@ -75,7 +75,7 @@ export class Flow {
    * Log-likelihood of each row of x, in nats, `[N]` — EXACT unless asked otherwise: CNF blocks
    * take the exact trace whatever estimator trained them. `{ trace: 'hutchinson', seed }` asks
    * for Hutchinson's one-probe estimate, the same for the same seed. Rows are evaluated in
-   * batches of `batch` (default {@link DEFAULT_BATCH}), so memory stays bounded for any N; the
+   * batches of `batch` (default `DEFAULT_BATCH`, 8192 rows), so memory stays bounded for any N; the
    * result is differentiable either way. 0 rows give an empty `[0]`; a row with a NaN or ±Inf
    * entry gives NaN and leaves the other rows as they would be without it.
    */
@@ -216,7 +216,10 @@ export class Flow {
     const o = checkPassOptions(fn, options);
     const batch = checkBatch(fn, options.batch);
     // Alive at once: the latent draws, the batches' samples, and their concatenation.
-    checkFits(fn, 'n', n, { bytes: 3 * 4 * n * this.dim, largest: 4 * n * this.dim, what: `${n} × ${this.dim} float32 latent draws, samples and their concatenation`, fix: `Draw in batches: e.g. k calls of ${fn}(${Math.max(1, Math.floor(n / 16))}, { seed: s + i }).` });
+    const row = 4 * this.dim;
+    const limit = memoryLimit();
+    const fit = Math.floor(Math.min(limit.tensorBytes / row, (limit.totalBytes - tf.memory().numBytes) / (3 * row)));
+    checkFits(fn, 'n', n, { bytes: 3 * row * n, largest: row * n, what: `${n} × ${this.dim} float32 latent draws, samples and their concatenation`, fix: `About ${fit} fit at once here: draw in calls of at most that many, each with its own seed, and read each out before the next.` });
     const z = this.base.sample(n, o.seed);
     try {
       return inBatches(n, batch, (start, size) =>

@@ -10,6 +10,7 @@
  * Activations come from `ACTIVATIONS`, whose higher-order gradients are right.
  */
 import { tf } from '../backend/engine.js';
+import { checkParameters } from '../backend/memory.js';
 import { InvalidArgumentError } from '../errors.js';
 import { ACTIVATIONS, checkActivation } from './activations.js';
 import type { ActivationName } from './activations.js';
@@ -67,6 +68,8 @@ export class ODENet {
     this.layer = layer;
     this.activation = activation;
     const sizes = [dim, ...hidden, dim];
+    // Up to four vectors per layer beside W (bias, time gate and bias, time shift); concat's W has a row for t.
+    checkParameters('ODENet', hidden, sizes.slice(1).map((o, l) => [sizes[l]! + (layer === 'concat' ? 1 : 0), o] as const), 4);
     for (let l = 0; l + 1 < sizes.length; l++) {
       const fanIn = sizes[l]! + (layer === 'concat' ? 1 : 0);
       const fanOut = sizes[l + 1]!;
