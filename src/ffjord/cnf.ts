@@ -112,9 +112,9 @@ export class CNF implements Bijector {
   private pass(fn: string, x: tf.Tensor2D, toLatent: boolean, options: PassOptions | undefined): { y: tf.Tensor2D; logDet: tf.Tensor1D; nfe: number; backward: () => number } {
     const o = checkPassOptions(fn, options);
     if (!(x instanceof tf.Tensor) || x.rank !== 2 || x.shape[1] !== this.dim) throw new InvalidArgumentError(fn, 'x', x instanceof tf.Tensor ? x.shape : x, `must be a [N, ${this.dim}] tensor, got {value}.`);
-    if (x.shape[0] === 0) return { y: tf.zeros([0, this.dim]), logDet: tf.zeros([0]), nfe: 0, backward: () => 0 };
     let stats = { nfe: 0, backward: () => 0 };
-    const [y, logDet] = onFiniteRows(x, (rows) => {
+    const [y, logDet] = onFiniteRows(x, (rows): [tf.Tensor2D, tf.Tensor1D] => {
+      if (rows.shape[0] === 0) return [tf.zeros([0, this.dim]), tf.zeros([0])];
       const r = this.integrate(rows, toLatent, o);
       stats = r;
       return [r.y, r.logDet] as [tf.Tensor2D, tf.Tensor1D];

@@ -7,7 +7,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { checkFits, memoryLimit } from '../backend/memory.js';
 import { checkPassOptions } from './bijector.js';
 import type { Bijector, PassOptions, TraceEstimator } from './bijector.js';
-import { checkBatch, finiteRows, inBatches } from './rows.js';
+import { checkBatch, inBatches, onFiniteRows } from './rows.js';
 import type { Distribution } from './distributions.js';
 
 /**
@@ -84,14 +84,21 @@ export class Flow {
     this.checkInput(fn, x);
     const pass = checkPassOptions(fn, options);
     const batch = checkBatch(fn, options.batch);
-    return inBatches(x.shape[0], batch, (start, size) => [
-      tf.tidy(() => {
-        const rows = size === x.shape[0] ? x : tf.slice(x, [start, 0], [size, this.dim]);
-        const { y, logDet } = this.bijector.forward(rows, { trace: pass.trace, seed: pass.seed });
-        // One rule for every flow: a non-finite row's log-density is NaN, never ±Inf or a number.
-        return tf.where(finiteRows(rows), tf.add(this.base.logProb(y), logDet), NaN) as tf.Tensor1D;
-      }),
-    ])[0];
+    return inBatches(x.shape[0], batch, (start, size) => {
+      const rows = size === x.shape[0] ? x : (tf.slice(x, [start, 0], [size, this.dim]) as tf.Tensor2D);
+      try {
+        // One rule for every flow: a non-finite row's log-density is NaN, and the pass never sees
+        // it, so neither the other rows' values nor the parameters' gradients are touched by it.
+        return onFiniteRows(rows, (good) => [
+          tf.tidy(() => {
+            const { y, logDet } = this.bijector.forward(good, { trace: pass.trace, seed: pass.seed });
+            return tf.add(this.base.logProb(y), logDet) as tf.Tensor1D;
+          }),
+        ]);
+      } finally {
+        if (rows !== x) rows.dispose();
+      }
+    })[0];
   }
 
   /**

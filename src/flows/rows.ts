@@ -43,33 +43,45 @@ export function finiteRows(x: tf.Tensor2D): tf.Tensor1D {
 /**
  * `fn` on the finite rows of x only, its row outputs put back in place and NaN in the rows with a
  * NaN or ±Inf entry — for blocks that cannot evaluate a batch with a bad row in it (a CNF's
- * adaptive solve shares its steps across the batch). Reads one flag per row; differentiable.
+ * adaptive solve shares its steps across the batch). Reads one flag per row. Rows are cut and put
+ * back by slices and concatenations of the runs of good rows (differentiable on every backend;
+ * wasm has no gradient kernel for gather).
  */
 export function onFiniteRows<T extends tf.Tensor[]>(x: tf.Tensor2D, fn: (rows: tf.Tensor2D) => T): T {
   const flags = finiteRows(x);
   const ok = flags.dataSync();
   flags.dispose();
-  const keep: number[] = [];
-  ok.forEach((v, i) => v && keep.push(i));
-  if (keep.length === ok.length) return fn(x);
-  const idx = tf.tensor1d(keep, 'int32');
-  const rows = tf.gather(x, idx) as tf.Tensor2D;
-  idx.dispose();
+  // Runs of consecutive rows that are all good or all bad: [start, length, good].
+  const runs: [number, number, boolean][] = [];
+  ok.forEach((v, i) => {
+    const last = runs[runs.length - 1];
+    if (last && last[2] === !!v) last[1]++;
+    else runs.push([i, 1, !!v]);
+  });
+  if (runs.every((r) => r[2])) return fn(x);
+  const good = runs.filter((r) => r[2]);
+  // fn sees 0 rows when every row is bad: it must accept an empty batch.
+  const rows = tf.tidy(() => (good.length === 0 ? tf.zeros([0, x.shape[1]]) : tf.concat(good.map(([s, n]) => tf.slice(x, [s, 0], [n, -1])))) as tf.Tensor2D);
   let out: T;
   try {
     out = fn(rows);
   } finally {
     rows.dispose();
   }
-  // Row i takes the output row at its place among the kept rows, or the appended NaN row.
-  const where = new Int32Array(ok.length);
-  let k = 0;
-  ok.forEach((v, i) => (where[i] = v ? k++ : keep.length));
   try {
-    return tf.tidy(() => {
-      const at = tf.tensor1d(where, 'int32');
-      return out.map((t) => tf.gather(tf.concat([t, tf.fill([1, ...t.shape.slice(1)], NaN)]), at)) as T;
-    });
+    return tf.tidy(() =>
+      out.map((t) => {
+        const inner = t.shape.slice(1);
+        let at = 0;
+        const parts = runs.map(([, n, isGood]) => {
+          if (!isGood) return tf.fill([n, ...inner], NaN);
+          const part = tf.slice(t, [at, ...inner.map(() => 0)], [n, ...inner.map(() => -1)]);
+          at += n;
+          return part;
+        });
+        return parts.length === 1 ? parts[0]! : tf.concat(parts);
+      }),
+    ) as T;
   } finally {
     tf.dispose(out);
   }
