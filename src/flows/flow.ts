@@ -228,13 +228,18 @@ export class Flow {
     const fit = Math.floor(Math.min(limit.tensorBytes / row, (limit.totalBytes - tf.memory().numBytes) / (3 * row)));
     checkFits(fn, 'n', n, { bytes: 3 * row * n, largest: row * n, what: `${n} × ${this.dim} float32 latent draws, samples and their concatenation`, fix: `About ${fit} fit at once here: draw in calls of at most that many, each with its own seed, and read each out before the next.` });
     const z = this.base.sample(n, o.seed);
+    let out: T;
     try {
-      return inBatches(n, batch, (start, size) =>
+      out = inBatches(n, batch, (start, size) =>
         tf.tidy(() => pass(size === n ? z : (tf.slice(z, [start, 0], [size, this.dim]) as tf.Tensor2D), { trace: o.trace, seed: o.seed })),
       );
-    } finally {
+    } catch (e) {
       z.dispose();
+      throw e;
     }
+    // A pass may hand z back itself (an identity block); it is then the caller's.
+    if (!out.includes(z)) z.dispose();
+    return out;
   }
 
   private checkInput(fn: string, x: tf.Tensor): void {

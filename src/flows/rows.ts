@@ -36,7 +36,7 @@ export function inBatches<T extends tf.Tensor[]>(n: number, batch: number, fn: (
 }
 
 /** true per row of x whose entries are all finite, as a bool tensor `[N]`. */
-export function finiteRows(x: tf.Tensor2D): tf.Tensor1D {
+function finiteRows(x: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => tf.all(tf.isFinite(x), 1) as tf.Tensor1D);
 }
 
