@@ -123,6 +123,13 @@ describe('exact by default', () => {
     const refNll = -ref.reduce((s, v) => s + v, 0) / ref.length;
     expect(Math.abs((lastJson(e.lines).testNll as number) - refNll)).toBeLessThan(1e-4);
     expect(Math.abs((lastJson(t.lines).testNll as number) - refNll)).toBeLessThan(1e-4);
+    // The loaded model, whose CNF trains with Hutchinson's estimator, gives the exact log p per point.
+    expect((flow.bijector as unknown as { blocks: CNF[] }).blocks[0]!.trace).toBe('hutchinson');
+    const x = tf.tensor2d(test.subarray(0, 40), [20, 2]);
+    const lp = Array.from(flow.logProb(x).dataSync());
+    expect(Array.from(flow.logProb(x).dataSync())).toEqual(lp);
+    expect(maxDiff(lp, ref.subarray(0, 20))).toBeLessThan(1e-3);
+    x.dispose();
     flow.dispose();
   });
 });
