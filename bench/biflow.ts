@@ -6,7 +6,7 @@
  * the log-likelihood under F of each sampler's samples. The issue's bar: generator energy distance
  * within 2× the exact sampler's at ≥ 20× less sampling time.
  */
-import { createFlow, useBackend, setTrace } from '../src/index.js';
+import { createFlow, useBackend } from '../src/index.js';
 import { compareFigure, samplerReport, saveFlow, trainGenerator, writeFolderAtomically } from '../src/biflow/index.js';
 import type { ComparePanel } from '../src/biflow/index.js';
 import { loadDataset } from '../src/data/index.js';
@@ -20,7 +20,6 @@ export async function biflowBenchmark({ iters, generatorIters, samples, log, fig
   const every = Math.max(1, Math.floor(iters / 5));
   const f = await train(flow, ds, { iters, batch: 100, lr: 1e-3, weightDecay: 1e-5, logEvery: every, progress: 'lines', write: (s) => log(s.trimEnd()) }, writeFolderAtomically);
   const g = await trainGenerator(flow, ds, { iters: generatorIters, batch: 100, lr: 2e-3, interior: 3, hidden: [128, 128], logEvery: Math.max(1, Math.floor(generatorIters / 5)), progress: 'lines', write: (s) => log(s.trimEnd()) });
-  setTrace(flow.bijector, 'exact');
   const testNll = flow.nll(ds.test);
   const report = samplerReport(flow, ds.test, { samples, repeats: 5 });
   const result = {

@@ -4,7 +4,7 @@
  * with weight decay 1e-5. Test NLL with the exact trace on 5000 held-out points.
  * Reference (the FFJORD issue): PyTorch + torchdiffeq reach about 3.12 nats in 1000 iterations.
  */
-import { createFlow, useBackend, setTrace } from '../src/index.js';
+import { createFlow, useBackend } from '../src/index.js';
 import { writeFolderAtomically } from '../src/biflow/io.js';
 import { loadDataset } from '../src/data/index.js';
 import { train } from '../src/train/index.js';
@@ -15,7 +15,6 @@ export async function ffjordBenchmark({ iters, log }: { iters: number; log: (s: 
   const ds = loadDataset('8gaussians', { seed: 0 });
   const flow = createFlow({ type: 'ffjord', dim: 2, cnf: { trace: 'hutchinson', rtol: 1e-5, atol: 1e-5, gradient: 'backsolve' } });
   const r = await train(flow, ds, { iters, batch: 100, lr: 1e-3, weightDecay: 1e-5, logEvery: Math.max(1, Math.floor(iters / 10)), progress: 'lines', write: (s) => log(s.trimEnd()) }, writeFolderAtomically);
-  setTrace(flow.bijector, 'exact');
   const testNll = flow.nll(ds.test);
   const result = { iters: r.iters, seconds: r.seconds, secondsPerIter: r.seconds / r.iters, testNll, reference: 3.12, nfeForwardLast: r.history.at(-1)?.nfeForward, nfeBackwardLast: r.history.at(-1)?.nfeBackward };
   log(`FFJORD 8gaussians: test NLL ${testNll.toFixed(3)} nats (exact trace, 5000 points) after ${r.iters} iterations, ${r.seconds.toFixed(0)} s (${result.secondsPerIter.toFixed(3)} s/iter); reference ≈ 3.12`);

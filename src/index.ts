@@ -25,7 +25,7 @@ export type { AdapterInfo, BackendInfo, BackendName, UseBackendOptions } from '.
 export { ACTIVATIONS } from './nn/index.js';
 export type { ActivationName } from './nn/index.js';
 export { Flow, Sequential, Inverse, leafBlocks, StandardNormal, DiagNormal } from './flows/index.js';
-export type { Bijector, BijectorConfig, BijectorResult, InverseResult, Distribution, OnePassSampler, SampleVia } from './flows/index.js';
+export type { Bijector, BijectorConfig, BijectorResult, InverseResult, PassOptions, Distribution, OnePassSampler, SampleVia, EvalOptions, SampleOptions } from './flows/index.js';
 export { AdditiveCoupling, AffineCoupling, DiagonalScaling, ActNorm, Permutation, LULinear, SplineCoupling } from './discrete/index.js';
 export type { CouplingOptions, SplineOptions } from './discrete/index.js';
 export { MLP } from './nn/index.js';

@@ -10,7 +10,6 @@
 import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Dataset } from '../data/dataset.js';
-import { setTrace } from '../ffjord/cnf.js';
 import type { Flow } from '../flows/flow.js';
 import { gridFigure } from '../plot/charts.js';
 import { densityFigure, samplesFigure } from '../plot/figures.js';
@@ -97,8 +96,7 @@ export async function compare(data: Dataset, options: CompareOptions = {}): Prom
         write(`${model}: training the one-pass generator\n`);
         generatorTrainSeconds = (await trainGenerator(flow, data, { iters: options.generatorIters ?? iters, batch, lr, seed, progress: 'none' })).result.seconds;
       }
-      setTrace(flow.bijector, 'exact');
-      // In the data's own units: a loader's standardisation is part of the model (its log-det added).
+      // Exact (the default, whatever trained it), in the data's own units: a loader's standardisation is part of the model (its log-det added).
       const testNll = flow.nll(test) + (data.nllOffset ?? 0);
       const report = samplerReport(flow, test, { samples, seed });
       rows.push({

@@ -7,15 +7,16 @@
  * const nsf = createFlow({ type: 'nsf', dim: 6, layers: 4, bins: 8, bound: 4, hidden: [128, 128] });
  */
 import { InvalidArgumentError } from '../errors.js';
-import type { Bijector } from '../flows/bijector.js';
-import { Sequential } from '../flows/compose.js';
+import { buildAll, Sequential } from '../flows/compose.js';
 import { StandardNormal } from '../flows/distributions.js';
 import { Flow } from '../flows/flow.js';
 import { ActNorm, AdditiveCoupling, AffineCoupling, DiagonalScaling, LULinear, SplineCoupling } from '../discrete/index.js';
+import { checkActivation } from '../nn/activations.js';
 import type { ActivationName } from '../nn/activations.js';
+import { checkHidden } from '../nn/odenet.js';
 import { CNF } from '../ffjord/cnf.js';
 import type { CNFOptions } from '../ffjord/cnf.js';
-import { DEFAULT_BLOCKS, Stack } from './stack.js';
+import { checkBlockCNF, checkBlocks, checkSpline, DEFAULT_BLOCKS, Stack } from './stack.js';
 import type { BlockSpec } from './stack.js';
 
 /** Every flow type {@link createFlow} builds. */
@@ -47,19 +48,42 @@ export interface FlowConfig {
 
 const DEFAULT_LAYERS: Record<string, number> = { nice: 4, realnvp: 6, glow: 4, nsf: 4, ffjord: 1, biflow: 1 };
 
+/** Every key of {@link FlowConfig}; any other is a typo and rejected rather than ignored. */
+const CONFIG_KEYS: Record<keyof FlowConfig, true> = { type: true, dim: true, hidden: true, layers: true, bins: true, bound: true, activation: true, seed: true, cnf: true, blocks: true, cnfHidden: true };
+
+/**
+ * Every rule on a configuration, checked before anything is built (and so by `loadFlow` on a saved
+ * one): the fields' own rules come from where they are used (activations, layer kinds, methods,
+ * CNF options, block specs), read here once.
+ */
 function checkConfig(config: FlowConfig): Required<Omit<FlowConfig, 'blocks' | 'cnfHidden'>> & Pick<FlowConfig, 'blocks' | 'cnfHidden'> {
   const fn = 'createFlow';
   if (config == null || typeof config !== 'object') throw new InvalidArgumentError(fn, 'config', config, "must be an object such as { type: 'realnvp', dim: 2 }, got {value}.");
+  for (const [k, v] of Object.entries(config)) {
+    if (v !== undefined && !Object.prototype.hasOwnProperty.call(CONFIG_KEYS, k)) throw new InvalidArgumentError(fn, k, v, `is not a configuration field (got {value}). Known: ${Object.keys(CONFIG_KEYS).join(', ')}.`);
+  }
   const { type, dim } = config;
   if (!FLOW_TYPES.includes(type)) throw new InvalidArgumentError(fn, 'type', type, `is not a flow type, got {value}. Use one of: ${FLOW_TYPES.join(', ')}.`);
   if (!Number.isInteger(dim) || dim < (type === 'ffjord' ? 1 : 2)) throw new InvalidArgumentError(fn, 'dim', dim, `must be an integer ≥ ${type === 'ffjord' ? 1 : 2}, got {value}.`);
   const hidden = config.hidden ?? (type === 'ffjord' ? [64, 64, 64] : [64, 64]);
-  if (!Array.isArray(hidden) || hidden.some((h) => !Number.isInteger(h) || h < 1)) throw new InvalidArgumentError(fn, 'hidden', hidden, 'must be an array of positive integers such as [64, 64], got {value}.');
+  checkHidden(fn, hidden);
   const layers = config.layers ?? DEFAULT_LAYERS[type]!;
   if (!Number.isInteger(layers) || layers < 1) throw new InvalidArgumentError(fn, 'layers', layers, 'must be a positive integer, got {value}.');
+  const { bins = 8, bound = 4, seed = 0, cnf = {} } = config;
+  checkSpline(fn, bins, bound);
+  const activation = config.activation ?? (type === 'ffjord' ? 'tanh' : 'relu');
+  // ODE nets need a smooth activation (the trace's gradient is a second derivative); couplings take relu too.
+  checkActivation(fn, activation, { relu: type !== 'ffjord' });
+  if (!Number.isSafeInteger(seed)) throw new InvalidArgumentError(fn, 'seed', seed, 'must be an integer, got {value}.');
+  checkBlockCNF(fn, cnf, 'cnf.', type === 'biflow' ? 'use cnfHidden for the CNF blocks\' hidden sizes, and the top-level dim and seed' : 'use the top-level hidden, dim and seed');
+  if (type !== 'biflow') {
+    for (const k of ['blocks', 'cnfHidden'] as const) if (config[k] !== undefined) throw new InvalidArgumentError(fn, k, config[k], `is a 'biflow' field, got {value} for type '${type}'. Drop it, or use type 'biflow'.`);
+  } else {
+    if (config.blocks !== undefined) checkBlocks(fn, config.blocks);
+    if (config.cnfHidden !== undefined) checkHidden(fn, config.cnfHidden, 'cnfHidden');
+  }
   return {
-    type, dim, hidden, layers, bins: config.bins ?? 8, bound: config.bound ?? 4, activation: config.activation ?? (type === 'ffjord' ? 'tanh' : 'relu'),
-    seed: config.seed ?? 0, cnf: config.cnf ?? {},
+    type, dim, hidden, layers, bins, bound, activation, seed, cnf,
     ...(type === 'biflow' ? { blocks: config.blocks ?? [...DEFAULT_BLOCKS], ...(config.cnfHidden ? { cnfHidden: config.cnfHidden } : {}) } : {}),
   };
 }
@@ -72,29 +96,32 @@ export function createFlow(config: FlowConfig): Flow {
     const stack = new Stack({ dim, blocks: c.blocks!, hidden: config.hidden, cnfHidden: c.cnfHidden, activation, bins: c.bins, bound: c.bound, cnf: c.cnf, seed });
     return new Flow(stack, new StandardNormal(dim), { ...c });
   }
-  const blocks: Bijector[] = [];
   const parity = (i: number): 'even' | 'odd' => (i % 2 === 0 ? 'even' : 'odd');
-  for (let i = 0; i < layers; i++) {
-    const s = seed * 1000 + i;
-    switch (c.type) {
-      case 'nice':
-        blocks.push(new AdditiveCoupling({ dim, parity: parity(i), hidden, activation, seed: s }));
-        break;
-      case 'realnvp':
-        blocks.push(new AffineCoupling({ dim, parity: parity(i), hidden, activation, seed: s }));
-        break;
-      case 'glow':
-        blocks.push(new ActNorm(dim), new LULinear(dim, s), new AffineCoupling({ dim, parity: parity(i), hidden, activation, seed: s }));
-        break;
-      case 'nsf':
-        if (i > 0) blocks.push(new LULinear(dim, s));
-        blocks.push(new SplineCoupling({ dim, parity: parity(i), hidden, bins: c.bins, bound: c.bound, seed: s }));
-        break;
-      case 'ffjord':
-        blocks.push(new CNF({ activation: activation === 'relu' ? 'tanh' : activation, ...c.cnf, dim, hidden, seed: s }));
-        break;
+  const blocks = buildAll((add) => {
+    for (let i = 0; i < layers; i++) {
+      const s = seed * 1000 + i;
+      switch (c.type) {
+        case 'nice':
+          add(new AdditiveCoupling({ dim, parity: parity(i), hidden, activation, seed: s }));
+          break;
+        case 'realnvp':
+          add(new AffineCoupling({ dim, parity: parity(i), hidden, activation, seed: s }));
+          break;
+        case 'glow':
+          add(new ActNorm(dim));
+          add(new LULinear(dim, s));
+          add(new AffineCoupling({ dim, parity: parity(i), hidden, activation, seed: s }));
+          break;
+        case 'nsf':
+          if (i > 0) add(new LULinear(dim, s));
+          add(new SplineCoupling({ dim, parity: parity(i), hidden, bins: c.bins, bound: c.bound, seed: s }));
+          break;
+        case 'ffjord':
+          add(new CNF({ activation: activation as ActivationName, ...c.cnf, dim, hidden, seed: s }));
+          break;
+      }
     }
-  }
-  if (c.type === 'nice') blocks.push(new DiagonalScaling(dim));
+    if (c.type === 'nice') add(new DiagonalScaling(dim));
+  });
   return new Flow(new Sequential(blocks), new StandardNormal(dim), { ...c });
 }

@@ -11,11 +11,13 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { Bijector } from '../flows/bijector.js';
-import { Sequential } from '../flows/compose.js';
+import { buildAll, Sequential } from '../flows/compose.js';
 import { ActNorm, AdditiveCoupling, AffineCoupling, DiagonalScaling, LULinear, Permutation, SplineCoupling } from '../discrete/index.js';
 import { CNF } from '../ffjord/cnf.js';
 import type { CNFOptions } from '../ffjord/cnf.js';
+import { checkCNFOptions } from '../ffjord/options.js';
 import type { ActivationName } from '../nn/activations.js';
+import { checkHidden } from '../nn/odenet.js';
 
 /** The kinds of block a mixed stack can hold. */
 export const BLOCK_KINDS = ['actnorm', 'lu', 'permutation', 'scale', 'additive', 'affine', 'spline', 'cnf'] as const;
@@ -68,15 +70,49 @@ export interface BlockStats {
 
 const spec = (b: BlockSpec) => (typeof b === 'string' ? { kind: b } : b);
 
+/** Spline bins and bound: integers ≥ 2 and a positive finite bound (SplineCoupling's own rule, checked before anything is built). */
+export function checkSpline(fn: string, bins: unknown, bound: unknown, prefix = ''): void {
+  if (!Number.isSafeInteger(bins) || (bins as number) < 2) throw new InvalidArgumentError(fn, `${prefix}bins`, bins, 'must be an integer ≥ 2, got {value}. The default is 8.');
+  if (typeof bound !== 'number' || !Number.isFinite(bound) || bound <= 0) throw new InvalidArgumentError(fn, `${prefix}bound`, bound, 'must be a positive finite number, got {value}. The default is 4.');
+}
+
+/** Settings a CNF block takes from elsewhere (the flow's dim and seed, the block's hidden), so not from its `cnf` options. */
+export const CNF_OWN_KEYS = ['dim', 'hidden', 'seed'] as const;
+
+/** Rejects CNF options where a key of {@link CNF_OWN_KEYS} is set (`where` says where it belongs). */
+export function checkBlockCNF(fn: string, cnf: unknown, prefix: string, where: string): void {
+  checkCNFOptions(fn, cnf as Partial<CNFOptions>, prefix);
+  for (const k of CNF_OWN_KEYS) {
+    const v = (cnf as Record<string, unknown>)[k];
+    if (v !== undefined) throw new InvalidArgumentError(fn, `${prefix}${k}`, v, `is not set here (got {value}): ${where}.`);
+  }
+}
+
+const SPEC_KEYS = ['kind', 'hidden', 'bins', 'bound', 'cnf'];
+
+/** Rejects a malformed list of block specs by name, before any block is built. */
+export function checkBlocks(fn: string, blocks: unknown): asserts blocks is readonly BlockSpec[] {
+  if (!Array.isArray(blocks) || blocks.length === 0) {
+    throw new InvalidArgumentError(fn, 'blocks', blocks, "must be a non-empty array such as ['actnorm', 'cnf', 'lu', 'spline', 'cnf'], got {value}.");
+  }
+  blocks.forEach((raw: unknown, i) => {
+    const b = (typeof raw === 'string' ? { kind: raw } : raw) as Record<string, unknown> | null;
+    if (b == null || typeof b !== 'object' || !BLOCK_KINDS.includes(b.kind as BlockKind)) {
+      throw new InvalidArgumentError(fn, `blocks[${i}]`, raw, `is not a block, got {value}. Use one of ${BLOCK_KINDS.join(', ')} or { kind, … }.`);
+    }
+    for (const k of Object.keys(b)) if (!SPEC_KEYS.includes(k)) throw new InvalidArgumentError(fn, `blocks[${i}].${k}`, b[k], `is not a block option (got {value}). Known: ${SPEC_KEYS.join(', ')}.`);
+    if (b.hidden !== undefined) checkHidden(fn, b.hidden, `blocks[${i}].hidden`);
+    if (b.bins !== undefined || b.bound !== undefined) checkSpline(fn, b.bins ?? 8, b.bound ?? 4, `blocks[${i}].`);
+    if (b.cnf !== undefined) checkBlockCNF(fn, b.cnf, `blocks[${i}].cnf.`, `give blocks[${i}].hidden, or the flow's dim and seed`);
+  });
+}
+
 /** Builds the blocks of a stack; couplings alternate their parity among themselves. */
 function buildBlocks(o: StackOptions): Bijector[] {
   const { dim, seed = 0, activation = 'relu', bins = 8, bound = 4 } = o;
   let couplings = 0;
-  return o.blocks.map((raw, i) => {
+  const make = (raw: BlockSpec, i: number): Bijector => {
     const b = spec(raw);
-    if (b == null || !BLOCK_KINDS.includes(b.kind)) {
-      throw new InvalidArgumentError('createFlow', `blocks[${i}]`, raw, `is not a block, got {value}. Use one of ${BLOCK_KINDS.join(', ')} or { kind, … }.`);
-    }
     const s = seed * 1000 + i;
     const hidden = b.hidden ?? (b.kind === 'cnf' ? o.cnfHidden : o.hidden) ?? (b.kind === 'cnf' ? [64, 64, 64] : [64, 64]);
     const parity = couplings % 2 === 0 ? 'even' : 'odd';
@@ -93,7 +129,8 @@ function buildBlocks(o: StackOptions): Bijector[] {
         return new CNF({ activation: act, ...o.cnf, ...b.cnf, dim, hidden, seed: s });
       }
     }
-  });
+  };
+  return buildAll((add) => o.blocks.forEach((raw, i) => add(make(raw, i))));
 }
 
 /** A Sequential of mixed blocks that reports per-block seconds (Sequential times each block) and solver statistics. */
@@ -101,9 +138,7 @@ export class Stack extends Sequential {
   readonly kinds: BlockKind[];
 
   constructor(options: StackOptions) {
-    if (!Array.isArray(options.blocks) || options.blocks.length === 0) {
-      throw new InvalidArgumentError('createFlow', 'blocks', options.blocks, "must be a non-empty array such as ['actnorm', 'cnf', 'lu', 'spline', 'cnf'], got {value}.");
-    }
+    checkBlocks('Stack', options.blocks);
     super(buildBlocks(options));
     this.kinds = options.blocks.map((b) => spec(b).kind);
   }

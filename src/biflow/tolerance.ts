@@ -14,7 +14,7 @@ import type { Bijector } from '../flows/bijector.js';
 import { leafBlocks } from '../flows/compose.js';
 import { StandardNormal } from '../flows/distributions.js';
 import type { Flow } from '../flows/flow.js';
-import { CNF, setTrace } from '../ffjord/cnf.js';
+import { CNF } from '../ffjord/cnf.js';
 import type { CNFOptions } from '../ffjord/cnf.js';
 import { cnfForward64 } from '../ffjord/float64.js';
 import { odeint } from '../ode/odeint.js';
@@ -124,8 +124,6 @@ export function toleranceSweep(flow: Flow, rows: Float32Array, options: SweepOpt
   const n = rows.length / d;
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(fn, 'rows', rows.length, `must hold whole rows of ${d} values, got {value} values.`);
   const saved = cnfs.map((c) => c.getConfig() as unknown as CNFOptions);
-  const traces = cnfs.map((c) => c.trace);
-  setTrace(flow.bijector, 'exact');
   const referenceTol = options.referenceTol ?? 1e-10;
   const start = performance.now();
   const ref = referenceLogProb(flow, rows, { tol: referenceTol });
@@ -136,9 +134,10 @@ export function toleranceSweep(flow: Flow, rows: Float32Array, options: SweepOpt
   try {
     for (const c of configurations(o)) {
       cnfs.forEach((cnf) => cnf.setSolver({ method: c.solver, rtol: c.tol ?? undefined, atol: c.tol ?? undefined, stepSize: c.steps ? cnf.T / c.steps : undefined }));
-      const lp = tf.tidy(() => flow.logProb(x).dataSync());
+      // One batch: the NFE reported is that of one solve over all the points (exact trace, the default).
+      const lp = tf.tidy(() => flow.logProb(x, { batch: n }).dataSync());
       const nfe = cnfs.reduce((s, cnf) => s + cnf.stats.nfeForward, 0);
-      const seconds = medianSeconds(() => flow.logProb(x).dispose(), o.repeats);
+      const seconds = medianSeconds(() => flow.logProb(x, { batch: n }).dispose(), o.repeats);
       let pointError = 0;
       let sum = 0;
       lp.forEach((v, i) => {
@@ -152,7 +151,6 @@ export function toleranceSweep(flow: Flow, rows: Float32Array, options: SweepOpt
     cnfs.forEach((cnf, i) => {
       const { method, rtol, atol, stepSize } = saved[i]!;
       cnf.setSolver({ method, rtol, atol, stepSize });
-      cnf.trace = traces[i]!;
     });
   }
   return { points: n, reference: { nll: refNll, method: 'dopri8', tol: referenceTol, precision: 'float64', nfe: ref.nfe, seconds: refSeconds }, rows: out };

@@ -40,7 +40,12 @@ export abstract class Coupling implements Bijector {
     const { dim, parity, hidden = [64, 64], activation = 'relu', seed = 0 } = options;
     this.dim = dim;
     this.split = new Split(dim, parity);
-    this.net = new MLP(this.split.a.length, hidden, this.split.b.length * perComponent, { activation, seed });
+    try {
+      this.net = new MLP(this.split.a.length, hidden, this.split.b.length * perComponent, { activation, seed });
+    } catch (e) {
+      this.split.dispose(); // a conditioner that cannot be built (bad options, too large) leaves nothing behind
+      throw e;
+    }
   }
 
   abstract forward(x: tf.Tensor2D): BijectorResult;

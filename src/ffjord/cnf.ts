@@ -2,61 +2,35 @@
  * The continuous normalizing flow as a bijector (FFJORD). `forward` integrates data → latent over
  * [0, T] together with the log-density change, `inverse` integrates back from T to 0:
  *   dz/dt = f(t, z),   dL/dt = tr(∂f/∂z),   log|det ∂z(T)/∂z(0)| = L(T) − L(0).
- * The trace is exact (one VJP per dimension) or Hutchinson's estimate εᵀ(∂f/∂z)ε with one probe
- * per solve (Gaussian or Rademacher).
+ * The trace is exact (one tangent per dimension) or Hutchinson's estimate εᵀ(∂f/∂z)ε with one
+ * probe per row (Gaussian or Rademacher).
+ *
+ * Exact by default: `forward` and `inverse` take the exact trace unless the call asks otherwise
+ * (see {@link PassOptions}), as FFJORD evaluates with the exact divergence whenever it is not
+ * training. The configured `trace` is the TRAINING estimator: what a pass marked
+ * `{ training: true }` (`Flow.loss`, hence the trainer) uses, with a fresh probe per step.
+ * `{ trace: 'hutchinson', seed }` gives the estimate on request, its probe a function of the seed.
+ *
+ * Rows: 0 rows give empty results without a solve; a row with a NaN or ±Inf entry gives NaN (its
+ * latent row and log-det) and leaves the other rows' solve untouched, as a discrete block would.
  *
  * References: Chen et al., "Neural Ordinary Differential Equations", arXiv:1806.07366;
  * Grathwohl et al., "FFJORD", arXiv:1810.01367.
  */
 import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { Bijector, BijectorConfig, BijectorResult, InverseResult } from '../flows/bijector.js';
+import { checkPassOptions } from '../flows/bijector.js';
+import type { Bijector, BijectorConfig, BijectorResult, InverseResult, PassOptions, TraceEstimator } from '../flows/bijector.js';
 import { leafBlocks } from '../flows/compose.js';
+import { onFiniteRows } from '../flows/rows.js';
 import { ODENet } from '../nn/odenet.js';
 import { stopGradient } from '../nn/ops.js';
-import type { ActivationName } from '../nn/activations.js';
 import type { AugmentedLayout } from '../nn/fused-field.js';
-import type { LayerKind } from '../nn/odenet.js';
 import { odeint } from '../ode/odeint.js';
-import type { GradientMode } from '../ode/gradients.js';
-import type { MethodName } from '../ode/tableaux/index.js';
+import { checkCNFOptions } from './options.js';
+import type { CNFOptions } from './options.js';
 
-/** How a CNF computes tr ∂f/∂z: exactly (one vector–Jacobian product per dimension) or by Hutchinson's unbiased estimator (one). */
-export type TraceEstimator = 'exact' | 'hutchinson';
-
-
-/** Options of a {@link CNF}: the ODE net, the solver and tolerances, the gradient mode, the trace estimator and the RNODE penalties. */
-export interface CNFOptions {
-  dim: number;
-  hidden?: number[];
-  layer?: LayerKind;
-  activation?: ActivationName;
-  /** End time T (default 0.5). */
-  T?: number;
-  method?: MethodName;
-  rtol?: number;
-  atol?: number;
-  /** Fixed-step methods: the step. */
-  stepSize?: number;
-  /** Learn the end time T (as FFJORD does, T = s² with s trained); default true. */
-  trainT?: boolean;
-  /**
-   * RNODE regularizers while training (Finlay et al., arXiv:2002.02798): weights of ∫‖f‖² and
-   * ∫‖∂f/∂z‖²_F (Hutchinson: ‖(∂f/∂z)ε‖², an unbiased estimate; exact trace: the exact norm). Default 0.
-   */
-  kineticWeight?: number;
-  jacobianWeight?: number;
-  gradient?: GradientMode;
-  /**
-   * Evaluate the augmented dynamics as one op with a closed-form backward pass (default true);
-   * false tapes the net and its vector–Jacobian products instead (the slower reference).
-   */
-  fused?: boolean;
-  /** Default: exact for dim ≤ 8, Hutchinson otherwise. */
-  trace?: TraceEstimator;
-  probe?: 'gaussian' | 'rademacher';
-  seed?: number;
-}
+export type { CNFOptions, TraceEstimator };
 
 /** Function evaluations of a {@link CNF}'s latest solves. */
 export interface CNFStats {
@@ -73,20 +47,24 @@ export class CNF implements Bijector {
   /** √T, trained when `trainT` (FFJORD's parametrisation keeps T positive). */
   readonly sqrtT: tf.Variable;
   private readonly trainT: boolean;
-  /** Which divergence `forward`/`inverse` use; switch to 'exact' for evaluation. */
+  /**
+   * The TRAINING estimator: the divergence of passes marked `{ training: true }` (`Flow.loss`).
+   * Every other pass is exact unless it asks for `{ trace: 'hutchinson', seed }`.
+   */
   trace: TraceEstimator;
   readonly stats: CNFStats = { nfeForward: 0, nfeInverse: 0, nfeBackward: 0 };
   private probeCount = 0;
 
   constructor(private options: CNFOptions) {
+    checkCNFOptions('CNF', options);
+    if (options.dim === undefined) throw new InvalidArgumentError('CNF', 'dim', options.dim, 'must be a positive integer, got {value}.');
     const { dim, hidden = [64, 64, 64], layer = 'concatsquash', activation = 'tanh', T = 0.5, seed = 0 } = options;
-    if (!Number.isInteger(dim) || dim < 1) throw new InvalidArgumentError('CNF', 'dim', dim, 'must be a positive integer, got {value}.');
-    if (!(T > 0)) throw new InvalidArgumentError('CNF', 'T', T, 'must be a positive end time, got {value}. The usual value is 0.5.');
     this.dim = dim;
     this.trainT = options.trainT ?? true;
+    // The net first: if it cannot be built (too large), nothing is left allocated.
+    this.net = new ODENet({ dim, hidden, layer, activation, seed });
     this.sqrtT = tf.tidy(() => tf.variable(tf.scalar(Math.sqrt(T)), this.trainT));
     this.trace = options.trace ?? (dim <= 8 ? 'exact' : 'hutchinson');
-    this.net = new ODENet({ dim, hidden, layer, activation, seed });
   }
 
   /**
@@ -102,9 +80,14 @@ export class CNF implements Bijector {
     return (t: number, y: tf.Tensor): tf.Tensor => this.net.augmented(t, y as tf.Tensor2D, layout, fused);
   }
 
-  private drawProbe(n: number, needed: boolean): tf.Tensor | null {
-    if (!needed) return null;
-    const seed = (this.options.seed ?? 0) * 1_000_003 + ++this.probeCount;
+  /**
+   * Hutchinson's probes, a row per sample: from the training counter (`callSeed` null: a fresh
+   * probe each training step) or a function of the call's seed and the block's own seed (the
+   * same values for the same seed; never an integer, so never one of the training draws).
+   */
+  private drawProbe(n: number, callSeed: number | null): tf.Tensor {
+    const own = (this.options.seed ?? 0) * 1_000_003;
+    const seed = callSeed === null ? own + ++this.probeCount : -(own + callSeed) - 0.5;
     const g = tf.randomNormal([n, this.dim], 0, 1, 'float32', seed);
     if (this.options.probe !== 'rademacher') return g;
     const r = tf.sign(g);
@@ -133,17 +116,36 @@ export class CNF implements Bijector {
     return this.sqrtT.dataSync()[0]! ** 2;
   }
 
-  private integrate(x: tf.Tensor2D, toLatent: boolean): { y: tf.Tensor2D; logDet: tf.Tensor1D; nfe: number; backward: () => number } {
+  /**
+   * One pass in either direction under the row rules (0 rows: no solve; non-finite rows: NaN,
+   * solved without them) and the trace rule (exact unless asked; see the class notes).
+   */
+  private pass(fn: string, x: tf.Tensor2D, toLatent: boolean, options: PassOptions | undefined): { y: tf.Tensor2D; logDet: tf.Tensor1D; nfe: number; backward: () => number } {
+    const o = checkPassOptions(fn, options);
+    if (!(x instanceof tf.Tensor) || x.rank !== 2 || x.shape[1] !== this.dim) throw new InvalidArgumentError(fn, 'x', x instanceof tf.Tensor ? x.shape : x, `must be a [N, ${this.dim}] tensor, got {value}.`);
+    let stats = { nfe: 0, backward: () => 0 };
+    const [y, logDet] = onFiniteRows(x, (rows): [tf.Tensor2D, tf.Tensor1D] => {
+      if (rows.shape[0] === 0) return [tf.zeros([0, this.dim]), tf.zeros([0])];
+      const r = this.integrate(rows, toLatent, o);
+      stats = r;
+      return [r.y, r.logDet] as [tf.Tensor2D, tf.Tensor1D];
+    });
+    return { y, logDet, nfe: stats.nfe, backward: stats.backward };
+  }
+
+  private integrate(x: tf.Tensor2D, toLatent: boolean, o: PassOptions): { y: tf.Tensor2D; logDet: tf.Tensor1D; nfe: number; backward: () => number } {
     const { method = 'dopri5', rtol = 1e-5, atol = 1e-5, stepSize, gradient = 'backsolve' } = this.options;
     const T = this.T;
     const [t0, t1] = toLatent ? [0, T] : [T, 0];
     const { kineticWeight = 0, jacobianWeight = 0 } = this.options;
-    const regs = toLatent && (kineticWeight > 0 || jacobianWeight > 0);
-    const hutch = this.trace === 'hutchinson';
+    const training = o.training === true;
+    // RNODE penalties belong to the training loss only.
+    const regs = training && toLatent && (kineticWeight > 0 || jacobianWeight > 0);
+    const hutch = (o.trace ?? (training ? this.trace : 'exact')) === 'hutchinson';
     const layout: AugmentedLayout = { dim: this.dim, regs, trace: hutch ? 'hutchinson' : 'exact' };
     const n = x.shape[0];
     const D = this.dim;
-    const probe = this.drawProbe(n, hutch);
+    const probe = hutch ? this.drawProbe(n, training && o.seed === undefined ? null : (o.seed ?? 0)) : null;
     // One row per component, one column per sample (see nn/fused-field.ts).
     const y0 = tf.tidy(() => tf.concat([tf.transpose(x), tf.zeros([regs ? 3 : 1, n]), ...(probe ? [tf.transpose(probe)] : [])], 0));
     probe?.dispose();
@@ -187,8 +189,9 @@ export class CNF implements Bijector {
     return r;
   }
 
-  forward(x: tf.Tensor2D): BijectorResult {
-    const r = this.integrate(x, true);
+  /** data → latent; exact trace unless `options` ask otherwise (see the class notes). */
+  forward(x: tf.Tensor2D, options?: PassOptions): BijectorResult {
+    const r = this.pass('CNF.forward', x, true, options);
     this.stats.nfeForward = r.nfe;
     this.lastBackward = r.backward;
     return { y: r.y, logDet: r.logDet };
@@ -250,8 +253,9 @@ export class CNF implements Bijector {
     return { ...this.stats };
   }
 
-  inverse(y: tf.Tensor2D): InverseResult {
-    const r = this.integrate(y, false);
+  /** latent → data; exact trace unless `options` ask otherwise. */
+  inverse(y: tf.Tensor2D, options?: PassOptions): InverseResult {
+    const r = this.pass('CNF.inverse', y, false, options);
     this.stats.nfeInverse = r.nfe;
     return { x: r.y, logDet: r.logDet };
   }
@@ -271,7 +275,10 @@ export class CNF implements Bijector {
   }
 }
 
-/** Sets the trace estimator of every CNF block in a bijector (e.g. 'exact' for evaluation). */
+/**
+ * Sets the TRAINING estimator of every CNF block in a bijector (what `Flow.loss` and the trainer
+ * use). Evaluation needs no call: it is exact by default.
+ */
 export function setTrace(b: Bijector, trace: TraceEstimator): void {
   for (const block of leafBlocks(b)) if (block instanceof CNF) block.trace = trace;
 }

@@ -7,6 +7,38 @@
  * Inputs and outputs are `[N, dim]` float32 tensors; log-dets are `[N]`.
  */
 import type { tf } from '../backend/engine.js';
+import { InvalidArgumentError } from '../errors.js';
+
+/** How a CNF block computes tr ∂f/∂z: exactly (one tangent per dimension) or by Hutchinson's unbiased one-probe estimate. */
+export type TraceEstimator = 'exact' | 'hutchinson';
+
+/**
+ * Per-call options of a pass, handed down through every composition (discrete blocks ignore them).
+ *
+ * The rule: a pass is EXACT unless asked otherwise — every CNF block takes the exact trace,
+ * whatever estimator it was configured to train with. `trace: 'hutchinson'` asks for the
+ * one-probe estimate, its probe drawn from `seed` (default 0) and the block's own seed, so the
+ * same seed gives the same values. `training: true` marks a training step (what `Flow.loss`
+ * passes): each CNF uses its configured training estimator, draws a fresh probe per step from its
+ * counter, and records its RNODE penalty; an explicit `trace`/`seed` still wins.
+ */
+export interface PassOptions {
+  trace?: TraceEstimator;
+  seed?: number;
+  training?: boolean;
+}
+
+/** The trace estimators, in one list (option checks read it). */
+export const TRACE_ESTIMATORS: readonly TraceEstimator[] = ['exact', 'hutchinson'];
+
+/** Rejects malformed per-call options by name, before any work starts. */
+export function checkPassOptions(fn: string, o: PassOptions | undefined): PassOptions {
+  if (o === undefined) return {};
+  if (o === null || typeof o !== 'object') throw new InvalidArgumentError(fn, 'options', o, "must be an object such as { trace: 'hutchinson', seed: 1 }, got {value}.");
+  if (o.trace !== undefined && !TRACE_ESTIMATORS.includes(o.trace)) throw new InvalidArgumentError(fn, 'trace', o.trace, `must be one of ${TRACE_ESTIMATORS.join(', ')}, got {value}.`);
+  if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) throw new InvalidArgumentError(fn, 'seed', o.seed, 'must be an integer, got {value}.');
+  return o;
+}
 
 /** A forward pass: the latent rows y and log|det ∂y/∂x| per row. */
 export interface BijectorResult {
@@ -29,10 +61,10 @@ export interface BijectorConfig {
 /** The contract every block of a flow meets, continuous or discrete: forward (data → latent) and inverse, each with its log|det J| per row. */
 export interface Bijector {
   readonly dim: number;
-  /** Maps data → latent; returns log|det ∂y/∂x| per row. */
-  forward(x: tf.Tensor2D): BijectorResult;
-  /** Maps latent → data; returns log|det ∂x/∂y| per row. */
-  inverse(y: tf.Tensor2D): InverseResult;
+  /** Maps data → latent; returns log|det ∂y/∂x| per row (exact unless `options` ask otherwise). */
+  forward(x: tf.Tensor2D, options?: PassOptions): BijectorResult;
+  /** Maps latent → data; returns log|det ∂x/∂y| per row (exact unless `options` ask otherwise). */
+  inverse(y: tf.Tensor2D, options?: PassOptions): InverseResult;
   /** Every variable training should update, in a fixed order (save/load relies on it). */
   readonly trainableVariables: tf.Variable[];
   /** The JSON description the registry rebuilds this block from. */

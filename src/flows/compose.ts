@@ -5,7 +5,7 @@
 import { tf } from '../backend/engine.js';
 import { withTapeCleanup } from '../backend/tape.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { Bijector, BijectorConfig, BijectorResult, InverseResult } from './bijector.js';
+import type { Bijector, BijectorConfig, BijectorResult, InverseResult, PassOptions } from './bijector.js';
 
 /** Blocks run in order, log-dets summed; the inverse runs them in reverse. */
 export class Sequential implements Bijector {
@@ -26,13 +26,13 @@ export class Sequential implements Bijector {
 
   // withTapeCleanup: a block that throws under a gradient tape (a CNF solve on a NaN row) also
   // takes the earlier blocks' recorded ops off the tape, which would otherwise keep their saved tensors.
-  forward(x: tf.Tensor2D): BijectorResult {
+  forward(x: tf.Tensor2D, options?: PassOptions): BijectorResult {
     return withTapeCleanup(() => tf.tidy(() => {
       let y = x;
       let logDet = tf.zeros([x.shape[0]]) as tf.Tensor1D;
       this.blocks.forEach((b, i) => {
         const start = performance.now();
-        const r = b.forward(y);
+        const r = b.forward(y, options);
         this.forwardSeconds[i] = (performance.now() - start) / 1000;
         y = r.y;
         logDet = tf.add(logDet, r.logDet);
@@ -41,13 +41,13 @@ export class Sequential implements Bijector {
     }));
   }
 
-  inverse(y: tf.Tensor2D): InverseResult {
+  inverse(y: tf.Tensor2D, options?: PassOptions): InverseResult {
     return withTapeCleanup(() => tf.tidy(() => {
       let x = y;
       let logDet = tf.zeros([y.shape[0]]) as tf.Tensor1D;
       for (let i = this.blocks.length - 1; i >= 0; i--) {
         const start = performance.now();
-        const r = this.blocks[i]!.inverse(x);
+        const r = this.blocks[i]!.inverse(x, options);
         this.inverseSeconds[i] = (performance.now() - start) / 1000;
         x = r.x;
         logDet = tf.add(logDet, r.logDet);
@@ -93,6 +93,21 @@ export class Sequential implements Bijector {
   }
 }
 
+/**
+ * The blocks `build` adds, in order. If building one fails (its memory, say), the ones already
+ * built are disposed before the error propagates, so a failed construction leaves no variables.
+ */
+export function buildAll(build: (add: (b: Bijector) => void) => void): Bijector[] {
+  const blocks: Bijector[] = [];
+  try {
+    build((b) => blocks.push(b));
+    return blocks;
+  } catch (e) {
+    blocks.forEach((b) => b.dispose());
+    throw e;
+  }
+}
+
 /** The blocks of a bijector with nested Sequentials flattened, in forward order. */
 export function leafBlocks(b: Bijector): Bijector[] {
   return b instanceof Sequential ? b.blocks.flatMap(leafBlocks) : [b];
@@ -106,13 +121,13 @@ export class Inverse implements Bijector {
     return this.inner.dim;
   }
 
-  forward(x: tf.Tensor2D): BijectorResult {
-    const r = this.inner.inverse(x);
+  forward(x: tf.Tensor2D, options?: PassOptions): BijectorResult {
+    const r = this.inner.inverse(x, options);
     return { y: r.x, logDet: r.logDet };
   }
 
-  inverse(y: tf.Tensor2D): InverseResult {
-    const r = this.inner.forward(y);
+  inverse(y: tf.Tensor2D, options?: PassOptions): InverseResult {
+    const r = this.inner.forward(y, options);
     return { x: r.y, logDet: r.logDet };
   }
 

@@ -24,7 +24,7 @@ export function tfSeed(seed: number | undefined): number | undefined {
 }
 
 function checkCount(fn: string, n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(fn, 'n', n, 'must be a positive integer, got {value}.');
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(fn, 'n', n, 'must be a non-negative integer, got {value}.');
 }
 
 /** 𝒩(0, I) in `dim` dimensions. */

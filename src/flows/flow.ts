@@ -4,7 +4,10 @@
  */
 import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { Bijector } from './bijector.js';
+import { checkFits, memoryLimit } from '../backend/memory.js';
+import { checkPassOptions } from './bijector.js';
+import type { Bijector, PassOptions, TraceEstimator } from './bijector.js';
+import { checkBatch, inBatches, onFiniteRows } from './rows.js';
 import type { Distribution } from './distributions.js';
 
 /**
@@ -25,7 +28,32 @@ export interface OnePassSampler {
 /** Which sampler `Flow.sample` uses: the exact inverse or the attached one-pass generator. */
 export type SampleVia = 'inverse' | 'generator';
 
-/** A normalizing flow: a bijector (data → latent) and a base distribution; exact log-likelihoods and sampling. */
+/**
+ * Options of the evaluations (`logProb`, `nll`, `densityGrid`, `sampleAndLogProb`): exact unless
+ * `trace: 'hutchinson'` asks for the one-probe estimate, its probe a function of `seed` (default
+ * 0); `batch` rows at a time. For the samplers `seed` also seeds the latent draws.
+ */
+export interface EvalOptions {
+  trace?: TraceEstimator;
+  seed?: number;
+  batch?: number;
+}
+
+/** Options of `Flow.sample`: the seed of the latent draws, the sampler, and the inverse's trace and batch. */
+export interface SampleOptions extends EvalOptions {
+  via?: SampleVia;
+}
+
+/**
+ * A normalizing flow: a bijector (data → latent) and a base distribution; exact log-likelihoods
+ * and sampling.
+ *
+ * Exact by default: `logProb`, `nll`, `densityGrid` and `sampleAndLogProb` report the exact
+ * log-density (CNF blocks: exact trace), whatever estimator the CNF blocks train with; only
+ * `loss` — the training objective — uses each CNF's training estimator. Rows: 0 rows give empty
+ * results (`[0]`, `sample(0)` → `[0, dim]`); a row of x with a NaN or ±Inf entry gets
+ * log-density NaN, for every flow type, and the other rows are unaffected.
+ */
 export class Flow {
   /** The learned one-pass sampler attached to this flow, if any (not among `trainableVariables`). */
   generator: OnePassSampler | null = null;
@@ -43,27 +71,52 @@ export class Flow {
     return this.bijector.dim;
   }
 
-  /** Exact log-likelihood of each row of x, in nats, `[N]`. */
-  logProb(x: tf.Tensor2D): tf.Tensor1D {
-    this.checkInput('Flow.logProb', x);
-    return tf.tidy(() => {
-      const { y, logDet } = this.bijector.forward(x);
-      return tf.add(this.base.logProb(y), logDet) as tf.Tensor1D;
-    });
+  /**
+   * Log-likelihood of each row of x, in nats, `[N]` — EXACT unless asked otherwise: CNF blocks
+   * take the exact trace whatever estimator trained them. `{ trace: 'hutchinson', seed }` asks
+   * for Hutchinson's one-probe estimate, the same for the same seed. Rows are evaluated in
+   * batches of `batch` (default `DEFAULT_BATCH`, 8192 rows), so memory stays bounded for any N; the
+   * result is differentiable either way. 0 rows give an empty `[0]`; a row with a NaN or ±Inf
+   * entry gives NaN and leaves the other rows as they would be without it.
+   */
+  logProb(x: tf.Tensor2D, options: EvalOptions = {}): tf.Tensor1D {
+    const fn = 'Flow.logProb';
+    this.checkInput(fn, x);
+    const pass = checkPassOptions(fn, options);
+    const batch = checkBatch(fn, options.batch);
+    return inBatches(x.shape[0], batch, (start, size) => {
+      const rows = size === x.shape[0] ? x : (tf.slice(x, [start, 0], [size, this.dim]) as tf.Tensor2D);
+      try {
+        // One rule for every flow: a non-finite row's log-density is NaN, and the pass never sees
+        // it, so neither the other rows' values nor the parameters' gradients are touched by it.
+        return onFiniteRows(rows, (good) => [
+          tf.tidy(() => {
+            const { y, logDet } = this.bijector.forward(good, { trace: pass.trace, seed: pass.seed });
+            return tf.add(this.base.logProb(y), logDet) as tf.Tensor1D;
+          }),
+        ]);
+      } finally {
+        if (rows !== x) rows.dispose();
+      }
+    })[0];
   }
 
   /**
    * Mean negative log-likelihood in nats of the rows of a row-major [n, dim] array, evaluated in
-   * batches of `batch` rows (the test-NLL figure).
+   * batches of `batch` rows (default 1000) — the test-NLL figure, exact unless `trace` says
+   * otherwise (as {@link logProb}). A non-finite row makes it NaN; 0 rows are an error (no mean).
    */
-  nll(rows: Float32Array, { batch = 1000 }: { batch?: number } = {}): number {
+  nll(rows: Float32Array, options: EvalOptions = {}): number {
+    const fn = 'Flow.nll';
     const d = this.dim;
     const n = rows.length / d;
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('Flow.nll', 'rows', rows.length, `must hold a whole number of rows of ${d} values, got {value} values.`);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(fn, 'rows', rows.length, `must hold a whole number of rows of ${d} values, at least one row, got {value} values.`);
+    const pass = checkPassOptions(fn, options);
+    const batch = checkBatch(fn, options.batch ?? 1000);
     let total = 0;
     for (let s = 0; s < n; s += batch) {
       const m = Math.min(batch, n - s);
-      total += tf.tidy(() => tf.sum(this.logProb(tf.tensor2d(rows.subarray(s * d, (s + m) * d), [m, d]))).dataSync()[0]!);
+      total += tf.tidy(() => tf.sum(this.logProb(tf.tensor2d(rows.subarray(s * d, (s + m) * d), [m, d]), { ...pass, batch })).dataSync()[0]!);
     }
     return -total / n;
   }
@@ -71,48 +124,68 @@ export class Flow {
   /**
    * The density of a 2-D flow at the centres of an n×n grid over [xmin, xmax] × [ymin, ymax]:
    * entry j·n + i is cell (column i along x, row j along y) — the layout of `densityFigure`.
+   * Exact unless `trace` says otherwise; evaluated in batches of grid cells.
    */
-  densityGrid([x0, x1, y0, y1]: readonly [number, number, number, number], n: number): Float32Array {
-    if (this.dim !== 2) throw new InvalidArgumentError('Flow.densityGrid', 'flow.dim', this.dim, 'must be 2 for a density grid, got {value}.');
-    const grid = new Float32Array(2 * n * n);
-    for (let j = 0; j < n; j++) {
-      for (let i = 0; i < n; i++) {
-        grid[2 * (j * n + i)] = x0 + ((i + 0.5) * (x1 - x0)) / n;
-        grid[2 * (j * n + i) + 1] = y0 + ((j + 0.5) * (y1 - y0)) / n;
+  densityGrid([x0, x1, y0, y1]: readonly [number, number, number, number], n: number, options: EvalOptions = {}): Float32Array {
+    const fn = 'Flow.densityGrid';
+    if (this.dim !== 2) throw new InvalidArgumentError(fn, 'flow.dim', this.dim, 'must be 2 for a density grid, got {value}.');
+    if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(fn, 'n', n, 'must be a positive integer (cells per side), got {value}.');
+    if (![x0, x1, y0, y1].every(Number.isFinite) || !(x1 > x0 && y1 > y0)) throw new InvalidArgumentError(fn, 'extent', [x0, x1, y0, y1], 'must be finite [xmin, xmax, ymin, ymax] with xmin < xmax and ymin < ymax, got {value}.');
+    checkFits(fn, 'n', n, { bytes: 4 * n * n, what: `${n}² densities as float32`, fix: 'Use a coarser grid, or several densityGrid calls over parts of the extent.' });
+    const pass = checkPassOptions(fn, options);
+    const batch = checkBatch(fn, options.batch);
+    const out = new Float32Array(n * n);
+    for (let s = 0; s < n * n; s += batch) {
+      const m = Math.min(batch, n * n - s);
+      const cells = new Float32Array(2 * m);
+      for (let c = 0; c < m; c++) {
+        const i = (s + c) % n;
+        const j = Math.floor((s + c) / n);
+        cells[2 * c] = x0 + ((i + 0.5) * (x1 - x0)) / n;
+        cells[2 * c + 1] = y0 + ((j + 0.5) * (y1 - y0)) / n;
       }
+      out.set(tf.tidy(() => tf.exp(this.logProb(tf.tensor2d(cells, [m, 2]), { ...pass, batch })).dataSync()), s);
     }
-    return tf.tidy(() => tf.exp(this.logProb(tf.tensor2d(grid, [n * n, 2]))).dataSync() as Float32Array);
+    return out;
   }
 
   /**
-   * n samples: by the exact inverse (default), or in one pass by the attached generator
-   * (`via: 'generator'`, see `trainGenerator`). The same seed draws the same latent points.
+   * n samples, `[n, dim]` (n = 0: an empty `[0, dim]`): by the exact inverse (default), or in
+   * one pass by the attached generator (`via: 'generator'`, see `trainGenerator`). The same seed
+   * draws the same latent points. The inverse runs in batches of `batch` rows; a request whose
+   * samples cannot fit the backend's memory is refused up front. The log-det of the inverse is
+   * discarded here, so `trace: 'hutchinson'` (its estimate is cheaper at high dimension) changes
+   * the samples only within the solver's tolerance.
    */
-  sample(n: number, { seed, via = 'inverse' }: { seed?: number; via?: SampleVia } = {}): tf.Tensor2D {
+  sample(n: number, options: SampleOptions = {}): tf.Tensor2D {
+    const { via = 'inverse' } = options;
     if (via !== 'inverse' && via !== 'generator') throw new InvalidArgumentError('Flow.sample', 'via', via, "must be 'inverse' or 'generator', got {value}.");
     const generator = this.generator;
     if (via === 'generator' && !generator) {
       throw new InvalidArgumentError('Flow.sample', 'via', via, 'needs a generator attached to the flow, got {value} with none. Train one with trainGenerator(flow, data) first.');
     }
-    return tf.tidy(() => {
-      const z = this.base.sample(n, seed);
-      return generator && via === 'generator' ? generator.generate(z) : this.bijector.inverse(z).x;
-    });
+    return this.draw('Flow.sample', n, options, (z, pass) => [generator && via === 'generator' ? generator.generate(z) : this.bijector.inverse(z, pass).x])[0];
   }
 
-  /** Samples with their log-density, in one inverse pass. */
-  sampleAndLogProb(n: number, { seed }: { seed?: number } = {}): { x: tf.Tensor2D; logProb: tf.Tensor1D } {
-    return tf.tidy(() => {
-      const z = this.base.sample(n, seed);
-      const { x, logDet } = this.bijector.inverse(z);
-      return { x, logProb: tf.sub(this.base.logProb(z), logDet) as tf.Tensor1D };
+  /** Samples with their log-density (exact unless `trace` says otherwise), in one inverse pass. */
+  sampleAndLogProb(n: number, options: EvalOptions = {}): { x: tf.Tensor2D; logProb: tf.Tensor1D } {
+    const [x, logProb] = this.draw('Flow.sampleAndLogProb', n, options, (z, pass) => {
+      const { x, logDet } = this.bijector.inverse(z, pass);
+      return [x, tf.sub(this.base.logProb(z), logDet) as tf.Tensor1D];
     });
+    return { x, logProb };
   }
 
-  /** Mean negative log-likelihood of a batch, in nats: the training loss. */
+  /**
+   * Mean negative log-likelihood of a batch, in nats: the TRAINING loss. CNF blocks use the
+   * estimator they were configured to train with (a fresh Hutchinson probe per step), and their
+   * RNODE penalties are added. A non-finite row makes it NaN.
+   */
   loss(x: tf.Tensor2D): tf.Scalar {
+    this.checkInput('Flow.loss', x);
     return tf.tidy(() => {
-      const nll = tf.neg(tf.mean(this.logProb(x))) as tf.Scalar;
+      const { y, logDet } = this.bijector.forward(x, { training: true });
+      const nll = tf.neg(tf.mean(tf.add(this.base.logProb(y), logDet))) as tf.Scalar;
       // Penalties of the forward pass just made (a CNF's RNODE terms), if any.
       const reg = this.bijector.regularization?.() ?? null;
       if (!reg) return nll;
@@ -142,6 +215,31 @@ export class Flow {
     this.base.dispose();
     this.generator?.dispose();
     this.generator = null;
+  }
+
+  /** Latent draws z ~ base (seeded), pushed through `pass` in batches, the outputs concatenated. */
+  private draw<T extends tf.Tensor[]>(fn: string, n: number, options: EvalOptions & { seed?: number }, pass: (z: tf.Tensor2D, o: PassOptions) => T): T {
+    if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(fn, 'n', n, 'must be a non-negative integer, got {value}.');
+    const o = checkPassOptions(fn, options);
+    const batch = checkBatch(fn, options.batch);
+    // Alive at once: the latent draws, the batches' samples, and their concatenation.
+    const row = 4 * this.dim;
+    const limit = memoryLimit();
+    const fit = Math.floor(Math.min(limit.tensorBytes / row, (limit.totalBytes - tf.memory().numBytes) / (3 * row)));
+    checkFits(fn, 'n', n, { bytes: 3 * row * n, largest: row * n, what: `${n} × ${this.dim} float32 latent draws, samples and their concatenation`, fix: `About ${fit} fit at once here: draw in calls of at most that many, each with its own seed, and read each out before the next.` });
+    const z = this.base.sample(n, o.seed);
+    let out: T;
+    try {
+      out = inBatches(n, batch, (start, size) =>
+        tf.tidy(() => pass(size === n ? z : (tf.slice(z, [start, 0], [size, this.dim]) as tf.Tensor2D), { trace: o.trace, seed: o.seed })),
+      );
+    } catch (e) {
+      z.dispose();
+      throw e;
+    }
+    // A pass may hand z back itself (an identity block); it is then the caller's.
+    if (!out.includes(z)) z.dispose();
+    return out;
   }
 
   private checkInput(fn: string, x: tf.Tensor): void {

@@ -7,6 +7,7 @@
  * is written with ops on x, each differentiable again.
  */
 import { tf } from '../backend/engine.js';
+import { InvalidArgumentError } from '../errors.js';
 
 type Tensor = tf.Tensor;
 
@@ -72,3 +73,14 @@ export const exp = withGrad(
 export const ACTIVATIONS = { tanh, sigmoid, softplus, swish, elu } as const;
 /** The name of one of {@link ACTIVATIONS}. */
 export type ActivationName = keyof typeof ACTIVATIONS;
+
+/**
+ * Rejects a name that is not one of {@link ACTIVATIONS} (or 'relu', where `relu` allows it: the
+ * couplings' conditioners take it; ODE nets do not, its second derivative being zero).
+ */
+export function checkActivation(fn: string, name: unknown, { relu, arg = 'activation' }: { relu: boolean; arg?: string }): void {
+  if (relu && name === 'relu') return;
+  if (typeof name === 'string' && Object.prototype.hasOwnProperty.call(ACTIVATIONS, name)) return;
+  const names = [...Object.keys(ACTIVATIONS), ...(relu ? ['relu'] : [])];
+  throw new InvalidArgumentError(fn, arg, name, `is not an activation, got {value}. Use one of: ${names.join(', ')}.`);
+}

@@ -4,8 +4,9 @@
  * starts as the identity (Dinh et al.; Kingma & Dhariwal).
  */
 import { tf } from '../backend/engine.js';
+import { checkParameters } from '../backend/memory.js';
 import { InvalidArgumentError } from '../errors.js';
-import { ACTIVATIONS } from './activations.js';
+import { ACTIVATIONS, checkActivation } from './activations.js';
 import type { ActivationName } from './activations.js';
 
 export interface MLPOptions {
@@ -31,6 +32,8 @@ export class MLP {
     sizes.forEach((s, i) => {
       if (!Number.isInteger(s) || s < 1) throw new InvalidArgumentError('MLP', i === 0 ? 'inDim' : i === sizes.length - 1 ? 'outDim' : `hidden[${i - 1}]`, s, 'must be a positive integer, got {value}.');
     });
+    checkActivation('MLP', activation, { relu: true });
+    checkParameters('MLP', hidden, sizes.slice(1).map((o, l) => [sizes[l]!, o] as const), 1);
     this.act = activation === 'relu' ? tf.relu : ACTIVATIONS[activation];
     for (let l = 0; l + 1 < sizes.length; l++) {
       const [fanIn, fanOut] = [sizes[l]!, sizes[l + 1]!];

@@ -10,8 +10,9 @@
  * Activations come from `ACTIVATIONS`, whose higher-order gradients are right.
  */
 import { tf } from '../backend/engine.js';
+import { checkParameters } from '../backend/memory.js';
 import { InvalidArgumentError } from '../errors.js';
-import { ACTIVATIONS } from './activations.js';
+import { ACTIVATIONS, checkActivation } from './activations.js';
 import type { ActivationName } from './activations.js';
 import { fusedAugmented, tapedAugmented } from './fused-field.js';
 import type { AugmentedLayout } from './fused-field.js';
@@ -39,6 +40,16 @@ interface Layer {
 
 const variable = (init: () => tf.Tensor) => tf.tidy(() => tf.variable(init()));
 
+/** Rejects a layer kind that is not one of {@link LAYER_KINDS}. */
+export function checkLayerKind(fn: string, layer: unknown, arg = 'layer'): void {
+  if (!LAYER_KINDS.includes(layer as LayerKind)) throw new InvalidArgumentError(fn, arg, layer, `is not a layer kind, got {value}. Use one of: ${LAYER_KINDS.join(', ')}.`);
+}
+
+/** Rejects hidden sizes that are not a list of positive integers. */
+export function checkHidden(fn: string, hidden: unknown, arg = 'hidden'): void {
+  if (!Array.isArray(hidden) || hidden.some((h) => !Number.isInteger(h) || h < 1)) throw new InvalidArgumentError(fn, arg, hidden, 'must be an array of positive integers such as [64, 64], got {value}.');
+}
+
 /** An MLP vector field f(t, z) whose layers see time, as in FFJORD (arXiv:1810.01367). */
 export class ODENet {
   readonly dim: number;
@@ -48,13 +59,17 @@ export class ODENet {
   private readonly layers: Layer[] = [];
 
   constructor({ dim, hidden = [64, 64, 64], layer = 'concatsquash', activation = 'tanh', seed = 0 }: ODENetOptions) {
-    if (!LAYER_KINDS.includes(layer)) throw new InvalidArgumentError('ODENet', 'layer', layer, `is not a layer kind, got {value}. Use one of: ${LAYER_KINDS.join(', ')}.`);
-    if (!(activation in ACTIVATIONS)) throw new InvalidArgumentError('ODENet', 'activation', activation, `is not an activation, got {value}. Use one of: ${Object.keys(ACTIVATIONS).join(', ')}.`);
+    if (!Number.isInteger(dim) || dim < 1) throw new InvalidArgumentError('ODENet', 'dim', dim, 'must be a positive integer, got {value}.');
+    checkHidden('ODENet', hidden);
+    checkLayerKind('ODENet', layer);
+    checkActivation('ODENet', activation, { relu: false });
     this.dim = dim;
     this.hidden = hidden;
     this.layer = layer;
     this.activation = activation;
     const sizes = [dim, ...hidden, dim];
+    // Up to four vectors per layer beside W (bias, time gate and bias, time shift); concat's W has a row for t.
+    checkParameters('ODENet', hidden, sizes.slice(1).map((o, l) => [sizes[l]! + (layer === 'concat' ? 1 : 0), o] as const), 4);
     for (let l = 0; l + 1 < sizes.length; l++) {
       const fanIn = sizes[l]! + (layer === 'concat' ? 1 : 0);
       const fanOut = sizes[l + 1]!;

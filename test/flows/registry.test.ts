@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } fro
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createFlow, loadFlow, saveFlow, tf, useBackend, InvalidArgumentError, ModelFileError, FLOW_TYPES } from '../../src/index.js';
+import { createFlow, loadFlow, saveFlow, tf, useBackend, BiflowError, InvalidArgumentError, ModelFileError, FLOW_TYPES } from '../../src/index.js';
+import type { FlowConfig } from '../../src/index.js';
 import { leaks } from '../tensor-helpers.js';
 
 beforeAll(async () => {
@@ -48,6 +49,42 @@ describe('createFlow', () => {
     expect(() => createFlow({ type: 'biflow', dim: 2, blocks: ['cnf', 'lu', 7 as never] })).toThrow(/createFlow: blocks\[2\] is not a block, got 7/);
     expect(() => createFlow({ type: 'nsf', dim: 2, hidden: [0] })).toThrow(/hidden must be an array of positive integers/);
     expect(FLOW_TYPES).toContain('nsf');
+  });
+
+  // Each was accepted before and failed at the first logProb (or never): now createFlow names it.
+  const BAD: [string, Partial<FlowConfig> & { type?: FlowConfig['type'] }, RegExp][] = [
+    ['an unknown activation', { type: 'nsf', activation: 'bogus' as never }, /createFlow: activation is not an activation, got "bogus"/],
+    ['relu for an ODE net', { type: 'ffjord', activation: 'relu' }, /createFlow: activation is not an activation, got "relu"/],
+    ['an unknown method', { type: 'ffjord', cnf: { method: 'bogus' as never } }, /createFlow: method is not a known method, got "bogus"/],
+    ['a negative rtol', { type: 'ffjord', cnf: { rtol: -1 } }, /createFlow: cnf\.rtol must be a positive finite number, got -1/],
+    ['a NaN atol', { type: 'biflow', cnf: { atol: NaN } }, /createFlow: cnf\.atol must be a positive finite number, got NaN/],
+    ['a zero step', { type: 'ffjord', cnf: { method: 'rk4', stepSize: 0 } }, /cnf\.stepSize must be a positive finite step, got 0/],
+    ['a negative end time', { type: 'ffjord', cnf: { T: -0.5 } }, /cnf\.T must be a positive end time, got -0\.5/],
+    ['an unknown gradient', { type: 'ffjord', cnf: { gradient: 'bogus' as never } }, /cnf\.gradient must be one of direct, backsolve, checkpoint, got "bogus"/],
+    ['an unknown trace', { type: 'ffjord', cnf: { trace: 'bogus' as never } }, /cnf\.trace must be one of exact, hutchinson/],
+    ['an unknown probe', { type: 'ffjord', cnf: { probe: 'bogus' as never } }, /cnf\.probe must be one of gaussian, rademacher/],
+    ['an unknown layer', { type: 'ffjord', cnf: { layer: 'bogus' as never } }, /cnf\.layer is not a layer kind, got "bogus"/],
+    ['a misspelt CNF option', { type: 'ffjord', cnf: { tol: 1e-3 } as never }, /cnf\.tol is not a CNF option/],
+    ['hidden inside cnf', { type: 'ffjord', cnf: { hidden: [8] } as never }, /cnf\.hidden is not set here/],
+    ['a NaN seed', { type: 'realnvp', seed: NaN }, /createFlow: seed must be an integer, got NaN/],
+    ['a fractional seed', { type: 'nice', seed: 1.5 }, /createFlow: seed must be an integer, got 1\.5/],
+    ['one bin', { type: 'nsf', bins: 1 }, /createFlow: bins must be an integer ≥ 2, got 1/],
+    ['an infinite bound', { type: 'nsf', bound: Infinity }, /createFlow: bound must be a positive finite number, got Infinity/],
+    ['an unknown field', { type: 'realnvp', hiden: [8] } as never, /createFlow: hiden is not a configuration field/],
+    ['blocks for a non-biflow type', { type: 'glow', blocks: ['lu'] }, /createFlow: blocks is a 'biflow' field/],
+    ['an empty stack', { type: 'biflow', blocks: [] }, /createFlow: blocks must be a non-empty array/],
+    ['a bad block option', { type: 'biflow', blocks: ['actnorm', { kind: 'cnf', cnf: { method: 'bogus' as never } }] }, /createFlow: method is not a known method/],
+    ['bad block hidden sizes', { type: 'biflow', blocks: [{ kind: 'affine', hidden: [0] }] }, /createFlow: blocks\[0\]\.hidden must be an array of positive integers/],
+    ['bad block bins', { type: 'biflow', blocks: [{ kind: 'spline', bins: 0 }] }, /createFlow: blocks\[0\]\.bins must be an integer ≥ 2/],
+    ['a misspelt block option', { type: 'biflow', blocks: [{ kind: 'spline', bin: 4 } as never] }, /createFlow: blocks\[0\]\.bin is not a block option/],
+  ];
+
+  it.each(BAD)('rejects %s up front, with a typed error naming it, building nothing', (_what, config, message) => {
+    const before = tf.memory().numTensors;
+    const make = () => createFlow({ dim: 2, hidden: [8], ...config } as FlowConfig);
+    expect(make).toThrow(InvalidArgumentError);
+    expect(make).toThrow(message);
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('trains: a few Adam steps of maximum likelihood raise the log-likelihood of the data', () => {
@@ -112,5 +149,23 @@ describe('saveFlow / loadFlow', () => {
     await expect(loadFlow(dir)).rejects.toThrow(/flow\.json: is not valid JSON/);
     expect(existsSync(dir)).toBe(true);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('refuses a saved configuration createFlow would refuse, with a typed error, building nothing', async () => {
+    const dir = path.join(tmp(), 'model');
+    const flow = createFlow({ type: 'ffjord', dim: 2, hidden: [8] });
+    await saveFlow(flow, dir);
+    flow.dispose();
+    const file = path.join(dir, 'flow.json');
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { config: FlowConfig };
+    for (const cnf of [{ method: 'bogus' }, { rtol: -1 }, { gradient: 'bogus' }, { trace: 'bogus' }]) {
+      writeFileSync(file, JSON.stringify({ ...saved, config: { ...saved.config, cnf: { ...saved.config.cnf, ...cnf } } }));
+      const before = tf.memory().numTensors;
+      await expect(loadFlow(dir)).rejects.toBeInstanceOf(BiflowError);
+      await expect(loadFlow(dir)).rejects.toThrow(/bogus|-1/);
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    writeFileSync(file, JSON.stringify({ ...saved, config: { ...saved.config, seed: null } }));
+    await expect(loadFlow(dir)).rejects.toThrow(/seed must be an integer, got null/);
   });
 });

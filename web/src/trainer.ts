@@ -3,7 +3,7 @@
  * panels draw (test NLL, density grid, samples, trajectories). Every method leaves the tfjs
  * tensor count where it found it; the browser test checks that over the iterations.
  */
-import { CNF, InvalidArgumentError, createFlow, leafBlocks, setTrace, tf } from 'biflow';
+import { CNF, InvalidArgumentError, createFlow, leafBlocks, tf } from 'biflow';
 import type { Flow, FlowConfig, FlowType, MethodName, TraceEstimator } from 'biflow';
 import type { Extent } from './draw.js';
 
@@ -75,26 +75,16 @@ export class Trainer {
     return value;
   }
 
-  /** Runs `fn` with the exact trace in every CNF block (evaluation), then restores the knob's. */
-  private exact<T>(fn: () => T): T {
-    setTrace(this.flow.bijector, 'exact');
-    try {
-      return fn();
-    } finally {
-      setTrace(this.flow.bijector, this.knobs.trace);
-    }
-  }
-
-  /** Mean negative log-likelihood of held-out rows, in nats (exact trace); recorded for the chart. */
+  /** Mean negative log-likelihood of held-out rows, in nats (exact trace: evaluation's default); recorded for the chart. */
   testNll(rows: Float32Array): number {
-    const v = this.exact(() => this.flow.nll(rows));
+    const v = this.flow.nll(rows);
     this.nll.push([this.iter, v]);
     return v;
   }
 
   /** The model density on an n×n grid over `extent`. */
   density(extent: Extent, n: number): Float32Array {
-    return this.exact(() => this.flow.densityGrid(extent as [number, number, number, number], n));
+    return this.flow.densityGrid(extent as [number, number, number, number], n);
   }
 
   /** n samples as a row-major [n, 2] array. */
