@@ -1,11 +1,12 @@
 /**
  * One writer per output folder: a lock file `<folder>.lock` beside the folder (beside, so the
- * atomic folder swap never moves it), created exclusively and holding the owner's pid, host and
- * start time. A lock whose process is gone (same host, no such pid) is stale and taken over; any
- * other lock makes the second writer fail at once with an {@link OutputInUseError}.
+ * atomic folder swap never moves it), created exclusively and already filled (a hard link of a
+ * private file) with the owner's pid, host and start time. A lock whose process is gone (same
+ * host, no such pid) is stale and taken over; any other lock makes the second writer fail at once
+ * with an {@link OutputInUseError}.
  */
 import { readFileSync, statSync, unlinkSync } from 'node:fs';
-import { mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { OutputPathError, undoOnInterrupt } from './folders.js';
@@ -86,6 +87,25 @@ async function removeStale(file: string, seen: string): Promise<void> {
 }
 
 /**
+ * Creates `file` holding `text`, or returns false if it exists. The text goes to a private file
+ * first, which is then hard-linked into place (link fails if the name exists), so a reader never
+ * sees a lock that exists but is still empty.
+ */
+async function createFilled(file: string, text: string): Promise<boolean> {
+  const tmp = `${file}.${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  await writeFile(tmp, text, { flag: 'wx' });
+  try {
+    await link(tmp, file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    return false;
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
+}
+
+/**
  * Takes the lock of the folder `dir` for `fn` (named in the error), or throws
  * {@link OutputInUseError} at once. Returns the release, which also runs on SIGINT/SIGTERM.
  */
@@ -94,12 +114,7 @@ export async function lockFolder(fn: string, dir: string): Promise<() => Promise
   await mkdir(path.dirname(file), { recursive: true });
   const mine = JSON.stringify({ pid: process.pid, host: os.hostname(), started: new Date().toISOString() } satisfies LockOwner);
   for (let attempt = 0; ; attempt++) {
-    try {
-      await writeFile(file, mine, { flag: 'wx' });
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
+    if (await createFilled(file, mine)) break;
     const text = await readFile(file, 'utf8').catch(() => null);
     const owner = text === null ? null : parseOwner(text);
     // A few tries: the lock may be released meanwhile, or stale; past that, report what is there.
