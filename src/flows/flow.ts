@@ -154,8 +154,9 @@ export class Flow {
    * one pass by the attached generator (`via: 'generator'`, see `trainGenerator`). The same seed
    * draws the same latent points. The inverse runs in batches of `batch` rows; a request whose
    * samples cannot fit the backend's memory is refused up front. The log-det of the inverse is
-   * discarded here, so `trace: 'hutchinson'` (its estimate is cheaper at high dimension) changes
-   * the samples only within the solver's tolerance.
+   * discarded here, so a CNF block's inverse takes Hutchinson's one-probe trace (seeded by `seed`)
+   * unless `trace` says otherwise: the exact trace costs one tangent per dimension, and the trace
+   * moves the samples only within the solver's tolerance (through the step sizes).
    */
   sample(n: number, options: SampleOptions = {}): tf.Tensor2D {
     const { via = 'inverse' } = options;
@@ -164,7 +165,7 @@ export class Flow {
     if (via === 'generator' && !generator) {
       throw new InvalidArgumentError('Flow.sample', 'via', via, 'needs a generator attached to the flow, got {value} with none. Train one with trainGenerator(flow, data) first.');
     }
-    return this.draw('Flow.sample', n, options, (z, pass) => [generator && via === 'generator' ? generator.generate(z) : this.bijector.inverse(z, pass).x])[0];
+    return this.draw('Flow.sample', n, { ...options, trace: options.trace ?? 'hutchinson' }, (z, pass) => [generator && via === 'generator' ? generator.generate(z) : this.bijector.inverse(z, pass).x])[0];
   }
 
   /** Samples with their log-density (exact unless `trace` says otherwise), in one inverse pass. */
