@@ -18,6 +18,7 @@
  * Grathwohl et al., "FFJORD", arXiv:1810.01367.
  */
 import { tf } from '../backend/engine.js';
+import { withTapeCleanup } from '../backend/tape.js';
 import { InvalidArgumentError } from '../errors.js';
 import { checkPassOptions } from '../flows/bijector.js';
 import type { Bijector, BijectorConfig, BijectorResult, InverseResult, PassOptions, TraceEstimator } from '../flows/bijector.js';
@@ -124,12 +125,14 @@ export class CNF implements Bijector {
     const o = checkPassOptions(fn, options);
     if (!(x instanceof tf.Tensor) || x.rank !== 2 || x.shape[1] !== this.dim) throw new InvalidArgumentError(fn, 'x', x instanceof tf.Tensor ? x.shape : x, `must be a [N, ${this.dim}] tensor, got {value}.`);
     let stats = { nfe: 0, backward: () => 0 };
-    const [y, logDet] = onFiniteRows(x, (rows): [tf.Tensor2D, tf.Tensor1D] => {
+    // withTapeCleanup: a solve that throws under the caller's tape (a non-finite field) takes the
+    // start state's concat and the rows' slices off the tape too, which would keep their saved tensors.
+    const [y, logDet] = withTapeCleanup(() => onFiniteRows(x, (rows): [tf.Tensor2D, tf.Tensor1D] => {
       if (rows.shape[0] === 0) return [tf.zeros([0, this.dim]), tf.zeros([0])];
       const r = this.integrate(rows, toLatent, o);
       stats = r;
       return [r.y, r.logDet] as [tf.Tensor2D, tf.Tensor1D];
-    });
+    }));
     return { y, logDet, nfe: stats.nfe, backward: stats.backward };
   }
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createFlow, odeint, tf, useBackend, MaxStepsExceededError, NonFiniteError } from '../../src/index.js';
+import { CNF, createFlow, odeint, tf, useBackend, MaxStepsExceededError, NonFiniteError } from '../../src/index.js';
 import type { GradientMode } from '../../src/index.js';
 import { maxDiff, values } from '../tensor-helpers.js';
 
@@ -157,5 +157,17 @@ describe('a solve that throws leaks nothing: tensors and backend buffers', () =>
     saved.dispose();
     x.dispose();
     flow.dispose();
+  });
+  it('a bare CNF block under the caller own tape: a failed solve leaks nothing', () => {
+    const cnf = new CNF({ dim: 2, hidden: [8] });
+    const x = tf.tensor2d([[0.1, 0.2], [0.3, -0.5]]);
+    const W = cnf.net.variables.find((v) => v.rank === 2)!;
+    W.assign(tf.fill(W.shape, NaN));
+    expect(leaksOnThrow(() => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(cnf.forward(x).logDet) as tf.Scalar, cnf.trainableVariables);
+      tf.dispose([value, ...Object.values(grads)]);
+    }, NonFiniteError)).toEqual(none);
+    x.dispose();
+    cnf.dispose();
   });
 });
