@@ -18,7 +18,7 @@ export type {
   OdeEvent, EventRecord, StateSpace, Tolerance, VectorField, NormKind, Problem,
 } from './ode/index.js';
 export {
-  BiflowError, InvalidArgumentError, MaxStepsExceededError, StepSizeUnderflowError, NonFiniteError,
+  BiflowError, InvalidArgumentError, MaxStepsExceededError, StepSizeUnderflowError, NonFiniteError, SingularMatrixError,
 } from './errors.js';
 export { tf } from './backend/engine.js';
 export { useBackend, backendInfo, BackendUnavailableError, BACKEND_NAMES } from './backend/browser.js';

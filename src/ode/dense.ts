@@ -8,8 +8,20 @@ import { InvalidArgumentError } from '../errors.js';
 import type { StateSpace } from './space.js';
 import type { ButcherTableau } from './tableau.js';
 
+/**
+ * What interpolation and the solve loop need from a method: its stage count, FSAL, error weights
+ * and dense rows over `[k₀…k_{s−1}, f₁]`. A {@link ButcherTableau} is one; the stiff methods build
+ * their own (their stage vectors are not derivatives at stage points, but the same contract holds).
+ */
+export interface StepInterpolant {
+  readonly stages: number;
+  readonly fsal: boolean;
+  readonly e?: Float64Array | undefined;
+  readonly dense: readonly Float64Array[];
+}
+
 /** Writes the weights wᵢ(θ) = Σₚ Wₚᵢ θᵖ of the step interpolant into `w` (length stages + 1). */
-export function interpolationWeights(tableau: ButcherTableau, theta: number, w: Float64Array): Float64Array {
+export function interpolationWeights(tableau: StepInterpolant, theta: number, w: Float64Array): Float64Array {
   w.fill(0);
   let power = theta;
   for (const row of tableau.dense) {
@@ -20,7 +32,7 @@ export function interpolationWeights(tableau: ButcherTableau, theta: number, w: 
 }
 
 /** Whether the interpolant needs f(t₁, y₁) as a separate vector (non-FSAL methods with Hermite). */
-export function needsF1(tableau: ButcherTableau): boolean {
+export function needsF1(tableau: StepInterpolant): boolean {
   const s = tableau.stages;
   return !tableau.fsal && tableau.dense.some((row) => row[s] !== 0);
 }
@@ -45,7 +57,7 @@ export class DenseOutput<Y> {
   }
 
   /** Stores one accepted step from its stage vectors K; returns the new values it keeps. */
-  push(tableau: ButcherTableau, t: number, h: number, y: Y, K: readonly Y[]): Y[] {
+  push(tableau: StepInterpolant, t: number, h: number, y: Y, K: readonly Y[]): Y[] {
     const n = K.length;
     const y0 = this.space.copy(y);
     const c = tableau.dense.map((row) => this.space.lincomb(this.space.buffer(y), null, h, row, K, n));

@@ -5,6 +5,7 @@
  * step is accepted, and the next step size, are the controller's decision (diffrax's split).
  */
 import { InvalidArgumentError } from '../errors.js';
+import { OdeSolver } from './solver-base.js';
 import type { StateSpace, Stepper, Tolerance, VectorField } from './space.js';
 import type { ButcherTableau } from './tableau.js';
 import { TABLEAUX, bosh3, dopri5, dopri8, euler, heun, midpoint, rk4, tsit5, METHOD_NAMES } from './tableaux/index.js';
@@ -24,8 +25,10 @@ export interface RKWork<Y> {
 }
 
 /** A solver that takes one explicit Runge–Kutta step of any {@link ButcherTableau}; acceptance is the controller's decision. */
-export class RungeKutta {
-  constructor(readonly tableau: ButcherTableau) {}
+export class RungeKutta extends OdeSolver {
+  constructor(readonly tableau: ButcherTableau) {
+    super();
+  }
 
   get name(): string {
     return this.tableau.name;
@@ -39,6 +42,10 @@ export class RungeKutta {
   }
   get adaptive(): boolean {
     return this.tableau.adaptive;
+  }
+  /** Every stage after k₀ is one evaluation; the loop counts them. */
+  get evaluationsPerStep(): number {
+    return this.tableau.stages - 1;
   }
 
   /** The buffers one solve reuses at every step, allocated once for this state space. */
