@@ -20,7 +20,7 @@ import { cnfForward64 } from '../ffjord/float64.js';
 import { odeint } from '../ode/odeint.js';
 import { PROBLEMS } from '../ode/problems.js';
 import type { Problem } from '../ode/problems.js';
-import { METHOD_NAMES, TABLEAUX } from '../ode/tableaux/index.js';
+import { METHOD_NAMES, isAdaptiveMethod } from '../ode/tableaux/index.js';
 import type { MethodName } from '../ode/tableaux/index.js';
 import { medianSeconds } from './metrics.js';
 
@@ -71,7 +71,7 @@ function checkSweep(fn: string, { tols = DEFAULT_TOLS, solvers = ['dopri5', 'tsi
 /** Each configuration of the sweep: adaptive methods × tols, fixed-step methods × steps. */
 type Configuration = { solver: MethodName; tol: number | null; steps: number | null };
 function configurations(o: ReturnType<typeof checkSweep>): Configuration[] {
-  return o.solvers.flatMap((solver): Configuration[] => (TABLEAUX[solver].adaptive ? o.tols.map((tol) => ({ solver, tol, steps: null })) : o.steps.map((steps) => ({ solver, tol: null, steps }))));
+  return o.solvers.flatMap((solver): Configuration[] => (isAdaptiveMethod(solver) ? o.tols.map((tol) => ({ solver, tol, steps: null })) : o.steps.map((steps) => ({ solver, tol: null, steps }))));
 }
 
 /** Per-point log-likelihoods of the rows under the flow with every CNF block solved in float64. */

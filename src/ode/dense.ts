@@ -74,6 +74,15 @@ export class DenseOutput<Y> {
     this.end = t;
   }
 
+  /** Appends the steps of `next`, which starts where this one ends (a solve continued by another method). */
+  extend(next: DenseOutput<Y>): void {
+    this.t0s.push(...next.t0s);
+    this.hs.push(...next.hs);
+    this.y0s.push(...next.y0s);
+    this.coeffs.push(...next.coeffs);
+    this.end = next.end;
+  }
+
   /** Every state value this interpolant holds (to release tensor-backed ones). */
   values(): Y[] {
     return [this.y0, ...this.y0s, ...this.coeffs.flat()];

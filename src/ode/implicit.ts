@@ -26,10 +26,11 @@ export interface ImplicitOptions {
 }
 
 const SQRT_EPS = Math.sqrt(Number.EPSILON);
+const CBRT_EPS = Math.cbrt(Number.EPSILON);
 
 /** Refuses any state but float64 (the batched tensor Jacobian is not built yet). */
-export function checkFloat64(space: StateSpace<unknown>, method: string, fn: string): void {
-  if (space !== (float64Space as StateSpace<unknown>)) {
+export function checkFloat64<Y>(space: StateSpace<Y>, method: string, fn: string): void {
+  if ((space as unknown) !== float64Space) {
     throw new InvalidArgumentError(fn, 'method', method, `runs on float64 states only for now (Float64Array or number arrays), got a ${space.name} state. Use an explicit method (dopri5, tsit5) for tensor states.`);
   }
 }
@@ -50,6 +51,8 @@ export class IterationMatrix {
   private readonly lu: DenseLU;
   private readonly yp: Float64Array;
   private readonly fp: Float64Array;
+  private readonly f0: Float64Array;
+  private readonly fm: Float64Array;
   private readonly scratch: Float64Array;
   /** hγ of the current factorisation (NaN: none). */
   factoredFor = NaN;
@@ -69,6 +72,8 @@ export class IterationMatrix {
     this.lu = new DenseLU(n);
     this.yp = new Float64Array(n);
     this.fp = new Float64Array(n);
+    this.f0 = new Float64Array(n);
+    this.fm = new Float64Array(n);
     this.scratch = new Float64Array(n);
   }
 
@@ -78,22 +83,44 @@ export class IterationMatrix {
   }
 
   /**
-   * Evaluates J at (t, y) given f0 = f(t, y), and ∂f/∂t when `withTime`. Finite differences use
-   * Hairer's increment δⱼ = √(ε·max(10⁻⁵, |yⱼ|)) (RADAU5), each column counted in `stats.nfe`.
+   * Evaluates J at (t, y), and ∂f/∂t when `withTime`. Finite differences need f(t, y) exactly:
+   * pass it as `exact`, or null to evaluate it here (an FSAL stage derivative that came out of a
+   * Newton iteration is off by the Newton error, which a difference quotient would divide by δ).
+   * Forward differences use Hairer's increment δⱼ = √(ε·max(10⁻⁵, |yⱼ|)) (RADAU5); `central`
+   * differences, δⱼ = ε^⅓·max(10⁻⁵, |yⱼ|), cost twice as many evaluations but are exact for
+   * quadratic terms. Every evaluation is counted in `stats.nfe`.
    */
-  evaluate(t: number, y: Float64Array, f0: Float64Array, withTime: boolean): void {
+  evaluate(t: number, y: Float64Array, exact: Float64Array | null, withTime: boolean, central = false): void {
     const { n, J, yp, fp, f, fn, stats } = this;
     stats.njev!++;
+    let f0 = exact;
+    if (f0 === null && (!(this.jac || central) || withTime)) {
+      f0 = float64Space.evaluate(f, t, y, this.f0, fn);
+      stats.nfe++;
+    }
     if (this.jac) this.userJacobian(t, y);
     else {
       yp.set(y);
+      const fm = this.fm;
       for (let j = 0; j < n; j++) {
         const yj = y[j]!;
-        const delta = (yj + Math.sqrt(Number.EPSILON * Math.max(1e-5, Math.abs(yj)))) - yj;
-        yp[j] = yj + delta;
-        float64Space.evaluate(f, t, yp, fp, fn);
-        stats.nfe++;
-        for (let i = 0; i < n; i++) J[i * n + j] = (fp[i]! - f0[i]!) / delta;
+        if (central) {
+          const delta = CBRT_EPS * Math.max(1e-5, Math.abs(yj));
+          const up = yj + delta;
+          const down = yj - delta;
+          yp[j] = up;
+          float64Space.evaluate(f, t, yp, fp, fn);
+          yp[j] = down;
+          float64Space.evaluate(f, t, yp, fm, fn);
+          stats.nfe += 2;
+          for (let i = 0; i < n; i++) J[i * n + j] = (fp[i]! - fm[i]!) / (up - down);
+        } else {
+          const delta = (yj + Math.sqrt(Number.EPSILON * Math.max(1e-5, Math.abs(yj)))) - yj;
+          yp[j] = yj + delta;
+          float64Space.evaluate(f, t, yp, fp, fn);
+          stats.nfe++;
+          for (let i = 0; i < n; i++) J[i * n + j] = (fp[i]! - f0![i]!) / delta;
+        }
         yp[j] = yj;
       }
     }
@@ -101,7 +128,7 @@ export class IterationMatrix {
       const dt = (t + SQRT_EPS * Math.max(1e-5, Math.abs(t))) - t;
       float64Space.evaluate(f, t + dt, y, fp, fn);
       stats.nfe++;
-      for (let i = 0; i < n; i++) this.ft[i] = (fp[i]! - f0[i]!) / dt;
+      for (let i = 0; i < n; i++) this.ft[i] = (fp[i]! - f0![i]!) / dt;
     }
     this.jt = t;
     this.jy = y;

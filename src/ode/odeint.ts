@@ -17,12 +17,17 @@ import type { AdjointStats, GradientMode } from './gradients.js';
 import { tf } from '../backend/engine.js';
 import { solverFor } from './solver.js';
 import type { StateSpace, VectorField } from './space.js';
+import { isStiffMethod } from './tableaux/index.js';
 import type { MethodName } from './tableaux/index.js';
+import { stiffOdeint } from './stiff.js';
+import type { JacobianFn } from './implicit.js';
 
 /** Options of {@link odeint}: the method, tolerances or a fixed step, step limits, and the gradient mode for tensor states. */
 export interface OdeintOptions<Y> extends Omit<Partial<PIDOptions>, 'rtol' | 'atol'> {
-  /** Default `dopri5`. */
+  /** Default `dopri5`. The stiff `rodas5`, `kvaerno5` and `auto` take float64 states only (for now). */
   method?: MethodName;
+  /** Stiff methods: ∂f/∂y filled into its third argument (row-major n×n); default finite differences. */
+  jac?: JacobianFn;
   /** Defaults 1e-7 and 1e-9, as torchdiffeq. Scalar or one per component. */
   rtol?: number | ArrayLike<number>;
   atol?: number | ArrayLike<number>;
@@ -87,6 +92,7 @@ export function odeint<Y>(
     throw new InvalidArgumentError(fn, 'ts', ts, 'must be an array of at least one time, got {value}. Pass e.g. [0, 1].');
   }
   const times = Array.from(ts);
+  if (isStiffMethod(method) || options.jac !== undefined) return stiffOdeint(f, y0, times, method, options, fn);
   const solver = solverFor(method, fn);
   if (stepSize !== undefined && !(typeof stepSize === 'number' && Number.isFinite(stepSize) && stepSize > 0)) {
     throw new InvalidArgumentError(fn, 'stepSize', stepSize, 'must be a positive finite number, got {value}. Pass e.g. { stepSize: 0.01 }.');

@@ -19,7 +19,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { odeint } from './odeint.js';
-import { TABLEAUX } from './tableaux/index.js';
+import { isAdaptiveMethod } from './tableaux/index.js';
 import type { MethodName } from './tableaux/index.js';
 import type { SolveStats } from './solve.js';
 
@@ -60,7 +60,7 @@ export interface SensitivityResult {
 export function adjointSensitivity(args: SensitivityArgs): SensitivityResult {
   const fn = 'adjointSensitivity';
   const { f, vjp, method = 'dopri5', stepSize, rtol = 1e-8, atol = 1e-10, adjointNorm = 'seminorm', maxSteps } = args;
-  if (!TABLEAUX[method]?.adaptive && stepSize === undefined) {
+  if (!isAdaptiveMethod(method) && stepSize === undefined) {
     throw new InvalidArgumentError(fn, 'stepSize', stepSize, `is required with the fixed-step method '${method}' (otherwise it would take one step per output interval). Pass e.g. { stepSize: 0.01 }, or an adaptive method.`);
   }
   const adjointRtol = args.adjointRtol ?? rtol;

@@ -27,7 +27,7 @@ export abstract class OdeSolver {
   /** The step function for one solve, bound to its buffers. */
   abstract stepper<Y>(space: StateSpace<Y>, f: VectorField<Y>, work: RKWork<Y>, tol: Tolerance | null, fn: string, stats: SolveStats): Stepper<Y>;
   /** Throws a typed error, before any work, when the method cannot run on `space`. */
-  checkSpace(space: StateSpace<unknown>, fn: string): void {
+  checkSpace<Y>(space: StateSpace<Y>, fn: string): void {
     void space;
     void fn;
   }
