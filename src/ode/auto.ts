@@ -48,6 +48,7 @@ class StiffnessMonitor extends RungeKutta {
   private h = 0;
   private y: Float64Array | null = null;
   private work: RKWork<Float64Array> | null = null;
+  private pending = false;
   private stiffRun = 0;
   private calmRun = 0;
   private readonly inner: number;
@@ -66,12 +67,18 @@ class StiffnessMonitor extends RungeKutta {
     return (t, y, h) => {
       this.h = h;
       this.y = y as unknown as Float64Array;
+      this.pending = true;
       return step(t, y, h);
     };
   }
 
-  /** Called once per accepted step with its end state: whether stiffness is now confirmed. */
+  /**
+   * Called with y₁ after each accepted step (and with y₀ before the first, which is ignored):
+   * whether stiffness is now confirmed.
+   */
   accepted(y1: Float64Array): boolean {
+    if (!this.pending) return false;
+    this.pending = false;
     const { ks } = this.work!;
     const y = this.y!;
     const a = this.tableau.a[this.inner]!;

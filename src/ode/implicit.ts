@@ -25,7 +25,6 @@ export interface ImplicitOptions {
   jac?: JacobianFn;
 }
 
-const SQRT_EPS = Math.sqrt(Number.EPSILON);
 const CBRT_EPS = Math.cbrt(Number.EPSILON);
 
 /** Refuses any state but float64 (the batched tensor Jacobian is not built yet). */
@@ -125,7 +124,8 @@ export class IterationMatrix {
       }
     }
     if (withTime) {
-      const dt = (t + SQRT_EPS * Math.max(1e-5, Math.abs(t))) - t;
+      // RADAU5's increment for t (absolute near t = 0, relative beyond).
+      const dt = (t + Math.sqrt(Number.EPSILON * Math.max(1e-5, Math.abs(t)))) - t;
       float64Space.evaluate(f, t + dt, y, fp, fn);
       stats.nfe++;
       for (let i = 0; i < n; i++) this.ft[i] = (fp[i]! - f0![i]!) / dt;
