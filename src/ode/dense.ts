@@ -6,11 +6,10 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { StateSpace } from './space.js';
-import type { ButcherTableau } from './tableau.js';
 
 /**
  * What interpolation and the solve loop need from a method: its stage count, FSAL, error weights
- * and dense rows over `[k₀…k_{s−1}, f₁]`. A {@link ButcherTableau} is one; the stiff methods build
+ * and dense rows over `[k₀…k_{s−1}, f₁]`. A `ButcherTableau` is one; the stiff methods build
  * their own (their stage vectors are not derivatives at stage points, but the same contract holds).
  */
 export interface StepInterpolant {

@@ -30,7 +30,7 @@ const CBRT_EPS = Math.cbrt(Number.EPSILON);
 /** Refuses any state but float64 (the batched tensor Jacobian is not built yet). */
 export function checkFloat64<Y>(space: StateSpace<Y>, method: string, fn: string): void {
   if ((space as unknown) !== float64Space) {
-    throw new InvalidArgumentError(fn, 'method', method, `runs on float64 states only for now (Float64Array or number arrays), got a ${space.name} state. Use an explicit method (dopri5, tsit5) for tensor states.`);
+    throw new InvalidArgumentError(fn, 'method', method, `{value} runs on float64 states only for now (Float64Array or number arrays), got a ${space.name} state. Use an explicit method (dopri5, tsit5) for tensor states.`);
   }
 }
 

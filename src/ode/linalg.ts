@@ -20,11 +20,13 @@ export class DenseLU {
   }
 
   /**
-   * Factorises the matrix already written into {@link DenseLU.lu}. Returns false when a pivot is
-   * zero or not finite (the matrix is singular to working precision, or holds NaN).
+   * Factorises the matrix already written into {@link DenseLU.lu}. Returns false when an entry is
+   * not finite or a pivot is zero (the matrix is singular to working precision).
    */
   factor(): boolean {
     const { n, lu, pivot } = this;
+    // A NaN off the pivot path would survive elimination unnoticed: check every entry first.
+    for (let i = 0; i < n * n; i++) if (!Number.isFinite(lu[i]!)) return false;
     for (let i = 0; i < n; i++) pivot[i] = i;
     for (let k = 0; k < n; k++) {
       let p = k;

@@ -17,7 +17,7 @@ import type { AdjointStats, GradientMode } from './gradients.js';
 import { tf } from '../backend/engine.js';
 import { solverFor } from './solver.js';
 import type { StateSpace, VectorField } from './space.js';
-import { isStiffMethod } from './tableaux/index.js';
+import { METHOD_NAMES, isStiffMethod } from './tableaux/index.js';
 import type { MethodName } from './tableaux/index.js';
 import { stiffOdeint } from './stiff.js';
 import type { JacobianFn } from './implicit.js';
@@ -92,6 +92,9 @@ export function odeint<Y>(
     throw new InvalidArgumentError(fn, 'ts', ts, 'must be an array of at least one time, got {value}. Pass e.g. [0, 1].');
   }
   const times = Array.from(ts);
+  if (!(METHOD_NAMES as string[]).includes(method)) {
+    throw new InvalidArgumentError(fn, 'method', method, `is not a known method, got {value}. Use one of: ${METHOD_NAMES.join(', ')}.`);
+  }
   if (isStiffMethod(method) || options.jac !== undefined) return stiffOdeint(f, y0, times, method, options, fn);
   const solver = solverFor(method, fn);
   if (stepSize !== undefined && !(typeof stepSize === 'number' && Number.isFinite(stepSize) && stepSize > 0)) {

@@ -63,6 +63,8 @@ export class RosenbrockTableau {
   readonly m: Float64Array;
   /** Error weights m − m̂ over the same columns. */
   readonly e: Float64Array;
+  /** The classical coefficients recovered at construction: α, Γ (diagonal γ), b and b̂. */
+  readonly classical: { readonly alpha: readonly (readonly number[])[]; readonly Gamma: readonly (readonly number[])[]; readonly b: readonly number[]; readonly bHat: readonly number[] };
   /** Layout and dense weights for the solve loop: columns [k₀, K₁…K_s, f₁]. */
   readonly interpolant: StepInterpolant;
   readonly reference: string;
@@ -121,6 +123,7 @@ export class RosenbrockTableau {
     this.d = Float64Array.from(d);
     this.m = pad(m);
     this.e = pad(m.map((x, i) => x - mHat[i]!));
+    this.classical = { alpha, Gamma: G, b: classical(m), bHat: classical(mHat) };
     this.interpolant = Object.freeze({ stages: s + 1, fsal: false, dense });
     this.reference = spec.reference;
     Object.freeze(this);

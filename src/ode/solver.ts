@@ -156,7 +156,7 @@ export class Dopri8 extends RungeKutta {
 /** The explicit Runge–Kutta solver for a method name; other names raise an error listing the valid ones. */
 export function solverFor(method: string, fn: string): RungeKutta {
   if (!Object.prototype.hasOwnProperty.call(TABLEAUX, method)) {
-    throw new InvalidArgumentError(fn, 'method', method, `is not a known explicit Runge–Kutta method here, got {value}. Use one of: ${RK_METHOD_NAMES.join(', ')}.`);
+    throw new InvalidArgumentError(fn, 'method', method, `is not a known method, got {value}. Use one of: ${RK_METHOD_NAMES.join(', ')}.`);
   }
   return new RungeKutta(TABLEAUX[method as RKMethodName]);
 }

@@ -24,7 +24,7 @@ export function stiffOdeint<Y>(f: VectorField<Y>, y0: Y | ArrayLike<number>, tim
   const jac = checkJac(options.jac, fn);
   const tensor = y0 instanceof tf.Tensor || (Array.isArray(y0) && y0.some((t) => t instanceof tf.Tensor)) || (options.space !== undefined && options.space.name !== 'Float64Array');
   if (tensor) {
-    throw new InvalidArgumentError(fn, 'method', method, 'runs on float64 states only for now (Float64Array or number arrays); tensor states and their gradients need an explicit method (dopri5, tsit5). Got a tensor state.');
+    throw new InvalidArgumentError(fn, 'method', method, '{value} runs on float64 states only for now (Float64Array or number arrays); tensor states and their gradients need an explicit method (dopri5, tsit5). Got a tensor state.');
   }
   if (options.gradient !== undefined && options.gradient !== 'direct') {
     throw new InvalidArgumentError(fn, 'gradient', options.gradient, `is for tensor states; with the float64 method '${method}' use adjointSensitivity({ method: '${method}', … }), got {value}.`);
