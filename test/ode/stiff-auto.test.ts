@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LOTKA_VOLTERRA, MaxStepsExceededError, RELAXATION, VAN_DER_POL_STIFF, odeint, relaxationExact } from '../../src/index.js';
+import { LOTKA_VOLTERRA, MaxStepsExceededError, RELAXATION, ROBERTSON, VAN_DER_POL_STIFF, odeint, relaxationExact } from '../../src/index.js';
 import type { AutoSolution } from '../../src/index.js';
 
 const auto = (sol: unknown): AutoSolution<Float64Array> => sol as AutoSolution<Float64Array>;
@@ -34,6 +34,14 @@ describe("method: 'auto'", () => {
       reached = (e as MaxStepsExceededError).t;
     }
     expect(reached).toBeLessThan(200);
+  });
+
+  it("detects Robertson's stiffness early at a tight tolerance too (the estimate weighs the tiny, tightly controlled y₂)", () => {
+    const a = auto(odeint(ROBERTSON.f, ROBERTSON.y0, [0, 1e5], { method: 'auto', rtol: 1e-8, atol: 1e-14 }));
+    const r = odeint(ROBERTSON.f, ROBERTSON.y0, [0, 1e5], { method: 'rodas5', rtol: 1e-8, atol: 1e-14 });
+    expect(a.methodSwitches).toHaveLength(1);
+    expect(a.methodSwitches[0]!.t).toBeLessThan(1); // unweighted, the switch came only at t = 12.6, after 60 000 evaluations
+    expect(a.stats.nfe).toBeLessThan(1.5 * r.stats.nfe);
   });
 
   it('carries requested times, dense output and user events across the switch', () => {
