@@ -12,12 +12,11 @@
  * Kværnø, BIT 44 (2004).
  */
 import type { DirkTableau } from './dirk-tableau.js';
-import type { StepInterpolant } from './dense.js';
 import { float64Space } from './float64-space.js';
-import { IterationMatrix, SingularGuard, checkFloat64, checkJac, failedRatio } from './implicit.js';
-import type { ImplicitOptions, JacobianFn } from './implicit.js';
+import { IterationMatrix, SingularGuard, failedRatio } from './implicit.js';
+import type { ImplicitOptions } from './implicit.js';
+import { ImplicitSolver } from './implicit-solver.js';
 import type { SolveStats } from './solve.js';
-import { OdeSolver } from './solver-base.js';
 import type { RKWork } from './solver.js';
 import type { StateSpace, Stepper, Tolerance, VectorField } from './space.js';
 import { kvaerno5 } from './tableaux/kvaerno5.js';
@@ -30,37 +29,7 @@ const THETA_REFRESH = 0.05;
 const REFACTOR = 0.2;
 
 /** A singly diagonally implicit Runge–Kutta solver for stiff problems, float64 states. */
-export class Esdirk extends OdeSolver {
-  readonly jac: JacobianFn | undefined;
-
-  constructor(readonly method: DirkTableau, { jac }: ImplicitOptions = {}) {
-    super();
-    this.jac = checkJac(jac, method.name);
-  }
-
-  get name(): string {
-    return this.method.name;
-  }
-  get order(): number {
-    return this.method.order;
-  }
-  get errorOrder(): number {
-    return this.method.embeddedOrder + 1;
-  }
-  get adaptive(): boolean {
-    return true;
-  }
-  get tableau(): StepInterpolant {
-    return this.method.interpolant;
-  }
-  get evaluationsPerStep(): number {
-    return 0;
-  }
-
-  override checkSpace<Y>(space: StateSpace<Y>, fn: string): void {
-    checkFloat64(space, this.name, fn);
-  }
-
+export class Esdirk extends ImplicitSolver<DirkTableau> {
   workspace<Y>(space: StateSpace<Y>, y0: Y): RKWork<Y> {
     const ks: Y[] = [];
     for (let i = 0; i < this.method.stages; i++) ks.push(space.buffer(y0));

@@ -29,6 +29,8 @@ export type { Problem } from './problems.js';
 export { ROBERTSON, HIRES, OREGO, VAN_DER_POL_STIFF, RELAXATION, STIFF_PROBLEMS, relaxationExact } from './stiff-problems.js';
 export type { StiffProblem } from './stiff-problems.js';
 export { OdeSolver } from './solver-base.js';
+export { ImplicitSolver } from './implicit-solver.js';
+export type { ImplicitMethod } from './implicit-solver.js';
 export { Rosenbrock, Rodas5 } from './rosenbrock.js';
 export { Esdirk, Kvaerno5 } from './esdirk.js';
 export { RosenbrockTableau } from './rosenbrock-tableau.js';

@@ -9,48 +9,17 @@
  * W-methods of order 3 for PDAEs of index 1", BIT 45 (2005) (the transformed form used here).
  */
 import { float64Space } from './float64-space.js';
-import { IterationMatrix, SingularGuard, checkFloat64, checkJac, failedRatio } from './implicit.js';
-import type { ImplicitOptions, JacobianFn } from './implicit.js';
+import { IterationMatrix, SingularGuard, failedRatio } from './implicit.js';
+import type { ImplicitOptions } from './implicit.js';
+import { ImplicitSolver } from './implicit-solver.js';
 import type { RosenbrockTableau } from './rosenbrock-tableau.js';
 import type { SolveStats } from './solve.js';
-import { OdeSolver } from './solver-base.js';
 import type { RKWork } from './solver.js';
 import type { StateSpace, Stepper, Tolerance, VectorField } from './space.js';
 import { rodas5 } from './tableaux/rodas5.js';
-import type { StepInterpolant } from './dense.js';
 
 /** A linearly implicit (Rosenbrock) solver for stiff problems, float64 states. */
-export class Rosenbrock extends OdeSolver {
-  readonly jac: JacobianFn | undefined;
-
-  constructor(readonly method: RosenbrockTableau, { jac }: ImplicitOptions = {}) {
-    super();
-    this.jac = checkJac(jac, method.name);
-  }
-
-  get name(): string {
-    return this.method.name;
-  }
-  get order(): number {
-    return this.method.order;
-  }
-  get errorOrder(): number {
-    return this.method.embeddedOrder + 1;
-  }
-  get adaptive(): boolean {
-    return true;
-  }
-  get tableau(): StepInterpolant {
-    return this.method.interpolant;
-  }
-  get evaluationsPerStep(): number {
-    return 0;
-  }
-
-  override checkSpace<Y>(space: StateSpace<Y>, fn: string): void {
-    checkFloat64(space, this.name, fn);
-  }
-
+export class Rosenbrock extends ImplicitSolver<RosenbrockTableau> {
   workspace<Y>(space: StateSpace<Y>, y0: Y): RKWork<Y> {
     const s = this.method.stages;
     const ks: Y[] = [];
