@@ -42,7 +42,7 @@ describe('adjoint sensitivities of a stiff parameter fit (Robertson rate constan
       down[k] = pk - h;
       return (loss(up).L - loss(down).L) / (2 * h);
     });
-    fd.forEach((g, k) => expect(Math.abs(r.dLdp[k]! - g)).toBeLessThan(1e-4 * Math.abs(g)));
+    fd.forEach((g, k) => expect(Math.abs(r.dLdp[k]! - g)).toBeLessThan(1e-6 * Math.abs(g))); // measured: 1e-10 to 2e-9
     expect(r.stats.backward.nSteps).toBeGreaterThan(0);
   });
 });
