@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  HIRES, InvalidArgumentError, Kvaerno5, PIDController, Rodas5, ROBERTSON, SingularMatrixError, StepSizeUnderflowError,
+  HIRES, InvalidArgumentError, createFlow, Kvaerno5, PIDController, Rodas5, ROBERTSON, SingularMatrixError, StepSizeUnderflowError,
   TensorSpace, odeint, solve, tf,
 } from '../../src/index.js';
 
@@ -74,6 +74,16 @@ describe('stiff methods: bad input and failures', () => {
     expect(() => odeint((_t: number, s: tf.Tensor) => tf.neg(s), y, [0, 1], { method, gradient: 'backsolve', params: [] })).toThrow(InvalidArgumentError);
     y.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('a CNF configured with a stiff method refuses its tensor solve with the typed error, leaking nothing', () => {
+    const flow = createFlow({ type: 'ffjord', dim: 2, hidden: [8], cnf: { method: 'rodas5', rtol: 1e-4, atol: 1e-4 } });
+    const x = tf.tensor2d([[0.1, -0.2], [0.3, 0.4]]);
+    const before = tf.memory().numTensors;
+    expect(() => flow.logProb(x)).toThrow(/method "rodas5" runs on float64 states only for now/);
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+    flow.dispose();
   });
 
   it('solve() refuses a stiff solver on a tensor state space before evaluating f', () => {
