@@ -10,7 +10,7 @@
  * References: Hairer, Nørsett, Wanner, Solving ODEs I, §IV.2 (stiffness detection in DOPRI5);
  * Rackauckas, Nie, DifferentialEquations.jl AutoTsit5(Rosenbrock23) (the composite idea).
  */
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, MaxStepsExceededError } from '../errors.js';
 import { PIDController } from './controller.js';
 import type { PIDOptions } from './controller.js';
 import type { EventRecord, OdeEvent } from './events.js';
@@ -157,16 +157,26 @@ export function solveAuto(args: AutoArgs): AutoSolution<Float64Array> {
   }
   const tSwitch = first.terminal.t;
   const rest = (saveAt.ts ?? []).filter((tr) => (tr - tSwitch) * dir > 0);
-  const second = solve({
-    f, y0: first.terminal.y, t0: tSwitch, t1, solver: new Rosenbrock(rodas5, args.stiff), controller: new PIDController(tolerance),
-    saveAt: new SaveAt({ ts: rest.length > 0 ? rest : undefined, steps: saveAt.steps, dense: saveAt.dense, t0: false, t1: saveAt.t1 }),
-    events, eventTol, maxSteps: Math.max(1, maxSteps - first.stats.nSteps), fn,
-  });
-  if (first.dense && second.dense) first.dense.extend(second.dense);
-  const stats: SolveStats = { ...first.stats };
-  for (const key of ['nfe', 'nAccepted', 'nRejected', 'nSteps', 'njev', 'nlu'] as const) stats[key] = (first.stats[key] ?? 0) + (second.stats[key] ?? 0);
-  const ts = [...first.ts, ...second.ts];
-  const ys = [...first.ys, ...second.ys];
-  const sol = new Solution(ts, ys, stats, [...userEvents, ...second.events], second.terminal, t0, second.t1, first.dense);
-  return new AutoSolution(sol, [{ t: tSwitch, from: 'tsit5', to: 'rodas5' }]);
+  const switches = [{ t: tSwitch, from: 'tsit5', to: 'rodas5' }];
+  // The two segments as one solution (also the partial one when the second runs out of steps).
+  const join = (second: Solution<Float64Array>): AutoSolution<Float64Array> => {
+    if (first.dense && second.dense) first.dense.extend(second.dense);
+    const stats: SolveStats = { ...first.stats };
+    for (const key of ['nfe', 'nAccepted', 'nRejected', 'nSteps', 'njev', 'nlu'] as const) stats[key] = (first.stats[key] ?? 0) + (second.stats[key] ?? 0);
+    const sol = new Solution([...first.ts, ...second.ts], [...first.ys, ...second.ys], stats, [...userEvents, ...second.events], second.terminal, t0, second.t1, first.dense);
+    return new AutoSolution(sol, switches);
+  };
+  try {
+    return join(solve({
+      f, y0: first.terminal.y, t0: tSwitch, t1, solver: new Rosenbrock(rodas5, args.stiff), controller: new PIDController(tolerance),
+      saveAt: new SaveAt({ ts: rest.length > 0 ? rest : undefined, steps: saveAt.steps, dense: saveAt.dense, t0: false, t1: saveAt.t1 }),
+      events, eventTol, maxSteps: Math.max(1, maxSteps - first.stats.nSteps), fn,
+    }));
+  } catch (e) {
+    if (!(e instanceof MaxStepsExceededError)) throw e;
+    throw new MaxStepsExceededError(
+      `${fn}: maxSteps = ${maxSteps} steps were not enough to reach t1 = ${t1} (stopped at t = ${e.t}; tsit5 until t = ${tSwitch}, rodas5 after). Raise maxSteps or loosen rtol/atol.`,
+      e.t, join(e.partial as Solution<Float64Array>),
+    );
+  }
 }

@@ -75,6 +75,22 @@ describe("method: 'auto'", () => {
     expect(a.status).toBe('completed');
   });
 
+  it('running out of steps after the switch reports the whole partial solution, both segments, with the maxSteps given', () => {
+    const p = VAN_DER_POL_STIFF;
+    let err: unknown;
+    try {
+      odeint(p.f, p.y0, [0, 0.001, 1000, 3000], { method: 'auto', rtol: 1e-6, atol: 1e-6, maxSteps: 300 });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(MaxStepsExceededError);
+    const e = err as MaxStepsExceededError<AutoSolution<Float64Array>>;
+    expect(e.message).toMatch(/odeint: maxSteps = 300 steps were not enough to reach t1 = 3000 \(stopped at t = .*; tsit5 until t = .*, rodas5 after\)/);
+    expect(e.partial.methodSwitches).toHaveLength(1);
+    expect(e.partial.ts.slice(0, 3)).toEqual([0, 0.001, 1000]); // t = 0 and 0.001 from tsit5, 1000 from rodas5
+    expect(e.partial.stats.nSteps).toBe(300);
+  });
+
   it('refuses a fixed step with a typed error (it switches by error estimates)', () => {
     expect(() => odeint(RELAXATION.f, RELAXATION.y0, [0, 1], { method: 'auto', stepSize: 0.1 })).toThrow(/odeint: stepSize cannot be used with method 'auto'/);
   });
