@@ -91,6 +91,17 @@ describe("method: 'auto'", () => {
     expect(e.partial.stats.nSteps).toBe(300);
   });
 
+  it('switches in reverse time too (t1 < t0, a problem stiff in that direction)', () => {
+    const lam = 1e4;
+    const yp = (t: number): number => (lam * lam * Math.cos(t) - lam * Math.sin(t)) / (lam * lam + 1);
+    const a = auto(odeint((t, y) => [lam * (y[0]! - Math.cos(t))], [yp(10) + 1e-3], [10, 5, 0], { method: 'auto', rtol: 1e-7, atol: 1e-9 }));
+    expect(a.methodSwitches).toHaveLength(1);
+    expect(a.methodSwitches[0]!.t).toBeLessThan(10);
+    expect(a.methodSwitches[0]!.t).toBeGreaterThan(9.9);
+    expect(Math.abs(a.ys[1]![0]! - yp(5))).toBeLessThan(1e-6);
+    expect(Math.abs(a.ys[2]![0]! - yp(0))).toBeLessThan(1e-6);
+  });
+
   it('refuses a fixed step with a typed error (it switches by error estimates)', () => {
     expect(() => odeint(RELAXATION.f, RELAXATION.y0, [0, 1], { method: 'auto', stepSize: 0.1 })).toThrow(/odeint: stepSize cannot be used with method 'auto'/);
   });
