@@ -11,6 +11,7 @@
  * References: Hairer, Wanner, Solving ODEs II, §IV.8 (Newton stopping test, reuse strategy);
  * Kværnø, BIT 44 (2004).
  */
+import { InvalidArgumentError } from '../errors.js';
 import type { DirkTableau } from './dirk-tableau.js';
 import { float64Space } from './float64-space.js';
 import { IterationMatrix, SingularGuard, failedRatio } from './implicit.js';
@@ -42,7 +43,7 @@ export class Esdirk extends ImplicitSolver<DirkTableau> {
     const { a, c, e, gamma, predictor, stages: s } = this.method;
     const n = work.y1.length;
     const M = new IterationMatrix(n, f, this.jac, fn, stats);
-    const guard = new SingularGuard(fn);
+    const guard = new SingularGuard(fn, tol !== null);
     const fail = failedRatio(this.errorOrder);
     const base = new Float64Array(n);
     const z = new Float64Array(n);
@@ -96,6 +97,10 @@ export class Esdirk extends ImplicitSolver<DirkTableau> {
           prev = norm;
         }
         if (!converged) {
+          if (tol === null) {
+            // A fixed step cannot be shortened, and accepting the unconverged stage would be silent garbage.
+            throw new InvalidArgumentError(fn, 'dt', h, `is too large for ${this.name}'s Newton iteration at t = ${t} (stage ${i} did not converge in ${MAX_NEWTON} iterations). Use a smaller step, or an adaptive new PIDController({ rtol, atol }).`);
+          }
           // A stale Jacobian is the usual culprit: refresh it before the retry with a shorter step.
           stale = true;
           M.factoredFor = NaN;

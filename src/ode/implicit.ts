@@ -176,15 +176,19 @@ export class IterationMatrix {
 
 /**
  * Counts consecutive singular iteration matrices; after `limit` of them (each followed by a
- * halved step) the matrix is singular however short the step, and the solve stops.
+ * halved step) the matrix is singular however short the step, and the solve stops. With a fixed
+ * step (`adaptive` false) nothing would shrink the step, so the first one stops it.
  */
 export class SingularGuard {
   private run = 0;
-  constructor(private readonly fn: string, private readonly limit = 8) {}
+  constructor(private readonly fn: string, private readonly adaptive: boolean, private readonly limit = 8) {}
   ok(): void {
     this.run = 0;
   }
   failed(t: number, h: number): void {
+    if (!this.adaptive) {
+      throw new SingularMatrixError(`${this.fn}: the iteration matrix I − hγJ is singular at t = ${t} for the fixed step h = ${h}. Use another step, or an adaptive new PIDController({ rtol, atol }).`, t, h);
+    }
     if (++this.run >= this.limit) {
       throw new SingularMatrixError(`${this.fn}: the iteration matrix I − hγJ stayed singular at t = ${t} after ${this.run} step reductions (last h = ${h}). Check the Jacobian there (a NaN or an infinite entry, or f not differentiable in y).`, t, h);
     }

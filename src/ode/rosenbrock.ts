@@ -34,7 +34,7 @@ export class Rosenbrock extends ImplicitSolver<RosenbrockTableau> {
     const { a, C, c, d, m, e, gamma, stages: s } = this.method;
     const n = work.y1.length;
     const M = new IterationMatrix(n, f, this.jac, fn, stats);
-    const guard = new SingularGuard(fn);
+    const guard = new SingularGuard(fn, tol !== null);
     const rhs = new Float64Array(n);
     const fail = failedRatio(this.errorOrder);
     const ks = work.ks;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  HIRES, InvalidArgumentError, createFlow, Kvaerno5, PIDController, Rodas5, ROBERTSON, SingularMatrixError, StepSizeUnderflowError,
+  ConstantStepSize, HIRES, InvalidArgumentError, createFlow, Kvaerno5, PIDController, Rodas5, ROBERTSON, SingularMatrixError, StepSizeUnderflowError,
   TensorSpace, odeint, solve, tf,
 } from '../../src/index.js';
 
@@ -113,6 +113,16 @@ describe('stiff methods: bad input and failures', () => {
     expect(err).toBeInstanceOf(SingularMatrixError);
     expect((err as SingularMatrixError).t).toBe(2);
     expect((err as Error).message).toMatch(/solve: the iteration matrix I − hγJ stayed singular at t = 2 after 8 step reductions/);
+  });
+
+  it('with a fixed step, a Newton failure or a singular matrix stops the solve with a typed error instead of accepting the step', () => {
+    const field = (_t: number, y: Float64Array): number[] => [-1e4 * y[0]! ** 3];
+    const wrong = (_t: number, y: Float64Array, J: Float64Array): void => void (J[0] = 3e4 * y[0]! ** 2);
+    expect(() => solve({ f: field, y0: [1], t0: 0, t1: 1, solver: new Kvaerno5({ jac: wrong }), controller: new ConstantStepSize({ dt: 0.1 }) }))
+      .toThrow(/solve: dt is too large for kvaerno5's Newton iteration at t = 0 \(stage 1 did not converge in 10 iterations\)/);
+    const nan = (_t: number, y: Float64Array): number[] => [Number.isInteger(y[0]! * 8) ? -y[0]! : NaN];
+    expect(() => solve({ f: nan, y0: [1], t0: 0, t1: 1, solver: new Rodas5(), controller: new ConstantStepSize({ dt: 0.5 }) }))
+      .toThrow(/solve: the iteration matrix I − hγJ is singular at t = 0 for the fixed step h = 0.5/);
   });
 
   it('kvaerno5: Newton divergence (a wrong-signed Jacobian) shrinks the step and, at minStep, raises StepSizeUnderflowError naming the time', () => {
