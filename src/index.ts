@@ -18,7 +18,7 @@ export {
 export type {
   OdeintOptions, GradientSolution, GradientMode, AdjointStats, SensitivityArgs, SensitivityResult, TupleSpaceOptions, SolveArgs, SolveStats, SaveAtOptions, PIDOptions, StepSizeController, MethodName, RKMethodName, StiffMethodName,
   OdeEvent, EventRecord, StateSpace, Tolerance, VectorField, NormKind, Problem,
-  StiffProblem, ImplicitMethod, RosenbrockSpec, DirkSpec, MethodSwitch, JacobianFn, ImplicitOptions, MethodInfo,
+  StiffProblem, StepInterpolant, ImplicitMethod, RosenbrockSpec, DirkSpec, MethodSwitch, JacobianFn, ImplicitOptions, MethodInfo,
 } from './ode/index.js';
 export {
   BiflowError, InvalidArgumentError, MaxStepsExceededError, StepSizeUnderflowError, NonFiniteError, SingularMatrixError,

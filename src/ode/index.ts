@@ -20,6 +20,7 @@ export type { MethodName, RKMethodName, StiffMethodName, MethodInfo } from './ta
 export { treesOfOrder, treesUpToOrder, orderResiduals } from './trees.js';
 export type { RootedTree } from './trees.js';
 export { DenseOutput, interpolationWeights } from './dense.js';
+export type { StepInterpolant } from './dense.js';
 export { locateRoot } from './events.js';
 export type { EventDirection, EventRecord, OdeEvent } from './events.js';
 export { float64Space } from './float64-space.js';

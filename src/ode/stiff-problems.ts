@@ -7,6 +7,7 @@ import type { Problem } from './problems.js';
 
 /** A stiff test problem: a {@link Problem} with its analytic Jacobian (row-major n×n). */
 export interface StiffProblem extends Problem {
+  /** ∂f/∂y at (t, y), written into J (row-major n×n, zeroed by the caller). */
   readonly jac: (t: number, y: Float64Array, J: Float64Array) => void;
 }
 

@@ -22,6 +22,7 @@ export const RK_METHOD_NAMES = Object.keys(TABLEAUX) as RKMethodName[];
 
 /** The stiff methods (float64 states): Rosenbrock `rodas5`, ESDIRK `kvaerno5`, and `auto` (tsit5, switching to rodas5). */
 export const STIFF_METHOD_NAMES = ['rodas5', 'kvaerno5', 'auto'] as const;
+/** The name of a stiff method: `rodas5`, `kvaerno5`, `auto`. */
 export type StiffMethodName = (typeof STIFF_METHOD_NAMES)[number];
 
 /** Any built-in method: explicit Runge–Kutta or stiff. */
