@@ -21,6 +21,7 @@ import { METHOD_NAMES, isStiffMethod } from './tableaux/index.js';
 import type { MethodName } from './tableaux/index.js';
 import { stiffOdeint } from './stiff.js';
 import type { JacobianFn } from './implicit.js';
+import type { MethodSwitch } from './auto.js';
 
 /** Options of {@link odeint}: the method, tolerances or a fixed step, step limits, and the gradient mode for tensor states. */
 export interface OdeintOptions<Y> extends Omit<Partial<PIDOptions>, 'rtol' | 'atol'> {
@@ -51,9 +52,11 @@ export interface OdeintOptions<Y> extends Omit<Partial<PIDOptions>, 'rtol' | 'at
   adjointNorm?: 'rms' | 'seminorm';
 }
 
-/** A solution whose backward pass reports its own statistics (backsolve, checkpoint). */
+/** A solution whose backward pass reports its own statistics (backsolve, checkpoint), or that reports its method switches (auto). */
 export interface GradientSolution<Y> extends Solution<Y> {
   adjointStats?: AdjointStats;
+  /** With `method: 'auto'`: where the solve changed method (empty when it never did). */
+  methodSwitches?: MethodSwitch[];
 }
 
 /**
