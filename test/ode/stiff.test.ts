@@ -49,7 +49,7 @@ const scaled = (ys: Float64Array[], ref: number[][], rtol: number, atol: number)
 
 // Measured at rtol 1e-6 (bench/stiff.ts has the full table): rodas5 stays within 1× of the tolerance
 // except on Van der Pol, whose phase error grows over two relaxation cycles (17×); kvaerno5's
-// in-between check points come from its cubic Hermite interpolant (up to 35× on Robertson).
+// in-between check points come from its cubic Hermite interpolant (77× on Robertson).
 const BOUNDS: Record<string, Record<string, number>> = {
   rodas5: { Robertson: 3, HIRES: 3, OREGO: 3, 'Van der Pol (μ = 1000)': 50 },
   kvaerno5: { Robertson: 100, HIRES: 30, OREGO: 100, 'Van der Pol (μ = 1000)': 5 },
