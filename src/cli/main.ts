@@ -20,7 +20,7 @@ import { loadDataset } from '../data/dataset.js';
 import { BiflowError, InvalidArgumentError } from '../errors.js';
 import { leafBlocks } from '../flows/compose.js';
 import { CNF } from '../ffjord/cnf.js';
-import { METHOD_NAMES, TABLEAUX } from '../ode/index.js';
+import { METHOD_NAMES, methodInfo } from '../ode/index.js';
 import type { GradientMode, MethodName } from '../ode/index.js';
 import { densityFigure, samplesFigure, trajectoryFigure } from '../plot/figures.js';
 import type { Extent } from '../plot/figures.js';
@@ -214,16 +214,15 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
   harnessCommands(prog, out);
   benchCommands(prog, out);
 
-  prog.command('methods').description('the built-in Runge–Kutta methods').option('--json', 'print one JSON object').action((o: { json?: boolean }) => {
-    const rows = METHOD_NAMES.map((name) => {
-      const t = TABLEAUX[name];
-      return { name, order: t.order, embeddedOrder: t.embeddedOrder ?? null, stages: t.stages, fsal: t.fsal, denseOrder: t.denseOrder, adaptive: t.adaptive };
-    });
+  prog.command('methods').description('the built-in ODE methods: explicit Runge–Kutta and stiff').option('--json', 'print one JSON object').action((o: { json?: boolean }) => {
+    const rows = METHOD_NAMES.map(methodInfo);
     if (o.json) out(JSON.stringify({ methods: rows }));
     else {
       for (const r of rows) {
         const order = `${r.order}${r.embeddedOrder ? `(${r.embeddedOrder})` : '   '}`;
-        out(`${r.name.padEnd(9)} order ${order}  stages ${String(r.stages).padStart(2)}${r.fsal ? ' FSAL' : '     '}  dense order ${r.denseOrder}  ${r.adaptive ? 'adaptive' : 'fixed step'}`);
+        const stages = r.stages === null ? ' –' : String(r.stages).padStart(2);
+        const kind = r.kind === 'explicit' ? '' : `  ${r.kind === 'auto' ? 'stiff: tsit5 → rodas5 when stiff' : `stiff: ${r.kind}`}, float64 states`;
+        out(`${r.name.padEnd(9)} order ${order}  stages ${stages}${r.fsal ? ' FSAL' : '     '}  dense order ${r.denseOrder}  ${r.adaptive ? 'adaptive' : 'fixed step'}${kind}`);
       }
     }
   });
