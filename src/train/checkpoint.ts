@@ -13,6 +13,7 @@ import path from 'node:path';
 import { tf } from '../backend/engine.js';
 import { BiflowError } from '../errors.js';
 import type { Adam } from './adam.js';
+import type { LogRecord } from './progress.js';
 import { inspectTarget, listFiles, OutputPathError, someFiles } from './folders.js';
 
 /** A run folder's train.json or optimizer.bin is missing, unreadable or inconsistent. */
@@ -24,14 +25,6 @@ export class CheckpointFileError extends BiflowError {
   ) {
     super(`train: ${file}: ${problem}. ${fix}`);
   }
-}
-
-/** One line of the training log. */
-export interface LogRecord {
-  iter: number;
-  loss: number;
-  secondsPerIter: number;
-  [key: string]: number;
 }
 
 /** What train.json holds. */
