@@ -42,9 +42,11 @@ function checkValidation(fn: string, model: Trainable, data: Dataset, opts: Trai
   if (evalEvery !== undefined && !positiveInt(evalEvery)) throw new InvalidArgumentError(fn, 'evalEvery', evalEvery, 'must be a positive integer, got {value}.');
   if (validation === undefined) return;
   const rows = validation instanceof Float32Array ? validation : (validation as { validation?: unknown })?.validation;
-  if (!(rows instanceof Float32Array) || rows.length === 0 || rows.length % data.dim !== 0) {
-    const got = rows instanceof Float32Array ? `${rows.length} numbers` : typeof rows;
-    throw new InvalidArgumentError(fn, 'validation', got, `must be row-major rows of the data's ${data.dim} columns (a non-empty Float32Array, or a dataset's { validation }), got {value}.`);
+  if (!(rows instanceof Float32Array)) {
+    throw new InvalidArgumentError(fn, 'validation', validation, 'must be row-major rows (a Float32Array) or a dataset\'s { validation } split, got {value}.');
+  }
+  if (rows.length === 0 || rows.length % data.dim !== 0) {
+    throw new InvalidArgumentError(fn, 'validation', rows.length, `must hold whole rows of the data's ${data.dim} columns, at least one, got {value} numbers.`);
   }
   if (typeof model.evaluate !== 'function') throw new InvalidArgumentError(fn, 'validation', 'rows', 'needs a model with evaluate(rows) (a Flow has it: its exact NLL); this model has none.');
 }
