@@ -202,8 +202,12 @@ async function loop(model: Trainable, data: Dataset, opts: TrainOptions, optimiz
       const t0 = performance.now();
       const { value, grads } = tf.variableGrads(() => model.loss(x), vars);
       optimizer.apply(vars.map((v) => grads[v.name]));
-      loss = value.dataSync()[0]!;
-      tf.dispose([x, value, ...Object.values(grads)]);
+      try {
+        // Read asynchronously: on WebGL/WebGPU a synchronous read stalls the page.
+        loss = (await value.data())[0]!;
+      } finally {
+        tf.dispose([x, value, ...Object.values(grads)]);
+      }
       const dt = (performance.now() - t0) / 1000;
       seconds += dt;
       iter++;
