@@ -125,13 +125,14 @@ export interface TrainResult {
  * `checkpointer`. The Node entry's `train` is this loop with the file-system checkpointer.
  *
  * @example
+ * import { createFlow, toyData, train } from 'biflow';
+ * const data = { name: 'moons', dim: 2, batch: (i: number, n: number) => toyData('moons', n, i + 1), test: toyData('moons', 500, -1) };
  * const flow = createFlow({ type: 'realnvp', dim: 2 });
- * const data = { name: 'ring', dim: 2, batch: (i, n) => myRows(i, n), test: held };
- * const stop = new AbortController();
+ * const stop = new AbortController();             // stop.abort(): ends the run after its current iteration
  * const r = await train(flow, data, {
- *   iters: 2000, validation: held, evalEvery: 100, earlyStopping: { patience: 5, restoreBestWeights: true },
+ *   iters: 300, validation: data.test, evalEvery: 50, earlyStopping: { patience: 3, restoreBestWeights: true },
  *   signal: stop.signal,
- *   callbacks: { onIterationEnd: (i, { loss }) => chart.push([i, loss]) },
+ *   callbacks: { onIterationEnd: (iter, { loss }) => { if (iter % 100 === 0) console.log(iter, loss); } },
  * });
  * console.log(r.aborted, r.stoppedEarly, r.evaluations.at(-1));
  */
