@@ -51,7 +51,7 @@ export type { ODENetOptions, LayerKind, AugmentedLayout } from './nn/index.js';
 export { train } from './train/train.js';
 export type { Trainable, TrainOptions, TrainResult, TrainCallbacks, IterationLogs, LogRecord } from './train/train.js';
 export type { EarlyStoppingOptions } from './train/early-stopping.js';
-export type { Checkpointer, CheckpointSession, RunProgress } from './train/checkpointer.js';
+export type { Checkpointer, CheckpointSession, OptimizerState, RunProgress } from './train/checkpointer.js';
 export type { ProgressMode } from './train/progress.js';
 export { loadFlow, saveFlow } from './biflow/io-url.js';
 export { ModelFileError } from './biflow/flow-format.js';

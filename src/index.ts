@@ -48,7 +48,7 @@ export { toyData, TOY_DATASETS } from './data/toy.js';
 export type { ToyDataset } from './data/toy.js';
 export { train, fileCheckpointer, OutputPathError, OutputInUseError, CheckpointFileError } from './train/index.js';
 export type {
-  Trainable, TrainOptions, TrainResult, TrainCallbacks, IterationLogs, LogRecord, LockOwner, EarlyStoppingOptions, Checkpointer, CheckpointSession, RunProgress, ProgressMode, FolderWriter,
+  Trainable, TrainOptions, TrainResult, TrainCallbacks, IterationLogs, LogRecord, LockOwner, EarlyStoppingOptions, Checkpointer, CheckpointSession, OptimizerState, RunProgress, ProgressMode, FolderWriter,
 } from './train/index.js';
 export { loadDataset } from './data/index.js';
 export type { Dataset } from './data/index.js';

@@ -55,7 +55,9 @@ export interface FlowArtifacts {
 
 /** Storage for a saved flow, as tf.io's IOHandler: `loadFlow(handler)` calls load, `saveFlow(flow, handler)` save. */
 export interface FlowIOHandler {
+  /** Reads a saved flow (loadFlow checks it as it checks a file). */
   load?(): Promise<FlowArtifacts>;
+  /** Keeps a saved flow. */
   save?(artifacts: FlowArtifacts): Promise<void>;
 }
 

@@ -2,7 +2,7 @@ export { train, fileCheckpointer } from './node.js';
 export type { FolderWriter } from './node.js';
 export type { Trainable, TrainOptions, TrainResult, TrainCallbacks, IterationLogs, LogRecord } from './train.js';
 export type { EarlyStoppingOptions } from './early-stopping.js';
-export type { Checkpointer, CheckpointSession, RunProgress } from './checkpointer.js';
+export type { Checkpointer, CheckpointSession, OptimizerState, RunProgress } from './checkpointer.js';
 export type { ProgressMode } from './progress.js';
 export { OutputPathError } from './folders.js';
 export { OutputInUseError } from './lock.js';
