@@ -1,8 +1,9 @@
 /**
  * biflow — adaptive ODE solvers and continuous and discrete normalizing flows: the Node entry
  * (package export condition `node`, and `biflow/node`). It is the browser entry (`./browser.ts`)
- * plus what needs Node: saving and loading flows on disk, and `useBackend` with Dawn WebGPU and
- * tfjs-node. test/web/entries.test.ts keeps the two lists in step.
+ * plus what needs Node: flows and training runs in folders on disk (the same `loadFlow`,
+ * `saveFlow` and `train`, which here also take paths), dataset files, and `useBackend` with Dawn
+ * WebGPU and tfjs-node. test/web/entries.test.ts keeps the two lists in step.
  *
  * @packageDocumentation
  */
@@ -38,6 +39,7 @@ export {
   energyDistance, samplerReport, compare, compareMarkdown, compareFigure, COMPARE_COLUMNS, toleranceSweep, problemSweep, referenceLogProb,
 } from './biflow/index.js';
 export type {
+  FlowArtifacts, FlowIOHandler, SavedFlow,
   FlowConfig, FlowType, BlockKind, BlockSpec, BlockStats, StackOptions, GeneratorOptions, GeneratorConfig, AlignmentOptions, GeneratorTrainOptions,
   SamplerReport, CompareOptions, CompareRow, ComparePanel, SweepOptions, SweepRow, ToleranceResult, ProblemRow,
 } from './biflow/index.js';
@@ -47,8 +49,10 @@ export { ODENet, LAYER_KINDS } from './nn/index.js';
 export type { ODENetOptions, LayerKind, AugmentedLayout } from './nn/index.js';
 export { toyData, TOY_DATASETS } from './data/toy.js';
 export type { ToyDataset } from './data/toy.js';
-export { train, OutputPathError, OutputInUseError, CheckpointFileError } from './train/index.js';
-export type { Trainable, TrainOptions, TrainResult, LogRecord, LockOwner, FolderWriter } from './train/index.js';
+export { train, fileCheckpointer, OutputPathError, OutputInUseError, CheckpointFileError } from './train/index.js';
+export type {
+  Trainable, TrainOptions, TrainResult, TrainCallbacks, IterationLogs, LogRecord, LockOwner, EarlyStoppingOptions, Checkpointer, CheckpointSession, OptimizerState, RunProgress, ProgressMode, FolderWriter,
+} from './train/index.js';
 export { loadDataset } from './data/index.js';
 export type { Dataset } from './data/index.js';
 export { writeFolderAtomically } from './biflow/index.js';
