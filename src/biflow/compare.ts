@@ -133,5 +133,5 @@ export function compareFigure(panels: readonly ComparePanel[], extent: [number, 
     samplesFigure(p.samplesInverse, extent, { title: `${p.model}: exact inverse` }),
     ...(p.samplesGenerator ? [samplesFigure(p.samplesGenerator, extent, { title: `${p.model}: one-pass generator` })] : []),
   ]);
-  return gridFigure(rows, { labels: panels.map((p) => p.model), title });
+  return gridFigure(rows, { cell: 480, labels: panels.map((p) => p.model), title });
 }
