@@ -45,7 +45,7 @@ export type { ODENetOptions, LayerKind, AugmentedLayout } from './nn/index.js';
 export { toyData, TOY_DATASETS } from './data/toy.js';
 export type { ToyDataset } from './data/toy.js';
 export { train, OutputPathError, OutputInUseError, CheckpointFileError } from './train/index.js';
-export type { Trainable, TrainOptions, TrainResult, LogRecord, LockOwner } from './train/index.js';
+export type { Trainable, TrainOptions, TrainResult, LogRecord, LockOwner, FolderWriter } from './train/index.js';
 export { loadDataset } from './data/index.js';
 export type { Dataset } from './data/index.js';
 export { writeFolderAtomically } from './biflow/index.js';
