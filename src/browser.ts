@@ -2,9 +2,10 @@
  * biflow in a browser (the package's `browser`/`default` export condition): everything the Node
  * entry has but file I/O (`saveFlow`, `loadFlow`, `ModelFileError`), with a `useBackend` that
  * picks WebGPU → WebGL → wasm → cpu. It imports nothing Node-only, so a bundler needs no shims;
- * test/web/bundle.test.ts bundles it with vite and fails on any Node built-in.
+ * test/web/bundle.test.ts bundles it with vite and fails on any Node built-in. `tf` is tfjs's
+ * namespace (https://js.tensorflow.org/api/latest/), as in the Node entry.
  *
- * @packageDocumentation
+ * @module biflow/browser
  */
 
 export {
