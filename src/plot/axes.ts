@@ -3,6 +3,13 @@
  * logarithmic axes with ticks, tick labels and axis labels, and a legend. Elements carry classes
  * (`x-axis`, `y-axis`, `tick`, `legend`, …) and ticks a `data-value`, so tests can read a figure's
  * structure from its SVG text.
+ *
+ * Why our own SVG and not vega-lite (compiled to SVG, then resvg, measured on this project's
+ * figures): vega + vega-lite add 25 MB and 79 packages to an install and take 130 ms (scatter,
+ * log-log) to 990 ms (an 80×80 heat map) per figure before rasterising, against 1–31 ms here;
+ * their defaults also needed work (seams between heat-map cells, a tick per bin, mixed `0.000001`
+ * and `1e-7` log labels). What a figure needs here (nice ticks, decades, a colour bar, a legend)
+ * is this file.
  */
 
 /**

@@ -27,8 +27,8 @@ export interface ChartOptions {
   yLabel?: string;
 }
 
-const W = 640;
-const H = 440;
+// The plot area keeps one size; a legend widens the figure instead of squeezing the plot.
+const PLOT = { w: 480, h: 336 };
 const M = { left: 84, top: 40, bottom: 64, right: 20 };
 // Tableau-10 order: distinct under the common colour-vision deficiencies for the first few.
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
@@ -52,13 +52,14 @@ function chart(fn: string, series: readonly Series[], log: boolean, { title = ''
   const entries: LegendEntry[] = usable.map((s, k) => ({ name: s.name, colour: s.colour ?? COLOURS[k % COLOURS.length]!, mark: s.dots ? 'dot' : s.dash ? 'dash' : 'line' }));
   const showLegend = series.length > 1;
   const right = showLegend ? M.right + legendWidth(entries) : M.right;
-  const box = { x: M.left, y: M.top, w: W - M.left - right, h: H - M.top - M.bottom };
+  const box = { x: M.left, y: M.top, w: PLOT.w, h: PLOT.h };
+  const [W, H] = [M.left + PLOT.w + right, M.top + PLOT.h + M.bottom];
   const xa: AxisSpec = { lo: x0, hi: x1, log, label: xLabel };
   const ya: AxisSpec = { lo: y0, hi: y1, log, label: yLabel };
   const sx = scale(xa, box.w);
   const sy = scale(ya, box.h);
   const at = ([x, y]: [number, number]) => `${(box.x + sx(x)).toFixed(1)},${(box.y + box.h - sy(y)).toFixed(1)}`;
-  let body = titleText(box.x + box.w / 2, M.top - 14, title) + axes(box, xa, ya);
+  let body = titleText(W / 2, M.top - 14, title) + axes(box, xa, ya);
   usable.forEach((s, k) => {
     const c = entries[k]!.colour;
     const pts = log ? [...s.points].sort((a, b) => a[0] - b[0]) : s.points;
@@ -68,7 +69,7 @@ function chart(fn: string, series: readonly Series[], log: boolean, { title = ''
     if (s.dots || log || pts.length === 1) g += pts.map((p) => { const [cx, cy] = at(p).split(','); return `<circle cx="${cx}" cy="${cy}" r="${s.dots ? 2.5 : 3}" fill="${c}"/>`; }).join('');
     body += `<g class="series" data-name="${escapeXml(s.name)}">${g}</g>`;
   });
-  if (showLegend) body += legend(entries, W - right + 14, M.top);
+  if (showLegend) body += legend(entries, box.x + box.w + 14, M.top);
   return svgDocument(W, H, body);
 }
 
