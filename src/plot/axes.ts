@@ -101,6 +101,11 @@ export function axisTicks(a: AxisSpec, target = 5): Tick[] {
   return ticks;
 }
 
+/** About how many ticks an axis of this many px gets: one per 80 px across, 70 px up. */
+export function tickTarget(length: number, axis: 'x' | 'y'): number {
+  return Math.max(3, Math.round(length / (axis === 'x' ? 80 : 70)));
+}
+
 /**
  * The frame of a plot: box, grid lines at major ticks, tick marks outside the box, tick labels
  * and axis labels. Log axes' labels are powers of ten (tspans, so they are emitted raw).
@@ -109,7 +114,7 @@ export function axes(box: Box, x: AxisSpec, y: AxisSpec, { grid = true } = {}): 
   const sx = scale(x, box.w);
   const sy = scale(y, box.h);
   let xs = '';
-  for (const t of axisTicks(x, Math.max(3, Math.round(box.w / 80)))) {
+  for (const t of axisTicks(x, tickTarget(box.w, 'x'))) {
     const px = box.x + sx(t.value);
     const len = t.major ? 6 : 3;
     if (grid && t.major) xs += `<line x1="${px.toFixed(1)}" y1="${box.y}" x2="${px.toFixed(1)}" y2="${box.y + box.h}" stroke="#e3e3e3"/>`;
@@ -117,7 +122,7 @@ export function axes(box: Box, x: AxisSpec, y: AxisSpec, { grid = true } = {}): 
     if (t.label) xs += text(px, box.y + box.h + 8 + SIZES.tick, t.label, { cls: 'tick-label', raw: Boolean(x.log), extra: ` data-value="${t.value}"` });
   }
   let ys = '';
-  for (const t of axisTicks(y, Math.max(3, Math.round(box.h / 70)))) {
+  for (const t of axisTicks(y, tickTarget(box.h, 'y'))) {
     const py = box.y + box.h - sy(t.value);
     const len = t.major ? 6 : 3;
     if (grid && t.major) ys += `<line x1="${box.x}" y1="${py.toFixed(1)}" x2="${box.x + box.w}" y2="${py.toFixed(1)}" stroke="#e3e3e3"/>`;

@@ -4,7 +4,7 @@
  * legend, and a grid that lays several figures out on one canvas.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { axes, escapeXml, legend, legendWidth, niceTicks, scale, svgDocument, text, title as titleText, SIZES } from './axes.js';
+import { axes, escapeXml, legend, legendWidth, niceTicks, scale, svgDocument, text, tickTarget, title as titleText, SIZES } from './axes.js';
 import type { AxisSpec, LegendEntry } from './axes.js';
 
 /** One line of a chart. */
@@ -34,11 +34,11 @@ const M = { left: 84, top: 40, bottom: 64, right: 20 };
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
 
 /** Data range [lo, hi] of values (positive ones on a log axis) widened to whole ticks. */
-function niceRange(values: number[], log: boolean): [number, number] {
+function niceRange(values: number[], log: boolean, target: number): [number, number] {
   const [lo, hi] = [Math.min(...values), Math.max(...values)];
   if (log) return [10 ** Math.floor(Math.log10(lo) + 1e-9), 10 ** Math.max(Math.ceil(Math.log10(hi) - 1e-9), Math.floor(Math.log10(lo) + 1e-9) + 1)];
   if (!(hi > lo)) return [lo - 1, hi + 1];
-  const { step } = niceTicks(lo, hi, 6);
+  const { step } = niceTicks(lo, hi, target);
   return [Math.floor(lo / step + 1e-9) * step, Math.ceil(hi / step - 1e-9) * step];
 }
 
@@ -47,8 +47,8 @@ function chart(fn: string, series: readonly Series[], log: boolean, { title = ''
   const usable = series.map((s) => ({ ...s, points: s.points.filter(keep) }));
   const all = usable.flatMap((s) => s.points);
   if (all.length === 0) throw new InvalidArgumentError(fn, 'series', series.length, `must hold at least one point with finite${log ? ' positive' : ''} x and y, got {value} series without one.`);
-  const [x0, x1] = niceRange(all.map((p) => p[0]), log);
-  const [y0, y1] = niceRange(all.map((p) => p[1]), log);
+  const [x0, x1] = niceRange(all.map((p) => p[0]), log, tickTarget(PLOT.w, 'x'));
+  const [y0, y1] = niceRange(all.map((p) => p[1]), log, tickTarget(PLOT.h, 'y'));
   const entries: LegendEntry[] = usable.map((s, k) => ({ name: s.name, colour: s.colour ?? COLOURS[k % COLOURS.length]!, mark: s.dots ? 'dot' : s.dash ? 'dash' : 'line' }));
   const showLegend = series.length > 1;
   const right = showLegend ? M.right + legendWidth(entries) : M.right;

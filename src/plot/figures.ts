@@ -7,8 +7,6 @@ import { InvalidArgumentError } from '../errors.js';
 import { axes, niceTicks, formatTick, svgDocument, text, title as titleText, SIZES } from './axes.js';
 import type { Box } from './axes.js';
 
-export { toPng } from './png.js';
-
 /** [xmin, xmax, ymin, ymax] */
 export type Extent = [number, number, number, number];
 

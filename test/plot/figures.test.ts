@@ -125,6 +125,11 @@ describe('charts', () => {
     const y = tickLabels(group(one, 'y-axis')).map(([v]) => v);
     expect(y[0]).toBeLessThanOrEqual(2.13);
     expect(y[y.length - 1]).toBeGreaterThanOrEqual(5.2);
+    // The axis ends on labelled ticks: the first at the bottom of the plot box, the last at its top.
+    const rows = [...group(one, 'y-axis').matchAll(/<line class="tick" data-value="[^"]+" x1="[^"]+" y1="([^"]+)"/g)].map((m) => Number(m[1]));
+    const box = /<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" fill="none"/.exec(one)!.slice(1).map(Number);
+    expect(rows[0]).toBeCloseTo(box[1]! + box[3]!, 1);
+    expect(rows[rows.length - 1]).toBeCloseTo(box[1]!, 1);
     const two = lineChart([{ name: 'train', points: [[0, 1], [1, 2]] }, { name: 'valid & test', dash: true, points: [[0, 1.5], [1, 2.5]] }]);
     expect(legendNames(two)).toEqual(['train', 'valid &amp; test']);
     expect(() => logLogChart([{ name: 'a', points: [[0, 1]] }])).toThrow(InvalidArgumentError);
