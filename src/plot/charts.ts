@@ -117,7 +117,9 @@ export function gridFigure(rows: readonly (readonly string[])[], { cell = 260, l
     if (labels[i]) body += text(8, y + heights[i]! / 2, labels[i]!, { size: SIZES.label, anchor: 'start' });
     row.forEach((svg, j) => {
       const [w, h] = sizes[i]![j]!;
-      const inner = svg.slice(svg.indexOf('<svg')).replace(/^<svg([^>]*?)\swidth="[^"]*"\s+height="[^"]*"/, '<svg$1');
+      // Panels reuse ids (clip path, colour bar gradient): suffix them so the document's ids stay unique.
+      const inner = svg.slice(svg.indexOf('<svg')).replace(/^<svg([^>]*?)\swidth="[^"]*"\s+height="[^"]*"/, '<svg$1')
+        .replace(/\sid="([^"]+)"/g, ` id="$1-${i}-${j}"`).replace(/url\(#([^)]+)\)/g, `url(#$1-${i}-${j})`);
       body += inner.replace(/^<svg/, `<svg x="${(left + j * cell).toFixed(1)}" y="${y.toFixed(1)}" width="${(w * k).toFixed(1)}" height="${(h * k).toFixed(1)}"`);
     });
     y += heights[i]!;

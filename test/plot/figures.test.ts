@@ -144,6 +144,9 @@ describe('charts', () => {
     expect(sizes[1]![0]).toBeCloseTo(300, 5);
     expect(sizes[0]![0]).toBeCloseTo((300 * wa) / wb, 0);
     expect(sizes[0]![1]).toBeCloseTo(sizes[1]![1]!, 5); // equal heights: the plots line up
+    const ids = [...svg.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]!);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const ref of svg.matchAll(/url\(#([^)]+)\)/g)) expect(ids).toContain(ref[1]);
     expect(() => gridFigure([['<g/>']])).toThrow(InvalidArgumentError);
   });
 });
