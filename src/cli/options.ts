@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import { backendInfo, BACKEND_NAMES } from '../backend/backends.js';
 import type { BackendName } from '../backend/backends.js';
 import { BiflowError } from '../errors.js';
-import { toPng } from '../plot/figures.js';
+import { toPng } from '../plot/png.js';
 
 export interface Common {
   seed: number;
