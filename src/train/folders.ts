@@ -97,6 +97,16 @@ export function undoOnInterrupt(undo: () => void): () => void {
  * new one, never a half-written one, and a crash leaves the old one in place. `mayReplace`
  * (checked just before the swap) refuses a folder the caller does not own by throwing; it is
  * called with what is at `dir` then. No `.tmp-*`/`.old-*` folder outlives the call.
+ *
+ * @example
+ * ```ts
+ * import { writeFile } from 'node:fs/promises';
+ * import path from 'node:path';
+ * import { writeFolderAtomically } from 'biflow';
+ * await writeFolderAtomically('out/report', async (tmp) => {
+ *   await writeFile(path.join(tmp, 'summary.json'), JSON.stringify({ nll: 2.98 }));
+ * });
+ * ```
  */
 export async function writeFolderAtomically(
   dir: string,

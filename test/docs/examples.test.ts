@@ -10,7 +10,7 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 
 // Their files (src/train, src/backend, src/biflow/io.ts) are being rewritten in parallel for
 // issue 20; their examples come with those changes. Remove a name once its example is fenced.
-const PENDING = new Set(['train', 'useBackend', 'backendInfo', 'loadFlow', 'saveFlow', 'writeFolderAtomically']);
+const PENDING = new Set(['useBackend', 'backendInfo']);
 
 interface Example { fn: string; code: string }
 
