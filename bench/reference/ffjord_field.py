@@ -9,7 +9,7 @@ class ConcatSquash(nn.Module):
         self.lin, self.gate, self.bias = nn.Linear(i, o), nn.Linear(1, o), nn.Linear(1, o, bias=False)
 
     def forward(self, t, x):
-        t = t.view(1, 1)
+        t = t.view(-1, 1)  # one time, or a time per row (flow matching)
         return self.lin(x) * torch.sigmoid(self.gate(t)) + self.bias(t)
 
 

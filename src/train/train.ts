@@ -11,6 +11,8 @@ import path from 'node:path';
 import { tf } from '../backend/engine.js';
 import { BiflowError, InvalidArgumentError } from '../errors.js';
 import type { Dataset } from '../data/dataset.js';
+import { flowMatchingObjective } from '../ffjord/flow-matching.js';
+import type { Objective } from '../ffjord/flow-matching.js';
 
 /** What the training loop needs of a model. */
 export interface Trainable {
@@ -21,6 +23,8 @@ export interface Trainable {
   initialize?(x: tf.Tensor2D): void;
   /** Extra numbers to log per iteration (e.g. NFE of a CNF). */
   stats?(): Record<string, number>;
+  /** Mean NLL in nats of held-out rows (what `evalEvery` logs as `testNll`). */
+  nll?(rows: Float32Array): number;
 }
 
 /** One line of the training log. */
@@ -50,6 +54,16 @@ export interface TrainOptions {
   progress?: 'auto' | 'bar' | 'lines' | 'none';
   /** Where progress goes (default: standard output). */
   write?: (s: string) => void;
+  /**
+   * 'ml' (default): the model's own loss (maximum likelihood). 'cfm' / 'ot-cfm': flow matching
+   * of the flow's CNF block (see ffjord/flow-matching.ts), with path width `sigma` (default 0).
+   */
+  objective?: Objective;
+  sigma?: number;
+  /** Seed of the objective's own draws (flow matching's base samples and times; default 0). */
+  seed?: number;
+  /** Every N iterations, the held-out NLL of `data.test` (model.nll) logged as `testNll`, outside the timed steps (0: never). */
+  evalEvery?: number;
 }
 
 /** What {@link train} returns: the log, iterations done and seconds spent. */
@@ -111,7 +125,7 @@ function bar(iter: number, total: number, rec: LogRecord): string {
  * `writeFolder` is the atomic folder writer (biflow's writeFolderAtomically).
  */
 export async function train(
-  model: Trainable,
+  trained: Trainable,
   data: Dataset,
   opts: TrainOptions,
   writeFolder: (dir: string, fill: (tmp: string) => Promise<void>) => Promise<void>,
@@ -125,6 +139,11 @@ export async function train(
   if ((checkpointEvery > 0 || checkpointDir) && (!checkpointDir || !opts.saveModel)) {
     throw new InvalidArgumentError(fn, 'checkpointDir', checkpointDir, 'and saveModel are both needed for checkpoints, got {value}.');
   }
+  const { objective = 'ml', sigma, evalEvery = 0 } = opts;
+  if (objective === 'ml' && sigma !== undefined) throw new InvalidArgumentError(fn, 'sigma', sigma, "applies to flow matching only (objective 'cfm' or 'ot-cfm'), got {value} with objective 'ml'.");
+  const model: Trainable = objective === 'ml' ? trained : flowMatchingObjective(trained, { objective, sigma, seed: opts.seed });
+  if (!Number.isInteger(evalEvery) || evalEvery < 0) throw new InvalidArgumentError(fn, 'evalEvery', evalEvery, 'must be an integer ≥ 0, got {value}.');
+  if (evalEvery > 0 && !model.nll) throw new InvalidArgumentError(fn, 'evalEvery', evalEvery, 'needs a model with an nll method (a Flow), got {value} for one without.');
   const write = opts.write ?? ((s: string) => process.stdout.write(s));
   const mode = opts.progress === 'auto' || opts.progress === undefined ? (process.stdout.isTTY ? 'bar' : 'lines') : opts.progress;
   const optimizer = tf.train.adam(lr);
@@ -155,8 +174,10 @@ export async function train(
       iter++;
       windowIters++;
       if (!Number.isFinite(loss)) throw new BiflowError(`train: the loss became ${loss} at iteration ${iter}. Lower the learning rate (lr ${lr}) or check the data for extreme values.`);
-      if (iter % logEvery === 0 || iter === iters) {
+      const evaluate = evalEvery > 0 && iter % evalEvery === 0;
+      if (iter % logEvery === 0 || iter === iters || evaluate) {
         const rec: LogRecord = { iter, loss, secondsPerIter: (performance.now() - windowStart) / 1000 / windowIters, ...(model.stats?.() ?? {}) };
+        if (evaluate) rec.testNll = model.nll!(data.test);
         history.push(rec);
         windowStart = performance.now();
         windowIters = 0;
