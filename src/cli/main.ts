@@ -20,6 +20,8 @@ import { loadDataset } from '../data/dataset.js';
 import { BiflowError } from '../errors.js';
 import { leafBlocks } from '../flows/compose.js';
 import { CNF, setTrace } from '../ffjord/cnf.js';
+import { OBJECTIVES } from '../ffjord/flow-matching.js';
+import type { Objective } from '../ffjord/flow-matching.js';
 import { METHOD_NAMES, TABLEAUX } from '../ode/index.js';
 import type { GradientMode, MethodName } from '../ode/index.js';
 import { densityFigure, samplesFigure, trajectoryFigure } from '../plot/figures.js';
@@ -77,12 +79,16 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
     .addOption(new Option('--cnf-hidden <sizes>', 'biflow: hidden sizes of the CNF blocks, e.g. 64,64,64').argParser(list('cnf-hidden')))
     .addOption(new Option('--generator-iters <n>', 'biflow: then train the one-pass generator for N iterations (default: --iters; 0: none)').argParser(int('generator-iters')))
     .addOption(new Option('--interior <k>', 'biflow: interior ODE times per CNF block the generator aligns to').default(3).argParser(int('interior')))
+    .addOption(new Option('--objective <name>', 'ml: maximum likelihood; cfm / ot-cfm: flow matching of the CNF block (ffjord, or biflow with one cnf block)').choices([...OBJECTIVES]).default('ml'))
+    .addOption(new Option('--sigma <x>', 'cfm, ot-cfm: width of the Gaussian path (default 0)').argParser(num('sigma')))
+    .addOption(new Option('--eval-every <n>', 'every N iterations, log the exact held-out NLL (0: never)').default(0).argParser(int('eval-every')))
     .option('--resume', 'continue the run stored in --out')
     .requiredOption('--out <dir>', 'run folder: model/, train.json, optimizer.bin')
     .action(async (o: Common & {
       data: string; model: FlowType; iters: number; batch: number; lr: number; weightDecay: number; hidden?: number[]; layers?: number;
       checkpointEvery: number; resume?: boolean; out: string; solver: MethodName; tol: number; trace: 'exact' | 'hutchinson';
       gradient: GradientMode; kineticWeight: number; jacobianWeight: number; blocks?: BlockKind[]; cnfHidden?: number[]; generatorIters?: number; interior: number;
+      objective: Objective; sigma?: number; evalEvery: number;
     }) => {
       await useBackend(o.backend);
       const data = loadDataset(o.data, { seed: o.seed });
@@ -96,8 +102,9 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
       const result = await train(flow, data, {
         iters: o.iters, batch: o.batch, lr: o.lr, weightDecay: o.weightDecay, checkpointEvery: o.checkpointEvery, checkpointDir: o.out,
         saveModel: (dir) => saveFlow(flow, dir), resumeFrom: o.resume ? o.out : undefined, progress: o.json ? 'none' : 'auto',
-        write: (s) => process.stderr.write(s),
+        write: (s) => process.stderr.write(s), objective: o.objective, sigma: o.sigma, seed: o.seed, evalEvery: o.evalEvery,
       }, writeFolderAtomically);
+      const evals = result.history.filter((h) => h.testNll !== undefined).map((h) => ({ iter: h.iter, testNll: h.testNll! }));
       const generatorIters = o.generatorIters ?? (flow.config?.type === 'biflow' ? o.iters : 0);
       let generator: { iters: number; seconds: number; align: number | null; reconstruction: number | null } | null = null;
       if (generatorIters > 0) {
@@ -111,11 +118,11 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
       const params = flow.trainableVariables.reduce((n, v) => n + v.size, 0);
       const blocks = flow.bijector instanceof Stack ? flow.bijector.blockStats() : null;
       finish(o, [
-        `trained ${flow.config?.type} on ${data.name}: ${result.iters} iterations, ${result.seconds.toFixed(1)} s`,
+        `trained ${flow.config?.type} on ${data.name}${o.objective === 'ml' ? '' : ` by ${o.objective}`}: ${result.iters} iterations, ${result.seconds.toFixed(1)} s`,
         ...(generator ? [`one-pass generator: ${generator.iters} iterations, ${generator.seconds.toFixed(1)} s, reconstruction ${generator.reconstruction?.toFixed(4)}`] : []),
         `test NLL ${testNll.toFixed(4)} nats${units.text}, ${params} parameters, saved to ${o.out}`,
       ], {
-        command: 'train', model: flow.config?.type, data: data.name, iters: result.iters, seconds: result.seconds, testNll, ...units.json, params, out: o.out,
+        command: 'train', model: flow.config?.type, objective: o.objective, evals, data: data.name, iters: result.iters, seconds: result.seconds, testNll, ...units.json, params, out: o.out,
         loss: result.history.at(-1)?.loss ?? null, generator, blocks,
       }, out);
       flow.dispose();

@@ -20,6 +20,7 @@ import { tf } from '../backend/engine.js';
 import { KernelRunner } from '../backend/kernels.js';
 import { gradsOf } from '../ode/gradients.js';
 import { JETS } from './fused-field.js';
+import { fmHost } from './fm-host.js';
 import type { FusedNet } from './fused-field.js';
 
 type T = tf.TensorInfo;
@@ -55,6 +56,9 @@ export function fusedFlowMatchingLoss(net: FusedNet, t: tf.Tensor2D, x: tf.Tenso
     const [x, t, u] = args as tf.Tensor2D[];
     const r = KernelRunner.create()!;
     try {
+      // On wasm, the reductions, transposes and gated layers' elementwise steps run on the heap.
+      const host = r.host();
+      const hx = host ? fmHost(host) : null;
       const saved: Saved[] = [];
       let h: T = x;
       layers.forEach((p, l) => {
@@ -73,6 +77,12 @@ export function fusedFlowMatchingLoss(net: FusedNet, t: tf.Tensor2D, x: tf.Tenso
           case 'squash':
           case 'concatsquash': {
             s.p = r.matMul(h, W, b);
+            if (hx) {
+              const gated = hx.gate(s.p, t, p[2]!, p[3]!, kind === 'concatsquash' ? p[4]! : null);
+              s.g = gated.g;
+              a = gated.a;
+              break;
+            }
             s.g = r.sigmoid(r.add(r.mul(t, p[2]!), p[3]!));
             a = r.mul(s.p, s.g);
             if (kind === 'concatsquash') a = r.add(a, r.mul(t, p[4]!));
@@ -91,11 +101,17 @@ export function fusedFlowMatchingLoss(net: FusedNet, t: tf.Tensor2D, x: tf.Tenso
         } else h = a;
         saved.push(s);
       });
-      const res = r.sub(h, u);
-      const loss = r.mul(r.sum(r.square(res)), 1 / B);
+      let loss: T;
+      let aBar: T;
+      if (hx) ({ loss, aBar } = hx.loss(h, u));
+      else {
+        const res = r.sub(h, u);
+        loss = r.mul(r.sum(r.square(res)), 1 / B);
+        aBar = r.mul(res, 2 / B);
+      }
       if (state.gradientDepth > 0 && state.kernelDepth === 1) {
         // Recorded for a backward pass: the gradient now, while the forward buffers are at hand.
-        const grads = backward(r, saved, t, r.mul(res, 2 / B)).map((g) => r.keep(g));
+        const grads = backward(r, hx, saved, t, aBar).map((g) => r.keep(g));
         save([x, t, u, ...grads]);
         tf.dispose(grads);
       }
@@ -114,7 +130,7 @@ export function fusedFlowMatchingLoss(net: FusedNet, t: tf.Tensor2D, x: tf.Tenso
   });
 
   /** The gradients of x, t, u, then of the variables layer by layer in the net's order, from ā = 2(f − u)/B. */
-  function backward(r: KernelRunner, saved: Saved[], t: T, aBar: T): T[] {
+  function backward(r: KernelRunner, hx: ReturnType<typeof fmHost> | null, saved: Saved[], t: T, aBar: T): T[] {
     const out: T[][] = [];
     const uBar = r.mul(aBar, -1);
     // t̄ [B, 1]: Σ over units of ā ⊙ ∂a/∂t, layer by layer.
@@ -122,18 +138,24 @@ export function fusedFlowMatchingLoss(net: FusedNet, t: tf.Tensor2D, x: tf.Tenso
     const addT = (v: T) => {
       tBar = r.add(tBar, r.reshape(r.sum(v, 1), [B, 1]));
     };
-    const colSum = (v: T) => r.sum(v, 0);
+    const colSum = (v: T) => (hx ? hx.colSum(v) : r.sum(v, 0));
+    const transpose = (v: T) => (hx ? hx.transpose(v) : r.transpose(v));
     const row = (v: T) => r.reshape(colSum(v), [1, -1]);
     // hᵀ·ā as a product with the narrow operand on the right (tfjs-wasm packs the right one).
-    const outer = (a: T, b: T): T => (a.shape[1]! < b.shape[1]! ? r.transpose(r.matMul(r.transpose(b), a)) : r.matMul(r.transpose(a), b));
+    const outer = (a: T, b: T): T => (a.shape[1]! < b.shape[1]! ? transpose(r.matMul(transpose(b), a)) : r.matMul(transpose(a), b));
     for (let l = saved.length - 1; l >= 0; l--) {
       const s = saved[l]!;
       const p = layers[l]! as readonly T[];
       const W = p[0]!;
       let pBar = aBar;
       const extra: T[] = [];
-      let db = colSum(aBar);
-      if (kind === 'squash' || kind === 'concatsquash') {
+      let db: T;
+      if (hx && (kind === 'squash' || kind === 'concatsquash')) {
+        const back = hx.gateBack(aBar, s.g!, s.p!, t, p[2]!, kind === 'concatsquash' ? p[4]! : null, tBar);
+        pBar = back.pBar;
+        [db] = back.grads as [T];
+        extra.push(...back.grads.slice(1));
+      } else if (kind === 'squash' || kind === 'concatsquash') {
         // a = p ⊙ g (+ t·w_b): p̄ = ā ⊙ g, and through the gate σ(t·w_g + b_g): ā ⊙ p ⊙ g(1 − g).
         pBar = r.mul(aBar, s.g!);
         const q = r.mul(r.mul(aBar, s.p!), r.mul(s.g!, r.sub(1, s.g!)));
@@ -150,14 +172,16 @@ export function fusedFlowMatchingLoss(net: FusedNet, t: tf.Tensor2D, x: tf.Tenso
         const cBar = r.mul(r.reshape(r.sum(r.mul(aBar, s.p!), 1), [B, 1]), r.sub(1, r.square(s.g!)));
         extra.push(r.reshape(r.sum(r.mul(cBar, t)), [1, 1]));
         addT(r.mul(cBar, p[2]!));
+        db = colSum(aBar);
       } else if (kind === 'concat') {
         // The last row of W multiplies t.
         addT(r.mul(aBar, r.slice(W, [W.shape[0]! - 1, 0], [1, W.shape[1]!])));
-      }
+        db = colSum(aBar);
+      } else db = colSum(aBar);
       out[l] = [outer(s.h, pBar), db, ...extra];
       // h̄ = p̄·Wᵀ (concat: without W's time row), then (hidden layers) through the activation: ⊙ σ′.
       const Win = kind === 'concat' ? r.slice(W, [0, 0], [W.shape[0]! - 1, W.shape[1]!]) : W;
-      const hBar = r.matMul(pBar, r.transpose(Win));
+      const hBar = r.matMul(pBar, transpose(Win));
       if (l === 0) return [hBar, tBar, uBar, ...out.flat()];
       aBar = r.mul(hBar, saved[l - 1]!.d1!);
     }

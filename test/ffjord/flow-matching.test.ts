@@ -42,6 +42,38 @@ const optimalField = (T: number) => (t: tf.Tensor2D, x: tf.Tensor2D) => tf.tidy(
 });
 const minimumLoss = (T: number) => (2 * Math.PI * S) / (2 * T * T);
 
+function compareFused(layer: (typeof LAYER_KINDS)[number], activation: ActivationName): void {
+  const net = new ODENet({ dim: 3, hidden: [7, 5], layer, activation, seed: 2 });
+  const t = tf.randomUniform([9, 1], 0, 0.8, 'float32', 3) as tf.Tensor2D;
+  const x = tf.randomNormal([9, 3], 0, 1, 'float32', 4) as tf.Tensor2D;
+  const u = tf.randomNormal([9, 3], 0, 1, 'float32', 5) as tf.Tensor2D;
+  const run = (fused: boolean) => {
+    const { value, grads } = tf.variableGrads(() => net.flowMatchingLoss(t, x, u, fused), net.variables);
+    // An autonomous net ('ignore') has no gradient in t on the tape: only x and u there.
+    const inputs = layer === 'ignore'
+      ? tf.grads((xx: tf.Tensor, uu: tf.Tensor) => net.flowMatchingLoss(t, xx as tf.Tensor2D, uu as tf.Tensor2D, fused))([x, u])
+      : tf.grads((tt: tf.Tensor, xx: tf.Tensor, uu: tf.Tensor) => net.flowMatchingLoss(tt as tf.Tensor2D, xx as tf.Tensor2D, uu as tf.Tensor2D, fused))([t, x, u]);
+    const out = { value: value.dataSync()[0]!, grads: [...net.variables.map((v) => Array.from(grads[v.name]!.dataSync())), ...inputs.map((g) => Array.from(g.dataSync()))] };
+    tf.dispose([value, ...Object.values(grads), ...inputs]);
+    return out;
+  };
+  const a = run(true);
+  const b = run(false);
+  expect(a.value).toBeCloseTo(b.value, 4);
+  a.grads.forEach((g, i) => expect(maxDiff(g, b.grads[i]!)).toBeLessThan(1e-4 * (1 + Math.max(...b.grads[i]!.map(Math.abs)))));
+  expect(leaks(() => run(true))).toEqual([0, 0, 0]);
+  expect(leaks(() => net.flowMatchingLoss(t, x, u))).toEqual([0, 0, 0]);
+  // A gradient of the gradient goes through the taped reference.
+  const v0 = net.variables[0]!;
+  const second = (fused: boolean) => tf.tidy(() => tf.grad((s: tf.Tensor) => {
+    const g = tf.grads(() => tf.mul(net.flowMatchingLoss(t, tf.mul(x, s) as tf.Tensor2D, u, fused), 1))([v0])[0]!;
+    return tf.sum(tf.square(g));
+  })(tf.scalar(1.1)).dataSync()[0]!);
+  expect(second(true)).toBeCloseTo(second(false), 3);
+  tf.dispose([t, x, u]);
+  net.dispose();
+}
+
 describe('flow matching', () => {
   it('the loss of the optimal Gaussian-to-Gaussian field equals the closed form D·π·s/(2T²) (Monte Carlo, 200 000 pairs, within 4 standard errors)', () => {
     for (const T of [0.5, 1.3]) {
@@ -62,35 +94,16 @@ describe('flow matching', () => {
   });
 
   it.each(LAYER_KINDS.flatMap((layer) => (Object.keys(ACTIVATIONS) as ActivationName[]).map((act) => [layer, act] as const)))('the closed-form FM loss (%s, %s) equals the taped one: value, gradients of the variables and of t, x, u, second order; no leaks', (layer, activation) => {
-    const net = new ODENet({ dim: 3, hidden: [7, 5], layer, activation, seed: 2 });
-    const t = tf.randomUniform([9, 1], 0, 0.8, 'float32', 3) as tf.Tensor2D;
-    const x = tf.randomNormal([9, 3], 0, 1, 'float32', 4) as tf.Tensor2D;
-    const u = tf.randomNormal([9, 3], 0, 1, 'float32', 5) as tf.Tensor2D;
-    const run = (fused: boolean) => {
-      const { value, grads } = tf.variableGrads(() => net.flowMatchingLoss(t, x, u, fused), net.variables);
-      // An autonomous net ('ignore') has no gradient in t on the tape: only x and u there.
-      const inputs = layer === 'ignore'
-        ? tf.grads((xx: tf.Tensor, uu: tf.Tensor) => net.flowMatchingLoss(t, xx as tf.Tensor2D, uu as tf.Tensor2D, fused))([x, u])
-        : tf.grads((tt: tf.Tensor, xx: tf.Tensor, uu: tf.Tensor) => net.flowMatchingLoss(tt as tf.Tensor2D, xx as tf.Tensor2D, uu as tf.Tensor2D, fused))([t, x, u]);
-      const out = { value: value.dataSync()[0]!, grads: [...net.variables.map((v) => Array.from(grads[v.name]!.dataSync())), ...inputs.map((g) => Array.from(g.dataSync()))] };
-      tf.dispose([value, ...Object.values(grads), ...inputs]);
-      return out;
-    };
-    const a = run(true);
-    const b = run(false);
-    expect(a.value).toBeCloseTo(b.value, 4);
-    a.grads.forEach((g, i) => expect(maxDiff(g, b.grads[i]!)).toBeLessThan(1e-4 * (1 + Math.max(...b.grads[i]!.map(Math.abs)))));
-    expect(leaks(() => run(true))).toEqual([0, 0, 0]);
-    expect(leaks(() => net.flowMatchingLoss(t, x, u))).toEqual([0, 0, 0]);
-    // A gradient of the gradient goes through the taped reference.
-    const v0 = net.variables[0]!;
-    const second = (fused: boolean) => tf.tidy(() => tf.grad((s: tf.Tensor) => {
-      const g = tf.grads(() => tf.mul(net.flowMatchingLoss(t, tf.mul(x, s) as tf.Tensor2D, u, fused), 1))([v0])[0]!;
-      return tf.sum(tf.square(g));
-    })(tf.scalar(1.1)).dataSync()[0]!);
-    expect(second(true)).toBeCloseTo(second(false), 3);
-    tf.dispose([t, x, u]);
-    net.dispose();
+    compareFused(layer, activation);
+  });
+
+  it('on a backend without host buffers (cpu: the kernels path) the closed form equals the taped one too', async () => {
+    await useBackend('cpu');
+    try {
+      for (const layer of LAYER_KINDS) compareFused(layer, layer === 'hyper' ? 'swish' : 'tanh');
+    } finally {
+      await useBackend('wasm');
+    }
   });
 
   it('training by CFM brings the loss near the closed-form minimum; the model is an exact CNF (float64 reference, density integrates to one, Gaussian recovered), samples and saves', async () => {
