@@ -50,6 +50,27 @@ describe('biflow train --objective', () => {
   });
 });
 
+describe('biflow compare --objectives', () => {
+  it('adds a row per flow-matching objective for the ffjord model, with the objective column and no training NFE', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'biflow-cli-fm-'));
+    try {
+      const r = await run(['compare', '--data', '8gaussians', '--models', 'ffjord,realnvp', '--objectives', 'ml,ot-cfm', '--iters', '3', '--batch', '32', '--test-rows', '200', '--samples', '50', '--grid', '8', '--out', dir, '--backend', 'wasm', '--json']);
+      expect(r.code).toBe(0);
+      const rows = (lastJson(r.lines) as { rows: { model: string; objective: string; nfeForward: number | null; testNll: number }[] }).rows;
+      expect(rows.map((x) => [x.model, x.objective])).toEqual([['ffjord', 'ml'], ['ffjord', 'ot-cfm'], ['realnvp', 'ml']]);
+      expect(rows[0]!.nfeForward).toBeGreaterThan(0);
+      expect(rows[1]!.nfeForward).toBeNull();
+      rows.forEach((x) => expect(Number.isFinite(x.testNll)).toBe(true));
+      expect((await run(['compare', '--data', '8gaussians', '--models', 'realnvp', '--objectives', 'cfm', '--iters', '1', '--out', dir, '--backend', 'wasm'])).code).toBe(1);
+      expect(stderr()).toMatch(/compare: objectives trains only 'ffjord' by flow matching/);
+      expect((await run(['compare', '--data', '8gaussians', '--objectives', 'fm', '--out', dir, '--backend', 'wasm'])).code).toBe(1);
+      expect(stderr()).toMatch(/--objectives: "fm" is not one of ml, cfm, ot-cfm/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('biflow bench fm-step', () => {
   it('times I-CFM and OT-CFM iterations and prints ms_per_iter (and the assignment time for OT-CFM)', async () => {
     const r = await run(['bench', 'fm-step', '--batch', '32', '--hidden', '8', '--pairs', '3', '--warmup', '1', '--no-torch', '--backend', 'wasm', '--json']);
