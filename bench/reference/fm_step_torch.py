@@ -28,7 +28,7 @@ os.environ.setdefault("OMP_NUM_THREADS", str(a.threads))
 import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
-from ffjord_field import Field
+from ffjord_field import Field, serve
 
 torch.set_num_threads(a.threads)
 torch.manual_seed(0)
@@ -70,15 +70,11 @@ def iteration():
 for _ in range(5):
     iteration()
 if a.serve:
-    print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "threads": a.threads, "ready": True}), flush=True)
-    for line in sys.stdin:
-        ts = []
+    def extra(k):
+        out = {"assign_ms": list(assign_ms[-k:]) if a.objective == "ot-cfm" else [], "nfe_forward": [1] * k, "nfe_backward": [1] * k}
         assign_ms.clear()
-        for _ in range(int(line)):
-            s = time.perf_counter()
-            iteration()
-            ts.append(1e3 * (time.perf_counter() - s))
-        print(json.dumps({"times_ms": ts, "assign_ms": assign_ms, "nfe_forward": [1] * len(ts), "nfe_backward": [1] * len(ts)}), flush=True)
+        return out
+    serve(iteration, a.threads, extra)
     sys.exit(0)
 times = []
 for _ in range(a.iters):
