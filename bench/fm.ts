@@ -10,8 +10,8 @@
  * (exact trace, 5000 held-out points, outside the timed steps). Finally the sampling NFE of each
  * model at rtol = atol = 1e-5 (dopri5, 1000 samples).
  *
- *   npx tsx bench/fm.ts [--ml-iters 1000] [--fm-iters 6000] [--eval-every 100]
- * writes bench/results/fm-time-to-nll.json and docs/fm-time-to-nll.png.
+ *   npx tsx bench/fm.ts [--ml-iters 1000] [--fm-iters 6000] [--eval-every 100] [--fm-lr 1e-3] [--out NAME]
+ * writes bench/results/NAME.json and docs/NAME.png (NAME: fm-time-to-nll).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -29,6 +29,9 @@ const arg = (name: string, dflt: number) => {
 const mlIters = arg('ml-iters', 1000);
 const fmIters = arg('fm-iters', 6000);
 const evalEvery = arg('eval-every', 100);
+/** Adam's learning rate of the FM models (the ML model's is 1e-3). */
+const fmLr = arg('fm-lr', 1e-3);
+const out = process.argv.includes('--out') ? process.argv[process.argv.indexOf('--out') + 1]! : 'fm-time-to-nll';
 const batch = 256;
 
 await useBackend('wasm');
@@ -44,11 +47,11 @@ interface Run {
   seconds: number;
   curve: { iter: number; seconds: number; testNll: number }[];
 }
-const make = (name: string, flow: Flow, model: Trainable): Run => ({ name, flow, model, opt: tf.train.adam(1e-3), iter: 0, seconds: 0, curve: [] });
+const make = (name: string, flow: Flow, model: Trainable, lr = 1e-3): Run => ({ name, flow, model, opt: tf.train.adam(lr), iter: 0, seconds: 0, curve: [] });
 const ml = createFlow({ type: 'ffjord', ...field, cnf: { trace: 'hutchinson', method: 'dopri5', rtol: 1e-5, atol: 1e-5, gradient: 'backsolve' } });
 const cfm = createFlow({ type: 'ffjord', ...field });
 const ot = createFlow({ type: 'ffjord', ...field });
-const runs = [make('ML', ml, ml), make('CFM', cfm, flowMatchingObjective(cfm, { objective: 'cfm', seed: 1 })), make('OT-CFM', ot, flowMatchingObjective(ot, { objective: 'ot-cfm', seed: 1 }))];
+const runs = [make('ML', ml, ml), make('CFM', cfm, flowMatchingObjective(cfm, { objective: 'cfm', seed: 1 }), fmLr), make('OT-CFM', ot, flowMatchingObjective(ot, { objective: 'ot-cfm', seed: 1 }), fmLr)];
 const cnfOf = (f: Flow) => leafBlocks(f.bijector).find((b): b is CNF => b instanceof CNF)!;
 
 function exactNll(f: Flow): number {
@@ -106,9 +109,9 @@ for (const r of rows) {
 }
 const machine = { date: started.toISOString(), node: process.version, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, loadavg: os.loadavg() };
 mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/fm-time-to-nll.json', `${JSON.stringify({ data: '8gaussians', batch, mlIters, fmIters, evalEvery, targetNll: target, mlSeconds, rows, machine }, null, 1)}\n`);
+writeFileSync(`bench/results/${out}.json`, `${JSON.stringify({ data: '8gaussians', batch, mlIters, fmIters, evalEvery, fmLr, targetNll: target, mlSeconds, rows, machine }, null, 1)}\n`);
 const svg = logLogChart(rows.map((r) => ({ name: r.name, points: r.curve.map((c) => [c.seconds, c.testNll] as [number, number]) })), {
   title: '8gaussians: exact test NLL against training seconds', xLabel: 'training seconds (log)', yLabel: 'test NLL, nats (log)',
 });
 mkdirSync('docs', { recursive: true });
-writeFileSync('docs/fm-time-to-nll.png', await toPng(svg));
+writeFileSync(`docs/${out}.png`, await toPng(svg));
