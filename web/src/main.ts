@@ -1,10 +1,10 @@
 /**
  * The playground: wires the controls to a {@link Trainer}, runs the training loop (one iteration,
  * then yield to the page) and redraws the panels every few iterations.
- * URL parameters preset the controls: ?data=moons&model=realnvp&hidden=64,64&backend=wasm&iters=50&autostart=1
+ * URL parameters preset the controls: ?data=moons&model=realnvp&objective=ml&hidden=64,64&backend=wasm&iters=50&autostart=1
  */
 import { backendInfo, tf } from 'biflow';
-import type { BackendName, FlowType, MethodName, TraceEstimator } from 'biflow';
+import type { BackendName, FlowType, MethodName, Objective, TraceEstimator } from 'biflow';
 import { FlowAnimation } from './animate.js';
 import { describe, startBackend } from './backend.js';
 import { drawChart } from './chart.js';
@@ -18,7 +18,7 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 const params = new URLSearchParams(location.search);
 const field = (id: string) => $<HTMLInputElement | HTMLSelectElement>(id);
 for (const name of DATA_CHOICES) $('data').append(new Option(name, name));
-for (const id of ['data', 'model', 'hidden', 'solver', 'tol', 'trace', 'batch', 'lr', 'backend']) {
+for (const id of ['data', 'model', 'objective', 'hidden', 'solver', 'tol', 'trace', 'batch', 'lr', 'backend']) {
   const v = params.get(id);
   if (v !== null) field(id).value = v;
 }
@@ -33,6 +33,7 @@ let trainer: Trainer | null = null;
 function knobs(): Knobs {
   return {
     model: field('model').value as FlowType,
+    objective: field('objective').value as Objective,
     hidden: field('hidden').value.split(',').map((s) => Number(s.trim())),
     solver: field('solver').value as MethodName,
     tol: Number(field('tol').value),
@@ -157,7 +158,7 @@ async function switchBackend(): Promise<void> {
 
 $('run').addEventListener('click', toggle);
 $('reset').addEventListener('click', rebuild);
-for (const id of ['model', 'hidden', 'solver', 'tol', 'trace', 'batch', 'lr']) field(id).addEventListener('change', rebuild);
+for (const id of ['model', 'objective', 'hidden', 'solver', 'tol', 'trace', 'batch', 'lr']) field(id).addEventListener('change', rebuild);
 $('backend').addEventListener('change', () => void switchBackend());
 field('data').addEventListener('change', () => {
   source.name = field('data').value;

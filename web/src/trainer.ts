@@ -3,13 +3,15 @@
  * panels draw (test NLL, density grid, samples, trajectories). Every method leaves the tfjs
  * tensor count where it found it; the browser test checks that over the iterations.
  */
-import { CNF, InvalidArgumentError, createFlow, leafBlocks, setTrace, tf } from 'biflow';
-import type { Flow, FlowConfig, FlowType, MethodName, TraceEstimator } from 'biflow';
+import { CNF, InvalidArgumentError, createFlow, flowMatchingObjective, leafBlocks, setTrace, tf } from 'biflow';
+import type { Flow, FlowConfig, FlowType, MethodName, Objective, TraceEstimator } from 'biflow';
 import type { Extent } from './draw.js';
 
 /** The knobs of the page. */
 export interface Knobs {
   model: FlowType;
+  /** 'ml', or flow matching of the CNF block ('cfm', 'ot-cfm': ffjord). */
+  objective: Objective;
   hidden: number[];
   solver: MethodName;
   tol: number;
@@ -48,6 +50,8 @@ export class Trainer {
   /** Seconds spent inside `step` (training only, no drawing). */
   trainSeconds = 0;
   private readonly opt: tf.Optimizer;
+  /** What `step` trains: the flow itself (ml) or its flow-matching objective. */
+  private readonly model: { trainableVariables: tf.Variable[]; loss(x: tf.Tensor2D): tf.Scalar; initialize?(x: tf.Tensor2D): void };
 
   /** Throws the registry's typed error when the knobs name a flow that cannot be built. */
   constructor(
@@ -57,6 +61,12 @@ export class Trainer {
     if (!Number.isInteger(knobs.batch) || knobs.batch < 1) throw new InvalidArgumentError('playground', 'batch', knobs.batch, 'must be a positive integer such as 256, got {value}.');
     if (!(knobs.lr > 0 && knobs.lr < 1)) throw new InvalidArgumentError('playground', 'lr', knobs.lr, 'must be a learning rate in (0, 1) such as 0.005, got {value}.');
     this.flow = createFlow(configFor(knobs));
+    try {
+      this.model = knobs.objective === 'ml' ? this.flow : flowMatchingObjective(this.flow, { objective: knobs.objective });
+    } catch (e) {
+      this.flow.dispose();
+      throw e;
+    }
     this.opt = tf.train.adam(knobs.lr);
   }
 
@@ -64,13 +74,14 @@ export class Trainer {
   async step(): Promise<number> {
     const t0 = performance.now();
     const x = tf.tensor2d(this.batchOf(this.iter, this.knobs.batch), [this.knobs.batch, 2]);
-    if (this.iter === 0) this.flow.initialize(x);
-    const loss = this.opt.minimize(() => this.flow.loss(x), true, this.flow.trainableVariables)!;
+    if (this.iter === 0) this.model.initialize?.(x);
+    const loss = this.opt.minimize(() => this.model.loss(x), true, this.model.trainableVariables)!;
     const value = (await loss.data())[0]!;
     tf.dispose([x, loss]);
     this.trainSeconds += (performance.now() - t0) / 1000;
     this.iter++;
-    const s = this.flow.stats();
+    // Flow matching solves no ODE while training: no training NFE.
+    const s = this.knobs.objective === 'ml' ? this.flow.stats() : {};
     this.history.push({ iter: this.iter, loss: value, nfeForward: s.nfeForward ?? 0, nfeBackward: s.nfeBackward ?? 0 });
     return value;
   }
