@@ -75,6 +75,24 @@ export function flowMatchingBatch(x0: tf.Tensor2D, x1: tf.Tensor2D, tau: tf.Tens
   });
 }
 
+/** Validates flow-matching options and flow; returns the index of the CNF block among the leaf blocks. */
+function checkFlowMatching(flow: unknown, options: FlowMatchingOptions): number {
+  const fn = 'train';
+  const { objective, sigma = 0 } = options;
+  if (!(OBJECTIVES as readonly string[]).includes(objective) || (objective as string) === 'ml') {
+    throw new InvalidArgumentError(fn, 'objective', objective, `must be one of ${OBJECTIVES.map((o) => `'${o}'`).join(', ')}, got {value}.`);
+  }
+  if (!(typeof sigma === 'number' && sigma >= 0 && Number.isFinite(sigma))) throw new InvalidArgumentError(fn, 'sigma', sigma, 'must be a finite number ≥ 0, got {value}. The usual value is 0 (I-CFM uses small values such as 0.1).');
+  if (!(flow instanceof Flow)) throw new InvalidArgumentError(fn, 'objective', objective, "trains the CNF block of a Flow, and this model is not one. Use objective 'ml'.");
+  const cnfs = leafBlocks(flow.bijector).flatMap((b, i) => (b instanceof CNF ? [i] : []));
+  const type = flow.config?.type ?? 'flow';
+  if (cnfs.length === 0) throw new InvalidArgumentError(fn, 'objective', objective, `needs a flow with a CNF block (ffjord, or biflow with one 'cnf' block); this '${type}' flow has none. Use objective 'ml'.`);
+  if (cnfs.length > 1) {
+    throw new InvalidArgumentError(fn, 'objective', objective, `trains exactly one CNF block, with the other blocks fixed; this '${type}' flow has ${cnfs.length} (blocks ${cnfs.join(', ')}). Use a stack with one 'cnf' block, or objective 'ml'.`);
+  }
+  return cnfs[0]!;
+}
+
 /** The training model of flow matching: what `train` runs when `objective` is 'cfm' or 'ot-cfm'. */
 export class FlowMatching {
   /** The CNF block trained, and the fixed blocks before and after it. */
@@ -87,15 +105,19 @@ export class FlowMatching {
   private solver: AssignmentSolver | null = null;
   private cost: Float64Array | null = null;
 
+  readonly flow: Flow;
+
+  /** Checks the flow and options (typed errors naming the option; see {@link flowMatchingObjective}). */
   constructor(
-    readonly flow: Flow,
+    flow: unknown,
     readonly options: FlowMatchingOptions,
   ) {
-    const blocks = leafBlocks(flow.bijector);
-    const at = blocks.flatMap((b, i) => (b instanceof CNF ? [i] : []));
-    this.cnf = blocks[at[0]!] as CNF;
-    this.before = blocks.slice(0, at[0]);
-    this.after = blocks.slice(at[0]! + 1);
+    const at = checkFlowMatching(flow, options);
+    this.flow = flow as Flow;
+    const blocks = leafBlocks(this.flow.bijector);
+    this.cnf = blocks[at] as CNF;
+    this.before = blocks.slice(0, at);
+    this.after = blocks.slice(at + 1);
     this.sigma = options.sigma ?? 0;
     this.seed = options.seed ?? 0;
   }
@@ -169,19 +191,5 @@ export class FlowMatching {
  * its `loss` is the FM loss and its variables the CNF's net. Typed errors name the option.
  */
 export function flowMatchingObjective(flow: unknown, options: FlowMatchingOptions): FlowMatching {
-  const fn = 'train';
-  const { objective, sigma = 0 } = options;
-  if (!(OBJECTIVES as readonly string[]).includes(objective) || (objective as string) === 'ml') {
-    throw new InvalidArgumentError(fn, 'objective', objective, `must be one of ${OBJECTIVES.map((o) => `'${o}'`).join(', ')}, got {value}.`);
-  }
-  if (!(typeof sigma === 'number' && sigma >= 0 && Number.isFinite(sigma))) throw new InvalidArgumentError(fn, 'sigma', sigma, 'must be a finite number ≥ 0, got {value}. The usual value is 0 (I-CFM uses small values such as 0.1).');
-  if (!(flow instanceof Flow)) throw new InvalidArgumentError(fn, 'objective', objective, "trains the CNF block of a Flow, and this model is not one. Use objective 'ml'.");
-  const blocks = leafBlocks(flow.bijector);
-  const cnfs = blocks.flatMap((b, i) => (b instanceof CNF ? [i] : []));
-  const type = flow.config?.type ?? 'flow';
-  if (cnfs.length === 0) throw new InvalidArgumentError(fn, 'objective', objective, `needs a flow with a CNF block (ffjord, or biflow with one 'cnf' block); this '${type}' flow has none. Use objective 'ml'.`);
-  if (cnfs.length > 1) {
-    throw new InvalidArgumentError(fn, 'objective', objective, `trains exactly one CNF block, with the other blocks fixed; this '${type}' flow has ${cnfs.length} (blocks ${cnfs.join(', ')}). Use a stack with one 'cnf' block, or objective 'ml'.`);
-  }
-  return new FlowMatching(flow, { ...options, sigma });
+  return new FlowMatching(flow, options);
 }
