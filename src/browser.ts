@@ -50,9 +50,12 @@ export { toleranceSweep, problemSweep, referenceLogProb } from './biflow/toleran
 export type { SweepOptions, SweepRow, ToleranceResult, ProblemRow } from './biflow/tolerance.js';
 export { CNF, setTrace, cnfField64, cnfForward64 } from './ffjord/index.js';
 export type { CNFOptions, CNFStats, TraceEstimator } from './ffjord/index.js';
+export { flowMatchingObjective, flowMatchingBatch, FlowMatching, OBJECTIVES, AssignmentSolver, squaredDistanceAssignment } from './ffjord/index.js';
+export type { Objective, FlowMatchingOptions, FlowMatchingBatch } from './ffjord/index.js';
 export { ODENet, LAYER_KINDS } from './nn/index.js';
 export type { ODENetOptions, LayerKind, AugmentedLayout } from './nn/index.js';
-export { train } from './train/train.js';
+export { train } from './biflow/train-flow.js';
+export type { FlowTrainOptions } from './biflow/train-flow.js';
 export type { Trainable, TrainOptions, TrainResult, TrainCallbacks, IterationLogs, LogRecord } from './train/train.js';
 export type { EarlyStoppingOptions } from './train/early-stopping.js';
 export type { Checkpointer, CheckpointSession, OptimizerState, RunProgress } from './train/checkpointer.js';

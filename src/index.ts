@@ -49,11 +49,15 @@ export type {
 } from './biflow/index.js';
 export { CNF, setTrace, cnfField64, cnfForward64 } from './ffjord/index.js';
 export type { CNFOptions, CNFStats, TraceEstimator } from './ffjord/index.js';
+export { flowMatchingObjective, flowMatchingBatch, FlowMatching, OBJECTIVES, AssignmentSolver, squaredDistanceAssignment } from './ffjord/index.js';
+export type { Objective, FlowMatchingOptions, FlowMatchingBatch } from './ffjord/index.js';
 export { ODENet, LAYER_KINDS } from './nn/index.js';
 export type { ODENetOptions, LayerKind, AugmentedLayout } from './nn/index.js';
 export { toyData, TOY_DATASETS } from './data/toy.js';
 export type { ToyDataset } from './data/toy.js';
-export { train, fileCheckpointer, OutputPathError, OutputInUseError, CheckpointFileError } from './train/index.js';
+export { fileCheckpointer, OutputPathError, OutputInUseError, CheckpointFileError } from './train/index.js';
+export { train } from './biflow/train-node.js';
+export type { FlowTrainOptions } from './biflow/train-flow.js';
 export type {
   Trainable, TrainOptions, TrainResult, TrainCallbacks, IterationLogs, LogRecord, LockOwner, EarlyStoppingOptions, Checkpointer, CheckpointSession, OptimizerState, RunProgress, ProgressMode, FolderWriter,
 } from './train/index.js';

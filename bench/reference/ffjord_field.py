@@ -1,5 +1,6 @@
 """The FFJORD reference model shared by the PyTorch benchmark scripts: a concatsquash MLP vector
-field f(t, x) = dim -> H -> H -> H -> dim with tanh between layers."""
+field f(t, x) = dim -> H -> H -> H -> dim with tanh between layers; and the --serve protocol."""
+import json, sys, time
 import torch, torch.nn as nn
 
 
@@ -9,7 +10,7 @@ class ConcatSquash(nn.Module):
         self.lin, self.gate, self.bias = nn.Linear(i, o), nn.Linear(1, o), nn.Linear(1, o, bias=False)
 
     def forward(self, t, x):
-        t = t.view(1, 1)
+        t = t.view(-1, 1)  # one time, or a time per row (flow matching)
         return self.lin(x) * torch.sigmoid(self.gate(t)) + self.bias(t)
 
 
@@ -24,3 +25,16 @@ class Field(nn.Module):
             if i < len(self.layers) - 1:
                 x = torch.tanh(x)
         return x
+
+
+def serve(iteration, threads, extra):
+    """The --serve protocol: a ready line, then for each count k read from stdin one JSON line with
+    the milliseconds of k timed iterations and extra(k)'s fields."""
+    print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "threads": threads, "ready": True}), flush=True)
+    for line in sys.stdin:
+        ts = []
+        for _ in range(int(line)):
+            s = time.perf_counter()
+            iteration()
+            ts.append(1e3 * (time.perf_counter() - s))
+        print(json.dumps({"times_ms": ts, **extra(len(ts))}), flush=True)

@@ -2,6 +2,7 @@
  * The comparison harness: trains several flow types on the same data, split and seed, and tabulates
  * test NLL, parameters, training time, NFE, sampling time for each sampler and the energy distance
  * of samples to held-out data. The 'biflow' entry is a mixed stack plus its one-pass generator.
+ * With `objectives`, the 'ffjord' model also gets a row per flow-matching objective (cfm, ot-cfm).
  *
  * @example
  * const { rows, panels } = await compare(loadDataset('8gaussians'), { models: ['realnvp', 'ffjord', 'biflow'], iters: 500 });
@@ -10,10 +11,12 @@
 import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Dataset } from '../data/dataset.js';
+import { OBJECTIVES } from '../ffjord/flow-matching.js';
+import type { Objective } from '../ffjord/flow-matching.js';
 import type { Flow } from '../flows/flow.js';
 import { gridFigure } from '../plot/charts.js';
 import { densityFigure, samplesFigure } from '../plot/figures.js';
-import { train } from '../train/train.js';
+import { train } from './train-flow.js';
 import { trainGenerator } from './train-generator.js';
 import { samplerReport } from './metrics.js';
 import { createFlow, FLOW_TYPES } from './registry.js';
@@ -32,6 +35,11 @@ export interface CompareOptions {
   testRows?: number;
   /** Samples drawn per sampler for energy distance and timing (default 1000). */
   samples?: number;
+  /**
+   * Training objectives (default ['ml']): 'ml' trains every model; 'cfm' / 'ot-cfm' add a row of
+   * the 'ffjord' model trained by flow matching (the one model type with a single CNF block).
+   */
+  objectives?: Objective[];
   /** Extra configuration per model type, merged into `{ type, dim, seed }`. */
   configs?: Partial<Record<FlowType, Partial<FlowConfig>>>;
   /** 2-D data: the density grid and region of the figure panels (default 60, [-4, 4, -4, 4]). */
@@ -44,6 +52,7 @@ export interface CompareOptions {
 /** One model's line of the comparison table. */
 export interface CompareRow {
   model: FlowType;
+  objective: Objective;
   testNll: number;
   params: number;
   trainSeconds: number;
@@ -60,7 +69,8 @@ export interface CompareRow {
 
 /** What the figure shows per model (2-D data only). */
 export interface ComparePanel {
-  model: FlowType;
+  /** The model type, with the objective where it is not 'ml' (e.g. 'ffjord ot-cfm'). */
+  model: string;
   density: Float32Array;
   samplesInverse: Float32Array;
   samplesGenerator: Float32Array | null;
@@ -68,7 +78,7 @@ export interface ComparePanel {
 
 /** The table's columns, in order (every row has each of them). */
 export const COMPARE_COLUMNS: readonly (keyof CompareRow)[] = [
-  'model', 'testNll', 'params', 'trainSeconds', 'nfeForward', 'nfeBackward', 'sampleSecondsInverse', 'sampleSecondsGenerator',
+  'model', 'objective', 'testNll', 'params', 'trainSeconds', 'nfeForward', 'nfeBackward', 'sampleSecondsInverse', 'sampleSecondsGenerator',
   'energyInverse', 'energyGenerator', 'generatorTrainSeconds', 'reconstructionData',
 ];
 
@@ -90,18 +100,26 @@ export async function compare(data: Dataset, options: CompareOptions = {}): Prom
   if (!Array.isArray(models) || models.length === 0 || models.some((m) => !FLOW_TYPES.includes(m))) {
     throw new InvalidArgumentError(fn, 'models', models, `must be a non-empty list of flow types among ${FLOW_TYPES.join(', ')}, got {value}.`);
   }
+  const objectives = options.objectives ?? ['ml'];
+  if (!Array.isArray(objectives) || objectives.length === 0 || objectives.some((o) => !OBJECTIVES.includes(o))) {
+    throw new InvalidArgumentError(fn, 'objectives', objectives, `must be a non-empty list among ${OBJECTIVES.join(', ')}, got {value}.`);
+  }
+  const runs = models.flatMap((model) => objectives.filter((o) => o === 'ml' || model === 'ffjord').map((objective) => ({ model, objective })));
+  if (runs.length === 0) throw new InvalidArgumentError(fn, 'objectives', objectives, "trains only 'ffjord' by flow matching; add 'ml' or the 'ffjord' model, got {value}.");
   const testRows = Math.min(options.testRows ?? 5000, data.test.length / data.dim);
   const test = data.test.subarray(0, testRows * data.dim);
   const write = options.write ?? (() => {});
   const rows: CompareRow[] = [];
   const panels: ComparePanel[] = [];
-  for (const model of models) {
+  for (const { model, objective } of runs) {
+    const name = objective === 'ml' ? model : `${model} ${objective}`;
     const config: FlowConfig = { type: model, dim: data.dim, seed, ...(model === 'ffjord' || model === 'biflow' ? { cnf: { trace: 'hutchinson' } } : {}), ...options.configs?.[model] };
     const flow = createFlow(config);
     try {
-      write(`${model}: training ${iters} iterations\n`);
-      const result = await train(flow, data, { iters, batch, lr, progress: 'none' });
-      const stats = flow.stats();
+      write(`${name}: training ${iters} iterations\n`);
+      const result = await train(flow, data, { iters, batch, lr, progress: 'none', ...(objective === 'ml' ? {} : { objective, seed }) });
+      // Flow matching solves no ODE while training: no training NFE.
+      const stats = objective === 'ml' ? flow.stats() : {};
       let generatorTrainSeconds: number | null = null;
       if (model === 'biflow') {
         write(`${model}: training the one-pass generator\n`);
@@ -111,12 +129,12 @@ export async function compare(data: Dataset, options: CompareOptions = {}): Prom
       const testNll = flow.nll(test) + (data.nllOffset ?? 0);
       const report = samplerReport(flow, test, { samples, seed });
       rows.push({
-        model, testNll, params: flow.trainableVariables.reduce((n, v) => n + v.size, 0) + (flow.generator?.trainableVariables.reduce((n, v) => n + v.size, 0) ?? 0),
+        model, objective, testNll, params: flow.trainableVariables.reduce((n, v) => n + v.size, 0) + (flow.generator?.trainableVariables.reduce((n, v) => n + v.size, 0) ?? 0),
         trainSeconds: result.seconds, nfeForward: stats.nfeForward ?? null, nfeBackward: stats.nfeBackward ?? null,
         sampleSecondsInverse: report.secondsInverse, sampleSecondsGenerator: report.secondsGenerator, energyInverse: report.energyInverse,
         energyGenerator: report.energyGenerator, generatorTrainSeconds, reconstructionData: report.reconstructionData,
       });
-      if (data.dim === 2) panels.push(panelOf(flow, model, grid, extent, samples, seed));
+      if (data.dim === 2) panels.push(panelOf(flow, name, grid, extent, samples, seed));
     } finally {
       flow.dispose();
     }
@@ -124,7 +142,7 @@ export async function compare(data: Dataset, options: CompareOptions = {}): Prom
   return { rows, panels };
 }
 
-function panelOf(flow: Flow, model: FlowType, grid: number, extent: [number, number, number, number], samples: number, seed: number): ComparePanel {
+function panelOf(flow: Flow, model: string, grid: number, extent: [number, number, number, number], samples: number, seed: number): ComparePanel {
   const draw = (via: 'inverse' | 'generator') => tf.tidy(() => flow.sample(samples, { seed, via }).dataSync() as Float32Array);
   return { model, density: flow.densityGrid(extent, grid), samplesInverse: draw('inverse'), samplesGenerator: flow.generator ? draw('generator') : null };
 }

@@ -25,6 +25,7 @@ import { leafBlocks } from '../flows/compose.js';
 import { CNF } from '../ffjord/cnf.js';
 import { common, finish, int, list, num } from './options.js';
 import type { Common } from './options.js';
+import { fmBenchCommand } from './bench-fm.js';
 
 /** What one side of the comparison runs. */
 export interface StepBenchOptions {
@@ -290,6 +291,7 @@ export function stepLine(r: StepBenchRow): string {
 
 export function benchCommands(prog: Command, out: (s: string) => void): void {
   const bench = prog.command('bench').description('benchmarks measured side by side with a reference');
+  fmBenchCommand(bench, out);
   common(bench.command('ffjord-step').description('one FFJORD training iteration against PyTorch on one thread (the same model and work)'))
     .addOption(new Option('--batch <list>', 'batch sizes').default([100, 1000]).argParser(list('batch')))
     .addOption(new Option('--solver <name>', 'rk4 (fixed steps, direct backprop) or dopri5 (adaptive, backsolve adjoint)').choices(['rk4', 'dopri5']).default('rk4'))

@@ -15,6 +15,8 @@ import { problemSweep, toleranceSweep } from '../biflow/tolerance.js';
 import type { ProblemRow, SweepRow } from '../biflow/tolerance.js';
 import { loadDataset } from '../data/dataset.js';
 import { BiflowError } from '../errors.js';
+import { OBJECTIVES } from '../ffjord/flow-matching.js';
+import type { Objective } from '../ffjord/flow-matching.js';
 import { METHOD_NAMES } from '../ode/index.js';
 import type { MethodName } from '../ode/index.js';
 import { gridFigure, logLogChart } from '../plot/charts.js';
@@ -39,17 +41,18 @@ export function harnessCommands(prog: Command, out: (s: string) => void): void {
     .requiredOption('--data <name|file>', 'toy dataset or data file')
     .addOption(new Option('--models <types>', 'comma-separated flow types').default(['ffjord', 'realnvp', 'glow', 'nsf', 'biflow']).argParser(names('models', FLOW_TYPES)))
     .addOption(new Option('--iters <n>', 'training iterations per model').default(1000).argParser(int('iters')))
+    .addOption(new Option('--objectives <names>', "ml, and flow matching (cfm, ot-cfm) rows of the ffjord model, e.g. ml,cfm,ot-cfm").default(['ml']).argParser(names('objectives', OBJECTIVES)))
     .addOption(new Option('--generator-iters <n>', "biflow: the generator's iterations (default --iters)").argParser(int('generator-iters')))
     .addOption(new Option('--batch <n>', 'batch size').default(100).argParser(int('batch')))
     .addOption(new Option('--test-rows <n>', 'held-out rows evaluated').default(5000).argParser(int('test-rows')))
     .addOption(new Option('--samples <n>', 'samples per sampler (energy distance, timing)').default(1000).argParser(int('samples')))
     .addOption(new Option('--grid <n>', 'density grid cells per side in the figure (2-D data)').default(60).argParser(int('grid')))
     .addOption(new Option('--out <dir>', 'folder for compare.json, compare.md and compare.png').default('out/compare'))
-    .action(async (o: Common & { data: string; models: FlowType[]; iters: number; generatorIters?: number; batch: number; testRows: number; samples: number; grid: number; out: string }) => {
+    .action(async (o: Common & { data: string; models: FlowType[]; objectives: Objective[]; iters: number; generatorIters?: number; batch: number; testRows: number; samples: number; grid: number; out: string }) => {
       await useBackend(o.backend);
       const data = loadDataset(o.data, { seed: o.seed });
       const { rows, panels } = await compare(data, {
-        models: o.models, iters: o.iters, generatorIters: o.generatorIters, batch: o.batch, seed: o.seed, testRows: o.testRows, samples: o.samples, grid: o.grid,
+        models: o.models, objectives: o.objectives, iters: o.iters, generatorIters: o.generatorIters, batch: o.batch, seed: o.seed, testRows: o.testRows, samples: o.samples, grid: o.grid,
         write: o.json ? undefined : (s) => process.stderr.write(s),
       });
       await mkdir(o.out, { recursive: true });

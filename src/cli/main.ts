@@ -20,13 +20,15 @@ import { loadDataset } from '../data/dataset.js';
 import { BiflowError, InvalidArgumentError } from '../errors.js';
 import { leafBlocks } from '../flows/compose.js';
 import { CNF } from '../ffjord/cnf.js';
+import { OBJECTIVES } from '../ffjord/flow-matching.js';
+import type { Objective } from '../ffjord/flow-matching.js';
 import { METHOD_NAMES, methodInfo } from '../ode/index.js';
 import type { GradientMode, MethodName } from '../ode/index.js';
 import { densityFigure, samplesFigure, trajectoryFigure } from '../plot/figures.js';
 import type { Extent } from '../plot/figures.js';
 import { checkRunFolder } from '../train/checkpoint.js';
 import { checkUnlocked, withFolderLock } from '../train/lock.js';
-import { train } from '../train/node.js';
+import { train } from '../biflow/train-node.js';
 import { common, finish, int, list, names, num, writeFigure } from './options.js';
 import type { Common } from './options.js';
 import { harnessCommands } from './harness.js';
@@ -81,6 +83,9 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
     .addOption(new Option('--cnf-hidden <sizes>', 'biflow: hidden sizes of the CNF blocks, e.g. 64,64,64').argParser(list('cnf-hidden')))
     .addOption(new Option('--generator-iters <n>', 'biflow: then train the one-pass generator for N iterations (default: --iters; 0: none)').argParser(int('generator-iters')))
     .addOption(new Option('--interior <k>', 'biflow: interior ODE times per CNF block the generator aligns to').default(3).argParser(int('interior')))
+    .addOption(new Option('--objective <name>', 'ml: maximum likelihood; cfm / ot-cfm: flow matching of the CNF block (ffjord, or biflow with one cnf block)').choices([...OBJECTIVES]).default('ml'))
+    .addOption(new Option('--sigma <x>', 'cfm, ot-cfm: width of the Gaussian path (default 0)').argParser(num('sigma')))
+    .addOption(new Option('--eval-every <n>', 'every N iterations, log the exact held-out NLL (0: never)').default(0).argParser(int('eval-every')))
     .option('--resume', 'continue the run stored in --out')
     .option('--overwrite', 'replace the run stored in --out (only a run biflow wrote is ever replaced)')
     .requiredOption('--out <dir>', 'run folder: model/, train.json, optimizer.bin (new, empty, or a run to --resume/--overwrite)')
@@ -88,6 +93,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
       data: string; model: FlowType; iters: number; batch: number; lr: number; weightDecay: number; hidden?: number[]; layers?: number;
       checkpointEvery: number; logEvery: number; resume?: boolean; overwrite?: boolean; out: string; solver: MethodName; tol: number; trace: 'exact' | 'hutchinson';
       gradient: GradientMode; kineticWeight: number; jacobianWeight: number; blocks?: BlockKind[]; cnfHidden?: number[]; generatorIters?: number; interior: number;
+      objective: Objective; sigma?: number; evalEvery: number;
     }, cmd: Command) => {
       const fn = 'biflow train';
       if (o.resume && o.overwrite) throw new InvalidArgumentError(fn, '--overwrite', true, 'cannot go with --resume: continue the run in --out or replace it, not both.');
@@ -115,7 +121,10 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
         iters: o.iters, batch: o.batch, lr: o.lr, weightDecay: o.weightDecay, logEvery: o.logEvery, checkpointEvery: o.checkpointEvery, checkpointDir: o.out, overwrite: o.overwrite,
         // Progress goes to standard error, as a bar only when standard error is a terminal.
         saveModel: (dir) => saveFlow(flow, dir), resumeFrom: o.resume ? o.out : undefined, progress: o.json ? 'none' : 'auto',
+        objective: o.objective, sigma: o.sigma, seed: o.seed, ...(o.evalEvery > 0 ? { validation: data.test, evalEvery: o.evalEvery } : {}),
       });
+      // The exact held-out NLL every --eval-every iterations (the trainer's validation), as testNll.
+      const evals = result.evaluations.map((e) => ({ iter: e.iter, testNll: e.validationNll }));
       const generatorIters = o.generatorIters ?? (flow.config?.type === 'biflow' ? o.iters : 0);
       let generator: { iters: number; seconds: number; align: number | null; reconstruction: number | null } | null = null;
       if (generatorIters > 0) {
@@ -129,11 +138,11 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
       const params = flow.trainableVariables.reduce((n, v) => n + v.size, 0);
       const blocks = flow.bijector instanceof Stack ? flow.bijector.blockStats() : null;
       finish(o, [
-        `trained ${flow.config?.type} on ${data.name}: ${result.iters} iterations, ${result.seconds.toFixed(1)} s`,
+        `trained ${flow.config?.type} on ${data.name}${o.objective === 'ml' ? '' : ` by ${o.objective}`}: ${result.iters} iterations, ${result.seconds.toFixed(1)} s`,
         ...(generator ? [`one-pass generator: ${generator.iters} iterations, ${generator.seconds.toFixed(1)} s, reconstruction ${generator.reconstruction?.toFixed(4)}`] : []),
         `test NLL ${testNll.toFixed(4)} nats${units.text}, ${params} parameters, saved to ${o.out}`,
       ], {
-        command: 'train', model: flow.config?.type, data: data.name, iters: result.iters, seconds: result.seconds, testNll, ...units.json, params, out: o.out,
+        command: 'train', model: flow.config?.type, objective: o.objective, evals, data: data.name, iters: result.iters, seconds: result.seconds, testNll, ...units.json, params, out: o.out,
         loss: result.history.at(-1)?.loss ?? null, generator, blocks,
       }, out);
       flow.dispose();

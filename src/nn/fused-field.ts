@@ -47,10 +47,11 @@ export function augmentedWidth({ dim, regs, trace }: AugmentedLayout): number {
 }
 
 /**
- * An activation in kernels: `jet` gives h = σ(a) and σ′(a); `back` gives ā = h̄·σ′ + σ̄′·σ″ from
- * the cotangents of h and of σ′, reusing what `jet` made (and a, for those that need it).
+ * An activation in kernels (this op's and the FM loss's, nn/fm-loss.ts): `jet` gives h = σ(a) and
+ * σ′(a); `back` gives ā = h̄·σ′ + σ̄′·σ″ from the cotangents of h and of σ′, reusing what `jet`
+ * made (and a, for those that need it).
  */
-interface ActivationJet {
+export interface ActivationJet {
   jet(r: KernelRunner, a: T): { h: T; d1: T };
   back(r: KernelRunner, hBar: T, d1Bar: T, a: T | null, h: T, d1: T): T;
   needsInput: boolean;
@@ -59,7 +60,8 @@ interface ActivationJet {
 /** ā = h̄·σ′ + σ̄′·σ″ for a given σ″. */
 const backWith = (r: KernelRunner, hBar: T, d1Bar: T, d1: T, d2: T): T => r.add(r.mul(hBar, d1), r.mul(d1Bar, d2));
 
-const JETS: Record<ActivationName, ActivationJet> = {
+/** Every activation's kernel definition. */
+export const JETS: Record<ActivationName, ActivationJet> = {
   // tanh(a) = 2σ(2a) − 1: tfjs-wasm's sigmoid is vectorised, its tanh is not (≈ 10× slower).
   tanh: {
     jet: (r, a) => {

@@ -16,6 +16,7 @@ import { ACTIVATIONS, checkActivation } from './activations.js';
 import type { ActivationName } from './activations.js';
 import { fusedAugmented, tapedAugmented } from './fused-field.js';
 import type { AugmentedLayout } from './fused-field.js';
+import { fusedFlowMatchingLoss } from './fm-loss.js';
 
 /** The layer kinds of an {@link ODENet} (how each layer sees time). */
 export const LAYER_KINDS = ['concatsquash', 'concat', 'squash', 'ignore', 'hyper'] as const;
@@ -90,16 +91,19 @@ export class ODENet {
     }
   }
 
-  /** f(t, z) for a batch z: [B, dim]. */
-  apply(t: number, z: tf.Tensor): tf.Tensor2D {
+  /**
+   * f(t, z) for a batch z: [B, dim], at one time t or at a time per row (t: [B, 1], as flow
+   * matching evaluates the field).
+   */
+  apply(t: number | tf.Tensor, z: tf.Tensor): tf.Tensor2D {
     const act = ACTIVATIONS[this.activation];
     return tf.tidy(() => {
       let h: tf.Tensor = z;
-      const tt = tf.scalar(t);
+      const tt = typeof t === 'number' ? tf.scalar(t) : t;
       this.layers.forEach(({ W, b, extra }, l) => {
         switch (this.layer) {
           case 'concat':
-            h = tf.add(tf.matMul(tf.concat([h, tf.fill([h.shape[0]!, 1], t)], 1), W), b);
+            h = tf.add(tf.matMul(tf.concat([h, typeof t === 'number' ? tf.fill([h.shape[0]!, 1], t) : t], 1), W), b);
             break;
           case 'ignore':
             h = tf.add(tf.matMul(h, W), b);
@@ -110,9 +114,12 @@ export class ODENet {
           case 'concatsquash':
             h = tf.add(tf.mul(tf.add(tf.matMul(h, W), b), tf.sigmoid(tf.add(tf.mul(tt, extra[0]!), extra[1]!))), tf.mul(tt, extra[2]!));
             break;
-          case 'hyper':
-            h = tf.add(tf.matMul(h, tf.mul(W, tf.add(1, tf.tanh(tf.mul(tt, extra[0]!))))), b);
+          case 'hyper': {
+            // W·(1 + tanh(t·w_h)) is one scale: per row, it multiplies the product instead.
+            const scale = tf.add(1, tf.tanh(tf.mul(tt, extra[0]!)));
+            h = tf.add(typeof t === 'number' ? tf.matMul(h, tf.mul(W, scale)) : tf.mul(tf.matMul(h, W), scale), b);
             break;
+          }
         }
         if (l + 1 < this.layers.length) h = act(h);
       });
@@ -130,6 +137,16 @@ export class ODENet {
     const taped = (tt: number, yy: tf.Tensor) => tapedAugmented((s, z) => this.apply(s, z), layout, tt, yy);
     if (!fused) return taped(t, y);
     return fusedAugmented({ kind: this.layer, activation: this.activation, layers: this.layerVariables }, layout, t, y, taped);
+  }
+
+  /**
+   * The flow-matching loss (1/B) Σ_b ‖f(t_b, x_b) − u_b‖² at a time per row (t [B, 1]): by
+   * default one op with a closed-form gradient (nn/fm-loss.ts); `fused: false` tapes `apply`.
+   */
+  flowMatchingLoss(t: tf.Tensor2D, x: tf.Tensor2D, u: tf.Tensor2D, fused = true): tf.Scalar {
+    const taped = (tt: tf.Tensor2D, xx: tf.Tensor2D, uu: tf.Tensor2D) => tf.tidy(() => tf.mean(tf.sum(tf.square(tf.sub(this.apply(tt, xx), uu)), 1)) as tf.Scalar);
+    if (!fused) return taped(t, x, u);
+    return fusedFlowMatchingLoss({ kind: this.layer, activation: this.activation, layers: this.layerVariables }, t, x, u, taped);
   }
 
   /** The variables layer by layer: W, b, then the kind's time weights. */

@@ -2,10 +2,10 @@
  * The playground: wires the controls to a {@link Trainer}, which trains with biflow's `train`
  * (after each iteration a callback reports and yields to the page; every few iterations the
  * validation callback redraws the panels; the stop button aborts its signal).
- * URL parameters preset the controls: ?data=moons&model=realnvp&hidden=64,64&backend=wasm&iters=50&autostart=1
+ * URL parameters preset the controls: ?data=moons&model=realnvp&objective=ml&hidden=64,64&backend=wasm&iters=50&autostart=1
  */
 import { backendInfo, tf } from 'biflow';
-import type { BackendName, FlowType, MethodName, TraceEstimator } from 'biflow';
+import type { BackendName, FlowType, MethodName, Objective, TraceEstimator } from 'biflow';
 import { FlowAnimation } from './animate.js';
 import { describe, startBackend } from './backend.js';
 import { drawChart } from './chart.js';
@@ -19,7 +19,7 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 const params = new URLSearchParams(location.search);
 const field = (id: string) => $<HTMLInputElement | HTMLSelectElement>(id);
 for (const name of DATA_CHOICES) $('data').append(new Option(name, name));
-for (const id of ['data', 'model', 'hidden', 'solver', 'tol', 'trace', 'batch', 'lr', 'backend']) {
+for (const id of ['data', 'model', 'objective', 'hidden', 'solver', 'tol', 'trace', 'batch', 'lr', 'backend']) {
   const v = params.get(id);
   if (v !== null) field(id).value = v;
 }
@@ -36,6 +36,7 @@ let stopper: AbortController | null = null;
 function knobs(): Knobs {
   return {
     model: field('model').value as FlowType,
+    objective: field('objective').value as Objective,
     hidden: field('hidden').value.split(',').map((s) => Number(s.trim())),
     solver: field('solver').value as MethodName,
     tol: Number(field('tol').value),
@@ -177,7 +178,7 @@ async function switchBackend(): Promise<void> {
 
 $('run').addEventListener('click', toggle);
 $('reset').addEventListener('click', rebuild);
-for (const id of ['model', 'hidden', 'solver', 'tol', 'trace', 'batch', 'lr']) field(id).addEventListener('change', rebuild);
+for (const id of ['model', 'objective', 'hidden', 'solver', 'tol', 'trace', 'batch', 'lr']) field(id).addEventListener('change', rebuild);
 $('backend').addEventListener('change', () => void switchBackend());
 field('data').addEventListener('change', () => {
   source.name = field('data').value;

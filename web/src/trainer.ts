@@ -4,13 +4,15 @@
  * runs), and the evaluations the panels draw (density grid, samples, trajectories). Every method
  * leaves the tfjs tensor count where it found it; the browser test checks that over the iterations.
  */
-import { CNF, InvalidArgumentError, createFlow, leafBlocks, tf, train } from 'biflow';
-import type { Checkpointer, CheckpointSession, Dataset, Flow, FlowConfig, FlowType, MethodName, RunProgress, TraceEstimator } from 'biflow';
+import { CNF, InvalidArgumentError, createFlow, flowMatchingObjective, leafBlocks, tf, train } from 'biflow';
+import type { Checkpointer, CheckpointSession, Dataset, Flow, FlowConfig, FlowType, MethodName, Objective, RunProgress, TraceEstimator } from 'biflow';
 import type { Extent } from './draw.js';
 
 /** The knobs of the page. */
 export interface Knobs {
   model: FlowType;
+  /** ml: maximum likelihood; cfm / ot-cfm: flow matching of the CNF block. */
+  objective: Objective;
   hidden: number[];
   solver: MethodName;
   tol: number;
@@ -105,6 +107,13 @@ export class Trainer {
     if (!Number.isInteger(knobs.batch) || knobs.batch < 1) throw new InvalidArgumentError('playground', 'batch', knobs.batch, 'must be a positive integer such as 256, got {value}.');
     if (!(knobs.lr > 0 && knobs.lr < 1)) throw new InvalidArgumentError('playground', 'lr', knobs.lr, 'must be a learning rate in (0, 1) such as 0.005, got {value}.');
     this.flow = createFlow(configFor(knobs));
+    try {
+      // A flow the objective cannot train (flow matching of a discrete flow) is refused here, not at the first run.
+      if (knobs.objective !== 'ml') flowMatchingObjective(this.flow, { objective: knobs.objective });
+    } catch (e) {
+      this.flow.dispose();
+      throw e;
+    }
   }
 
   /** Trains until `until` or until `signal` aborts (then after the current iteration), continuing the previous run. */
@@ -115,7 +124,7 @@ export class Trainer {
     this.running = train(this.flow, data, {
       iters: Number.isFinite(o.until) ? o.until : Number.MAX_SAFE_INTEGER, batch: this.knobs.batch, lr: this.knobs.lr, progress: 'none', logEvery: 100,
       checkpointDir: 'memory', resumeFrom: this.iter > 0 ? 'memory' : undefined, saveModel: async () => {}, signal: o.signal,
-      validation: o.validation, evalEvery: o.evalEvery,
+      validation: o.validation, evalEvery: o.evalEvery, objective: this.knobs.objective,
       callbacks: {
         onIterationEnd: async (iter, logs) => {
           this.trainSeconds += (performance.now() - mark) / 1000;
