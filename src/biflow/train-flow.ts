@@ -50,7 +50,7 @@ export function withObjective(model: Trainable, opts: FlowTrainOptions): { model
  * await train(flow, data, { iters: 2000, batch: 256, objective: 'ot-cfm', validation: data.test, evalEvery: 500 });
  * ```
  */
-export function train(model: Trainable, data: Dataset, opts: FlowTrainOptions, checkpointer?: Checkpointer): Promise<TrainResult> {
+export async function train(model: Trainable, data: Dataset, opts: FlowTrainOptions, checkpointer?: Checkpointer): Promise<TrainResult> {
   const w = withObjective(model, opts);
   return trainLoop(w.model, data, w.opts, checkpointer);
 }

@@ -26,7 +26,7 @@ import type { FlowTrainOptions } from './train-flow.js';
  * await train(fm, data, { iters: 2000, batch: 256, objective: 'cfm', validation: data.test, evalEvery: 500 });
  * ```
  */
-export function train(model: Trainable, data: Dataset, opts: FlowTrainOptions, checkpointer?: Checkpointer | FolderWriter): Promise<TrainResult> {
+export async function train(model: Trainable, data: Dataset, opts: FlowTrainOptions, checkpointer?: Checkpointer | FolderWriter): Promise<TrainResult> {
   const w = withObjective(model, opts);
   return nodeLoop(w.model, data, w.opts, checkpointer);
 }

@@ -66,6 +66,13 @@ export interface FlowMatchingBatch {
  * The points and targets of pairs (x₀, x₁) at path times τ [B, 1] (noise ε [B, D] where σ > 0):
  * t = τT, x = (1 − τ)x₀ + τx₁ + σε, u = (x₁ − x₀)/T. The loss of a field f is then the batch mean
  * of ‖f(t, x) − u‖² (ODENet.flowMatchingLoss).
+ *
+ * @example
+ * ```ts
+ * import { flowMatchingBatch, tf } from 'biflow';
+ * const x0 = tf.tensor2d([[1, 2]]), x1 = tf.tensor2d([[0, 0]]), tau = tf.tensor2d([[0.25]]);
+ * const { t, x, u } = flowMatchingBatch(x0, x1, tau, 0.5);   // t = 0.125, x = [0.75, 1.5], u = [−2, −4]
+ * ```
  */
 export function flowMatchingBatch(x0: tf.Tensor2D, x1: tf.Tensor2D, tau: tf.Tensor2D, T: number, sigma = 0, eps: tf.Tensor2D | null = null): FlowMatchingBatch {
   return tf.tidy(() => {
@@ -183,6 +190,17 @@ export class FlowMatching {
 /**
  * The flow-matching training model of `flow` (see the module notes for which flows qualify):
  * its `loss` is the FM loss and its variables the CNF's net. Typed errors name the option.
+ * `train(flow, data, { objective })` builds it; use it directly for a loop of your own.
+ *
+ * @example
+ * ```ts
+ * import { createFlow, flowMatchingObjective, tf, toyData } from 'biflow';
+ * const flow = createFlow({ type: 'ffjord', dim: 2 });
+ * const fm = flowMatchingObjective(flow, { objective: 'ot-cfm' });
+ * const opt = tf.train.adam(1e-3);
+ * const x = tf.tensor2d(toyData('8gaussians', 256, 1), [256, 2]);
+ * opt.minimize(() => fm.loss(x), false, fm.trainableVariables);   // one FM step; flow.logProb stays exact
+ * ```
  */
 export function flowMatchingObjective(flow: unknown, options: FlowMatchingOptions): FlowMatching {
   return new FlowMatching(flow, options);

@@ -286,6 +286,13 @@ export class AssignmentSolver {
  * The exact assignment of rows a[i] to rows b[σ(i)] of two [n, D] row-major point sets that
  * minimises Σᵢ ‖a[i] − b[σ(i)]‖² (the discrete optimal transport plan between equal-weight
  * samples). Returns σ. Pass a `solver` (and `cost`, n·n) to reuse their memory across batches.
+ *
+ * @example
+ * ```ts
+ * import { squaredDistanceAssignment } from 'biflow';
+ * const a = [0, 0, 10, 10], b = [10, 10, 0, 0];            // two 2-D points each, row-major
+ * squaredDistanceAssignment(a, b, 2);                       // Int32Array [1, 0]: a[0] ↔ b[1], a[1] ↔ b[0]
+ * ```
  */
 export function squaredDistanceAssignment(a: ArrayLike<number>, b: ArrayLike<number>, dim: number, solver?: AssignmentSolver, cost?: Float64Array): Int32Array {
   const n = a.length / dim;
