@@ -36,7 +36,7 @@ describe('biflow compare', () => {
     const { code } = await run(['compare', '--data', '8gaussians', '--models', 'realnvp,maf']);
     expect(code).toBe(2);
     const written = vi.mocked(process.stderr.write).mock.calls.map((c) => String(c[0])).join('');
-    expect(written).toMatch(/biflow: --models must name one of ffjord, .*, got "maf"\./);
+    expect(written).toMatch(/biflow: --models must name one of nice, .*, got "maf"\./);
   });
 });
 
