@@ -14,10 +14,14 @@ import type { AdapterInfo, RawAdapter } from './select.js';
 /** How to get Dawn, for the error that says it is missing. */
 export const DAWN_INSTALL = "npm install webgpu (Dawn's prebuilt WebGPU for Node)";
 
-/** The URL of the installed `webgpu` package's entry, or an Error saying it is not installed. */
-function dawnUrl(): string {
+/**
+ * The URL of the `webgpu` package's entry as resolved from `from` (this module), or an Error
+ * saying it is not installed. Imported by that URL, not by name, so that bundlers building the
+ * Node entry leave the optional native package alone.
+ */
+export function dawnUrl(from: string = import.meta.url): string {
   try {
-    return pathToFileURL(createRequire(import.meta.url).resolve('webgpu')).href;
+    return pathToFileURL(createRequire(from).resolve('webgpu')).href;
   } catch {
     throw new Error("the 'webgpu' package (Dawn) is not installed");
   }
