@@ -21,7 +21,7 @@ async function importOptional(name: string): Promise<void> {
     await import(name);
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw new Error(`'${name}' is not installed`);
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw new Error(`'${name}' is not installed`, { cause: e });
     throw e;
   }
 }
