@@ -20,8 +20,10 @@ async function importOptional(name: string): Promise<void> {
   try {
     await import(name);
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw new Error(`'${name}' is not installed`, { cause: e });
+    const { code, message } = e as { code?: string; message?: string };
+    // Only the package itself missing, not one of its own imports (that error is passed on as is).
+    const missing = (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && new RegExp(`'${name}'`).test(message ?? '');
+    if (missing) throw new Error(`'${name}' is not installed`, { cause: e });
     throw e;
   }
 }

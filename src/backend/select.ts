@@ -185,10 +185,10 @@ async function load(platform: Platform, name: ConcreteBackend, requireHardware: 
       return done('webgl', info);
     }
     case 'webgpu': {
-      // 'auto' asks the platform's probe first where it has one: a software adapter is then passed
-      // over without the GPU library ever loading in this process.
+      // 'auto' asks the platform's probe first where it has one (and navigator.gpu is not here yet):
+      // a software adapter is then passed over without the GPU library ever loading in this process.
       const software = (a: AdapterInfo) => new Error(`only a software adapter (${a.description || a.device || a.vendor}) is present`);
-      if (requireHardware && platform.probeGpu) {
+      if (requireHardware && platform.probeGpu && !(globalThis as { navigator?: { gpu?: Gpu } }).navigator?.gpu) {
         const probed = await platform.probeGpu();
         if (probed.software) throw software(probed);
       }
