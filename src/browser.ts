@@ -1,7 +1,9 @@
 /**
  * biflow in a browser (the package's `browser`/`default` export condition): everything the Node
- * entry has but file I/O (`saveFlow`, `loadFlow`, `ModelFileError`), with a `useBackend` that
- * picks WebGPU → WebGL → wasm → cpu. It imports nothing Node-only, so a bundler needs no shims;
+ * entry has but files on disk, with a `useBackend` that picks WebGPU → WebGL → wasm → cpu. `train`
+ * is the same loop without a file system (checkpoints only through a Checkpointer); `loadFlow`
+ * reads URLs (https://, relative to the page, indexeddb://) and `saveFlow` writes indexeddb:// and
+ * downloads://. It imports nothing Node-only, so a bundler needs no shims;
  * test/web/bundle.test.ts bundles it with vite and fails on any Node built-in.
  *
  * @packageDocumentation
@@ -10,15 +12,18 @@
 export {
   odeint, odeintAdjoint, adjointSensitivity, solve, Solution, spaceFor, TensorSpace, TupleSpace, SaveAt, ConstantStepSize, PIDController,
   RungeKutta, Euler, Midpoint, Heun, RK4, Bosh3, Dopri5, Tsit5, Dopri8,
-  ButcherTableau, TABLEAUX, METHOD_NAMES, float64Space,
+  ButcherTableau, TABLEAUX, METHOD_NAMES, RK_METHOD_NAMES, STIFF_METHOD_NAMES, isStiffMethod, isAdaptiveMethod, float64Space,
   ARENSTORF, BRUSSELATOR, LOTKA_VOLTERRA, VAN_DER_POL, PROBLEMS,
+  OdeSolver, ImplicitSolver, Rosenbrock, Rodas5, Esdirk, Kvaerno5, RosenbrockTableau, DirkTableau, AutoSolution, methodInfo,
+  ROBERTSON, HIRES, OREGO, VAN_DER_POL_STIFF, RELAXATION, STIFF_PROBLEMS, relaxationExact,
 } from './ode/index.js';
 export type {
-  OdeintOptions, GradientSolution, GradientMode, AdjointStats, SensitivityArgs, SensitivityResult, TupleSpaceOptions, SolveArgs, SolveStats, SolveStatus, SaveAtOptions, PIDOptions, StepSizeController, MethodName,
+  OdeintOptions, GradientSolution, GradientMode, AdjointStats, SensitivityArgs, SensitivityResult, TupleSpaceOptions, SolveArgs, SolveStats, SolveStatus, SaveAtOptions, PIDOptions, StepSizeController, MethodName, RKMethodName, StiffMethodName,
   OdeEvent, EventRecord, StateSpace, Tolerance, VectorField, NormKind, Problem,
+  StiffProblem, StepInterpolant, ImplicitMethod, RosenbrockSpec, DirkSpec, MethodSwitch, JacobianFn, ImplicitOptions, MethodInfo,
 } from './ode/index.js';
 export {
-  BiflowError, InvalidArgumentError, MaxStepsExceededError, StepSizeUnderflowError, NonFiniteError,
+  BiflowError, InvalidArgumentError, MaxStepsExceededError, StepSizeUnderflowError, NonFiniteError, SingularMatrixError,
 } from './errors.js';
 export { tf } from './backend/engine.js';
 export { useBackend, backendInfo, BackendUnavailableError, BACKEND_NAMES } from './backend/browser.js';
@@ -46,6 +51,15 @@ export { CNF, setTrace, cnfField64, cnfForward64 } from './ffjord/index.js';
 export type { CNFOptions, CNFStats, TraceEstimator } from './ffjord/index.js';
 export { ODENet, LAYER_KINDS } from './nn/index.js';
 export type { ODENetOptions, LayerKind, AugmentedLayout } from './nn/index.js';
+export { train } from './train/train.js';
+export type { Trainable, TrainOptions, TrainResult, TrainCallbacks, IterationLogs, LogRecord } from './train/train.js';
+export type { EarlyStoppingOptions } from './train/early-stopping.js';
+export type { Checkpointer, CheckpointSession, OptimizerState, RunProgress } from './train/checkpointer.js';
+export type { ProgressMode } from './train/progress.js';
+export { loadFlow, saveFlow } from './biflow/io-url.js';
+export { ModelFileError } from './biflow/flow-format.js';
+export type { FlowArtifacts, FlowIOHandler, SavedFlow } from './biflow/flow-format.js';
+export type { Dataset } from './data/dataset.js';
 export { toyData, TOY_DATASETS } from './data/toy.js';
 export type { ToyDataset } from './data/toy.js';
 export { DataFileError } from './data/data-error.js';

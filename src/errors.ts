@@ -68,6 +68,17 @@ export class NonFiniteError extends BiflowError {
   }
 }
 
+/** The Newton / W matrix of a stiff method stayed singular however the step was shrunk. */
+export class SingularMatrixError extends BiflowError {
+  constructor(
+    message: string,
+    readonly t: number,
+    readonly h: number,
+  ) {
+    super(message);
+  }
+}
+
 /** Short, printable description of a received value for error messages. */
 export function describe(value: unknown): string {
   if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value);
@@ -86,3 +97,4 @@ export function describe(value: unknown): string {
     return Object.prototype.toString.call(value);
   }
 }
+

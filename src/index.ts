@@ -1,8 +1,9 @@
 /**
  * biflow — adaptive ODE solvers and continuous and discrete normalizing flows: the Node entry
  * (package export condition `node`, and `biflow/node`). It is the browser entry (`./browser.ts`)
- * plus what needs Node: saving and loading flows on disk, and `useBackend` with Dawn WebGPU and
- * tfjs-node. test/web/entries.test.ts keeps the two lists in step.
+ * plus what needs Node: flows and training runs in folders on disk (the same `loadFlow`,
+ * `saveFlow` and `train`, which here also take paths), dataset files, and `useBackend` with Dawn
+ * WebGPU and tfjs-node. test/web/entries.test.ts keeps the two lists in step.
  *
  * @packageDocumentation
  */
@@ -10,15 +11,18 @@
 export {
   odeint, odeintAdjoint, adjointSensitivity, solve, Solution, spaceFor, TensorSpace, TupleSpace, SaveAt, ConstantStepSize, PIDController,
   RungeKutta, Euler, Midpoint, Heun, RK4, Bosh3, Dopri5, Tsit5, Dopri8,
-  ButcherTableau, TABLEAUX, METHOD_NAMES, float64Space,
+  ButcherTableau, TABLEAUX, METHOD_NAMES, RK_METHOD_NAMES, STIFF_METHOD_NAMES, isStiffMethod, isAdaptiveMethod, float64Space,
   ARENSTORF, BRUSSELATOR, LOTKA_VOLTERRA, VAN_DER_POL, PROBLEMS,
+  OdeSolver, ImplicitSolver, Rosenbrock, Rodas5, Esdirk, Kvaerno5, RosenbrockTableau, DirkTableau, AutoSolution, methodInfo,
+  ROBERTSON, HIRES, OREGO, VAN_DER_POL_STIFF, RELAXATION, STIFF_PROBLEMS, relaxationExact,
 } from './ode/index.js';
 export type {
-  OdeintOptions, GradientSolution, GradientMode, AdjointStats, SensitivityArgs, SensitivityResult, TupleSpaceOptions, SolveArgs, SolveStats, SolveStatus, SaveAtOptions, PIDOptions, StepSizeController, MethodName,
+  OdeintOptions, GradientSolution, GradientMode, AdjointStats, SensitivityArgs, SensitivityResult, TupleSpaceOptions, SolveArgs, SolveStats, SolveStatus, SaveAtOptions, PIDOptions, StepSizeController, MethodName, RKMethodName, StiffMethodName,
   OdeEvent, EventRecord, StateSpace, Tolerance, VectorField, NormKind, Problem,
+  StiffProblem, StepInterpolant, ImplicitMethod, RosenbrockSpec, DirkSpec, MethodSwitch, JacobianFn, ImplicitOptions, MethodInfo,
 } from './ode/index.js';
 export {
-  BiflowError, InvalidArgumentError, MaxStepsExceededError, StepSizeUnderflowError, NonFiniteError,
+  BiflowError, InvalidArgumentError, MaxStepsExceededError, StepSizeUnderflowError, NonFiniteError, SingularMatrixError,
 } from './errors.js';
 export { tf, useBackend, backendInfo, BackendUnavailableError, BACKEND_NAMES } from './backend/index.js';
 export type { AdapterInfo, BackendInfo, BackendName, UseBackendOptions } from './backend/index.js';
@@ -35,6 +39,7 @@ export {
   energyDistance, samplerReport, compare, compareMarkdown, compareFigure, COMPARE_COLUMNS, toleranceSweep, problemSweep, referenceLogProb,
 } from './biflow/index.js';
 export type {
+  FlowArtifacts, FlowIOHandler, SavedFlow,
   FlowConfig, FlowType, BlockKind, BlockSpec, BlockStats, StackOptions, GeneratorOptions, GeneratorConfig, AlignmentOptions, GeneratorTrainOptions,
   SamplerReport, CompareOptions, CompareRow, ComparePanel, SweepOptions, SweepRow, ToleranceResult, ProblemRow,
 } from './biflow/index.js';
@@ -44,8 +49,10 @@ export { ODENet, LAYER_KINDS } from './nn/index.js';
 export type { ODENetOptions, LayerKind, AugmentedLayout } from './nn/index.js';
 export { toyData, TOY_DATASETS } from './data/toy.js';
 export type { ToyDataset } from './data/toy.js';
-export { train, OutputPathError, OutputInUseError, CheckpointFileError } from './train/index.js';
-export type { Trainable, TrainOptions, TrainResult, LogRecord, LockOwner } from './train/index.js';
+export { train, fileCheckpointer, OutputPathError, OutputInUseError, CheckpointFileError } from './train/index.js';
+export type {
+  Trainable, TrainOptions, TrainResult, TrainCallbacks, IterationLogs, LogRecord, LockOwner, EarlyStoppingOptions, Checkpointer, CheckpointSession, OptimizerState, RunProgress, ProgressMode, FolderWriter,
+} from './train/index.js';
 export { loadDataset } from './data/index.js';
 export type { Dataset } from './data/index.js';
 export { writeFolderAtomically } from './biflow/index.js';

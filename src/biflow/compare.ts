@@ -89,7 +89,7 @@ export async function compare(data: Dataset, options: CompareOptions = {}): Prom
     const flow = createFlow(config);
     try {
       write(`${model}: training ${iters} iterations\n`);
-      const result = await train(flow, data, { iters, batch, lr, progress: 'none' }, async () => {});
+      const result = await train(flow, data, { iters, batch, lr, progress: 'none' });
       const stats = flow.stats();
       let generatorTrainSeconds: number | null = null;
       if (model === 'biflow') {

@@ -11,7 +11,7 @@
  *
  * @example
  * const flow = createFlow({ type: 'biflow', dim: 2 });
- * await train(flow, data, { iters: 2000 }, writeFolderAtomically);
+ * await train(flow, data, { iters: 2000 });
  * await trainGenerator(flow, data, { iters: 2000, interior: 3 });
  * const fast = flow.sample(10_000, { via: 'generator' });
  */

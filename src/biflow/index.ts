@@ -1,6 +1,7 @@
 export { createFlow, FLOW_TYPES } from './registry.js';
 export type { FlowConfig, FlowType } from './registry.js';
 export { saveFlow, loadFlow, ModelFileError, writeFolderAtomically } from './io.js';
+export type { FlowArtifacts, FlowIOHandler, SavedFlow } from './io.js';
 export { Stack, BLOCK_KINDS, DEFAULT_BLOCKS } from './stack.js';
 export type { BlockKind, BlockSpec, BlockStats, StackOptions } from './stack.js';
 export { Generator, forwardStates, countStates, generatorFromConfig } from './generator.js';

@@ -1,61 +1,27 @@
 /**
- * Saving and loading flows: a JSON configuration plus the weights in the tfjs weights format (a
- * manifest of names, shapes and dtypes, and one `.bin` of little-endian float32 data).
+ * Saving and loading flows in Node: folders on disk (a path or a file:// URL), plus every URL the
+ * browser part serves (io-url.ts: https://, http://, indexeddb://, downloads://, a handler). The
+ * format (flow.json + weights.bin) is flow-format.ts's.
  *
- * Writing is atomic: everything goes to a sibling temporary folder that then replaces the target,
- * so a crash mid-save leaves the previous save intact. A save replaces only a previous save: the
- * target must be new, an empty folder, or a folder holding exactly what saveFlow wrote there
- * (flow.json and the files its manifest lists); anything else is refused with an
+ * Writing a folder is atomic: everything goes to a sibling temporary folder that then replaces
+ * the target, so a crash mid-save leaves the previous save intact. A save replaces only a previous
+ * save: the target must be new, an empty folder, or a folder holding exactly what saveFlow wrote
+ * there (flow.json and the files its manifest lists); anything else is refused with an
  * OutputPathError and left untouched. Loading validates everything before it builds anything,
  * and fails with a typed error that names the file and what is wrong.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { tf } from '../backend/engine.js';
-import { BiflowError } from '../errors.js';
-import { ActNorm } from '../discrete/elementwise.js';
-import { CNF } from '../ffjord/cnf.js';
+import { fileURLToPath } from 'node:url';
 import { inspectTarget, OutputPathError, someFiles, writeFolderAtomically } from '../train/folders.js';
-import type { Bijector } from '../flows/bijector.js';
-import { leafBlocks } from '../flows/compose.js';
 import type { Flow } from '../flows/flow.js';
-import { generatorFromConfig } from './generator.js';
-import type { GeneratorConfig } from './generator.js';
-import { createFlow } from './registry.js';
-import type { FlowConfig } from './registry.js';
+import { CONFIG_FILE, concatBytes, decodeFlow, encodeFlow, FORMAT, ModelFileError, parseSaved, WEIGHTS_FILE, weightFiles } from './flow-format.js';
+import type { FlowIOHandler, SavedFlow } from './flow-format.js';
+import { loadWith, saveWith, schemeOf, urlHandler } from './io-url.js';
 
-const FORMAT = 'biflow-flow';
-const VERSION = 1;
-const CONFIG_FILE = 'flow.json';
-const WEIGHTS_FILE = 'weights.bin';
-
-/** A saved model is missing, unreadable or inconsistent. */
-export class ModelFileError extends BiflowError {
-  constructor(
-    readonly file: string,
-    problem: string,
-    fix: string,
-  ) {
-    super(`loadFlow: ${file}: ${problem}. ${fix}`);
-  }
-}
-
-interface SavedFlow {
-  format: string;
-  version: number;
-  config: FlowConfig;
-  /** Data-dependent state that is not a weight: which ActNorm layers have been initialised. */
-  actnormInitialized: boolean[];
-  /** Each CNF block's probe counter (its random state), so a resumed run draws the same probes. */
-  probeStates?: number[];
-  /** The attached one-pass generator, if any; its weights follow the flow's. */
-  generator?: GeneratorConfig;
-  weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
-}
-
-const actnorms = (b: Bijector): ActNorm[] => leafBlocks(b).filter((x): x is ActNorm => x instanceof ActNorm);
-const cnfs = (b: Bijector): CNF[] => leafBlocks(b).filter((x): x is CNF => x instanceof CNF);
+export { ModelFileError } from './flow-format.js';
+export type { FlowArtifacts, FlowIOHandler, SavedFlow } from './flow-format.js';
 
 /** The files of a saveFlow folder (flow.json and its manifest's paths), or null if `dir` is not one. */
 function savedFiles(dir: string): string[] | null {
@@ -80,28 +46,29 @@ function checkSaveTarget(target: string): void {
   }
 }
 
+/** A file:// URL as a path; anything else as it is. */
+const asPath = (s: string): string => (schemeOf(s) === 'file' ? fileURLToPath(s) : s);
+
 /**
- * Writes `flow` to the folder `dir`, created or replaced atomically. `dir` must be new, an empty
- * folder, or a folder an earlier saveFlow wrote (replaced without asking: it holds nothing else);
- * anything else is refused with {@link OutputPathError} and left as it is.
+ * Writes `flow` to `target`: a folder (a path or file:// URL) created or replaced atomically —
+ * it must be new, an empty folder, or a folder an earlier saveFlow wrote (replaced without asking:
+ * it holds nothing else); anything else is refused with {@link OutputPathError} and left as it
+ * is. Also `indexeddb://name` and `downloads://name` (browsers) or a {@link FlowIOHandler}.
+ *
+ * @example
+ * import { createFlow, loadFlow, saveFlow } from 'biflow';
+ * const flow = createFlow({ type: 'realnvp', dim: 2 });
+ * await saveFlow(flow, 'models/moons');            // models/moons/flow.json + weights.bin
+ * const back = await loadFlow('models/moons');
  */
-export async function saveFlow(flow: Flow, dir: string): Promise<void> {
-  if (!flow.config) throw new BiflowError('saveFlow: this flow was not built by createFlow, so it has no configuration to save. Build it with createFlow({ type, dim, … }).');
-  const vars = [...flow.trainableVariables, ...(flow.generator?.trainableVariables ?? [])];
-  const named = vars.map((v, i) => ({ name: `w${i}`, tensor: v as tf.Tensor }));
-  const { data, specs } = await tf.io.encodeWeights(named);
-  const saved: SavedFlow = {
-    format: FORMAT,
-    version: VERSION,
-    config: flow.config as unknown as FlowConfig,
-    actnormInitialized: actnorms(flow.bijector).map((a) => a.initialized),
-    probeStates: cnfs(flow.bijector).map((c) => c.probeState),
-    ...(flow.generator ? { generator: flow.generator.getConfig() as GeneratorConfig } : {}),
-    weightsManifest: [{ paths: [WEIGHTS_FILE], weights: specs }],
-  };
-  await writeFolderAtomically(dir, async (tmp) => {
-    await writeFile(path.join(tmp, WEIGHTS_FILE), new Uint8Array(data));
-    await writeFile(path.join(tmp, CONFIG_FILE), JSON.stringify(saved, null, 2));
+export async function saveFlow(flow: Flow, target: string | FlowIOHandler): Promise<void> {
+  if (typeof target !== 'string') return saveWith(flow, target, 'the handler');
+  const handler = urlHandler('saveFlow', 'target', target);
+  if (handler) return saveWith(flow, handler, target);
+  const { json, weights } = await encodeFlow('saveFlow', flow);
+  await writeFolderAtomically(asPath(target), async (tmp) => {
+    await writeFile(path.join(tmp, WEIGHTS_FILE), new Uint8Array(weights));
+    await writeFile(path.join(tmp, CONFIG_FILE), JSON.stringify(json, null, 2));
   }, checkSaveTarget);
 }
 
@@ -114,11 +81,12 @@ export function modelFolder(dir: string): string {
   return dir;
 }
 
-/** Reads a flow saved by {@link saveFlow}, from its folder or from a training run's folder (its model/). */
-export async function loadFlow(dir: string): Promise<Flow> {
-  dir = modelFolder(dir);
-  const configPath = path.join(dir, CONFIG_FILE);
-  const weightsPath = path.join(dir, WEIGHTS_FILE);
+const isFile = (p: string): boolean => existsSync(p) && statSync(p).isFile();
+
+/** Reads a saved flow from disk: a folder, a training run's folder (its model/), or the .json itself. */
+async function loadFromDisk(at: string): Promise<Flow> {
+  const configPath = /\.json$/i.test(at) && isFile(at) ? at : path.join(modelFolder(at), CONFIG_FILE);
+  const dir = path.dirname(configPath);
   const fix = `Point loadFlow at a folder written by saveFlow (it holds ${CONFIG_FILE} and ${WEIGHTS_FILE}) or by biflow train --out (it holds model/).`;
   let text: string;
   try {
@@ -127,42 +95,34 @@ export async function loadFlow(dir: string): Promise<Flow> {
     const code = (e as NodeJS.ErrnoException).code;
     throw new ModelFileError(configPath, `cannot be read (${code ?? (e as Error).message})${code === 'ENOENT' ? `: ${dir} holds no model, nor does its model/` : ''}`, fix);
   }
-  let saved: SavedFlow;
-  try {
-    saved = JSON.parse(text) as SavedFlow;
-  } catch (e) {
-    throw new ModelFileError(configPath, `is not valid JSON (${(e as Error).message})`, 'The save was interrupted or the file was edited; save the model again.');
+  const saved = parseSaved(text, configPath, fix);
+  const files = weightFiles(saved).map((f) => path.join(dir, f));
+  const parts: Uint8Array[] = [];
+  for (const f of files) {
+    try {
+      parts.push(await readFile(f));
+    } catch (e) {
+      throw new ModelFileError(f, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, fix);
+    }
   }
-  if (saved?.format !== FORMAT || saved.version !== VERSION || !saved.config || !Array.isArray(saved.weightsManifest)) {
-    throw new ModelFileError(configPath, `is not a ${FORMAT} v${VERSION} file`, fix);
-  }
-  if (saved.probeStates !== undefined && (!Array.isArray(saved.probeStates) || saved.probeStates.some((n) => !Number.isInteger(n) || n < 0))) {
-    throw new ModelFileError(configPath, `has probeStates ${JSON.stringify(saved.probeStates)}, not a list of non-negative integers`, 'The file was edited; save the model again.');
-  }
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(weightsPath);
-  } catch (e) {
-    throw new ModelFileError(weightsPath, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, fix);
-  }
-  const specs = saved.weightsManifest.flatMap((m) => m.weights);
-  const expected = specs.reduce((n, s) => n + 4 * s.shape.reduce((a, b) => a * b, 1), 0);
-  if (bytes.byteLength !== expected || specs.some((s) => s.dtype !== 'float32')) {
-    throw new ModelFileError(weightsPath, `holds ${bytes.byteLength} bytes where the manifest describes ${expected}`, 'The file is truncated or belongs to another model; save the model again.');
-  }
-  const flow = createFlow(saved.config);
-  if (saved.generator) flow.generator = generatorFromConfig(saved.generator);
-  const vars = [...flow.trainableVariables, ...(flow.generator?.trainableVariables ?? [])];
-  if (vars.length !== specs.length || vars.some((v, i) => v.shape.join() !== specs[i]!.shape.join())) {
-    flow.dispose();
-    throw new ModelFileError(configPath, `describes ${specs.length} weights that do not match the ${vars.length} of a '${saved.config.type}' flow built from its configuration`, 'The file was written by an incompatible version; retrain or re-save the model.');
-  }
-  const weights = tf.io.decodeWeights(new Uint8Array(bytes).buffer as ArrayBuffer, specs);
-  vars.forEach((v, i) => v.assign(weights[`w${i}`]!));
-  tf.dispose(Object.values(weights));
-  actnorms(flow.bijector).forEach((a, i) => (a.initialized = saved.actnormInitialized?.[i] ?? true));
-  cnfs(flow.bijector).forEach((c, i) => c.setProbeState(saved.probeStates?.[i] ?? 0));
-  return flow;
+  return decodeFlow(saved, concatBytes(parts), { config: configPath, weights: files[0] ?? configPath });
+}
+
+/**
+ * Reads a flow saved by {@link saveFlow}: from a folder (a path or file:// URL; a training run's
+ * folder works too, through its model/), from `https://…/model/` or `http://…` (fetch), from
+ * `indexeddb://name` (browsers), or through a {@link FlowIOHandler}.
+ *
+ * @example
+ * import { loadFlow, tf } from 'biflow';
+ * const flow = await loadFlow('runs/moons');                     // biflow train --out runs/moons
+ * const same = await loadFlow('http://127.0.0.1:8080/model/');   // the same files served over HTTP
+ * flow.logProb(tf.tensor2d([[0, 0]])).print();
+ */
+export async function loadFlow(source: string | FlowIOHandler): Promise<Flow> {
+  if (typeof source !== 'string') return loadWith(source, 'the handler');
+  const handler = urlHandler('loadFlow', 'source', source);
+  return handler ? loadWith(handler, source) : loadFromDisk(asPath(source));
 }
 
 export { writeFolderAtomically };

@@ -20,6 +20,10 @@ export type GeneratorTrainOptions = GeneratorOptions & AlignmentOptions & Omit<T
  * attaches it, so that `flow.sample(n, { via: 'generator' })` uses it.
  */
 export async function trainGenerator(flow: Flow, data: Dataset, options: GeneratorTrainOptions): Promise<{ generator: Generator; result: TrainResult }> {
+  for (const key of ['checkpointDir', 'resumeFrom'] as const) {
+    const value = (options as Partial<TrainOptions>)[key];
+    if (value !== undefined) throw new InvalidArgumentError('trainGenerator', key, value, 'is not supported for generator training, got {value}; save the flow afterwards with saveFlow.');
+  }
   const { interior = 3, hidden, activation, seed = 0, schedule, freezeFlow, alignWeight, reconstructionWeight, ...trainOptions } = options;
   let generator = flow.generator instanceof Generator && flow.generator.interior === interior ? flow.generator : null;
   if (!generator) {
@@ -28,11 +32,9 @@ export async function trainGenerator(flow: Flow, data: Dataset, options: Generat
     flow.generator = generator;
   }
   const objective = new AlignmentObjective(flow, generator, { schedule, freezeFlow, alignWeight, reconstructionWeight });
-  const noFolders = async (): Promise<void> => {
-    throw new InvalidArgumentError('trainGenerator', 'checkpointDir', undefined, 'is not supported for generator training; save the flow afterwards with saveFlow.');
-  };
   try {
-    const result = await train(objective, data, trainOptions, noFolders);
+    // The loop without a checkpointer: generator training keeps no run folder.
+    const result = await train(objective, data, trainOptions);
     return { generator, result };
   } finally {
     objective.dispose();

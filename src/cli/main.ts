@@ -19,13 +19,13 @@ import { loadDataset } from '../data/dataset.js';
 import { BiflowError } from '../errors.js';
 import { leafBlocks } from '../flows/compose.js';
 import { CNF } from '../ffjord/cnf.js';
-import { METHOD_NAMES, TABLEAUX } from '../ode/index.js';
+import { METHOD_NAMES, methodInfo } from '../ode/index.js';
 import type { GradientMode, MethodName } from '../ode/index.js';
 import { densityFigure, samplesFigure, trajectoryFigure } from '../plot/figures.js';
 import type { Extent } from '../plot/figures.js';
 import { checkRunFolder } from '../train/checkpoint.js';
 import { checkUnlocked, withFolderLock } from '../train/lock.js';
-import { train } from '../train/train.js';
+import { train } from '../train/node.js';
 import { common, extent, finish, GRID, int, list, names, num, outFile, startBackend, USAGE_EXIT, UsageError, writeFigure } from './options.js';
 import type { Common } from './options.js';
 import { harnessCommands } from './harness.js';
@@ -76,6 +76,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
     .addOption(new Option('--hidden <sizes>', 'hidden sizes, e.g. 64,64').argParser(list('hidden')))
     .addOption(new Option('--layers <n>', 'coupling layers / steps').argParser(int('layers')))
     .addOption(new Option('--checkpoint-every <n>', 'checkpoint every N iterations').default(0).argParser(int('checkpoint-every')))
+    .addOption(new Option('--log-every <n>', 'log (and print a progress line) every N iterations').default(50).argParser(int('log-every')))
     .addOption(new Option('--solver <method>', 'ffjord: ODE method').choices([...METHOD_NAMES]).default('dopri5'))
     .addOption(new Option('--tol <x>', 'ffjord: rtol = atol of the solves').default(1e-5).argParser(num('tol')))
     .addOption(new Option('--trace <estimator>', 'ffjord: divergence while training').choices(['exact', 'hutchinson']).default('hutchinson'))
@@ -91,7 +92,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
     .requiredOption('--out <dir>', 'run folder: model/, train.json, optimizer.bin (new, empty, or a run to --resume/--overwrite)')
     .action(async (o: Common & {
       data: string; model: FlowType; iters: number; batch: number; lr: number; weightDecay: number; hidden?: number[]; layers?: number;
-      checkpointEvery: number; resume?: boolean; overwrite?: boolean; out: string; solver: MethodName; tol: number; trace: 'exact' | 'hutchinson';
+      checkpointEvery: number; logEvery: number; resume?: boolean; overwrite?: boolean; out: string; solver: MethodName; tol: number; trace: 'exact' | 'hutchinson';
       gradient: GradientMode; kineticWeight: number; jacobianWeight: number; blocks?: BlockKind[]; cnfHidden?: number[]; generatorIters?: number; interior: number;
     }, cmd: Command) => {
       const fn = 'biflow train';
@@ -117,14 +118,14 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
         }
       }
       const result = await train(flow, data, {
-        iters: o.iters, batch: o.batch, lr: o.lr, weightDecay: o.weightDecay, checkpointEvery: o.checkpointEvery, checkpointDir: o.out, overwrite: o.overwrite,
+        iters: o.iters, batch: o.batch, lr: o.lr, weightDecay: o.weightDecay, logEvery: o.logEvery, checkpointEvery: o.checkpointEvery, checkpointDir: o.out, overwrite: o.overwrite,
+        // Progress goes to standard error, as a bar only when standard error is a terminal.
         saveModel: (dir) => saveFlow(flow, dir), resumeFrom: o.resume ? o.out : undefined, progress: o.json ? 'none' : 'auto',
-        write: (s) => process.stderr.write(s),
       });
       const generatorIters = o.generatorIters ?? (flow.config?.type === 'biflow' ? o.iters : 0);
       let generator: { iters: number; seconds: number; align: number | null; reconstruction: number | null } | null = null;
       if (generatorIters > 0) {
-        const g = await trainGenerator(flow, data, { iters: generatorIters, batch: o.batch, lr: o.lr, interior: o.interior, seed: o.seed, progress: o.json ? 'none' : 'auto', write: (s) => process.stderr.write(s) });
+        const g = await trainGenerator(flow, data, { iters: generatorIters, batch: o.batch, lr: o.lr, interior: o.interior, seed: o.seed, logEvery: o.logEvery, progress: o.json ? 'none' : 'auto' });
         const last = g.result.history.at(-1);
         generator = { iters: g.result.iters, seconds: g.result.seconds, align: last?.align ?? null, reconstruction: last?.reconstruction ?? null };
         await withFolderLock(fn, o.out, () => saveFlow(flow, path.join(o.out, 'model')));
@@ -220,16 +221,15 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
   harnessCommands(prog, out);
   benchCommands(prog, out);
 
-  prog.command('methods').description('the built-in Runge–Kutta methods').option('--json', 'print one JSON object').action((o: { json?: boolean }) => {
-    const rows = METHOD_NAMES.map((name) => {
-      const t = TABLEAUX[name];
-      return { name, order: t.order, embeddedOrder: t.embeddedOrder ?? null, stages: t.stages, fsal: t.fsal, denseOrder: t.denseOrder, adaptive: t.adaptive };
-    });
+  prog.command('methods').description('the built-in ODE methods: explicit Runge–Kutta and stiff').option('--json', 'print one JSON object').action((o: { json?: boolean }) => {
+    const rows = METHOD_NAMES.map(methodInfo);
     if (o.json) out(JSON.stringify({ methods: rows }));
     else {
       for (const r of rows) {
         const order = `${r.order}${r.embeddedOrder ? `(${r.embeddedOrder})` : '   '}`;
-        out(`${r.name.padEnd(9)} order ${order}  stages ${String(r.stages).padStart(2)}${r.fsal ? ' FSAL' : '     '}  dense order ${r.denseOrder}  ${r.adaptive ? 'adaptive' : 'fixed step'}`);
+        const stages = r.stages === null ? ' –' : String(r.stages).padStart(2);
+        const kind = r.kind === 'explicit' ? '' : `  ${r.kind === 'auto' ? 'stiff: tsit5 → rodas5 when stiff' : `stiff: ${r.kind}`}, float64 states`;
+        out(`${r.name.padEnd(9)} order ${order}  stages ${stages}${r.fsal ? ' FSAL' : '     '}  dense order ${r.denseOrder}  ${r.adaptive ? 'adaptive' : 'fixed step'}${kind}`);
       }
     }
   });

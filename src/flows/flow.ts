@@ -121,6 +121,11 @@ export class Flow {
     return -total / n;
   }
 
+  /** The trainer's validation score ({@link Trainable}'s `evaluate`): the exact {@link nll} of the rows. */
+  evaluate(rows: Float32Array): number {
+    return this.nll(rows);
+  }
+
   /**
    * The density of a 2-D flow at the centres of an n×n grid over [xmin, xmax] × [ymin, ymax]:
    * entry j·n + i is cell (column i along x, row j along y) — the layout of `densityFigure`.

@@ -6,10 +6,21 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { StateSpace } from './space.js';
-import type { ButcherTableau } from './tableau.js';
+
+/**
+ * What interpolation and the solve loop need from a method: its stage count, FSAL, error weights
+ * and dense rows over `[k₀…k_{s−1}, f₁]`. A `ButcherTableau` is one; the stiff methods build
+ * their own (their stage vectors are not derivatives at stage points, but the same contract holds).
+ */
+export interface StepInterpolant {
+  readonly stages: number;
+  readonly fsal: boolean;
+  readonly e?: Float64Array | undefined;
+  readonly dense: readonly Float64Array[];
+}
 
 /** Writes the weights wᵢ(θ) = Σₚ Wₚᵢ θᵖ of the step interpolant into `w` (length stages + 1). */
-export function interpolationWeights(tableau: ButcherTableau, theta: number, w: Float64Array): Float64Array {
+export function interpolationWeights(tableau: StepInterpolant, theta: number, w: Float64Array): Float64Array {
   w.fill(0);
   let power = theta;
   for (const row of tableau.dense) {
@@ -20,7 +31,7 @@ export function interpolationWeights(tableau: ButcherTableau, theta: number, w: 
 }
 
 /** Whether the interpolant needs f(t₁, y₁) as a separate vector (non-FSAL methods with Hermite). */
-export function needsF1(tableau: ButcherTableau): boolean {
+export function needsF1(tableau: StepInterpolant): boolean {
   const s = tableau.stages;
   return !tableau.fsal && tableau.dense.some((row) => row[s] !== 0);
 }
@@ -45,7 +56,7 @@ export class DenseOutput<Y> {
   }
 
   /** Stores one accepted step from its stage vectors K; returns the new values it keeps. */
-  push(tableau: ButcherTableau, t: number, h: number, y: Y, K: readonly Y[]): Y[] {
+  push(tableau: StepInterpolant, t: number, h: number, y: Y, K: readonly Y[]): Y[] {
     const n = K.length;
     const y0 = this.space.copy(y);
     const c = tableau.dense.map((row) => this.space.lincomb(this.space.buffer(y), null, h, row, K, n));
@@ -60,6 +71,15 @@ export class DenseOutput<Y> {
   /** Cuts the last step at `t` (a terminal event). */
   truncate(t: number): void {
     this.end = t;
+  }
+
+  /** Appends the steps of `next`, which starts where this one ends (a solve continued by another method). */
+  extend(next: DenseOutput<Y>): void {
+    this.t0s.push(...next.t0s);
+    this.hs.push(...next.hs);
+    this.y0s.push(...next.y0s);
+    this.coeffs.push(...next.coeffs);
+    this.end = next.end;
   }
 
   /** Every state value this interpolant holds (to release tensor-backed ones). */

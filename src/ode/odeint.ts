@@ -17,12 +17,18 @@ import type { AdjointStats, GradientMode } from './gradients.js';
 import { tf } from '../backend/engine.js';
 import { solverFor } from './solver.js';
 import type { StateSpace, VectorField } from './space.js';
+import { METHOD_NAMES, isStiffMethod } from './tableaux/index.js';
 import type { MethodName } from './tableaux/index.js';
+import { stiffOdeint } from './stiff.js';
+import type { JacobianFn } from './implicit.js';
+import type { MethodSwitch } from './auto.js';
 
 /** Options of {@link odeint}: the method, tolerances or a fixed step, step limits, and the gradient mode for tensor states. */
 export interface OdeintOptions<Y> extends Omit<Partial<PIDOptions>, 'rtol' | 'atol'> {
-  /** Default `dopri5`. */
+  /** Default `dopri5`. The stiff `rodas5`, `kvaerno5` and `auto` take float64 states only (for now). */
   method?: MethodName;
+  /** Stiff methods: ∂f/∂y filled into its third argument (row-major n×n); default finite differences. */
+  jac?: JacobianFn;
   /** Defaults 1e-7 and 1e-9, as torchdiffeq. Scalar or one per component. */
   rtol?: number | ArrayLike<number>;
   atol?: number | ArrayLike<number>;
@@ -46,9 +52,11 @@ export interface OdeintOptions<Y> extends Omit<Partial<PIDOptions>, 'rtol' | 'at
   adjointNorm?: 'rms' | 'seminorm';
 }
 
-/** A solution whose backward pass reports its own statistics (backsolve, checkpoint). */
+/** A solution whose backward pass reports its own statistics (backsolve, checkpoint), or that reports its method switches (auto). */
 export interface GradientSolution<Y> extends Solution<Y> {
   adjointStats?: AdjointStats;
+  /** With `method: 'auto'`: where the solve changed method (empty when it never did). */
+  methodSwitches?: MethodSwitch[];
 }
 
 /**
@@ -91,6 +99,10 @@ function odeintAs<Y>(fn: string, f: VectorField<Y>, y0: Y | ArrayLike<number>, t
     throw new InvalidArgumentError(fn, 'ts', ts, 'must be an array of at least one time, got {value}. Pass e.g. [0, 1].');
   }
   const times = Array.from(ts);
+  if (!(METHOD_NAMES as string[]).includes(method)) {
+    throw new InvalidArgumentError(fn, 'method', method, `is not a known method, got {value}. Use one of: ${METHOD_NAMES.join(', ')}.`);
+  }
+  if (isStiffMethod(method) || options.jac !== undefined) return stiffOdeint(f, y0, times, method, options, fn);
   const solver = solverFor(method, fn);
   if (stepSize !== undefined && !(typeof stepSize === 'number' && Number.isFinite(stepSize) && stepSize > 0)) {
     throw new InvalidArgumentError(fn, 'stepSize', stepSize, 'must be a positive finite number, got {value}. Pass e.g. { stepSize: 0.01 }.');

@@ -5,7 +5,9 @@
  * For a loss L that depends on the solution at the output times, with dLdy[i] = ∂L/∂y(tᵢ), the
  * adjoint a(t) = ∂L/∂y(t) solves a′ = −aᵀ∂f/∂y backwards, and ∂L/∂p accumulates −aᵀ∂f/∂p.
  * Between output times the augmented state [y, a, a_p] is integrated backwards; at each tᵢ, y is
- * reset to the forward solution and a takes the incoming dLdy[i] (as torchdiffeq's adjoint).
+ * reset to the forward solution and a takes the incoming dLdy[i] (as torchdiffeq's adjoint). With
+ * a stiff method (rodas5, kvaerno5, auto) y comes from the forward dense output instead (the
+ * "interpolating adjoint"): integrating a stiff y backwards is unstable.
  *
  * References: Chen, Rubanova, Bettencourt, Duvenaud, "Neural Ordinary Differential Equations",
  * NeurIPS 2018, arXiv:1806.07366; Kidger, Chen, Lyons, "Hey, that's not an ODE", ICML 2021
@@ -19,7 +21,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { odeint } from './odeint.js';
-import { TABLEAUX } from './tableaux/index.js';
+import { isAdaptiveMethod, isStiffMethod } from './tableaux/index.js';
 import type { MethodName } from './tableaux/index.js';
 import type { SolveStats } from './solve.js';
 
@@ -60,7 +62,7 @@ export interface SensitivityResult {
 export function adjointSensitivity(args: SensitivityArgs): SensitivityResult {
   const fn = 'adjointSensitivity';
   const { f, vjp, method = 'dopri5', stepSize, rtol = 1e-8, atol = 1e-10, adjointNorm = 'seminorm', maxSteps } = args;
-  if (!TABLEAUX[method]?.adaptive && stepSize === undefined) {
+  if (!isAdaptiveMethod(method) && stepSize === undefined) {
     throw new InvalidArgumentError(fn, 'stepSize', stepSize, `is required with the fixed-step method '${method}' (otherwise it would take one step per output interval). Pass e.g. { stepSize: 0.01 }, or an adaptive method.`);
   }
   const adjointRtol = args.adjointRtol ?? rtol;
@@ -77,48 +79,55 @@ export function adjointSensitivity(args: SensitivityArgs): SensitivityResult {
     if (g == null || g.length !== n) throw new InvalidArgumentError(fn, `dLdy[${i}]`, g, `must have ${n} entries (one per state component), got {value}.`);
     return Float64Array.from(g);
   });
-  const forward = odeint((t, y) => f(t, y, p), args.y0, ts, { method, stepSize, rtol, atol, maxSteps });
+  // Stiff methods: y is read from the forward solution's dense output instead of being integrated
+  // backwards with a (the backward y-equation of a stiff problem is violently unstable), so the
+  // backward state is [a, a_p]; otherwise it is [y, a, a_p] as in the continuous adjoint.
+  const interpolated = isStiffMethod(method);
+  const forward = odeint((t, y) => f(t, y, p), args.y0, ts, { method, stepSize, rtol, atol, maxSteps, dense: interpolated });
   const ys = forward.ys as Float64Array[];
+  const off = interpolated ? 0 : n;
+  const tLo = Math.min(ts[0]!, ts[ts.length - 1]!);
+  const tHi = Math.max(ts[0]!, ts[ts.length - 1]!);
 
-  // Augmented state [y, a, a_p] of length 2n + m, integrated from tᵢ back to tᵢ₋₁.
   const aug = (t: number, s: Float64Array, out: Float64Array): void => {
-    const y = s.subarray(0, n);
-    const a = s.subarray(n, 2 * n);
-    const dy = f(t, y, p);
+    // Clamped: stiff stages and the ∂f/∂t difference may look just past the solved interval.
+    const y = interpolated ? forward.evaluate(Math.min(Math.max(t, tLo), tHi)) : s.subarray(0, n);
+    const a = s.subarray(off, off + n);
     const g = vjp(t, y, p, a);
     if (g.y.length !== n || g.p.length !== m) {
       throw new InvalidArgumentError(fn, 'vjp', `{ y: ${g.y.length} values, p: ${g.p.length} values }`, `must return y with ${n} and p with ${m} values, got {value}.`);
     }
-    for (let i = 0; i < n; i++) {
-      out[i] = dy[i]!;
-      out[n + i] = -g.y[i]!;
+    if (!interpolated) {
+      const dy = f(t, y, p);
+      for (let i = 0; i < n; i++) out[i] = dy[i]!;
     }
-    for (let j = 0; j < m; j++) out[2 * n + j] = -g.p[j]!;
+    for (let i = 0; i < n; i++) out[off + i] = -g.y[i]!;
+    for (let j = 0; j < m; j++) out[off + n + j] = -g.p[j]!;
   };
   const norm = adjointNorm === 'seminorm'
     ? (e: Float64Array) => {
         let acc = 0;
-        for (let i = 0; i < 2 * n; i++) acc += e[i]! * e[i]!;
-        return Math.sqrt(acc / (2 * n));
+        for (let i = 0; i < off + n; i++) acc += e[i]! * e[i]!;
+        return Math.sqrt(acc / (off + n));
       }
     : 'rms' as const;
-  const state = new Float64Array(2 * n + m);
-  state.set(dLdy[ts.length - 1]!, n);
+  const state = new Float64Array(off + n + m);
+  state.set(dLdy[ts.length - 1]!, off);
   const backward: SolveStats = { nfe: 0, nAccepted: 0, nRejected: 0, nSteps: 0 };
   for (let i = ts.length - 1; i > 0; i--) {
-    state.set(ys[i]!, 0);
+    if (!interpolated) state.set(ys[i]!, 0);
     const sol = odeint(aug, state, [ts[i]!, ts[i - 1]!], { method, stepSize, rtol: adjointRtol, atol: adjointAtol, norm, maxSteps });
     backward.nfe += sol.stats.nfe;
     backward.nAccepted += sol.stats.nAccepted;
     backward.nRejected += sol.stats.nRejected;
     backward.nSteps += sol.stats.nSteps;
     state.set(sol.ys[1]!);
-    for (let k = 0; k < n; k++) state[n + k] += dLdy[i - 1]![k]!;
+    for (let k = 0; k < n; k++) state[off + k] += dLdy[i - 1]![k]!;
   }
   return {
     ys,
-    dLdy0: state.slice(n, 2 * n),
-    dLdp: state.slice(2 * n),
+    dLdy0: state.slice(off, off + n),
+    dLdp: state.slice(off + n),
     stats: { forward: forward.stats, backward },
   };
 }

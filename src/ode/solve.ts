@@ -18,8 +18,10 @@ import { checkEvents, crossing, locateRoot } from './events.js';
 import type { EventRecord, OdeEvent } from './events.js';
 import { float64Space } from './float64-space.js';
 import { SaveAt } from './saveat.js';
-import { Dopri5, RungeKutta } from './solver.js';
+import { Dopri5 } from './solver.js';
 import type { RKWork } from './solver.js';
+import { OdeSolver } from './solver-base.js';
+import type { StepInterpolant } from './dense.js';
 import type { SolveScope, StateSpace, VectorField } from './space.js';
 import { TensorSpace, TupleSpace } from './tensor-space.js';
 import { tf } from '../backend/engine.js';
@@ -33,6 +35,12 @@ export interface SolveStats {
   nRejected: number;
   /** Attempted steps (accepted + rejected). */
   nSteps: number;
+  /**
+   * Jacobian evaluations and LU factorisations (stiff methods; 0 otherwise). Always set by
+   * {@link solve}; optional in the type so statistics summed elsewhere need not carry them.
+   */
+  njev?: number;
+  nlu?: number;
 }
 
 /** Arguments of {@link solve}: vector field, initial state, interval, solver, controller, what to save, events and the step limit. */
@@ -41,8 +49,8 @@ export interface SolveArgs<Y> {
   y0: NoInfer<Y> | ArrayLike<number>;
   t0: number;
   t1: number;
-  /** Default `new Dopri5()`. */
-  solver?: RungeKutta;
+  /** Default `new Dopri5()`; also the stiff `new Rodas5()`, `new Kvaerno5()`. */
+  solver?: OdeSolver;
   /** Required: `new PIDController({ rtol, atol })` or `new ConstantStepSize({ dt })`. */
   controller: StepSizeController;
   /** Default: the final state only. */
@@ -153,7 +161,8 @@ function run<Y>(args: SolveArgs<Y>, space: StateSpace<Y>, scope: SolveScope<Y> |
   if (typeof f !== 'function') throw new InvalidArgumentError(fn, 'f', f, 'must be a function (t, y) => dy/dt, got {value}.');
   if (!isFiniteNumber(t0)) throw new InvalidArgumentError(fn, 't0', t0, 'must be a finite number, got {value}.');
   if (!isFiniteNumber(t1)) throw new InvalidArgumentError(fn, 't1', t1, 'must be a finite number, got {value}.');
-  if (!(solver instanceof RungeKutta)) throw new InvalidArgumentError(fn, 'solver', solver, 'must be a solver such as new Dopri5(), got {value}.');
+  if (!(solver instanceof OdeSolver)) throw new InvalidArgumentError(fn, 'solver', solver, 'must be a solver such as new Dopri5(), got {value}.');
+  solver.checkSpace(space, fn);
   if (controller == null || typeof controller.begin !== 'function') {
     throw new InvalidArgumentError(fn, 'controller', controller, 'is required, got {value}. Pass e.g. new PIDController({ rtol: 1e-6, atol: 1e-9 }) or new ConstantStepSize({ dt: 0.01 }).');
   }
@@ -176,7 +185,7 @@ function run<Y>(args: SolveArgs<Y>, space: StateSpace<Y>, scope: SolveScope<Y> |
   let y = space.init(args.y0 as Y, fn);
   const tol = controller.tolerance;
   if (tol) space.checkTolerance(tol, y, fn);
-  const stats: SolveStats = { nfe: 0, nAccepted: 0, nRejected: 0, nSteps: 0 };
+  const stats: SolveStats = { nfe: 0, nAccepted: 0, nRejected: 0, nSteps: 0, njev: 0, nlu: 0 };
   const outTs: number[] = [];
   const outYs: Y[] = [];
   const records: EventRecord<Y>[] = [];
@@ -216,7 +225,8 @@ function run<Y>(args: SolveArgs<Y>, space: StateSpace<Y>, scope: SolveScope<Y> |
     space, f, t0, t1, y0: y, f0: ks[0], errorOrder: solver.errorOrder, scratch: [work.stage, work.err], fn,
     countEvaluation: () => void stats.nfe++,
   });
-  const step = solver.stepper(space, f, work, tol, fn);
+  const step = solver.stepper(space, f, work, tol, fn, stats);
+  const perStep = solver.evaluationsPerStep;
   // A NaN in an FSAL last stage with a nonzero error weight already fails the error test, so k₀
   // of the next step needs its own check only otherwise.
   const checkK0 = !tableau.fsal || tableau.e === undefined || tableau.e[s - 1] === 0;
@@ -252,7 +262,7 @@ function run<Y>(args: SolveArgs<Y>, space: StateSpace<Y>, scope: SolveScope<Y> |
       throw new StepSizeUnderflowError(`${fn}: the step size underflowed (h = ${h}) at t = ${t}. The problem may be stiff or singular there; loosen atol/rtol or check f.`, t, h);
     }
     const ratio = step(t, y, h);
-    stats.nfe += s - 1;
+    stats.nfe += perStep;
     stats.nSteps++;
     if (!active.decide(t, h, ratio)) {
       stats.nRejected++;
@@ -330,7 +340,7 @@ class AcceptedStep<Y> {
 
   constructor(
     readonly space: StateSpace<Y>,
-    readonly tableau: RungeKutta['tableau'],
+    readonly tableau: StepInterpolant,
     readonly work: RKWork<Y>,
     private readonly evaluate: (t: number, state: Y, out: Y) => Y,
   ) {

@@ -5,10 +5,11 @@
  * step is accepted, and the next step size, are the controller's decision (diffrax's split).
  */
 import { InvalidArgumentError } from '../errors.js';
+import { OdeSolver } from './solver-base.js';
 import type { StateSpace, Stepper, Tolerance, VectorField } from './space.js';
 import type { ButcherTableau } from './tableau.js';
-import { TABLEAUX, bosh3, dopri5, dopri8, euler, heun, midpoint, rk4, tsit5, METHOD_NAMES } from './tableaux/index.js';
-import type { MethodName } from './tableaux/index.js';
+import { TABLEAUX, bosh3, dopri5, dopri8, euler, heun, midpoint, rk4, tsit5, RK_METHOD_NAMES } from './tableaux/index.js';
+import type { RKMethodName } from './tableaux/index.js';
 
 /** Buffers one solve needs; allocated once, reused every step. */
 export interface RKWork<Y> {
@@ -24,8 +25,10 @@ export interface RKWork<Y> {
 }
 
 /** A solver that takes one explicit Runge–Kutta step of any {@link ButcherTableau}; acceptance is the controller's decision. */
-export class RungeKutta {
-  constructor(readonly tableau: ButcherTableau) {}
+export class RungeKutta extends OdeSolver {
+  constructor(readonly tableau: ButcherTableau) {
+    super();
+  }
 
   get name(): string {
     return this.tableau.name;
@@ -39,6 +42,10 @@ export class RungeKutta {
   }
   get adaptive(): boolean {
     return this.tableau.adaptive;
+  }
+  /** Every stage after k₀ is one evaluation; the loop counts them. */
+  get evaluationsPerStep(): number {
+    return this.tableau.stages - 1;
   }
 
   /** The buffers one solve reuses at every step, allocated once for this state space. */
@@ -146,10 +153,10 @@ export class Dopri8 extends RungeKutta {
   }
 }
 
-/** The solver for a method name; unknown names raise an error listing the valid ones. */
+/** The explicit Runge–Kutta solver for a method name; other names raise an error listing the valid ones. */
 export function solverFor(method: string, fn: string): RungeKutta {
   if (!Object.prototype.hasOwnProperty.call(TABLEAUX, method)) {
-    throw new InvalidArgumentError(fn, 'method', method, `is not a known method, got {value}. Use one of: ${METHOD_NAMES.join(', ')}.`);
+    throw new InvalidArgumentError(fn, 'method', method, `is not a known method, got {value}. Use one of: ${RK_METHOD_NAMES.join(', ')}.`);
   }
-  return new RungeKutta(TABLEAUX[method as MethodName]);
+  return new RungeKutta(TABLEAUX[method as RKMethodName]);
 }

@@ -62,12 +62,20 @@ export function treesUpToOrder(p: number): RootedTree[] {
 
 /**
  * Residuals `bᵀΦ(τ) − 1/γ(τ)` of the order conditions for every tree up to order p.
- * `a` is the strictly lower-triangular stage matrix as rows (row i has i entries).
+ * `a` is the stage matrix as rows: strictly lower-triangular for explicit methods (row i has i
+ * entries), with the diagonal for DIRK methods (row i has i + 1 entries).
+ *
+ * Rosenbrock methods pass `linear`, the matrix β = α + Γ (diagonal included): a vertex with exactly
+ * one child is an f′ that the method also applies through its Jacobian terms, so its edge weight
+ * is βᵢⱼ, while vertices with two or more children keep αᵢⱼ. With that rule the conditions take
+ * the Runge–Kutta form Σ bᵢΦᵢ(τ) = 1/γ(τ) (Hairer, Wanner, Solving ODEs II, §IV.7, Table 7.1
+ * written out: e.g. Σ bᵢβᵢ = 1/2 − γ for τ = [•]).
  */
 export function orderResiduals(
   a: readonly (readonly number[])[],
   b: readonly number[],
   p: number,
+  linear?: readonly (readonly number[])[],
 ): { tree: RootedTree; residual: number }[] {
   const s = b.length;
   const phi = new Map<string, Float64Array>();
@@ -75,10 +83,11 @@ export function orderResiduals(
     const hit = phi.get(tree.key);
     if (hit) return hit;
     const v = new Float64Array(s).fill(1);
+    const m = linear && tree.children.length === 1 ? linear : a;
     for (const child of tree.children) {
       const g = weights(child);
       for (let i = 0; i < s; i++) {
-        const row = a[i] ?? [];
+        const row = m[i] ?? [];
         let acc = 0;
         for (let j = 0; j < row.length; j++) acc += row[j]! * g[j]!;
         v[i]! *= acc;

@@ -12,7 +12,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tf } from '../backend/engine.js';
 import { BiflowError } from '../errors.js';
-import type { Adam } from './adam.js';
+import type { OptimizerState } from './checkpointer.js';
+import type { LogRecord } from './progress.js';
 import { inspectTarget, listFiles, OutputPathError, someFiles } from './folders.js';
 
 /** A run folder's train.json or optimizer.bin is missing, unreadable or inconsistent. */
@@ -24,14 +25,6 @@ export class CheckpointFileError extends BiflowError {
   ) {
     super(`train: ${file}: ${problem}. ${fix}`);
   }
-}
-
-/** One line of the training log. */
-export interface LogRecord {
-  iter: number;
-  loss: number;
-  secondsPerIter: number;
-  [key: string]: number;
 }
 
 /** What train.json holds. */
@@ -116,7 +109,7 @@ export function checkRunFolder(fn: string, dir: string, { resume = false, overwr
 export async function writeCheckpoint(
   tmp: string,
   saveModel: (dir: string) => Promise<void>,
-  optimizer: Adam,
+  optimizer: OptimizerState,
   progress: Pick<RunState, 'iter' | 'history' | 'seconds'>,
 ): Promise<void> {
   const { step, moments } = optimizer.state();
@@ -128,7 +121,7 @@ export async function writeCheckpoint(
 }
 
 /** Restores Adam's state from `dir`/optimizer.bin as `state` describes it. */
-export function restoreOptimizer(dir: string, state: RunState, optimizer: Adam): void {
+export function restoreOptimizer(dir: string, state: RunState, optimizer: OptimizerState): void {
   const file = path.join(dir, OPTIMIZER_FILE);
   let bytes: Buffer;
   try {

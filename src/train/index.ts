@@ -1,5 +1,9 @@
-export { train } from './train.js';
-export type { Trainable, TrainOptions, TrainResult, LogRecord, FolderWriter } from './train.js';
+export { train, fileCheckpointer } from './node.js';
+export type { FolderWriter } from './node.js';
+export type { Trainable, TrainOptions, TrainResult, TrainCallbacks, IterationLogs, LogRecord } from './train.js';
+export type { EarlyStoppingOptions } from './early-stopping.js';
+export type { Checkpointer, CheckpointSession, OptimizerState, RunProgress } from './checkpointer.js';
+export type { ProgressMode } from './progress.js';
 export { OutputPathError } from './folders.js';
 export { OutputInUseError } from './lock.js';
 export type { LockOwner } from './lock.js';

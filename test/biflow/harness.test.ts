@@ -3,7 +3,7 @@ import { tf, useBackend, createFlow, InvalidArgumentError } from '../../src/inde
 import { energyDistance, problemSweep, referenceLogProb, toleranceSweep } from '../../src/biflow/index.js';
 import { CNF, cnfField64 } from '../../src/ffjord/index.js';
 import { LAYER_KINDS } from '../../src/nn/index.js';
-import { VAN_DER_POL } from '../../src/ode/index.js';
+import { HIRES, VAN_DER_POL } from '../../src/ode/index.js';
 import { maxDiff } from '../tensor-helpers.js';
 
 beforeAll(async () => {
@@ -107,5 +107,15 @@ describe('the tolerance sweep', () => {
     expect(errors[0]).toBeGreaterThan(errors[1]!);
     expect(errors[1]).toBeGreaterThan(errors[2]!);
     expect(errors[2]).toBeLessThan(1e-7);
+  });
+
+  it('sweeps the stiff problems with the stiff methods (HIRES), against a rodas5 reference', () => {
+    const rows = problemSweep({ problems: [HIRES], tols: [1e-4, 1e-8], solvers: ['rodas5', 'kvaerno5'] });
+    expect(rows.map((r) => [r.solver, r.tol])).toEqual([['rodas5', 1e-4], ['rodas5', 1e-8], ['kvaerno5', 1e-4], ['kvaerno5', 1e-8]]);
+    for (const solver of ['rodas5', 'kvaerno5']) {
+      const [loose, tight] = rows.filter((r) => r.solver === solver);
+      expect(loose!.error!).toBeGreaterThan(tight!.error!);
+      expect(tight!.error!).toBeLessThan(1e-8);
+    }
   });
 });

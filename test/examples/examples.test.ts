@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main as boltzmann } from '../../examples/boltzmann.js';
 import { lbfgs } from '../../examples/lbfgs.js';
 import { main as lotkaVolterra } from '../../examples/lotka-volterra.js';
+import { main as robertson } from '../../examples/robertson.js';
 import { main as tabular, syntheticRows } from '../../examples/tabular.js';
 
 afterEach(() => vi.restoreAllMocks());
@@ -75,6 +76,15 @@ describe('examples (--quick)', () => {
     });
     expect(r.adjointFit.nfe).toBeGreaterThan(0);
     expect(r.neuralOde.mse).toBeLessThan(r.neuralOde.mseStart);
+  });
+
+  it('robertson: rodas5 + the interpolating adjoint + L-BFGS recover the three rate constants from 2% noise, from a start 50–100% off', async () => {
+    const r = await quick(robertson) as { truth: number[]; start: number[]; fit: { rates: number[]; nfe: number } };
+    r.fit.rates.forEach((k, i) => {
+      expect(Math.abs(k - r.truth[i]!) / r.truth[i]!).toBeLessThan(0.05);
+      expect(Math.abs(r.start[i]! - r.truth[i]!) / r.truth[i]!).toBeGreaterThan(0.49);
+    });
+    expect(r.fit.nfe).toBeGreaterThan(0);
   });
 
   it('lbfgs minimises the Rosenbrock function to its minimum (1, 1)', () => {

@@ -14,7 +14,8 @@ describe('odeint and solve', () => {
     expect(sol.ys).toHaveLength(3);
     sol.ys.forEach((y) => expect(y).toBeInstanceOf(Float64Array));
     expect(sol.ys[2]![0]).toBeCloseTo(Math.cos(2), 7);
-    expect(Object.keys(sol.stats).sort()).toEqual(['nAccepted', 'nRejected', 'nSteps', 'nfe']);
+    expect(Object.keys(sol.stats).sort()).toEqual(['nAccepted', 'nRejected', 'nSteps', 'nfe', 'njev', 'nlu']);
+    expect([sol.stats.njev, sol.stats.nlu]).toEqual([0, 0]); // explicit methods form no Jacobian
     expect(sol.stats.nSteps).toBe(sol.stats.nAccepted + sol.stats.nRejected);
   });
 

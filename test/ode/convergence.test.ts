@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ConstantStepSize, SaveAt, TABLEAUX, METHOD_NAMES, RungeKutta, solve } from '../../src/index.js';
-import type { MethodName } from '../../src/index.js';
+import { ConstantStepSize, SaveAt, TABLEAUX, RK_METHOD_NAMES, RungeKutta, solve } from '../../src/index.js';
+import type { RKMethodName } from '../../src/index.js';
 import { LINEAR_Y0, keplerE, linearExact, linearField, logSlope, maxAbsDiff } from '../helpers.js';
 
 // Step counts per method chosen so the errors stay well above float64 round-off.
-const LINEAR_STEPS: Record<MethodName, number[]> = {
+const LINEAR_STEPS: Record<RKMethodName, number[]> = {
   euler: [64, 128, 256, 512],
   midpoint: [32, 64, 128, 256],
   heun: [32, 64, 128, 256],
@@ -16,7 +16,7 @@ const LINEAR_STEPS: Record<MethodName, number[]> = {
 };
 const T = 2;
 
-function linearSlope(name: MethodName): number {
+function linearSlope(name: RKMethodName): number {
   const exact = linearExact(T);
   const steps = LINEAR_STEPS[name];
   const errs = steps.map((n) => {
@@ -43,14 +43,14 @@ const keplerExact = (t: number): Float64Array => {
   const s = Math.sqrt(1 - ECC * ECC);
   return Float64Array.of(Math.cos(E) - ECC, s * Math.sin(E), -Math.sin(E) / d, (s * Math.cos(E)) / d);
 };
-const KEPLER_STEPS: Partial<Record<MethodName, number[]>> = {
+const KEPLER_STEPS: Partial<Record<RKMethodName, number[]>> = {
   bosh3: [400, 800, 1600, 3200],
   dopri5: [200, 400, 800, 1600],
   tsit5: [200, 400, 800, 1600],
   dopri8: [40, 60, 80, 120],
 };
 
-describe.each(METHOD_NAMES)('%s with constant steps', (name) => {
+describe.each(RK_METHOD_NAMES)('%s with constant steps', (name) => {
   const tableau = TABLEAUX[name];
   const p = tableau.order;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ButcherTableau, TABLEAUX, METHOD_NAMES } from '../../src/index.js';
+import { ButcherTableau, TABLEAUX, RK_METHOD_NAMES } from '../../src/index.js';
 import { orderResiduals, treesOfOrder } from '../../src/ode/trees.js';
 
 const rows = (t: ButcherTableau): number[][] => t.a.map((r) => Array.from(r));
@@ -19,7 +19,7 @@ describe('rooted trees', () => {
   });
 });
 
-describe.each(METHOD_NAMES)('tableau %s', (name) => {
+describe.each(RK_METHOD_NAMES)('tableau %s', (name) => {
   const t = TABLEAUX[name];
 
   it('is consistent: rows of A sum to c, Σb = 1, Σ(b − b̂) = 0', () => {

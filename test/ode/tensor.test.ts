@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { odeint, solve, tf, useBackend, PIDController, Tsit5, SaveAt, METHOD_NAMES, TABLEAUX, InvalidArgumentError } from '../../src/index.js';
+import { odeint, solve, tf, useBackend, PIDController, Tsit5, SaveAt, RK_METHOD_NAMES, TABLEAUX, InvalidArgumentError } from '../../src/index.js';
 import { LINEAR_A, LINEAR_Y0, linearExact } from '../helpers.js';
 import { leaks, maxDiff, values } from '../tensor-helpers.js';
 
@@ -13,7 +13,7 @@ const batch = () => tf.tensor2d([Array.from(LINEAR_Y0), [0.2, -0.1, 0.4], [-1, 0
 const field = (At: tf.Tensor) => (_t: number, y: tf.Tensor) => tf.matMul(y, At, false, true);
 
 describe('tensor states', () => {
-  it.each(METHOD_NAMES)('%s solves a batched linear system to float32 accuracy with no solver changes', (method) => {
+  it.each(RK_METHOD_NAMES)('%s solves a batched linear system to float32 accuracy with no solver changes', (method) => {
     const At = A();
     const y0 = batch();
     const fixed = !TABLEAUX[method].adaptive;

@@ -24,12 +24,17 @@ describe('the browser entry bundles with vite and no Node shims', () => {
     expect(modules.some((m) => m.endsWith('src/biflow/registry.ts'))).toBe(true);
     expect(modules.some((m) => m.endsWith('src/ffjord/cnf.ts'))).toBe(true);
     expect(modules.some((m) => m.endsWith('src/ode/solve.ts'))).toBe(true);
+    // The trainer and URL loading are in, without their Node halves (run folders, files).
+    expect(modules.some((m) => m.endsWith('src/train/train.ts'))).toBe(true);
+    expect(modules.some((m) => m.endsWith('src/biflow/io-url.ts'))).toBe(true);
+    expect(modules.filter((m) => /src\/(train\/(node|folders|lock|checkpoint)|biflow\/io)\.ts$/.test(m))).toEqual([]);
   }, 120_000);
 
   it('the same check catches the Node entry, which reads and writes files', async () => {
     const { imports } = await bundleForBrowser(root, 'src/index.ts', path.join(tmp, 'node'));
     const fromOurs = imports.filter((i) => ours(i.importer)).map((i) => `${i.id} from ${path.relative(root, i.importer)}`);
     expect(fromOurs).toContain('node:fs/promises from src/biflow/io.ts');
+    expect(fromOurs).toContain('node:fs from src/train/lock.ts');
     expect(fromOurs).toContain('node:child_process from src/backend/dawn.ts');
   }, 120_000);
 });

@@ -3,12 +3,13 @@ import * as browser from '../../src/browser.js';
 import * as node from '../../src/index.js';
 
 /**
- * What only the Node entry has: files on disk, and what uses them — the training loop (checkpoints),
- * dataset files, and the harnesses built on them.
+ * What only the Node entry has: files on disk, and what uses them — run folders (the file-system
+ * checkpointer, its errors), dataset files, and the harnesses built on them. `train`, `loadFlow`
+ * and `saveFlow` are in both (in browsers without paths).
  */
 const NODE_ONLY = [
-  'COMPARE_COLUMNS', 'CheckpointFileError', 'ModelFileError', 'OutputInUseError', 'OutputPathError', 'compare', 'compareFigure', 'compareMarkdown', 'loadDataset', 'loadFlow', 'loadTabular', 'saveFlow',
-  'train', 'trainGenerator', 'writeFolderAtomically',
+  'COMPARE_COLUMNS', 'CheckpointFileError', 'OutputInUseError', 'OutputPathError', 'compare', 'compareFigure', 'compareMarkdown', 'fileCheckpointer', 'loadDataset', 'loadTabular',
+  'trainGenerator', 'writeFolderAtomically',
 ].sort();
 
 describe('the Node and browser entries', () => {
@@ -25,6 +26,22 @@ describe('the Node and browser entries', () => {
     expect(browser.CNF).toBe(node.CNF);
     expect(browser.BackendUnavailableError).toBe(node.BackendUnavailableError);
     expect(browser.useBackend).not.toBe(node.useBackend);
+    expect(browser.ModelFileError).toBe(node.ModelFileError);
+    // The same loop and format; the Node ones add run folders and paths.
+    expect(browser.train).not.toBe(node.train);
+    expect(browser.loadFlow).not.toBe(node.loadFlow);
+  });
+
+  it('the browser loadFlow/saveFlow/train refuse paths and checkpoints with typed errors that say what works', async () => {
+    const flow = browser.createFlow({ type: 'nice', dim: 2, hidden: [4], layers: 2 });
+    await expect(browser.loadFlow('runs/a')).rejects.toThrow(/^loadFlow: source is a file path, which needs Node, got "runs\/a"\. In a browser load from a URL/);
+    await expect(browser.saveFlow(flow, 'models/a')).rejects.toThrow(/^saveFlow: target is a folder path, which needs Node, got "models\/a"\. In a browser save to indexeddb:\/\/name/);
+    await expect(browser.saveFlow(flow, 'indexeddb://a')).rejects.toThrow(/needs a browser's IndexedDB, which this environment lacks/);
+    await expect(browser.saveFlow(flow, 'https://example.org/m/')).rejects.toThrow(/can only be loaded from/);
+    await expect(browser.loadFlow('ftp://host/m/')).rejects.toThrow(/has a scheme biflow does not know/);
+    const data = { name: 'rows', dim: 2, batch: () => new Float32Array(8), test: new Float32Array(2) };
+    await expect(browser.train(flow, data, { iters: 1, batch: 4, checkpointDir: 'runs/a', saveModel: async () => {} })).rejects.toThrow(/^train: checkpointDir needs somewhere to keep checkpoints, got "runs\/a": in Node import train from biflow/);
+    flow.dispose();
   });
 
   it("the browser useBackend refuses tfjs-node and WebGL in Node with a typed error that says why", async () => {

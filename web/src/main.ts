@@ -1,6 +1,7 @@
 /**
- * The playground: wires the controls to a {@link Trainer}, runs the training loop (one iteration,
- * then yield to the page) and redraws the panels every few iterations.
+ * The playground: wires the controls to a {@link Trainer}, which trains with biflow's `train`
+ * (after each iteration a callback reports and yields to the page; every few iterations the
+ * validation callback redraws the panels; the stop button aborts its signal).
  * URL parameters preset the controls: ?data=moons&model=realnvp&hidden=64,64&backend=wasm&iters=50&autostart=1
  */
 import { backendInfo, tf } from 'biflow';
@@ -29,6 +30,8 @@ const drawEvery = Number(params.get('drawEvery') ?? 10);
 const source = new DataSource(field('data').value);
 const animation = new FlowAnimation($('flow'));
 let trainer: Trainer | null = null;
+/** Aborts the run in progress (it stops after its current iteration). */
+let stopper: AbortController | null = null;
 
 function knobs(): Knobs {
   return {
@@ -71,15 +74,13 @@ function charts(): void {
   ], 'no ODE solves: a discrete flow');
 }
 
-/** Density, samples, test NLL, animation frames and charts of the current model. */
-async function refresh(): Promise<void> {
-  if (!trainer) return;
-  const n = trainer.knobs.model === 'ffjord' ? 40 : 64;
-  drawDensity($('density'), trainer.density(EXTENT, n), n);
-  drawPoints($('density'), await trainer.samples(400), 'rgba(255,255,255,0.7)', 1.4);
+/** Density, samples, animation frames and charts of the model `t`. */
+async function refresh(t: Trainer): Promise<void> {
+  const n = t.knobs.model === 'ffjord' ? 40 : 64;
+  drawDensity($('density'), t.density(EXTENT, n), n);
+  drawPoints($('density'), await t.samples(400), 'rgba(255,255,255,0.7)', 1.4);
   status.densityDraws++;
-  status.nll = trainer.testNll(source.test(500));
-  animation.setFrames(trainer.frames(source.test(300)));
+  animation.setFrames(t.frames(source.test(300)));
   charts();
 }
 
@@ -99,6 +100,7 @@ function report(): void {
 
 /** A fresh model from the knobs; a flow that cannot be built shows the registry's message. */
 function rebuild(): void {
+  stop();
   setRunning(false);
   trainer?.dispose();
   trainer = null;
@@ -115,31 +117,49 @@ function rebuild(): void {
   report();
 }
 
+/** Asks the run in progress to stop; `status.running` turns false once it has. */
+function stop(): void {
+  stopper?.abort();
+  stopper = null;
+}
+
+/** Trains the current model until `iters` or the stop button; the run belongs to this trainer only. */
 async function loop(): Promise<void> {
-  while (status.running && trainer) {
-    try {
-      await trainer.step();
-      if (trainer.iter % drawEvery === 0 || trainer.iter >= maxIters) await refresh();
-    } catch (e) {
-      showError((e as Error).message);
-      setRunning(false);
-    }
-    if (trainer.iter >= maxIters) setRunning(false);
-    report();
-    await yieldToUi();
+  const t = trainer!;
+  const controller = (stopper = new AbortController());
+  setRunning(true);
+  try {
+    await t.run({
+      signal: controller.signal, until: maxIters, validation: source.test(500), evalEvery: drawEvery,
+      onIteration: async () => {
+        if (t === trainer) report();
+        await yieldToUi();
+      },
+      onEvaluation: async (nll) => {
+        if (t !== trainer) return;
+        status.nll = nll;
+        await refresh(t);
+      },
+    });
+  } catch (e) {
+    if (t === trainer) showError((e as Error).message);
   }
+  if (t !== trainer) return;
+  if (stopper === controller) stopper = null;
+  setRunning(false);
+  report();
 }
 
 function toggle(): void {
-  if (status.running) return setRunning(false);
+  if (status.running) return stop();
   if (!trainer) return showError(status.error ?? 'No model: choose another model or press "new model".');
   if (!source.ready) return showError('Draw at least 20 points on the data panel first (drag the mouse).');
-  setRunning(true);
   void loop();
 }
 
 /** Activates the chosen backend and builds a model on it; if it cannot run, says why and uses 'auto'. */
 async function switchBackend(): Promise<void> {
+  stop();
   setRunning(false);
   let failure: string | null = null;
   try {

@@ -1,10 +1,11 @@
 /**
- * One model being trained in the page: the flow, its Adam optimizer, and the evaluations the
- * panels draw (test NLL, density grid, samples, trajectories). Every method leaves the tfjs
- * tensor count where it found it; the browser test checks that over the iterations.
+ * One model being trained in the page: the flow, trained by biflow's own `train` (stop and
+ * resume through its AbortSignal and an in-memory Checkpointer that keeps Adam's state between
+ * runs), and the evaluations the panels draw (density grid, samples, trajectories). Every method
+ * leaves the tfjs tensor count where it found it; the browser test checks that over the iterations.
  */
-import { CNF, InvalidArgumentError, createFlow, leafBlocks, tf } from 'biflow';
-import type { Flow, FlowConfig, FlowType, MethodName, TraceEstimator } from 'biflow';
+import { CNF, InvalidArgumentError, createFlow, leafBlocks, tf, train } from 'biflow';
+import type { Checkpointer, CheckpointSession, Dataset, Flow, FlowConfig, FlowType, MethodName, RunProgress, TraceEstimator } from 'biflow';
 import type { Extent } from './draw.js';
 
 /** The knobs of the page. */
@@ -39,15 +40,62 @@ export interface Record {
   nfeBackward: number;
 }
 
-/** A flow and its optimizer; `step` runs one iteration, the rest evaluate without gradients. */
+/** What {@link Trainer.run} reports to the page. */
+export interface RunOptions {
+  signal: AbortSignal;
+  /** Stop at this iteration (Infinity: until stopped). */
+  until: number;
+  /** Held-out rows, scored (exact NLL) every `evalEvery` iterations. */
+  validation: Float32Array;
+  evalEvery: number;
+  onIteration: () => Promise<void>;
+  onEvaluation: (nll: number) => Promise<void>;
+}
+
+/**
+ * Keeps a run's optimizer state and progress in memory between runs of `train`, so that stop →
+ * resume continues the same Adam run (train saves here when it stops, restores from here when it
+ * resumes). Its copies of the moments replace the optimizer's, so the tensor count stays put.
+ */
+class MemoryCheckpointer implements Checkpointer {
+  private kept: { step: number; moments: tf.Tensor[]; progress: RunProgress } | null = null;
+  disposed = false;
+
+  async open(): Promise<CheckpointSession> {
+    const kept = this.kept;
+    return {
+      resumed: kept?.progress ?? null,
+      restore: (optimizer) => {
+        const problem = optimizer.setState(kept!.step, kept!.moments);
+        if (problem) throw new Error(`playground: the kept optimizer state does not fit: ${problem}`);
+      },
+      save: async (optimizer, progress) => {
+        const { step, moments } = optimizer.state();
+        this.release();
+        if (!this.disposed) this.kept = { step, moments: moments.map((m) => tf.clone(m)), progress: { ...progress, history: [...progress.history] } };
+        return 'memory';
+      },
+      close: async () => {},
+    };
+  }
+
+  release(): void {
+    tf.dispose(this.kept?.moments ?? []);
+    this.kept = null;
+  }
+}
+
+/** A flow and its training runs; the rest evaluate without gradients. */
 export class Trainer {
   readonly flow: Flow;
   readonly history: Record[] = [];
   readonly nll: [number, number][] = [];
   iter = 0;
-  /** Seconds spent inside `step` (training only, no drawing). */
+  /** Seconds spent training (from one iteration's end to the next: no drawing). */
   trainSeconds = 0;
-  private readonly opt: tf.Optimizer;
+  private readonly memory = new MemoryCheckpointer();
+  private running: Promise<unknown> | null = null;
+  private released = false;
 
   /** Throws the registry's typed error when the knobs name a flow that cannot be built. */
   constructor(
@@ -57,29 +105,38 @@ export class Trainer {
     if (!Number.isInteger(knobs.batch) || knobs.batch < 1) throw new InvalidArgumentError('playground', 'batch', knobs.batch, 'must be a positive integer such as 256, got {value}.');
     if (!(knobs.lr > 0 && knobs.lr < 1)) throw new InvalidArgumentError('playground', 'lr', knobs.lr, 'must be a learning rate in (0, 1) such as 0.005, got {value}.');
     this.flow = createFlow(configFor(knobs));
-    this.opt = tf.train.adam(knobs.lr);
   }
 
-  /** One Adam step on a fresh batch; resolves to the loss. */
-  async step(): Promise<number> {
-    const t0 = performance.now();
-    const x = tf.tensor2d(this.batchOf(this.iter, this.knobs.batch), [this.knobs.batch, 2]);
-    if (this.iter === 0) this.flow.initialize(x);
-    const loss = this.opt.minimize(() => this.flow.loss(x), true, this.flow.trainableVariables)!;
-    const value = (await loss.data())[0]!;
-    tf.dispose([x, loss]);
-    this.trainSeconds += (performance.now() - t0) / 1000;
-    this.iter++;
-    const s = this.flow.stats();
-    this.history.push({ iter: this.iter, loss: value, nfeForward: s.nfeForward ?? 0, nfeBackward: s.nfeBackward ?? 0 });
-    return value;
-  }
-
-  /** Mean negative log-likelihood of held-out rows, in nats (exact trace: evaluation's default); recorded for the chart. */
-  testNll(rows: Float32Array): number {
-    const v = this.flow.nll(rows);
-    this.nll.push([this.iter, v]);
-    return v;
+  /** Trains until `until` or until `signal` aborts (then after the current iteration), continuing the previous run. */
+  async run(o: RunOptions): Promise<void> {
+    await this.running;
+    const data: Dataset = { name: 'page', dim: 2, batch: (i, n) => this.batchOf(i, n), test: o.validation };
+    let mark = performance.now();
+    this.running = train(this.flow, data, {
+      iters: Number.isFinite(o.until) ? o.until : Number.MAX_SAFE_INTEGER, batch: this.knobs.batch, lr: this.knobs.lr, progress: 'none', logEvery: 100,
+      checkpointDir: 'memory', resumeFrom: this.iter > 0 ? 'memory' : undefined, saveModel: async () => {}, signal: o.signal,
+      validation: o.validation, evalEvery: o.evalEvery,
+      callbacks: {
+        onIterationEnd: async (iter, logs) => {
+          this.trainSeconds += (performance.now() - mark) / 1000;
+          this.iter = iter;
+          this.history.push({ iter, loss: logs.loss, nfeForward: logs.nfeForward ?? 0, nfeBackward: logs.nfeBackward ?? 0 });
+          await o.onIteration();
+          mark = performance.now();
+        },
+        onEvaluation: async (iter, { validationNll }) => {
+          this.nll.push([iter, validationNll]);
+          await o.onEvaluation(validationNll);
+          mark = performance.now();
+        },
+      },
+    }, this.memory);
+    try {
+      await this.running;
+    } finally {
+      this.running = null;
+      if (this.memory.disposed) this.release();
+    }
   }
 
   /** The model density on an n×n grid over `extent`. */
@@ -124,8 +181,16 @@ export class Trainer {
     return frames;
   }
 
+  /** Frees the model; a run still finishing its iteration frees it when it is done. */
   dispose(): void {
-    this.opt.dispose();
+    this.memory.disposed = true;
+    if (!this.running) this.release();
+  }
+
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.memory.release();
     this.flow.dispose();
   }
 }

@@ -4,17 +4,64 @@ import { dopri5 } from './dopri5.js';
 import { dopri8 } from './dopri8.js';
 import { euler } from './euler.js';
 import { heun } from './heun.js';
+import { kvaerno5 } from './kvaerno5.js';
 import { midpoint } from './midpoint.js';
 import { rk4 } from './rk4.js';
+import { rodas5 } from './rodas5.js';
 import { tsit5 } from './tsit5.js';
 
-export { bosh3, dopri5, dopri8, euler, heun, midpoint, rk4, tsit5 };
+export { bosh3, dopri5, dopri8, euler, heun, kvaerno5, midpoint, rk4, rodas5, tsit5 };
 
-/** Every built-in method by name, fixed-step first, then adaptive by order. */
+/** Every explicit Runge–Kutta method by name, fixed-step first, then adaptive by order. */
 export const TABLEAUX = { euler, midpoint, heun, rk4, bosh3, dopri5, tsit5, dopri8 } as const;
 
-/** The name of a Runge–Kutta method: `euler`, `midpoint`, `heun`, `rk4`, `bosh3`, `dopri5`, `tsit5`, `dopri8`. */
-export type MethodName = keyof typeof TABLEAUX;
-/** Every {@link MethodName}. */
-export const METHOD_NAMES = Object.keys(TABLEAUX) as MethodName[];
+/** The name of an explicit Runge–Kutta method: `euler`, `midpoint`, `heun`, `rk4`, `bosh3`, `dopri5`, `tsit5`, `dopri8`. */
+export type RKMethodName = keyof typeof TABLEAUX;
+/** Every {@link RKMethodName}. */
+export const RK_METHOD_NAMES = Object.keys(TABLEAUX) as RKMethodName[];
+
+/** The stiff methods (float64 states): Rosenbrock `rodas5`, ESDIRK `kvaerno5`, and `auto` (tsit5, switching to rodas5). */
+export const STIFF_METHOD_NAMES = ['rodas5', 'kvaerno5', 'auto'] as const;
+/** The name of a stiff method: `rodas5`, `kvaerno5`, `auto`. */
+export type StiffMethodName = (typeof STIFF_METHOD_NAMES)[number];
+
+/** Any built-in method: explicit Runge–Kutta or stiff. */
+export type MethodName = RKMethodName | StiffMethodName;
+/** Every {@link MethodName}: the explicit ones, then the stiff ones. */
+export const METHOD_NAMES: MethodName[] = [...RK_METHOD_NAMES, ...STIFF_METHOD_NAMES];
+
+/** Whether `name` is one of the stiff methods. */
+export const isStiffMethod = (name: string): name is StiffMethodName => (STIFF_METHOD_NAMES as readonly string[]).includes(name);
+
+/** Whether the method has an error estimate (so it runs under a PIDController); every stiff method does. */
+export function isAdaptiveMethod(name: MethodName): boolean {
+  return isStiffMethod(name) || TABLEAUX[name].adaptive;
+}
+
+/** What `biflow methods` lists for one method. */
+export interface MethodInfo {
+  name: MethodName;
+  /** `explicit` Runge–Kutta, `rosenbrock`, `esdirk`, or `auto` (tsit5, then rodas5 once stiff). */
+  kind: 'explicit' | 'rosenbrock' | 'esdirk' | 'auto';
+  order: number;
+  embeddedOrder: number | null;
+  /** Stages per step (null for auto, which runs tsit5's 7 or rodas5's 8). */
+  stages: number | null;
+  fsal: boolean;
+  denseOrder: number;
+  adaptive: boolean;
+  /** Float64 states only, for now. */
+  stiff: boolean;
+}
+
+/** The properties of a built-in method, read from its tableau. */
+export function methodInfo(name: MethodName): MethodInfo {
+  if (name === 'auto') return { name, kind: 'auto', order: 5, embeddedOrder: 4, stages: null, fsal: false, denseOrder: 4, adaptive: true, stiff: true };
+  if (name === 'rodas5') return { name, kind: 'rosenbrock', order: rodas5.order, embeddedOrder: rodas5.embeddedOrder, stages: rodas5.stages, fsal: false, denseOrder: rodas5.denseOrder, adaptive: true, stiff: true };
+  // Kvaerno5's dense output is the cubic Hermite interpolant through both ends of the step.
+  if (name === 'kvaerno5') return { name, kind: 'esdirk', order: kvaerno5.order, embeddedOrder: kvaerno5.embeddedOrder, stages: kvaerno5.stages, fsal: true, denseOrder: 3, adaptive: true, stiff: true };
+  const t = TABLEAUX[name];
+  return { name, kind: 'explicit', order: t.order, embeddedOrder: t.embeddedOrder ?? null, stages: t.stages, fsal: t.fsal, denseOrder: t.denseOrder, adaptive: t.adaptive, stiff: false };
+}
+
 export type { ButcherTableau };

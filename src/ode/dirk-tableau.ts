@@ -1,0 +1,99 @@
+/**
+ * ESDIRK tableaux (explicit first stage, singly diagonally implicit) as validated data:
+ *
+ *     0  | 0
+ *     c₁ | a₁₀ γ
+ *     c₂ | a₂₀ a₂₁ γ
+ *     …  | …
+ *     1  | b₀  b₁ … γ      (stiffly accurate: the last row is b, so y₁ is the last stage)
+ *
+ * Construction checks the row sums, Σb = 1, Σ(b − b̂) = 0, every Butcher order condition of b
+ * and b̂ with the full (diagonal-including) matrix, that the predictor rows sum to 1, and builds
+ * the cubic Hermite interpolant through (y₀, k₀) and (y₁, k_{s−1}) (stiff accuracy makes the last
+ * stage derivative f(t₁, y₁), so the next step starts from it: FSAL).
+ */
+import { BiflowError } from '../errors.js';
+import type { StepInterpolant } from './dense.js';
+import { hermiteWeights } from './tableau.js';
+import { orderResiduals } from './trees.js';
+
+/** The coefficients of an ESDIRK method. */
+export interface DirkSpec {
+  readonly name: string;
+  readonly order: number;
+  readonly embeddedOrder: number;
+  readonly gamma: number;
+  readonly c: readonly number[];
+  /** Lower rows with the diagonal: `a[i]` has i + 1 entries; `a[0] = [0]`, `a[i][i] = γ`. */
+  readonly a: readonly (readonly number[])[];
+  readonly bHat: readonly number[];
+  /** Stage predictor: the guess kᵢ⁰ = Σⱼ<ᵢ αᵢⱼkⱼ for stage i's derivative (rows sum to 1). */
+  readonly predictor?: readonly (readonly number[])[];
+  readonly checkTol?: number;
+  readonly reference: string;
+}
+
+/** A validated, stiffly accurate ESDIRK method. */
+export class DirkTableau {
+  readonly name: string;
+  readonly order: number;
+  readonly embeddedOrder: number;
+  readonly stages: number;
+  readonly gamma: number;
+  readonly c: Float64Array;
+  /** Strictly lower parts of the rows (the diagonal is γ). */
+  readonly a: readonly Float64Array[];
+  readonly b: Float64Array;
+  readonly e: Float64Array;
+  readonly predictor: readonly Float64Array[];
+  readonly interpolant: StepInterpolant;
+  readonly reference: string;
+
+  constructor(spec: DirkSpec) {
+    const { name, gamma, c, a, bHat } = spec;
+    const s = a.length;
+    const tol = spec.checkTol ?? 1e-12;
+    const fail = (what: string): never => {
+      throw new BiflowError(`DirkTableau(${name}): ${what}. The coefficients are mistyped.`);
+    };
+    if (c.length !== s || bHat.length !== s) fail(`c and bHat need ${s} entries`);
+    a.forEach((row, i) => {
+      if (row.length !== i + 1) fail(`row ${i} of a has ${row.length} entries, expected ${i + 1} (the diagonal included)`);
+      if (row[i] !== (i === 0 ? 0 : gamma)) fail(`a[${i}][${i}] = ${row[i]}, expected ${i === 0 ? '0 (explicit first stage)' : `γ = ${gamma}`}`);
+      const sum = row.reduce((x, y) => x + y, 0);
+      if (Math.abs(sum - c[i]!) > tol * Math.max(1, Math.abs(c[i]!))) fail(`row ${i} of a sums to ${sum}, not c = ${c[i]}`);
+    });
+    const b = a[s - 1]!;
+    if (c[s - 1] !== 1) fail('the last stage must sit at c = 1 (stiffly accurate)');
+    const sumB = b.reduce((x, y) => x + y, 0);
+    if (Math.abs(sumB - 1) > tol) fail(`Σb = ${sumB}, not 1`);
+    const sumE = b.reduce((x, bi, i) => x + bi - bHat[i]!, 0);
+    if (Math.abs(sumE) > tol) fail(`Σ(b − b̂) = ${sumE}, not 0`);
+    const check = (w: readonly number[], p: number, label: string): void => {
+      for (const { tree, residual } of orderResiduals(a, w, p)) {
+        if (Math.abs(residual) > tol * 10) fail(`${label} violates the order-${tree.order} condition for tree ${tree.key} by ${residual}`);
+      }
+    };
+    check(b, spec.order, 'b');
+    check(bHat, spec.embeddedOrder, 'bHat');
+    const predictor = (spec.predictor ?? a.map((_, i) => (i === 0 ? [] : [1, ...new Array<number>(i - 1).fill(0)]))).map((row, i) => {
+      if (row.length !== i) fail(`predictor row ${i} has ${row.length} entries, expected ${i}`);
+      const sum = row.reduce((x, y) => x + y, 0);
+      if (i > 0 && Math.abs(sum - 1) > tol) fail(`predictor row ${i} sums to ${sum}, not 1`);
+      return Float64Array.from(row);
+    });
+    this.name = name;
+    this.order = spec.order;
+    this.embeddedOrder = spec.embeddedOrder;
+    this.stages = s;
+    this.gamma = gamma;
+    this.c = Float64Array.from(c);
+    this.a = a.map((row) => Float64Array.from(row.slice(0, -1)));
+    this.b = Float64Array.from(b);
+    this.e = Float64Array.from(b, (bi, i) => bi - bHat[i]!);
+    this.predictor = predictor;
+    this.interpolant = Object.freeze({ stages: s, fsal: true, e: this.e, dense: hermiteWeights(b).map((row) => Float64Array.from(row)) });
+    this.reference = spec.reference;
+    Object.freeze(this);
+  }
+}
