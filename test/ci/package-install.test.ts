@@ -9,6 +9,7 @@ import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleForBrowser } from '../web/bundle-check.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'biflow-install-'));
@@ -66,6 +67,14 @@ console.log(JSON.stringify({ same: tf === tfc, backend: info.name, grad: Array.f
     expect(out.finite).toBe(true);
     expect(out.gpu).toMatch(/backend 'webgpu' is not available: the 'webgpu' package \(Dawn\) is not installed\. .*npm install webgpu/);
   }, 60_000);
+
+  it("bundles for browsers from the installed package: the browser entry, with tfjs-core's gradients kept by sideEffects", async () => {
+    writeFileSync(path.join(app, 'page.js'), "import { tf, createFlow } from 'biflow';\nexport const run = () => tf.grad((v) => tf.sum(createFlow({ type: 'realnvp', dim: 2 }).logProb(v)));\n");
+    const { imports, modules, code } = await bundleForBrowser(app, 'page.js', path.join(tmp, 'page-dist'));
+    expect(modules.some((m) => m.endsWith('node_modules/biflow/dist/src/browser.js'))).toBe(true);
+    expect(imports.filter((i) => i.importer.includes('/node_modules/biflow/')).map((i) => i.id)).toEqual([]);
+    expect((code.match(/gradFunc/g) ?? []).length).toBeGreaterThan(100);
+  }, 120_000);
 
   it('the installed CLI trains and evaluates with one line of its own on stderr', () => {
     const bin = path.join(installed, '.bin', 'biflow');
