@@ -11,4 +11,23 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '#tf-gradients';
 
+/**
+ * Two of tfjs-core's own gradients call chained tensor methods — Prod's `x.reshape(…)`, and
+ * GatherV2's with `batchDims` `x.split(…)`, `t.slice(…)`, `t.reshape(…)` — which only the
+ * `@tensorflow/tfjs` umbrella registers (with every other chained method). Without them those
+ * gradients throw "… is not a function", so these three are defined where absent, as the
+ * umbrella defines them: the op applied to the tensor. The umbrella, if an application loads it,
+ * replaces them with its own.
+ */
+const CHAINED_BY_CORE_GRADIENTS: Record<string, (x: tf.Tensor, ...args: never[]) => unknown> = { reshape: tf.reshape, slice: tf.slice, split: tf.split };
+const proto = tf.Tensor.prototype as unknown as Record<string, unknown>;
+for (const [name, op] of Object.entries(CHAINED_BY_CORE_GRADIENTS)) {
+  if (typeof proto[name] !== 'function') {
+    proto[name] = function chained(this: tf.Tensor, ...args: never[]) {
+      this.throwIfDisposed();
+      return op(this, ...args);
+    };
+  }
+}
+
 export { tf };

@@ -45,6 +45,21 @@ describe('one tfjs-core instance', () => {
     tf.dispose([x, g]);
   });
 
+  it("tfjs-core's gradients that call chained methods work: prod, and gather with batchDims", async () => {
+    // cpu: tfjs-wasm has no UnsortedSegmentSum kernel, which gather's gradient needs.
+    await useBackend('cpu');
+    const x = tf.tensor2d([[1, 2, 3], [-0.5, 4, 2]]);
+    // d/dx_ij Π_j x_ij = Π_{k≠j} x_ik (no zeros here: the row product over the entry).
+    const g = tf.grad((v: tf.Tensor) => tf.sum(tf.prod(v, 1)))(x);
+    expect(Array.from(g.dataSync())).toEqual([6, 3, 2, 8, -1, -2]);
+    // gather with batchDims 1: row b picks columns idx[b]; the gradient counts each pick.
+    const idx = tf.tensor2d([[2, 2], [0, 1]], [2, 2], 'int32');
+    const gg = tf.grad((v: tf.Tensor) => tf.sum(tf.gather(v, idx, 1, 1)))(x);
+    expect(Array.from(gg.dataSync())).toEqual([0, 0, 2, 1, 1, 0]);
+    tf.dispose([x, g, idx, gg]);
+    await useBackend('wasm');
+  });
+
   it('the backends resolve the same tfjs-core copy, and the package depends on no tfjs umbrella', () => {
     const core = createRequire(path.join(root, 'package.json')).resolve('@tensorflow/tfjs-core');
     for (const backend of ['@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-webgl', '@tensorflow/tfjs-layers']) {
