@@ -46,13 +46,13 @@ function bootstrapSE(logW: Float64Array, states: Uint8Array, kT: number, seed: n
   return Math.sqrt(est.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, est.length - 1));
 }
 
-/** Density exp(−(u − u_min)/kT) on the grid layout of densityFigure, raised to `power` for display. */
-function boltzmannGrid(p: Potential, n: number, power: number): Float32Array {
+/** Unnormalised density exp(−(u − u_min)/kT) on the grid layout of densityFigure. */
+function boltzmannGrid(p: Potential, n: number): Float32Array {
   const [x0, x1, y0, y1] = p.extent;
   const u = new Float64Array(n * n);
   for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) u[j * n + i] = p.energy64(x0 + ((i + 0.5) * (x1 - x0)) / n, y0 + ((j + 0.5) * (y1 - y0)) / n);
   const umin = Math.min(...u);
-  return Float32Array.from(u, (v) => Math.exp((-(v - umin) / p.kT) * power));
+  return Float32Array.from(u, (v) => Math.exp(-(v - umin) / p.kT));
 }
 
 /** `count` rows of a row-major [n, 2] array, evenly spread over it (chains' rows are grouped by step). */
@@ -122,11 +122,11 @@ export async function runPotential(key: keyof typeof POTENTIALS, s: Settings, ou
   const n = s === QUICK ? 60 : 120;
   const shown = s === QUICK ? 300 : 1500;
   const figures = [
-    await writePng(outDir, `boltzmann-${key}-target.png`, densityFigure(boltzmannGrid(p, n, 0.25), n, p.extent, {
-      title: `${p.name}: exp(−u/kT)^¼, kT = ${kT}, MALA samples`, samples: strided(chain.samples, shown),
+    await writePng(outDir, `boltzmann-${key}-target.png`, densityFigure(boltzmannGrid(p, n), n, p.extent, {
+      title: `${p.name}: exp(−u/kT), kT = ${kT}, MALA samples`, colourLabel: '−(u − u_min)/kT (nats)', samples: strided(chain.samples, shown),
     })),
-    await writePng(outDir, `boltzmann-${key}-flow.png`, densityFigure(Float32Array.from(flow.densityGrid(p.extent, n), (v) => v ** 0.25), n, p.extent, {
-      title: `${p.name}: flow q^¼ and its samples (ESS ${(100 * essFraction).toFixed(1)} %)`, samples: xs.subarray(0, 2 * shown),
+    await writePng(outDir, `boltzmann-${key}-flow.png`, densityFigure(flow.densityGrid(p.extent, n), n, p.extent, {
+      title: `${p.name}: flow q and its samples (ESS ${(100 * essFraction).toFixed(1)} %)`, colourLabel: 'log q (nats)', samples: xs.subarray(0, 2 * shown),
     })),
   ];
   flow.dispose();

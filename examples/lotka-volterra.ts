@@ -195,9 +195,9 @@ export async function main(argv = process.argv.slice(2)): Promise<Record<string,
   const series = (name: string, k: number, times: number[], ys: ArrayLike<number>[], style: { dots?: boolean; dash?: boolean } = {}) => ({ name, points: times.map((t, i) => [t, ys[i]![k]!] as [number, number]), colour: k === 0 ? '#1f5fa8' : '#c2410c', ...style });
   const figures = [
     await writePng(outDir, 'lotka-volterra-fit.png', lineChart([
-      series('prey x, observed (dots)', 0, ts, obs, { dots: true }), series('predator y, observed (dots)', 1, ts, obs, { dots: true }),
+      series('prey x, observed', 0, ts, obs, { dots: true }), series('predator y, observed', 1, ts, obs, { dots: true }),
       series('x, L-BFGS + adjoint', 0, grid, lbfgsPath), series('y, L-BFGS + adjoint', 1, grid, lbfgsPath),
-      series('x, neural ODE (dashed)', 0, grid, neural.path, { dash: true }), series('y, neural ODE (dashed)', 1, grid, neural.path, { dash: true }),
+      series('x, neural ODE', 0, grid, neural.path, { dash: true }), series('y, neural ODE', 1, grid, neural.path, { dash: true }),
     ], { title: `Lotka–Volterra: ${obs.length} noisy observations (σ = ${SIGMA}) and two fits`, xLabel: 't', yLabel: 'population' })),
   ];
   const { fit: _fit, path: _path, ...neuralSummary } = neural;

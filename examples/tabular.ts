@@ -133,7 +133,7 @@ export async function main(argv = process.argv.slice(2)): Promise<Record<string,
     const nllStd = flow.nll(ds.test, { batch: 500 });
     const evalSeconds = (performance.now() - t0) / 1000;
     const s = flow.sample(1000, { seed: seed + 3 });
-    figures.push(await writePng(outDir, `tabular-samples-${name}.png`, samplesFigure(colsShown(s.dataSync() as Float32Array), [-4, 4, -4, 4], { title: `${name} samples, standardised columns 1–2` })));
+    figures.push(await writePng(outDir, `tabular-samples-${name}.png`, samplesFigure(colsShown(s.dataSync() as Float32Array), [-4, 4, -4, 4], { title: `${name} samples`, xLabel: 'column 1 (standardised)', yLabel: 'column 2 (standardised)' })));
     s.dispose();
     curves.push({ name, points: tr.curve });
     const { curve: _curve, ...trained } = tr;
@@ -142,8 +142,8 @@ export async function main(argv = process.argv.slice(2)): Promise<Record<string,
     console.log(`${name}: test NLL ${(nllStd + ds.standardization.logScale).toFixed(4)} nats (data units), ${nllStd.toFixed(4)} nats (standardised); best validation at iter ${tr.bestIter} of ${tr.iters}; ${tr.seconds.toFixed(1)} s`);
     flow.dispose();
   }
-  figures.push(await writePng(outDir, 'tabular-data.png', samplesFigure(colsShown(ds.test.subarray(0, 1000 * ds.dim)), [-4, 4, -4, 4], { title: 'test rows, standardised columns 1–2' })));
-  figures.push(await writePng(outDir, 'tabular-validation.png', lineChart(curves, { title: 'validation NLL (standardised rows)', xLabel: 'iteration', yLabel: 'nats' })));
+  figures.push(await writePng(outDir, 'tabular-data.png', samplesFigure(colsShown(ds.test.subarray(0, 1000 * ds.dim)), [-4, 4, -4, 4], { title: 'test rows', xLabel: 'column 1 (standardised)', yLabel: 'column 2 (standardised)' })));
+  figures.push(await writePng(outDir, 'tabular-validation.png', lineChart(curves, { title: 'validation NLL (standardised rows)', xLabel: 'iteration', yLabel: 'NLL (nats)' })));
   const out = { example: 'tabular', quick, data: spec, dim: ds.dim, logScale: ds.standardization.logScale, trueTestNll, trueTestNllStandardized: trueTestNll === null ? null : trueTestNll - ds.standardization.logScale, results, figures };
   console.log(JSON.stringify(out));
   return out;

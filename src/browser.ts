@@ -4,9 +4,10 @@
  * is the same loop without a file system (checkpoints only through a Checkpointer); `loadFlow`
  * reads URLs (https://, relative to the page, indexeddb://) and `saveFlow` writes indexeddb:// and
  * downloads://. It imports nothing Node-only, so a bundler needs no shims;
- * test/web/bundle.test.ts bundles it with vite and fails on any Node built-in.
+ * test/web/bundle.test.ts bundles it with vite and fails on any Node built-in. `tf` is tfjs's
+ * namespace (https://js.tensorflow.org/api/latest/), as in the Node entry.
  *
- * @packageDocumentation
+ * @module biflow/browser
  */
 
 export {

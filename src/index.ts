@@ -5,7 +5,11 @@
  * `saveFlow` and `train`, which here also take paths), dataset files, and `useBackend` with Dawn
  * WebGPU and tfjs-node. test/web/entries.test.ts keeps the two lists in step.
  *
- * @packageDocumentation
+ * `tf` is the tfjs namespace biflow computes with, re-exported so that your tensors and biflow's
+ * come from one copy; its API is tfjs's own (https://js.tensorflow.org/api/latest/) and is not
+ * repeated here.
+ *
+ * @module biflow
  */
 
 export {

@@ -37,6 +37,15 @@ export interface GeneratorOptions {
 /**
  * F's states along its forward path from x: after each block and, inside CNF blocks, at
  * `interior` interior times — `[h₁, …, h_M]`, h_M = F(x). Differentiable; the caller owns them.
+ *
+ * @example
+ * ```ts
+ * import { tf, createFlow, forwardStates, countStates } from 'biflow';
+ *
+ * const flow = createFlow({ type: 'realnvp', dim: 2, layers: 2 });
+ * const states = forwardStates(flow.bijector, tf.randomNormal([4, 2]) as tf.Tensor2D, 0);
+ * states.length === countStates(flow.bijector, 0); // true; the last state is the latent z = F(x)
+ * ```
  */
 export function forwardStates(b: Bijector, x: tf.Tensor2D, interior: number): tf.Tensor2D[] {
   const out: tf.Tensor2D[] = [];
@@ -53,7 +62,17 @@ export function forwardStates(b: Bijector, x: tf.Tensor2D, interior: number): tf
   return out;
 }
 
-/** How many states `forwardStates` returns for this bijector. */
+/**
+ * How many states `forwardStates` returns for this bijector.
+ *
+ * @example
+ * ```ts
+ * import { createFlow, countStates } from 'biflow';
+ *
+ * // one state per block, plus `interior` more inside each CNF block
+ * countStates(createFlow({ type: 'realnvp', dim: 2, layers: 2 }).bijector, 3);
+ * ```
+ */
 export function countStates(b: Bijector, interior: number): number {
   return leafBlocks(b).reduce((n, block) => n + (block instanceof CNF ? interior + 1 : 1), 0);
 }

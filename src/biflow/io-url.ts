@@ -102,8 +102,10 @@ function pageUrl(target: string): string | null {
  * takes paths and file://.
  *
  * @example
+ * ```ts
  * const flow = await loadFlow('https://example.org/models/moons/');   // flow.json + weights.bin there
  * const lp = flow.logProb(tf.tensor2d([[0, 0]]));
+ * ```
  */
 export async function loadFlow(source: string | FlowIOHandler): Promise<Flow> {
   if (typeof source !== 'string') return loadWith(source, 'the handler');
@@ -120,8 +122,10 @@ export async function loadFlow(source: string | FlowIOHandler): Promise<Flow> {
  * entry's saveFlow; Node's also writes folders.
  *
  * @example
+ * ```ts
  * await saveFlow(flow, 'indexeddb://moons');
  * const back = await loadFlow('indexeddb://moons');
+ * ```
  */
 export async function saveFlow(flow: Flow, target: string | FlowIOHandler): Promise<void> {
   if (typeof target !== 'string') return saveWith(flow, target, 'the handler');

@@ -56,10 +56,12 @@ const asPath = (s: string): string => (schemeOf(s) === 'file' ? fileURLToPath(s)
  * is. Also `indexeddb://name` and `downloads://name` (browsers) or a {@link FlowIOHandler}.
  *
  * @example
+ * ```ts
  * import { createFlow, loadFlow, saveFlow } from 'biflow';
  * const flow = createFlow({ type: 'realnvp', dim: 2 });
  * await saveFlow(flow, 'models/moons');            // models/moons/flow.json + weights.bin
  * const back = await loadFlow('models/moons');
+ * ```
  */
 export async function saveFlow(flow: Flow, target: string | FlowIOHandler): Promise<void> {
   if (typeof target !== 'string') return saveWith(flow, target, 'the handler');
@@ -114,10 +116,12 @@ async function loadFromDisk(at: string): Promise<Flow> {
  * `indexeddb://name` (browsers), or through a {@link FlowIOHandler}.
  *
  * @example
+ * ```ts
  * import { loadFlow, tf } from 'biflow';
  * const flow = await loadFlow('runs/moons');                     // biflow train --out runs/moons
  * const same = await loadFlow('http://127.0.0.1:8080/model/');   // the same files served over HTTP
  * flow.logProb(tf.tensor2d([[0, 0]])).print();
+ * ```
  */
 export async function loadFlow(source: string | FlowIOHandler): Promise<Flow> {
   if (typeof source !== 'string') return loadWith(source, 'the handler');

@@ -18,6 +18,17 @@ export type GeneratorTrainOptions = GeneratorOptions & AlignmentOptions & Omit<T
 /**
  * Trains a generator for `flow` (a new one, or the one already attached) by hidden alignment and
  * attaches it, so that `flow.sample(n, { via: 'generator' })` uses it.
+ *
+ * @example
+ * ```ts
+ * import { createFlow, loadDataset, trainGenerator } from 'biflow';
+ *
+ * const data = loadDataset('8gaussians', { seed: 0 });
+ * const flow = createFlow({ type: 'realnvp', dim: 2 });   // train it first (see train); any flow works
+ * const { result } = await trainGenerator(flow, data, { iters: 50, batch: 100 });
+ * result.iters;
+ * flow.sample(500, { via: 'generator' });               // one pass, no inverse
+ * ```
  */
 export async function trainGenerator(flow: Flow, data: Dataset, options: GeneratorTrainOptions): Promise<{ generator: Generator; result: TrainResult }> {
   for (const key of ['checkpointDir', 'resumeFrom'] as const) {

@@ -96,7 +96,7 @@ export function harnessCommands(prog: Command, out: (s: string) => void): void {
       if (problems.length) {
         files.push(path.join(o.out, 'problems.png'));
         const charts = [...new Set(problems.map((p) => p.problem))].map((name) => logLogChart(bySolver(problems.filter((p) => p.problem === name), (p) => p.nfe, (p) => p.error), { title: name, xLabel: 'NFE', yLabel: 'relative error at t1' }));
-        await writeFigure(files[4]!, gridFigure([charts.slice(0, 2), charts.slice(2, 4)], { cell: 420, title: 'work-precision: classic problems' }));
+        await writeFigure(files[4]!, gridFigure([charts.slice(0, 2), charts.slice(2, 4)], { cell: 640, title: 'work-precision: classic problems' }));
       }
       const best = sweep.rows.reduce((a, b) => (b.pointError < a.pointError ? b : a));
       finish(o, [

@@ -11,7 +11,7 @@ import { Command, Option } from 'commander';
 import { backendInfo, BACKEND_NAMES, useBackend } from '../backend/backends.js';
 import type { BackendInfo, BackendName } from '../backend/backends.js';
 import { BiflowError, InvalidArgumentError } from '../errors.js';
-import { toPng } from '../plot/figures.js';
+import { toPng } from '../plot/png.js';
 
 export interface Common {
   seed: number;

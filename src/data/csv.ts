@@ -109,7 +109,18 @@ function cellValue(c: string, line: number, column: number, bad: Bad): number {
   return v;
 }
 
-/** Parses CSV text into a row-major table; `file` names the source in errors, `fn` the caller. */
+/**
+ * Parses CSV text into a row-major table; `file` names the source in errors, `fn` the caller.
+ *
+ * @example
+ * ```ts
+ * import { parseCsv } from 'biflow';
+ *
+ * const t = parseCsv('inline.csv', 'x,y\n1,2\n-.5,1e-3\n');
+ * [t.rows, t.dim];   // [2, 2]: the header line is skipped
+ * t.data;            // Float32Array [1, 2, −0.5, 0.001]
+ * ```
+ */
 export function parseCsv(file: string, text: string, fn = 'loadDataFile'): Table {
   const bad: Bad = (problem, fix) => new DataFileError(file, problem, fix, fn);
   const values: number[] = [];

@@ -31,6 +31,15 @@ export interface Dataset {
  * A toy name (`8gaussians`, …), a path to a .csv / .npy file, or a tabular benchmark folder as
  * `power:DIR`, `gas:DIR`, `hepmass:DIR`, `miniboone:DIR`, `bsds300:DIR` or `tabular:DIR` (see
  * {@link loadTabular}: standardised rows, `nllOffset` = Σ log σ).
+ *
+ * @example
+ * ```ts
+ * import { loadDataset } from 'biflow';
+ *
+ * const data = loadDataset('moons', { seed: 1 });   // or 'rows.csv', 'rows.npy', 'power:data/power/'
+ * data.batch(0, 256);   // the first training batch, row-major [256, 2]
+ * data.test.length / data.dim;   // held-out rows
+ * ```
  */
 export function loadDataset(spec: string, { seed = 0, testSize = 5000 }: { seed?: number; testSize?: number } = {}): Dataset {
   if ((TOY_DATASETS as readonly string[]).includes(spec)) {

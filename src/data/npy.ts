@@ -21,7 +21,17 @@ function latin1(bytes: Uint8Array, start: number, end: number): string {
   return s;
 }
 
-/** Parses one `.npy` file holding a 2-D float array; `file` names it in errors. */
+/**
+ * Parses one `.npy` file holding a 2-D float array; `file` names it in errors.
+ *
+ * @example
+ * ```ts
+ * import { encodeNpy, parseNpy } from 'biflow';
+ *
+ * const bytes = encodeNpy({ data: Float32Array.of(1, 2, 3, 4, 5, 6), rows: 3, dim: 2 });
+ * parseNpy('rows.npy', bytes).rows;   // 3
+ * ```
+ */
 export function parseNpy(file: string, bytes: Uint8Array, fn = 'loadDataFile'): Table {
   const bad = (problem: string, fix: string) => new DataFileError(file, problem, fix, fn);
   if (bytes.length < 12 || MAGIC.some((b, i) => bytes[i] !== b)) throw bad('is not a .npy file (bad magic)', 'Save it with numpy.save.');
@@ -70,7 +80,19 @@ export function parseNpy(file: string, bytes: Uint8Array, fn = 'loadDataFile'): 
   return { data, rows, dim };
 }
 
-/** Parses an `.npz` archive into its 2-D float arrays by name (`train.npy` → `train`). */
+/**
+ * Parses an `.npz` archive into its 2-D float arrays by name (`train.npy` → `train`).
+ *
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * import { parseNpz } from 'biflow';
+ *
+ * // an archive written by np.savez('power.npz', train=…, validation=…, test=…)
+ * const { train, validation, test } = parseNpz('power.npz', readFileSync('power.npz'));
+ * [train?.rows, validation?.rows, test?.rows];
+ * ```
+ */
 export function parseNpz(file: string, bytes: Uint8Array, fn = 'loadDataFile'): Record<string, Table> {
   let members: Record<string, Uint8Array>;
   try {
@@ -86,7 +108,17 @@ export function parseNpz(file: string, bytes: Uint8Array, fn = 'loadDataFile'): 
   return out;
 }
 
-/** Encodes a row-major float32 `[rows, dim]` table as `.npy` bytes (format 1.0, C order). */
+/**
+ * Encodes a row-major float32 `[rows, dim]` table as `.npy` bytes (format 1.0, C order).
+ *
+ * @example
+ * ```ts
+ * import { writeFileSync } from 'node:fs';
+ * import { encodeNpy, toyData } from 'biflow';
+ *
+ * writeFileSync('moons.npy', encodeNpy({ data: toyData('moons', 500), rows: 500, dim: 2 })); // np.load('moons.npy').shape == (500, 2)
+ * ```
+ */
 export function encodeNpy({ data, rows, dim }: Table): Uint8Array {
   let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${dim}), }`;
   while ((10 + header.length + 1) % 64 !== 0) header += ' ';

@@ -65,6 +65,17 @@ function readSplits(name: TabularName, dir: string, seed: number): { splits: Spl
  * Loads `dir` as the tabular set `name` (power, gas, hepmass, miniboone, bsds300; `tabular` for any
  * width). Rows are standardised with the training split's mean and σ; an NLL computed on these rows
  * plus `standardization.logScale` is the NLL of the data in its own units.
+ *
+ * @example
+ * ```ts
+ * import { mkdirSync, writeFileSync } from 'node:fs';
+ * import { encodeNpy, loadTabular, toyData } from 'biflow';
+ *
+ * mkdirSync('rows', { recursive: true });
+ * writeFileSync('rows/data.npy', encodeNpy({ data: toyData('moons', 2000), rows: 2000, dim: 2 }));
+ * const ds = loadTabular('tabular', 'rows', { seed: 0 });   // split 80/10/10, standardised
+ * [ds.dim, ds.standardization.logScale, ds.nllOffset];
+ * ```
  */
 export function loadTabular(name: TabularName, dir: string, { seed = 0 }: { seed?: number } = {}): TabularDataset {
   const { splits, files } = readSplits(name, dir, seed);

@@ -36,7 +36,18 @@ export interface Standardization {
   logScale: number;
 }
 
-/** Column means and standard deviations (float64 sums); a constant column keeps σ = 1. */
+/**
+ * Column means and standard deviations (float64 sums); a constant column keeps σ = 1.
+ *
+ * @example
+ * ```ts
+ * import { standardization, standardize } from 'biflow';
+ *
+ * const train = { data: Float32Array.of(1, 10, 2, 20, 3, 30), rows: 3, dim: 2 };
+ * const s = standardization(train);   // mean [2, 20], std [1, 10] (n − 1), logScale = log 1 + log 10
+ * standardize(train, s).data;         // Float32Array [−1, −1, 0, 0, 1, 1]
+ * ```
+ */
 export function standardization(train: Table): Standardization {
   const { data, rows, dim } = train;
   const mean = new Float64Array(dim);
@@ -53,7 +64,18 @@ export function standardization(train: Table): Standardization {
   return { mean, std, logScale };
 }
 
-/** (x − μ)/σ of every row, as a new table. */
+/**
+ * (x − μ)/σ of every row, as a new table.
+ *
+ * @example
+ * ```ts
+ * import { standardization, standardize } from 'biflow';
+ *
+ * const train = { data: Float32Array.of(1, 10, 2, 20, 3, 30), rows: 3, dim: 2 };
+ * const test = { data: Float32Array.of(4, 40), rows: 1, dim: 2 };
+ * standardize(test, standardization(train)).data;   // Float32Array [2, 2]: (x − μ)/σ with the training split's μ and σ
+ * ```
+ */
 export function standardize(table: Table, s: Standardization): Table {
   const { data, rows, dim } = table;
   if (dim !== s.mean.length) throw new InvalidArgumentError('standardize', 'table.dim', dim, `must equal the statistics' ${s.mean.length} columns, got {value}.`);
@@ -85,6 +107,14 @@ export function minSplitRows({ validation = 0.1, test = 0.1 }: { validation?: nu
 /**
  * Splits one table by a seeded shuffle: the last `test` fraction is the test split and `validation`
  * of the rest the validation split (MAF's scheme for POWER, GAS, MINIBOONE).
+ *
+ * @example
+ * ```ts
+ * import { splitTable, toyData } from 'biflow';
+ *
+ * const { train, validation, test } = splitTable({ data: toyData('rings', 1000), rows: 1000, dim: 2 }, { seed: 1 });
+ * [train.rows, validation.rows, test.rows];   // [810, 90, 100]
+ * ```
  */
 export function splitTable(table: Table, { validation = 0.1, test = 0.1, seed = 0 }: { validation?: number; test?: number; seed?: number } = {}): Splits {
   const fn = 'splitTable';

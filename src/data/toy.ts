@@ -105,7 +105,17 @@ const GENERATORS: Record<ToyDataset, Gen> = {
   },
 };
 
-/** n points of a toy density as a row-major [n, 2] Float32Array. */
+/**
+ * n points of a toy density as a row-major [n, 2] Float32Array.
+ *
+ * @example
+ * ```ts
+ * import { toyData, TOY_DATASETS } from 'biflow';
+ *
+ * const xy = toyData('8gaussians', 1000, 1);  // Float32Array of 2000 numbers: x₀, y₀, x₁, y₁, …
+ * TOY_DATASETS;                                // the names it takes
+ * ```
+ */
 export function toyData(name: string, n: number, seed = 0): Float32Array {
   if (!(TOY_DATASETS as readonly string[]).includes(name)) {
     throw new InvalidArgumentError('toyData', 'name', name, `is not a toy dataset, got {value}. Use one of: ${TOY_DATASETS.join(', ')}, or a .csv/.npy file.`);

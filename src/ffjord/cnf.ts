@@ -281,6 +281,14 @@ export class CNF implements Bijector {
 /**
  * Sets the TRAINING estimator of every CNF block in a bijector (what `Flow.loss` and the trainer
  * use). Evaluation needs no call: it is exact by default.
+ *
+ * @example
+ * ```ts
+ * import { createFlow, setTrace } from 'biflow';
+ *
+ * const flow = createFlow({ type: 'ffjord', dim: 2 });
+ * setTrace(flow.bijector, 'hutchinson');  // train with one Hutchinson probe per step; evaluation stays exact
+ * ```
  */
 export function setTrace(b: Bijector, trace: TraceEstimator): void {
   for (const block of leafBlocks(b)) if (block instanceof CNF) block.trace = trace;

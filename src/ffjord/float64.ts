@@ -72,6 +72,16 @@ function layers64(cnf: CNF): Layer64[] {
 /**
  * The augmented field of `cnf` for N points in float64: state [z (N·D, row-major), L (N)],
  * derivative [f(t, z), tr ∂f/∂z]. Writes into `dy`.
+ *
+ * @example
+ * ```ts
+ * import { CNF, cnfField64, createFlow, leafBlocks } from 'biflow';
+ *
+ * const cnf = leafBlocks(createFlow({ type: 'ffjord', dim: 2 }).bijector).find((b): b is CNF => b instanceof CNF)!;
+ * const f = cnfField64(cnf, 1);                // one point: state [z₁, z₂, L]
+ * const dy = new Float64Array(3);
+ * f(0, Float64Array.of(0.5, -0.2, 0), dy);     // dy = [dz/dt, tr ∂f/∂z]
+ * ```
  */
 export function cnfField64(cnf: CNF, N: number): (t: number, y: Float64Array, dy: Float64Array) => void {
   const D = cnf.dim;
@@ -125,6 +135,17 @@ export function cnfField64(cnf: CNF, N: number): (t: number, y: Float64Array, dy
 /**
  * The CNF's forward map of the rows x (row-major [N, D]) in float64: z(T) and the log-det L(T),
  * solved with `method` at rtol = atol = `tol` (default dopri8 at 1e-10).
+ *
+ * @example
+ * ```ts
+ * import { CNF, cnfForward64, createFlow, leafBlocks } from 'biflow';
+ *
+ * const cnf = leafBlocks(createFlow({ type: 'ffjord', dim: 2 }).bijector).find((b): b is CNF => b instanceof CNF)!;
+ * const { z, logDet, nfe } = cnfForward64(cnf, [0.5, -0.2, 1, 1]); // two points, row-major
+ * z.length;       // 4
+ * logDet.length;  // 2
+ * nfe;
+ * ```
  */
 export function cnfForward64(cnf: CNF, x: ArrayLike<number>, { method = 'dopri8', tol = 1e-10 }: { method?: MethodName; tol?: number } = {}): { z: Float64Array; logDet: Float64Array; nfe: number } {
   const D = cnf.dim;

@@ -12,6 +12,7 @@ import { checkHidden, checkLayerKind } from '../nn/odenet.js';
 import type { LayerKind } from '../nn/odenet.js';
 import type { GradientMode } from '../ode/gradients.js';
 import { solverFor } from '../ode/solver.js';
+import { isStiffMethod } from '../ode/tableaux/index.js';
 import type { MethodName } from '../ode/tableaux/index.js';
 
 /** Options of a {@link CNF}: the ODE net, the solver and tolerances, the gradient mode, the trace estimator and the RNODE penalties. */
@@ -78,7 +79,10 @@ export function checkCNFOptions(fn: string, o: Partial<CNFOptions>, prefix = '')
   if (o.layer !== undefined) checkLayerKind(fn, o.layer, at('layer'));
   if (o.activation !== undefined) checkActivation(fn, o.activation, { relu: false, arg: at('activation') });
   if (o.T !== undefined && !positive(o.T)) throw new InvalidArgumentError(fn, at('T'), o.T, 'must be a positive end time, got {value}. The usual value is 0.5.');
-  if (o.method !== undefined) solverFor(o.method, fn);
+  if (o.method !== undefined) {
+    if (typeof o.method === 'string' && isStiffMethod(o.method)) throw new InvalidArgumentError(fn, at('method'), o.method, 'is a stiff method, which runs on float64 states only for now; a CNF integrates tensor states. Use an explicit method (dopri5, tsit5), got {value}.');
+    solverFor(o.method, fn);
+  }
   for (const k of ['rtol', 'atol'] as const) {
     if (o[k] !== undefined && !positive(o[k])) throw new InvalidArgumentError(fn, at(k), o[k], 'must be a positive finite number, got {value}. Pass e.g. { rtol: 1e-5, atol: 1e-5 }.');
   }

@@ -108,7 +108,17 @@ export function buildAll(build: (add: (b: Bijector) => void) => void): Bijector[
   }
 }
 
-/** The blocks of a bijector with nested Sequentials flattened, in forward order. */
+/**
+ * The blocks of a bijector with nested Sequentials flattened, in forward order.
+ *
+ * @example
+ * ```ts
+ * import { createFlow, leafBlocks } from 'biflow';
+ *
+ * const flow = createFlow({ type: 'realnvp', dim: 2, layers: 2 });
+ * leafBlocks(flow.bijector).map((b) => b.constructor.name); // ['AffineCoupling', 'AffineCoupling']
+ * ```
+ */
 export function leafBlocks(b: Bijector): Bijector[] {
   return b instanceof Sequential ? b.blocks.flatMap(leafBlocks) : [b];
 }

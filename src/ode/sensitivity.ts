@@ -58,7 +58,23 @@ export interface SensitivityResult {
   stats: { forward: SolveStats; backward: SolveStats };
 }
 
-/** Float64 gradients of a loss on a solve by the continuous adjoint (Chen et al., arXiv:1806.07366). */
+/**
+ * Float64 gradients of a loss on a solve by the continuous adjoint (Chen et al., arXiv:1806.07366).
+ *
+ * @example
+ * ```ts
+ * import { adjointSensitivity } from 'biflow';
+ *
+ * // dy/dt = −p·y, L = y(1): dL/dy0 = e^−p, dL/dp = −y0·e^−p
+ * const { dLdy0, dLdp } = adjointSensitivity({
+ *   f: (_t, y, p) => [-p[0] * y[0]],
+ *   vjp: (_t, y, p, a) => ({ y: [-p[0] * a[0]], p: [-y[0] * a[0]] }),
+ *   y0: [2], ts: [0, 1], params: [0.5], dLdy: [[0], [1]],
+ * });
+ * dLdy0[0]; // ≈ e^−0.5
+ * dLdp[0];  // ≈ −2·e^−0.5
+ * ```
+ */
 export function adjointSensitivity(args: SensitivityArgs): SensitivityResult {
   const fn = 'adjointSensitivity';
   const { f, vjp, method = 'dopri5', stepSize, rtol = 1e-8, atol = 1e-10, adjointNorm = 'seminorm', maxSteps } = args;

@@ -3,7 +3,7 @@
  * requests, events and a state space — the general form that {@link odeint} wraps.
  *
  * @example
- * const sol = solve({
+ * const sol = solve<Float64Array>({
  *   f: (t, y) => [y[1], -y[0]], y0: Float64Array.of(1, 0), t0: 0, t1: 10,
  *   solver: new Dopri5(), controller: new PIDController({ rtol: 1e-8, atol: 1e-10 }),
  *   saveAt: SaveAt.ts([0, 5, 10]),
@@ -119,7 +119,17 @@ export class Solution<Y> {
 
 const isFiniteNumber = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 
-/** The state space for y0: float64 for numbers, tensor for a tf.Tensor, tuple for an array of them. */
+/**
+ * The state space for y0: float64 for numbers, tensor for a tf.Tensor, tuple for an array of them.
+ *
+ * @example
+ * ```ts
+ * import { tf, spaceFor, float64Space, TensorSpace } from 'biflow';
+ *
+ * spaceFor(Float64Array.of(1, 2)) === float64Space;        // true
+ * spaceFor(tf.zeros([4, 2])) instanceof TensorSpace;        // true
+ * ```
+ */
 export function spaceFor<Y>(y0: unknown): StateSpace<Y> {
   if (y0 instanceof tf.Tensor) return tensorSpace as unknown as StateSpace<Y>;
   if (Array.isArray(y0) && y0.length > 0 && y0.every((t) => t instanceof tf.Tensor)) return new TupleSpace() as unknown as StateSpace<Y>;
@@ -128,7 +138,25 @@ export function spaceFor<Y>(y0: unknown): StateSpace<Y> {
 
 const tensorSpace = new TensorSpace();
 
-/** Integrates dy/dt = f(t, y) from t0 to t1 (t1 < t0 runs backwards). */
+/**
+ * Integrates dy/dt = f(t, y) from t0 to t1 (t1 < t0 runs backwards).
+ *
+ * @example
+ * ```ts
+ * import { solve, Tsit5, PIDController, SaveAt } from 'biflow';
+ *
+ * const sol = solve<Float64Array>({
+ *   f: (_t, y) => [y[1], -9.81],
+ *   y0: Float64Array.of(10, 0), t0: 0, t1: 5,
+ *   solver: new Tsit5(),
+ *   controller: new PIDController({ rtol: 1e-9, atol: 1e-9 }),
+ *   saveAt: SaveAt.dense(),
+ *   events: [{ g: (_t, y) => y[0], direction: 'falling', terminal: true, name: 'ground' }],
+ * });
+ * sol.terminal?.t;    // ≈ 1.4278 s, when the ball reaches the ground
+ * sol.evaluate(0.5);  // the state at t = 0.5
+ * ```
+ */
 export function solve<Y>(args: SolveArgs<Y>): Solution<Y> {
   const space = (args.space ?? spaceFor<Y>(args.y0)) as StateSpace<Y>;
   // Everything the solve hands back (saved states, event states, dense pieces): a tensor space

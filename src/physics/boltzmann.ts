@@ -20,6 +20,15 @@ export interface Sampler {
 /**
  * The reverse-KL loss on `n` fresh samples (seeded): mean of u_reg(x)/kT + log q(x), where u_reg is
  * {@link regularizeEnergy} above `high`·kT. It equals −log Z when q is exactly p.
+ *
+ * @example
+ * ```ts
+ * import { tf, createFlow, reverseKL, DOUBLE_WELL } from 'biflow';
+ *
+ * const flow = createFlow({ type: 'realnvp', dim: 2 });
+ * const opt = tf.train.adam(1e-3);
+ * opt.minimize(() => reverseKL(flow, (x) => DOUBLE_WELL.energy(x), { n: 256, kT: DOUBLE_WELL.kT, seed: 0 }));   // one training step of a Boltzmann generator
+ * ```
  */
 export function reverseKL(model: Sampler, energy: (x: tf.Tensor2D) => tf.Tensor1D, { n, kT = 1, seed, high = 1e3 }: { n: number; kT?: number; seed?: number; high?: number }): tf.Scalar {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('reverseKL', 'n', n, 'must be a positive integer number of samples, got {value}.');

@@ -11,7 +11,17 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { Potential } from './potentials.js';
 
-/** ΔF and P(B) by the midpoint rule on an n×n grid over the potential's extent, in float64. */
+/**
+ * ΔF and P(B) by the midpoint rule on an n×n grid over the potential's extent, in float64.
+ *
+ * @example
+ * ```ts
+ * import { quadratureFreeEnergy, DOUBLE_WELL } from 'biflow';
+ *
+ * const { deltaF, pB } = quadratureFreeEnergy(DOUBLE_WELL, DOUBLE_WELL.kT, 400);
+ * [deltaF, pB];   // F_B − F_A in units of energy, and the probability of state B
+ * ```
+ */
 export function quadratureFreeEnergy(p: Pick<Potential, 'energy64' | 'state' | 'extent'>, kT: number, n = 1000): { deltaF: number; pB: number } {
   if (!Number.isInteger(n) || n < 10) throw new InvalidArgumentError('quadratureFreeEnergy', 'n', n, 'must be an integer ≥ 10 grid cells per side, got {value}.');
   const [x0, x1, y0, y1] = p.extent;
@@ -31,7 +41,19 @@ export function quadratureFreeEnergy(p: Pick<Potential, 'energy64' | 'state' | '
   return { deltaF: -kT * Math.log(z[1]! / z[0]!), pB: z[1]! / (z[0]! + z[1]!) };
 }
 
-/** log w = −u/kT − log q of each sample, and the effective sample size (Σw)²/Σw² (and per sample). */
+/**
+ * log w = −u/kT − log q of each sample, and the effective sample size (Σw)²/Σw² (and per sample).
+ *
+ * @example
+ * ```ts
+ * import { importanceWeights } from 'biflow';
+ *
+ * // a proposal q equal to p (up to a constant) gives equal weights: ESS = all samples
+ * const u = [0.5, 1, 2];
+ * const { ess, essFraction } = importanceWeights(u, u.map((v) => -v), 1);
+ * [ess, essFraction];   // [3, 1]
+ * ```
+ */
 export function importanceWeights(energies: ArrayLike<number>, logQ: ArrayLike<number>, kT: number): { logW: Float64Array; ess: number; essFraction: number } {
   const n = energies.length;
   if (logQ.length !== n || n === 0) throw new InvalidArgumentError('importanceWeights', 'logQ', logQ.length, `must have one value per energy (${n}), got {value}.`);
@@ -49,7 +71,17 @@ export function importanceWeights(energies: ArrayLike<number>, logQ: ArrayLike<n
   return { logW, ess, essFraction: ess / n };
 }
 
-/** ΔF = −kT log(Σ_B w / Σ_A w) from log-weights and the state (0 = A, 1 = B) of each sample. */
+/**
+ * ΔF = −kT log(Σ_B w / Σ_A w) from log-weights and the state (0 = A, 1 = B) of each sample.
+ *
+ * @example
+ * ```ts
+ * import { reweightedFreeEnergy } from 'biflow';
+ *
+ * // equal weights, one sample in A (state 0) and three in B: ΔF = −kT log 3
+ * reweightedFreeEnergy([0, 0, 0, 0], [0, 1, 1, 1], 1);   // ≈ −1.0986
+ * ```
+ */
 export function reweightedFreeEnergy(logW: ArrayLike<number>, states: ArrayLike<number>, kT: number): number {
   let max = -Infinity;
   for (let i = 0; i < logW.length; i++) if (logW[i]! > max) max = logW[i]!;

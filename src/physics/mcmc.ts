@@ -46,7 +46,14 @@ function normal(u: () => number): number {
  * Runs `x0.length / dim` chains from the rows of x0 (`[chains, dim]`, row-major) on the energy u.
  *
  * @example
- * const { samples, acceptance } = mcmc(DOUBLE_WELL.energy, x0, 2, { steps: 1000, stepSize: 0.05, method: 'mala', seed: 1 });
+ * ```ts
+ * import { mcmc, DOUBLE_WELL } from 'biflow';
+ *
+ * const x0 = new Float32Array(2 * 8).fill(0.5);   // 8 chains in 2-D, all starting at (0.5, 0.5)
+ * const { samples, acceptance } = mcmc((x) => DOUBLE_WELL.energy(x), x0, 2, { steps: 200, stepSize: 0.05, method: 'mala', seed: 1 });
+ * samples.length / 2;   // 8 chains × 200 kept states
+ * acceptance;
+ * ```
  */
 export function mcmc(energy: (x: tf.Tensor2D) => tf.Tensor1D, x0: Float32Array, dim: number, opts: McmcOptions): McmcResult {
   const fn = 'mcmc';

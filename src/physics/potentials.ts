@@ -90,7 +90,17 @@ export const MUELLER_BROWN: Potential = {
 /** The potentials by the names the Boltzmann example takes (`--potential`). */
 export const POTENTIALS = { 'double-well': DOUBLE_WELL, 'mueller-brown': MUELLER_BROWN } as const;
 
-/** ∇u at the rows of x, `[N, 2]` (the tfjs gradient of Σ u). */
+/**
+ * ∇u at the rows of x, `[N, 2]` (the tfjs gradient of Σ u).
+ *
+ * @example
+ * ```ts
+ * import { tf, energyGrad, DOUBLE_WELL } from 'biflow';
+ *
+ * const x = tf.tensor2d([[1, 0], [-1, 0.5]]);
+ * energyGrad((y) => DOUBLE_WELL.energy(y), x);   // [2, 2]: ∇u at each row
+ * ```
+ */
 export function energyGrad(energy: (x: tf.Tensor2D) => tf.Tensor1D, x: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => tf.grad((y: tf.Tensor) => tf.sum(energy(y as tf.Tensor2D)))(x) as tf.Tensor2D);
 }
@@ -98,6 +108,13 @@ export function energyGrad(energy: (x: tf.Tensor2D) => tf.Tensor1D, x: tf.Tensor
 /**
  * Noé et al.'s regularised energy for training: u itself up to `high`, then high + log(1 + u − high),
  * so that early samples far out do not blow the loss up.
+ *
+ * @example
+ * ```ts
+ * import { tf, regularizeEnergy } from 'biflow';
+ *
+ * regularizeEnergy(tf.tensor1d([5, 1e3, 1e6]), 1e3);   // [5, 1000, 1000 + log(1 + 999000)]
+ * ```
  */
 export function regularizeEnergy(u: tf.Tensor1D, high = 1e3): tf.Tensor1D {
   return tf.tidy(() => {

@@ -1,81 +1,128 @@
 /**
- * Charts as SVG text: log-log line charts (work-precision diagrams: error against NFE or
- * seconds, one line per solver) and a grid that lays several figures out on one canvas.
+ * Charts as SVG text: line charts of named series (training curves; log-log for work-precision
+ * diagrams: error against NFE or seconds, one line per solver), with ticks, axis labels and a
+ * legend, and a grid that lays several figures out on one canvas.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { axes, escapeXml, legend, legendWidth, niceTicks, scale, svgDocument, text, tickTarget, title as titleText, SIZES } from './axes.js';
+import type { AxisSpec, LegendEntry } from './axes.js';
 
+/** One line of a chart. */
 export interface Series {
   name: string;
   /** [x, y] points; non-positive or non-finite ones are left out of a log axis. */
   points: [number, number][];
+  /** Draw dots only (observations) instead of a line. */
+  dots?: boolean;
+  /** Draw the line dashed. */
+  dash?: boolean;
+  /** CSS colour; default the k-th of a fixed palette. */
+  colour?: string;
 }
 
-const W = 560;
-const H = 420;
-const M = { left: 70, right: 150, top: 36, bottom: 50 };
+/** Options of {@link lineChart} and {@link logLogChart}. */
+export interface ChartOptions {
+  title?: string;
+  xLabel?: string;
+  yLabel?: string;
+}
+
+// The plot area keeps one size; a legend widens the figure instead of squeezing the plot.
+const PLOT = { w: 480, h: 336 };
+const M = { left: 84, top: 40, bottom: 64, right: 20 };
+// Tableau-10 order: distinct under the common colour-vision deficiencies for the first few.
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf'];
 
-function escapeXml(s: string): string {
-  return s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
+/** Data range [lo, hi] of values (positive ones on a log axis) widened to whole ticks. */
+function niceRange(values: number[], log: boolean, target: number): [number, number] {
+  const [lo, hi] = [Math.min(...values), Math.max(...values)];
+  if (log) return [10 ** Math.floor(Math.log10(lo) + 1e-9), 10 ** Math.max(Math.ceil(Math.log10(hi) - 1e-9), Math.floor(Math.log10(lo) + 1e-9) + 1)];
+  if (!(hi > lo)) return [lo - 1, hi + 1];
+  const { step } = niceTicks(lo, hi, target);
+  return [Math.floor(lo / step + 1e-9) * step, Math.ceil(hi / step - 1e-9) * step];
 }
 
-/** A log-log line chart of several series with decade ticks and a legend. */
-export function logLogChart(series: readonly Series[], { title = '', xLabel = 'x', yLabel = 'y' }: { title?: string; xLabel?: string; yLabel?: string } = {}): string {
-  const usable = series.map((s) => ({ ...s, points: s.points.filter(([x, y]) => x > 0 && y > 0 && Number.isFinite(x) && Number.isFinite(y)) }));
+function chart(fn: string, series: readonly Series[], log: boolean, { title = '', xLabel = 'x', yLabel = 'y' }: ChartOptions): string {
+  const keep = ([x, y]: [number, number]) => Number.isFinite(x) && Number.isFinite(y) && (!log || (x > 0 && y > 0));
+  const usable = series.map((s) => ({ ...s, points: s.points.filter(keep) }));
   const all = usable.flatMap((s) => s.points);
-  if (all.length === 0) throw new InvalidArgumentError('logLogChart', 'series', series.length, 'must hold at least one point with positive finite x and y, got {value} series without one.');
-  const lx = all.map(([x]) => Math.log10(x));
-  const ly = all.map(([, y]) => Math.log10(y));
-  const [x0, x1] = [Math.floor(Math.min(...lx)), Math.ceil(Math.max(...lx) + 1e-9)];
-  const [y0, y1] = [Math.floor(Math.min(...ly)), Math.ceil(Math.max(...ly) + 1e-9)];
-  const pw = W - M.left - M.right;
-  const ph = H - M.top - M.bottom;
-  const px = (x: number) => M.left + ((Math.log10(x) - x0) / Math.max(1, x1 - x0)) * pw;
-  const py = (y: number) => M.top + ph - ((Math.log10(y) - y0) / Math.max(1, y1 - y0)) * ph;
-  let body = `<rect width="${W}" height="${H}" fill="white"/>`;
-  body += `<text x="${M.left + pw / 2}" y="22" font-family="sans-serif" font-size="15" text-anchor="middle">${escapeXml(title)}</text>`;
-  for (let e = x0; e <= Math.max(x1, x0 + 1); e++) {
-    const x = M.left + ((e - x0) / Math.max(1, x1 - x0)) * pw;
-    body += `<line x1="${x}" y1="${M.top}" x2="${x}" y2="${M.top + ph}" stroke="#ddd"/><text x="${x}" y="${M.top + ph + 16}" font-family="sans-serif" font-size="11" text-anchor="middle">1e${e}</text>`;
-  }
-  for (let e = y0; e <= Math.max(y1, y0 + 1); e++) {
-    const y = M.top + ph - ((e - y0) / Math.max(1, y1 - y0)) * ph;
-    body += `<line x1="${M.left}" y1="${y}" x2="${M.left + pw}" y2="${y}" stroke="#ddd"/><text x="${M.left - 6}" y="${y + 4}" font-family="sans-serif" font-size="11" text-anchor="end">1e${e}</text>`;
-  }
-  body += `<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`;
-  body += `<text x="${M.left + pw / 2}" y="${H - 12}" font-family="sans-serif" font-size="12" text-anchor="middle">${escapeXml(xLabel)}</text>`;
-  body += `<text transform="translate(16,${M.top + ph / 2}) rotate(-90)" font-family="sans-serif" font-size="12" text-anchor="middle">${escapeXml(yLabel)}</text>`;
+  if (all.length === 0) throw new InvalidArgumentError(fn, 'series', series.length, `must hold at least one point with finite${log ? ' positive' : ''} x and y, got {value} series without one.`);
+  const [x0, x1] = niceRange(all.map((p) => p[0]), log, tickTarget(PLOT.w, 'x'));
+  const [y0, y1] = niceRange(all.map((p) => p[1]), log, tickTarget(PLOT.h, 'y'));
+  const entries: LegendEntry[] = usable.map((s, k) => ({ name: s.name, colour: s.colour ?? COLOURS[k % COLOURS.length]!, mark: s.dots ? 'dot' : s.dash ? 'dash' : 'line' }));
+  const showLegend = series.length > 1;
+  const right = showLegend ? M.right + legendWidth(entries) : M.right;
+  const box = { x: M.left, y: M.top, w: PLOT.w, h: PLOT.h };
+  const [W, H] = [M.left + PLOT.w + right, M.top + PLOT.h + M.bottom];
+  const xa: AxisSpec = { lo: x0, hi: x1, log, label: xLabel };
+  const ya: AxisSpec = { lo: y0, hi: y1, log, label: yLabel };
+  const sx = scale(xa, box.w);
+  const sy = scale(ya, box.h);
+  const at = ([x, y]: [number, number]) => `${(box.x + sx(x)).toFixed(1)},${(box.y + box.h - sy(y)).toFixed(1)}`;
+  let body = titleText(W / 2, M.top - 14, title) + axes(box, xa, ya);
   usable.forEach((s, k) => {
-    const c = COLOURS[k % COLOURS.length]!;
-    const pts = [...s.points].sort((a, b) => a[0] - b[0]);
-    if (pts.length > 1) body += `<polyline points="${pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ')}" fill="none" stroke="${c}" stroke-width="1.8"/>`;
-    body += pts.map(([x, y]) => `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${c}"/>`).join('');
-    const ly0 = M.top + 10 + 18 * k;
-    body += `<line x1="${W - M.right + 12}" y1="${ly0}" x2="${W - M.right + 32}" y2="${ly0}" stroke="${c}" stroke-width="2.5"/><text x="${W - M.right + 38}" y="${ly0 + 4}" font-family="sans-serif" font-size="12">${escapeXml(s.name)}</text>`;
+    const c = entries[k]!.colour;
+    const pts = log ? [...s.points].sort((a, b) => a[0] - b[0]) : s.points;
+    let g = '';
+    if (!s.dots && pts.length > 1) g += `<polyline points="${pts.map(at).join(' ')}" fill="none" stroke="${c}" stroke-width="2"${s.dash ? ' stroke-dasharray="6 4"' : ''}/>`;
+    // Log-log charts mark each measured point; dense training curves stay plain lines.
+    if (s.dots || log || pts.length === 1) g += pts.map((p) => { const [cx, cy] = at(p).split(','); return `<circle cx="${cx}" cy="${cy}" r="${s.dots ? 2.5 : 3}" fill="${c}"/>`; }).join('');
+    body += `<g class="series" data-name="${escapeXml(s.name)}">${g}</g>`;
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">${body}</svg>`;
+  if (showLegend) body += legend(entries, box.x + box.w + 14, M.top);
+  return svgDocument(W, H, body);
+}
+
+/** A line chart of named series on linear axes (training curves), with a legend for two or more. */
+export function lineChart(series: readonly Series[], options: ChartOptions = {}): string {
+  return chart('lineChart', series, false, options);
 }
 
 /**
- * Lays out SVG figures (each a complete `<svg>` with a viewBox) in a grid: `rows[i][j]` goes to
- * row i, column j, scaled to `cell` pixels wide, with an optional label left of each row.
+ * A log-log chart of several series (a work-precision diagram): both axes span whole decades,
+ * labelled 10^k, with minor ticks at 2…9 × 10^k, points marked, and a legend.
+ */
+export function logLogChart(series: readonly Series[], options: ChartOptions = {}): string {
+  return chart('logLogChart', series, true, options);
+}
+
+/** Width and height of an `<svg>` document, read from its root element. */
+function svgSize(svg: string, where: string): [number, number] {
+  const open = svg.indexOf('<svg');
+  const root = open < 0 ? '' : svg.slice(open, svg.indexOf('>', open));
+  const w = Number(/\swidth="([\d.]+)"/.exec(root)?.[1]);
+  const h = Number(/\sheight="([\d.]+)"/.exec(root)?.[1]);
+  if (!(w > 0 && h > 0)) throw new InvalidArgumentError('gridFigure', where, svg.slice(0, 40), 'must be SVG text starting with <svg width="…" height="…" (as every figure here is), got {value}.');
+  return [w, h];
+}
+
+/**
+ * Lays out SVG figures (each a complete `<svg>` with width, height and a viewBox) in a grid:
+ * `rows[i][j]` goes to row i, column j. All figures are scaled by one factor, so that the widest
+ * is `cell` pixels wide: their text keeps one size and equal plots stay equal. An optional label
+ * goes left of each row.
  */
 export function gridFigure(rows: readonly (readonly string[])[], { cell = 260, labels = [], title = '' }: { cell?: number; labels?: readonly string[]; title?: string } = {}): string {
+  const sizes = rows.map((row, i) => row.map((svg, j) => svgSize(svg, `rows[${i}][${j}]`)));
+  const k = cell / Math.max(1, ...sizes.flat().map(([w]) => w));
+  const heights = sizes.map((row) => Math.max(0, ...row.map(([, h]) => h * k)));
   const cols = Math.max(1, ...rows.map((r) => r.length));
   const left = labels.length ? 90 : 0;
   const top = title ? 30 : 0;
   const width = left + cols * cell;
-  const height = top + rows.length * cell;
-  let body = `<rect width="${width}" height="${height}" fill="white"/>`;
-  if (title) body += `<text x="${width / 2}" y="20" font-family="sans-serif" font-size="16" text-anchor="middle">${escapeXml(title)}</text>`;
+  const height = top + heights.reduce((a, b) => a + b, 0);
+  let body = title ? text(width / 2, 20, title, { size: SIZES.title, cls: 'title' }) : '';
+  let y = top;
   rows.forEach((row, i) => {
-    if (labels[i]) body += `<text x="8" y="${top + i * cell + cell / 2}" font-family="sans-serif" font-size="14">${escapeXml(labels[i]!)}</text>`;
+    if (labels[i]) body += text(8, y + heights[i]! / 2, labels[i]!, { size: SIZES.label, anchor: 'start' });
     row.forEach((svg, j) => {
-      const open = svg.indexOf('<svg');
-      if (open < 0) throw new InvalidArgumentError('gridFigure', `rows[${i}][${j}]`, svg.slice(0, 40), 'must be SVG text starting with <svg, got {value}.');
-      const inner = svg.slice(open).replace(/^<svg([^>]*?)\swidth="[^"]*"\s+height="[^"]*"/, '<svg$1').replace(/^<svg/, `<svg x="${left + j * cell}" y="${top + i * cell}" width="${cell}" height="${cell}"`);
-      body += inner;
+      const [w, h] = sizes[i]![j]!;
+      // Panels reuse ids (clip path, colour bar gradient): suffix them so the document's ids stay unique.
+      const inner = svg.slice(svg.indexOf('<svg')).replace(/^<svg([^>]*?)\swidth="[^"]*"\s+height="[^"]*"/, '<svg$1')
+        .replace(/\sid="([^"]+)"/g, ` id="$1-${i}-${j}"`).replace(/url\(#([^)]+)\)/g, `url(#$1-${i}-${j})`);
+      body += inner.replace(/^<svg/, `<svg x="${(left + j * cell).toFixed(1)}" y="${y.toFixed(1)}" width="${(w * k).toFixed(1)}" height="${(h * k).toFixed(1)}"`);
     });
+    y += heights[i]!;
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${body}</svg>`;
+  return svgDocument(width, height, body);
 }

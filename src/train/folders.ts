@@ -51,18 +51,32 @@ export const someFiles = (files: readonly string[]): string =>
 const onInterrupt = new Set<() => void>();
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
+let dying = false;
+
+/** Thrown by a folder write that notices the process is being interrupted. */
+const interruptedError = () => new BiflowError('writeFolderAtomically: interrupted (SIGINT/SIGTERM); nothing was replaced.');
+
 function interrupted(signal: NodeJS.Signals): void {
-  for (const undo of onInterrupt) {
-    try {
-      undo();
-    } catch {
-      // Best effort: the process is going down; one failed clean-up must not stop the others.
+  if (dying) return;
+  dying = true;
+  // No JS runs in between (a handler runs between callbacks), but file-system calls already
+  // handed to libuv's thread pool (a mkdir of a temporary folder, a rename) can still land. Give
+  // them a moment — a folder write resumed meanwhile sees `dying` and backs out, see
+  // writeFolderAtomically — then undo what is left (every undo is idempotent), and die of the
+  // signal as the process would have without us, unless someone else handles it.
+  setTimeout(() => {
+    for (const undo of onInterrupt) {
+      try {
+        undo();
+      } catch {
+        // Best effort: the process is going down; one failed clean-up must not stop the others.
+      }
     }
-  }
-  onInterrupt.clear();
-  SIGNALS.forEach((s) => process.removeListener(s, interrupted));
-  // Die of the signal as the process would have without us, unless someone else handles it.
-  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    onInterrupt.clear();
+    SIGNALS.forEach((s) => process.removeListener(s, interrupted));
+    dying = false;
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  }, 100);
 }
 
 /**
@@ -83,6 +97,16 @@ export function undoOnInterrupt(undo: () => void): () => void {
  * new one, never a half-written one, and a crash leaves the old one in place. `mayReplace`
  * (checked just before the swap) refuses a folder the caller does not own by throwing; it is
  * called with what is at `dir` then. No `.tmp-*`/`.old-*` folder outlives the call.
+ *
+ * @example
+ * ```ts
+ * import { writeFile } from 'node:fs/promises';
+ * import path from 'node:path';
+ * import { writeFolderAtomically } from 'biflow';
+ * await writeFolderAtomically('out/report', async (tmp) => {
+ *   await writeFile(path.join(tmp, 'summary.json'), JSON.stringify({ nll: 2.98 }));
+ * });
+ * ```
  */
 export async function writeFolderAtomically(
   dir: string,
@@ -104,14 +128,20 @@ export async function writeFolderAtomically(
   });
   let movedAside = false;
   let done = false;
+  const alive = () => {
+    if (dying) throw interruptedError();
+  };
   try {
     await mkdir(tmp);
+    alive();
     await fill(tmp);
+    alive();
     mayReplace?.(target);
     if (existsSync(target)) {
       await rename(target, old);
       movedAside = true;
     }
+    alive();
     await rename(tmp, target);
     done = true;
   } finally {

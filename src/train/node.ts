@@ -15,7 +15,17 @@ import type { Trainable, TrainOptions, TrainResult } from './train.js';
 /** Writes a folder atomically; `mayReplace` throws to refuse what is there (see writeFolderAtomically). */
 export type FolderWriter = (dir: string, fill: (tmp: string) => Promise<void>, mayReplace?: (target: string) => void) => Promise<void>;
 
-/** Checkpoints in run folders, written with `writeFolder` (default: writeFolderAtomically). */
+/**
+ * Checkpoints in run folders, written with `writeFolder` (default: writeFolderAtomically): what
+ * the Node entry's `train` uses unless given another {@link Checkpointer}.
+ *
+ * @example
+ * ```ts
+ * import { createFlow, fileCheckpointer, loadDataset, saveFlow, train } from 'biflow';
+ * const flow = createFlow({ type: 'nice', dim: 2 });
+ * await train(flow, loadDataset('moons'), { iters: 200, checkpointEvery: 50, checkpointDir: 'runs/nice', saveModel: (d) => saveFlow(flow, d) }, fileCheckpointer());
+ * ```
+ */
 export function fileCheckpointer(writeFolder: FolderWriter = writeFolderAtomically): Checkpointer {
   return {
     async open(fn, { checkpointDir, resumeFrom, overwrite = false, saveModel }) {
@@ -51,12 +61,14 @@ export function fileCheckpointer(writeFolder: FolderWriter = writeFolderAtomical
  * {@link TrainOptions}.
  *
  * @example
+ * ```ts
  * import { createFlow, loadDataset, loadFlow, saveFlow, train } from 'biflow';
  * const data = loadDataset('8gaussians');
  * const flow = createFlow({ type: 'realnvp', dim: 2 });
  * await train(flow, data, { iters: 2000, checkpointEvery: 100, checkpointDir: 'runs/a', saveModel: (d) => saveFlow(flow, d) });
  * const back = await loadFlow('runs/a');        // later, or in another process:
  * await train(back, data, { iters: 4000, resumeFrom: 'runs/a', checkpointDir: 'runs/a', saveModel: (d) => saveFlow(back, d) });
+ * ```
  */
 export function train(model: Trainable, data: Dataset, opts: TrainOptions, checkpointer: Checkpointer | FolderWriter = fileCheckpointer()): Promise<TrainResult> {
   return trainLoop(model, data, opts, typeof checkpointer === 'function' ? fileCheckpointer(checkpointer) : checkpointer);

@@ -125,6 +125,7 @@ export interface TrainResult {
  * `checkpointer`. The Node entry's `train` is this loop with the file-system checkpointer.
  *
  * @example
+ * ```ts
  * import { createFlow, toyData, train } from 'biflow';
  * const data = { name: 'moons', dim: 2, batch: (i: number, n: number) => toyData('moons', n, i + 1), test: toyData('moons', 500, -1) };
  * const flow = createFlow({ type: 'realnvp', dim: 2 });
@@ -135,6 +136,7 @@ export interface TrainResult {
  *   callbacks: { onIterationEnd: (iter, { loss }) => { if (iter % 100 === 0) console.log(iter, loss); } },
  * });
  * console.log(r.aborted, r.stoppedEarly, r.evaluations.at(-1));
+ * ```
  */
 export async function train(model: Trainable, data: Dataset, opts: TrainOptions, checkpointer?: Checkpointer): Promise<TrainResult> {
   const fn = 'train';

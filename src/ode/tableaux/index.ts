@@ -33,7 +33,16 @@ export const METHOD_NAMES: MethodName[] = [...RK_METHOD_NAMES, ...STIFF_METHOD_N
 /** Whether `name` is one of the stiff methods. */
 export const isStiffMethod = (name: string): name is StiffMethodName => (STIFF_METHOD_NAMES as readonly string[]).includes(name);
 
-/** Whether the method has an error estimate (so it runs under a PIDController); every stiff method does. */
+/**
+ * Whether the method has an error estimate (so it runs under a PIDController); every stiff method does.
+ *
+ * @example
+ * ```ts
+ * import { isAdaptiveMethod } from 'biflow';
+ * isAdaptiveMethod('dopri5');   // true
+ * isAdaptiveMethod('rk4');      // false: fixed steps (stepSize, or the requested times)
+ * ```
+ */
 export function isAdaptiveMethod(name: MethodName): boolean {
   return isStiffMethod(name) || TABLEAUX[name].adaptive;
 }
@@ -54,7 +63,15 @@ export interface MethodInfo {
   stiff: boolean;
 }
 
-/** The properties of a built-in method, read from its tableau. */
+/**
+ * The properties of a built-in method, read from its tableau (what `biflow methods` prints).
+ *
+ * @example
+ * ```ts
+ * import { methodInfo } from 'biflow';
+ * const { order, embeddedOrder, stages, kind } = methodInfo('rodas5');   // 5, 4, 8, 'rosenbrock'
+ * ```
+ */
 export function methodInfo(name: MethodName): MethodInfo {
   if (name === 'auto') return { name, kind: 'auto', order: 5, embeddedOrder: 4, stages: null, fsal: false, denseOrder: 4, adaptive: true, stiff: true };
   if (name === 'rodas5') return { name, kind: 'rosenbrock', order: rodas5.order, embeddedOrder: rodas5.embeddedOrder, stages: rodas5.stages, fsal: false, denseOrder: rodas5.denseOrder, adaptive: true, stiff: true };
