@@ -1,8 +1,9 @@
 /**
  * The package's types as a consumer's TypeScript sees them, through package.json `exports`:
  * `node16`/`nodenext` and `bundler` resolution in a Node project both give the Node entry (with
- * `train`, `saveFlow`, `loadFlow`, `loadDataset`); a bundler configured for browsers (the
- * `browser` condition) gets the browser entry; `biflow/node` and `biflow/browser` are exact.
+ * what only it has: `loadDataset`, `fileCheckpointer`, `compare`, …); a bundler configured for
+ * browsers (the `browser` condition) gets the browser entry; `biflow/node` and `biflow/browser`
+ * are exact.
  * The declarations are emitted into a copy of the package in a temp folder, so the test needs no
  * prior build.
  */
@@ -18,18 +19,18 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'biflow-types-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** The consumer's code: what only the Node entry has, and what both have. */
-const NODE_USE = `import { train, saveFlow, loadFlow, loadDataset, createFlow, tf } from 'biflow';
+const NODE_USE = `import { train, saveFlow, loadFlow, loadDataset, fileCheckpointer, compare, createFlow, tf } from 'biflow';
 import * as node from 'biflow/node';
 import * as browser from 'biflow/browser';
-export const fns = [train, saveFlow, loadFlow, loadDataset, createFlow, node.train, browser.createFlow];
+export const fns = [train, saveFlow, loadFlow, loadDataset, fileCheckpointer, compare, createFlow, node.loadDataset, browser.train, browser.createFlow];
 export const t: typeof tf.Tensor = browser.tf.Tensor;
-// @ts-expect-error the browser entry has no file I/O or training loop
-export const none = browser.train;
+// @ts-expect-error the browser entry reads no files from disk
+export const none = browser.loadDataset;
 `;
 const BROWSER_USE = `import * as biflow from 'biflow';
-export const ok = [biflow.createFlow, biflow.useBackend];
+export const ok = [biflow.createFlow, biflow.useBackend, biflow.train];
 // @ts-expect-error under the 'browser' condition 'biflow' is the browser entry
-export const none = biflow.train;
+export const none = biflow.loadDataset;
 `;
 
 /** Type-checks `code` in a consumer project with these compiler options; tsc's output ('' when clean). */
