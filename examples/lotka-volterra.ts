@@ -144,7 +144,7 @@ export function fitNeuralOde(ts: number[], obs: Float64Array[], clean: Float64Ar
     const loss = opt.minimize(() => {
       const sol = odeint(f, y0, ts.slice(0, m), { rtol: 1e-4, atol: 1e-4 });
       nfe += sol.stats.nfe;
-      return tf.mean(tf.square(tf.sub(tf.concat(sol.ys as tf.Tensor[], 0), target.slice(0, m)))) as tf.Scalar;
+      return tf.mean(tf.square(tf.sub(tf.concat(sol.ys as tf.Tensor[], 0), tf.slice(target, 0, m)))) as tf.Scalar;
     }, true, vars)!;
     history.push(loss.dataSync()[0]!);
     loss.dispose();

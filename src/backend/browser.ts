@@ -18,7 +18,7 @@ const BROWSER: Platform = {
     wasm: "Serve the tfjs-backend-wasm .wasm files and pass their URL: useBackend('wasm', { wasmPaths: '/assets/' }).",
     'tfjs-node': "tfjs-node runs only in Node; in a browser use 'webgpu', 'webgl' or 'wasm'.",
     'tfjs-node-gpu': "tfjs-node-gpu runs only in Node; in a browser use 'webgpu', 'webgl' or 'wasm'.",
-    cpu: 'The cpu backend ships with @tensorflow/tfjs; reinstall it.',
+    cpu: 'The cpu backend is @tensorflow/tfjs-backend-cpu, a dependency of biflow; reinstall it.',
   },
 };
 

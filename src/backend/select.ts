@@ -55,6 +55,12 @@ export interface Platform {
   override(): string | undefined;
   /** Makes `navigator.gpu` exist where the platform has none of its own (Node: Dawn). */
   installGpu?(): Promise<void>;
+  /**
+   * The adapter `installGpu` would give, found without installing it in this process, so that
+   * 'auto' can pass over a software adapter without the GPU library's native messages reaching
+   * this process's stderr (Node: Dawn asked in a child process). 'auto' uses it where present.
+   */
+  probeGpu?(): Promise<AdapterInfo>;
   /** Loads a backend package only this platform can load (Node: the tfjs-node pair). */
   loadNative?(name: ConcreteBackend): Promise<void>;
   /** How to make each backend available, for the error message. */
@@ -90,6 +96,23 @@ async function activate(tfName: string): Promise<void> {
   if (!ok || tf.getBackend() !== tfName) throw new Error(`tf.setBackend('${tfName}') failed`);
 }
 
+/**
+ * tfjs's cpu backend prints a banner ("Hi, looks like you are running TensorFlow.js in Node.js…")
+ * through tfjs's `warn` on its first tensor in Node. biflow chooses backends itself and says which
+ * one runs, so that first write happens here with tfjs's warnings off (its `PROD` flag, which in
+ * tfjs 4.22 gates nothing but `warn`/`log`), and the flag is then put back as it was.
+ */
+function quietFirstWrite(): void {
+  const env = tf.env();
+  const prod = env.getBool('PROD');
+  env.set('PROD', true);
+  try {
+    tf.dispose(tf.scalar(0));
+  } finally {
+    env.set('PROD', prod);
+  }
+}
+
 type Gpu = { requestAdapter(): Promise<unknown> };
 
 /** navigator.gpu's adapter: the browser's own, or one the platform installs (Dawn in Node). */
@@ -99,8 +122,19 @@ async function webgpuAdapter(platform: Platform): Promise<AdapterInfo> {
     if (!platform.installGpu) throw new Error('this browser has no navigator.gpu');
     await platform.installGpu();
   }
-  const adapter = (await g.navigator!.gpu!.requestAdapter()) as { info?: Record<string, string>; isFallbackAdapter?: boolean } | null;
+  const adapter = (await g.navigator!.gpu!.requestAdapter()) as RawAdapter | null;
   if (!adapter) throw new Error('navigator.gpu.requestAdapter() found no adapter');
+  return adapterInfo(adapter);
+}
+
+/** What a WebGPU adapter says about itself (`GPUAdapter.info`, `isFallbackAdapter`). */
+export interface RawAdapter {
+  info?: Record<string, unknown>;
+  isFallbackAdapter?: boolean;
+}
+
+/** An adapter's {@link AdapterInfo}: its names, and whether it is a software rasteriser. */
+export function adapterInfo(adapter: RawAdapter): AdapterInfo {
   const raw = adapter.info ?? {};
   const info: AdapterInfo = {
     vendor: String(raw.vendor ?? ''),
@@ -134,6 +168,7 @@ async function load(platform: Platform, name: ConcreteBackend, requireHardware: 
   switch (name) {
     case 'cpu':
       await activate('cpu');
+      quietFirstWrite();
       return done('cpu');
     case 'wasm': {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
@@ -145,12 +180,20 @@ async function load(platform: Platform, name: ConcreteBackend, requireHardware: 
     case 'webgl': {
       const info = webglRenderer();
       if (requireHardware && info.software) throw new Error(`only a software renderer (${info.description}) is present`);
+      await import('@tensorflow/tfjs-backend-webgl');
       await activate('webgl');
       return done('webgl', info);
     }
     case 'webgpu': {
+      // 'auto' asks the platform's probe first where it has one (and navigator.gpu is not here yet):
+      // a software adapter is then passed over without the GPU library ever loading in this process.
+      const software = (a: AdapterInfo) => new Error(`only a software adapter (${a.description || a.device || a.vendor}) is present`);
+      if (requireHardware && platform.probeGpu && !(globalThis as { navigator?: { gpu?: Gpu } }).navigator?.gpu) {
+        const probed = await platform.probeGpu();
+        if (probed.software) throw software(probed);
+      }
       const info = await webgpuAdapter(platform);
-      if (requireHardware && info.software) throw new Error(`only a software adapter (${info.description || info.device || info.vendor}) is present`);
+      if (requireHardware && info.software) throw software(info);
       await import('@tensorflow/tfjs-backend-webgpu');
       await activate('webgpu');
       return done('webgpu', info);

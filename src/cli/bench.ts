@@ -18,12 +18,11 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { tf } from '../backend/engine.js';
-import { useBackend } from '../backend/backends.js';
 import { createFlow } from '../biflow/registry.js';
 import { BiflowError } from '../errors.js';
 import { leafBlocks } from '../flows/compose.js';
 import { CNF } from '../ffjord/cnf.js';
-import { common, finish, int, list, num } from './options.js';
+import { common, finish, int, list, num, startBackend, UsageError } from './options.js';
 import type { Common } from './options.js';
 import { fmBenchCommand } from './bench-fm.js';
 
@@ -307,10 +306,10 @@ export function benchCommands(prog: Command, out: (s: string) => void): void {
     .option('--no-torch', 'skip the PyTorch side')
     .action(async (o: Common & { batch: number[]; solver: 'rk4' | 'dopri5'; steps: number; tol: number; hidden: number; dim: number; iters: number; rounds: number; warmup: number; threads: number; taped?: boolean; torch: boolean }) => {
       for (const [flag, v] of [['batch', Math.min(...o.batch)], ['steps', o.steps], ['hidden', o.hidden], ['dim', o.dim], ['iters', o.iters], ['rounds', o.rounds], ['threads', o.threads]] as const) {
-        if (!(v >= 1)) throw new BiflowError(`biflow bench ffjord-step: --${flag} must be ≥ 1, got ${v}.`);
+        if (!(v >= 1)) throw new UsageError('biflow bench ffjord-step', `--${flag}`, v, 'must be ≥ 1, got {value}.');
       }
-      if (!(o.tol > 0)) throw new BiflowError(`biflow bench ffjord-step: --tol must be positive, got ${o.tol}.`);
-      await useBackend(o.backend);
+      if (!(o.tol > 0)) throw new UsageError('biflow bench ffjord-step', '--tol', o.tol, 'must be positive, got {value}.');
+      await startBackend(o);
       const rows = await ffjordStepComparison({
         batches: o.batch, solver: o.solver, steps: o.steps, rtol: o.tol, atol: o.tol, hidden: o.hidden, dim: o.dim, fused: !o.taped, seed: o.seed,
         rounds: o.rounds, iters: o.iters, warmup: o.warmup, torch: o.torch, threads: o.threads, log: o.json ? undefined : out,

@@ -6,7 +6,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { useBackend } from '../backend/backends.js';
 import { compare, compareFigure, compareMarkdown, COMPARE_COLUMNS } from '../biflow/compare.js';
 import { loadFlow } from '../biflow/io.js';
 import { FLOW_TYPES } from '../biflow/registry.js';
@@ -21,7 +20,7 @@ import { METHOD_NAMES } from '../ode/index.js';
 import type { MethodName } from '../ode/index.js';
 import { gridFigure, logLogChart } from '../plot/charts.js';
 import type { Series } from '../plot/charts.js';
-import { common, finish, int, list, names, writeFigure } from './options.js';
+import { common, finish, GRID, int, list, names, num, startBackend, writeFigure } from './options.js';
 import type { Common } from './options.js';
 
 /** One line per solver: y against x for the rows of that solver. */
@@ -46,10 +45,10 @@ export function harnessCommands(prog: Command, out: (s: string) => void): void {
     .addOption(new Option('--batch <n>', 'batch size').default(100).argParser(int('batch')))
     .addOption(new Option('--test-rows <n>', 'held-out rows evaluated').default(5000).argParser(int('test-rows')))
     .addOption(new Option('--samples <n>', 'samples per sampler (energy distance, timing)').default(1000).argParser(int('samples')))
-    .addOption(new Option('--grid <n>', 'density grid cells per side in the figure (2-D data)').default(60).argParser(int('grid')))
+    .addOption(new Option('--grid <n>', 'density grid cells per side in the figure (2-D data)').default(60).argParser(int('grid', GRID)))
     .addOption(new Option('--out <dir>', 'folder for compare.json, compare.md and compare.png').default('out/compare'))
     .action(async (o: Common & { data: string; models: FlowType[]; objectives: Objective[]; iters: number; generatorIters?: number; batch: number; testRows: number; samples: number; grid: number; out: string }) => {
-      await useBackend(o.backend);
+      await startBackend(o);
       const data = loadDataset(o.data, { seed: o.seed });
       const { rows, panels } = await compare(data, {
         models: o.models, objectives: o.objectives, iters: o.iters, generatorIters: o.generatorIters, batch: o.batch, seed: o.seed, testRows: o.testRows, samples: o.samples, grid: o.grid,
@@ -74,11 +73,11 @@ export function harnessCommands(prog: Command, out: (s: string) => void): void {
     .addOption(new Option('--solvers <list>', 'methods').default(['dopri5', 'tsit5', 'bosh3', 'rk4']).argParser(names('solvers', METHOD_NAMES)))
     .addOption(new Option('--steps <list>', 'steps of fixed-step methods').default([2, 4, 8, 16, 32, 64]).argParser(list('steps')))
     .addOption(new Option('--points <n>', 'held-out rows evaluated').default(500).argParser(int('points')))
-    .addOption(new Option('--reference-tol <x>', 'tolerance of the float64 dopri8 reference').default(1e-10).argParser(Number))
+    .addOption(new Option('--reference-tol <x>', 'tolerance of the float64 dopri8 reference').default(1e-10).argParser(num('reference-tol')))
     .option('--no-problems', 'skip the classic ODE problems')
     .addOption(new Option('--out <dir>', 'folder for tolerance.json, tolerance.md and the work-precision PNGs').default('out/tolerance'))
     .action(async (o: Common & { model: string; data: string; tols: number[]; solvers: MethodName[]; steps: number[]; points: number; referenceTol: number; problems: boolean; out: string }) => {
-      await useBackend(o.backend);
+      await startBackend(o);
       const flow = await loadFlow(o.model);
       const data = loadDataset(o.data, { seed: o.seed });
       if (data.dim !== flow.dim) throw new BiflowError(`biflow tolerance: the model has dim ${flow.dim} but ${o.data} has ${data.dim} columns. Use data of the model's dimension.`);

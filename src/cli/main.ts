@@ -9,7 +9,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { tf } from '../backend/engine.js';
-import { useBackend } from '../backend/backends.js';
 import { createFlow, FLOW_TYPES } from '../biflow/registry.js';
 import type { FlowConfig, FlowType } from '../biflow/registry.js';
 import { loadFlow, saveFlow } from '../biflow/io.js';
@@ -17,7 +16,7 @@ import { trainGenerator } from '../biflow/train-generator.js';
 import { BLOCK_KINDS, Stack } from '../biflow/stack.js';
 import type { BlockKind } from '../biflow/stack.js';
 import { loadDataset } from '../data/dataset.js';
-import { BiflowError, InvalidArgumentError } from '../errors.js';
+import { BiflowError } from '../errors.js';
 import { leafBlocks } from '../flows/compose.js';
 import { CNF } from '../ffjord/cnf.js';
 import { OBJECTIVES } from '../ffjord/flow-matching.js';
@@ -29,7 +28,7 @@ import type { Extent } from '../plot/figures.js';
 import { checkRunFolder } from '../train/checkpoint.js';
 import { checkUnlocked, withFolderLock } from '../train/lock.js';
 import { train } from '../biflow/train-node.js';
-import { common, finish, int, list, names, num, writeFigure } from './options.js';
+import { common, extent, finish, GRID, int, list, names, num, outFile, startBackend, USAGE_EXIT, UsageError, writeFigure } from './options.js';
 import type { Common } from './options.js';
 import { harnessCommands } from './harness.js';
 import { refuseResumeConflicts } from './resume.js';
@@ -59,8 +58,15 @@ function testNllOf(standardizedNll: number, offset = 0): { testNll: number; unit
   };
 }
 
+/** The exit-status rule, shown under `biflow --help`. */
+const EXIT_STATUS = `
+Exit status: 0 done; 1 the command failed (data, files, model, backend); ${USAGE_EXIT} the command line
+is wrong (unknown command or option, a missing, malformed or out-of-range value), found before
+anything runs. Add --verbose to a command to hear why --backend auto passed over other backends.`;
+
 export function program(out: (s: string) => void = (s) => console.log(s)): Command {
-  const prog = new Command('biflow').version(packageVersion()).description('Continuous and discrete normalizing flows and ODE solvers').exitOverride();
+  const prog = new Command('biflow').version(packageVersion()).description('Continuous and discrete normalizing flows and ODE solvers').exitOverride()
+    .addHelpText('after', EXIT_STATUS);
 
   common(prog.command('train').description('train a flow on a toy density or a .csv/.npy file'))
     .requiredOption('--data <name|file>', 'toy dataset (8gaussians, checkerboard, …), data file, or tabular folder as power:DIR (gas, hepmass, miniboone, bsds300, tabular)')
@@ -96,11 +102,11 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
       objective: Objective; sigma?: number; evalEvery: number;
     }, cmd: Command) => {
       const fn = 'biflow train';
-      if (o.resume && o.overwrite) throw new InvalidArgumentError(fn, '--overwrite', true, 'cannot go with --resume: continue the run in --out or replace it, not both.');
+      if (o.resume && o.overwrite) throw new UsageError(fn, '--overwrite', true, 'cannot go with --resume: continue the run in --out or replace it, not both.');
       // Before anything is loaded or trained: --out must be new, empty, or a run biflow wrote (continued or replaced only when asked).
       checkUnlocked(fn, o.out);
       checkRunFolder(fn, o.out, { resume: o.resume, overwrite: o.overwrite });
-      await useBackend(o.backend);
+      await startBackend(o);
       const data = loadDataset(o.data, { seed: o.seed });
       const cnf = { method: o.solver, rtol: o.tol, atol: o.tol, trace: o.trace, gradient: o.gradient, kineticWeight: o.kineticWeight, jacobianWeight: o.jacobianWeight };
       const config: FlowConfig = {
@@ -152,7 +158,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
     .requiredOption('--model <dir>', 'model folder')
     .requiredOption('--data <name|file>', 'dataset (its held-out split)')
     .action(async (o: Common & { model: string; data: string }) => {
-      await useBackend(o.backend);
+      await startBackend(o);
       const flow = await loadFlow(o.model);
       const data = loadDataset(o.data, { seed: o.seed });
       if (data.dim !== flow.dim) throw new BiflowError(`biflow eval: the model has dim ${flow.dim} but ${o.data} has ${data.dim} columns. Evaluate on data of the model's dimension.`);
@@ -166,18 +172,18 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
 
   common(prog.command('sample').description('draw samples from a saved model into a CSV file (or a scatter plot: .png/.svg)'))
     .requiredOption('--model <dir>', 'model folder')
-    .addOption(new Option('--n <n>', 'number of samples').default(1000).argParser(int('n')))
-    .requiredOption('--out <file>', 'CSV file to write, or .png/.svg for a scatter plot of a 2-D model')
-    .addOption(new Option('--extent <xmin,xmax,ymin,ymax>', 'plotted region (figures)').default([-4, 4, -4, 4]).argParser(list('extent')))
+    .addOption(new Option('--n <n>', 'number of samples (≥ 1)').default(1000).argParser(int('n', { min: 1 })))
+    .addOption(new Option('--out <file>', 'CSV file to write, or .png/.svg for a scatter plot of a 2-D model').makeOptionMandatory().argParser(outFile('out', ['.csv', '.png', '.svg'])))
+    .addOption(new Option('--extent <xmin,xmax,ymin,ymax>', 'plotted region (figures)').default([-4, 4, -4, 4]).argParser(extent('extent')))
     .addOption(new Option('--via <sampler>', 'exact inverse, or the learned one-pass generator (biflow)').choices(['inverse', 'generator']).default('inverse'))
     .action(async (o: Common & { model: string; n: number; out: string; extent: number[]; via: 'inverse' | 'generator' }) => {
-      await useBackend(o.backend);
+      await startBackend(o);
       const flow = await loadFlow(o.model);
       const s = flow.sample(o.n, { seed: o.seed, via: o.via });
       const rows = s.arraySync() as number[][];
       const flat = s.dataSync() as Float32Array;
       s.dispose();
-      if (/\.(png|svg)$/.test(o.out)) {
+      if (/\.(png|svg)$/i.test(o.out)) {
         if (flow.dim !== 2) throw new BiflowError(`biflow sample: a scatter plot needs a 2-D model, this one has dim ${flow.dim}. Write a .csv instead.`);
         await writeFigure(o.out, samplesFigure(flat, o.extent as Extent, { title: `${flow.config?.type ?? 'flow'} samples` }));
       } else {
@@ -190,12 +196,12 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
 
   common(prog.command('plot').description('density heat map (2-D models) and samples as PNG or SVG'))
     .requiredOption('--model <dir>', 'model folder')
-    .requiredOption('--out <file>', 'output .png or .svg')
-    .addOption(new Option('--grid <n>', 'grid cells per side').default(100).argParser(int('grid')))
-    .addOption(new Option('--extent <xmin,xmax,ymin,ymax>', 'plotted region').default([-4, 4, -4, 4]).argParser(list('extent')))
+    .addOption(new Option('--out <file>', 'output .png or .svg').makeOptionMandatory().argParser(outFile('out', ['.png', '.svg'])))
+    .addOption(new Option('--grid <n>', `grid cells per side (${GRID.min} to ${GRID.max})`).default(100).argParser(int('grid', GRID)))
+    .addOption(new Option('--extent <xmin,xmax,ymin,ymax>', 'plotted region').default([-4, 4, -4, 4]).argParser(extent('extent')))
     .option('--trajectory <data>', 'instead: paths of 300 points of this dataset flowing from data to latent (CNF models)')
     .action(async (o: Common & { model: string; out: string; grid: number; extent: number[]; trajectory?: string }) => {
-      await useBackend(o.backend);
+      await startBackend(o);
       const flow = await loadFlow(o.model);
       if (flow.dim !== 2) throw new BiflowError(`biflow plot: figures need a 2-D model, this one has dim ${flow.dim}.`);
       const ext = o.extent as Extent;
@@ -239,7 +245,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
   return prog;
 }
 
-/** Runs the CLI; returns the exit status (0 ok, 1 a biflow error, 2 usage). */
+/** Runs the CLI; returns the exit status (0 ok, 1 a biflow error, 2 usage: commander's or a {@link UsageError}). */
 export async function main(argv: string[], out?: (s: string) => void): Promise<number> {
   const prog = program(out);
   prog.configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -249,7 +255,11 @@ export async function main(argv: string[], out?: (s: string) => void): Promise<n
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;
-    if (code?.startsWith('commander.')) return 2;
+    if (code?.startsWith('commander.')) return USAGE_EXIT;
+    if (e instanceof UsageError) {
+      process.stderr.write(`${e.message}\n`);
+      return USAGE_EXIT;
+    }
     if (e instanceof BiflowError) {
       process.stderr.write(`${e.message}\n`);
       return 1;

@@ -19,11 +19,11 @@ export class DiagonalScaling implements Bijector {
   }
 
   forward(x: tf.Tensor2D): BijectorResult {
-    return tf.tidy(() => ({ y: tf.mul(x, tf.exp(this.logScale)) as tf.Tensor2D, logDet: tf.fill([x.shape[0]], 0).add(tf.sum(this.logScale)) as tf.Tensor1D }));
+    return tf.tidy(() => ({ y: tf.mul(x, tf.exp(this.logScale)) as tf.Tensor2D, logDet: tf.add(tf.fill([x.shape[0]], 0), tf.sum(this.logScale)) as tf.Tensor1D }));
   }
 
   inverse(y: tf.Tensor2D): InverseResult {
-    return tf.tidy(() => ({ x: tf.mul(y, tf.exp(tf.neg(this.logScale))) as tf.Tensor2D, logDet: tf.fill([y.shape[0]], 0).sub(tf.sum(this.logScale)) as tf.Tensor1D }));
+    return tf.tidy(() => ({ x: tf.mul(y, tf.exp(tf.neg(this.logScale))) as tf.Tensor2D, logDet: tf.sub(tf.fill([y.shape[0]], 0), tf.sum(this.logScale)) as tf.Tensor1D }));
   }
 
   get trainableVariables(): tf.Variable[] {

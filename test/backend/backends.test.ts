@@ -1,4 +1,9 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DAWN_INSTALL, dawnUrl } from '../../src/backend/dawn.js';
 import { backendInfo, useBackend, odeint, tf, BackendUnavailableError, InvalidArgumentError } from '../../src/index.js';
 import { maxDiff } from '../tensor-helpers.js';
 
@@ -27,6 +32,16 @@ describe('backend selection', () => {
     }
     expect(backendInfo().name).toBe(info.name);
     expect(tf.getBackend()).toBe(info.tfBackend);
+    // Dawn was asked in a child process: passing over its adapter loaded nothing here (so its
+    // native messages never reached this process's stderr).
+    if (info.name !== 'webgpu') expect((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu).toBeUndefined();
+  });
+
+  it("names the missing 'webgpu' package (an optional peer) and the command that installs it", () => {
+    const elsewhere = pathToFileURL(path.join(mkdtempSync(path.join(os.tmpdir(), 'biflow-nodawn-')), 'x.js')).href;
+    expect(() => dawnUrl(elsewhere)).toThrow(/^the 'webgpu' package \(Dawn\) is not installed$/);
+    expect(dawnUrl()).toMatch(/^file:.*\/node_modules\/webgpu\/index\.js$/);
+    expect(DAWN_INSTALL).toMatch(/^npm install webgpu\b/);
   });
 
   it('forces cpu, and BIFLOW_BACKEND overrides auto', async () => {

@@ -25,9 +25,9 @@ describe('biflow bench ffjord-step', () => {
     }
   });
 
-  it('rejects a batch size below 1 with a message naming the flag', async () => {
+  it('rejects a batch size below 1 as a usage error (exit 2) with a message naming the flag', async () => {
     const r = await run(['bench', 'ffjord-step', '--batch', '0', '--no-torch', '--backend', 'wasm']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     const written = vi.mocked(process.stderr.write).mock.calls.map((c) => String(c[0])).join('');
     expect(written).toMatch(/--batch must be ≥ 1, got 0/);
   });

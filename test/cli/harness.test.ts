@@ -32,9 +32,11 @@ describe('biflow compare', () => {
     expect(JSON.parse(readFileSync(path.join(out, 'compare.json'), 'utf8')).rows).toHaveLength(5);
   }, 120_000);
 
-  it('rejects an unknown model name with a message naming the flag', async () => {
+  it('rejects an unknown model name as a usage error (exit 2) with a message naming the flag', async () => {
     const { code } = await run(['compare', '--data', '8gaussians', '--models', 'realnvp,maf']);
-    expect(code).toBe(1);
+    expect(code).toBe(2);
+    const written = vi.mocked(process.stderr.write).mock.calls.map((c) => String(c[0])).join('');
+    expect(written).toMatch(/biflow: --models must name one of nice, .*, got "maf"\./);
   });
 });
 

@@ -36,10 +36,11 @@ function browserField(file: string): Record<string, unknown> {
 }
 
 /** Builds `entry` (relative to `root`) as an ES library for browsers into `outDir`. */
-export async function bundleForBrowser(root: string, entry: string, outDir: string): Promise<{ imports: NodeImport[]; modules: string[]; warnings: string[] }> {
+export async function bundleForBrowser(root: string, entry: string, outDir: string): Promise<{ imports: NodeImport[]; modules: string[]; warnings: string[]; code: string }> {
   const imports: NodeImport[] = [];
   const warnings: string[] = [];
   let modules: string[] = [];
+  let code = '';
   await build({
     root,
     configFile: false,
@@ -56,8 +57,10 @@ export async function bundleForBrowser(root: string, entry: string, outDir: stri
           // Recorded; kept out so that the build of an entry that wrongly needs one still finishes.
           return isNodeOnlyPackage(id) ? { id, external: true } : null;
         },
-        generateBundle() {
+        generateBundle(_options, bundle) {
           modules = [...this.getModuleIds()];
+          // What is left after tree-shaking (the module graph above also holds what was dropped).
+          code = Object.values(bundle).map((c) => (c.type === 'chunk' ? c.code : '')).join('\n');
         },
       },
     ],
@@ -71,5 +74,5 @@ export async function bundleForBrowser(root: string, entry: string, outDir: stri
       hasWarned: false,
     },
   });
-  return { imports, modules, warnings };
+  return { imports, modules, warnings, code };
 }
