@@ -52,8 +52,11 @@ const NODE: Platform = {
  * {@link BackendUnavailableError}; 'auto' falls through the list and reports what it skipped.
  *
  * @example
+ * ```ts
+ * import { backendInfo, useBackend } from 'biflow';
  * await useBackend('auto');          // or 'wasm' | 'cpu' | 'webgpu' | 'tfjs-node' | 'tfjs-node-gpu'
  * backendInfo();                     // { name: 'wasm', tfBackend: 'wasm', adapter: null, skipped: [...] }
+ * ```
  */
 export async function useBackend(name: BackendName = 'auto', options: UseBackendOptions = {}): Promise<BackendInfo> {
   return selectBackend(NODE, name, options);

@@ -80,7 +80,17 @@ export class BackendUnavailableError extends BiflowError {
 
 let current: BackendInfo | null = null;
 
-/** What `useBackend` last activated, or what tfjs is using if it was never called. */
+/**
+ * What `useBackend` last activated, or what tfjs is using if it was never called: the backend's
+ * name, tfjs's name for it, the WebGPU adapter (if any) and what 'auto' passed over and why.
+ *
+ * @example
+ * ```ts
+ * import { backendInfo, useBackend } from 'biflow';
+ * await useBackend('wasm');
+ * const { name, adapter } = backendInfo();   // 'wasm', null
+ * ```
+ */
 export function backendInfo(): BackendInfo {
   if (current && current.tfBackend === tf.getBackend()) return current;
   const tfBackend = tf.getBackend();
