@@ -93,7 +93,7 @@ function* records(text: string, bad: Bad): Generator<CsvRecord> {
 }
 
 /** Whether a first-line cell is a column name (so that line is a header). */
-const isName = (c: string) => c !== '' && !DECIMAL.test(c) && !NUMBER_WORD.test(c) && !NUMBER_LIKE.test(c);
+const isName = (c: string) => c !== '' && !NUMBER_WORD.test(c) && !NUMBER_LIKE.test(c); // NUMBER_LIKE covers every DECIMAL
 
 /** The value of one data cell, or a DataFileError naming its line and column. */
 function cellValue(c: string, line: number, column: number, bad: Bad): number {

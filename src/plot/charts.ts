@@ -111,7 +111,7 @@ export function gridFigure(rows: readonly (readonly string[])[], { cell = 260, l
   const top = title ? 30 : 0;
   const width = left + cols * cell;
   const height = top + heights.reduce((a, b) => a + b, 0);
-  let body = title ? text(width / 2, 20, title, { size: SIZES.title, cls: 'title' }) : '';
+  let body = titleText(width / 2, 20, title);
   let y = top;
   rows.forEach((row, i) => {
     if (labels[i]) body += text(8, y + heights[i]! / 2, labels[i]!, { size: SIZES.label, anchor: 'start' });

@@ -4,7 +4,7 @@
  * over time. `toPng` (./png.ts) renders them.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { axes, niceTicks, formatTick, svgDocument, text, title as titleText, SIZES } from './axes.js';
+import { axes, axisTicks, scale, svgDocument, text, title as titleText, SIZES } from './axes.js';
 import type { Box } from './axes.js';
 
 /** [xmin, xmax, ymin, ymax] */
@@ -55,12 +55,15 @@ function frame(extent: Extent, title: string, labels: AxisLabels, body: string, 
     axes(BOX, { lo: x0, hi: x1, label: labels.xLabel ?? 'x₁' }, { lo: y0, hi: y1, label: labels.yLabel ?? 'x₂' }, { grid: false }) + extra);
 }
 
+/** The plot's x and y scales over an extent (axes.ts's `scale`, as the axes use). */
+const extentScales = ([x0, x1, y0, y1]: Extent) => [scale({ lo: x0, hi: x1 }, SIZE), scale({ lo: y0, hi: y1 }, SIZE)] as const;
+
 function points(xy: ArrayLike<number>, extent: Extent, fill: string, r: number): string {
-  const [x0, x1, y0, y1] = extent;
+  const [sx, sy] = extentScales(extent);
   let out = '';
   for (let i = 0; i + 1 < xy.length; i += 2) {
-    const px = LEFT + ((xy[i]! - x0) / (x1 - x0)) * SIZE;
-    const py = TOP + SIZE - ((xy[i + 1]! - y0) / (y1 - y0)) * SIZE;
+    const px = LEFT + sx(xy[i]!);
+    const py = TOP + SIZE - sy(xy[i + 1]!);
     if (px >= LEFT && px <= LEFT + SIZE && py >= TOP && py <= TOP + SIZE) out += `<circle cx="${px.toFixed(1)}" cy="${py.toFixed(1)}" r="${r}" fill="${fill}"/>`;
   }
   return out;
@@ -72,11 +75,11 @@ function colourBar(lo: number, hi: number, label: string): string {
   const stops = VIRIDIS.map((_, k) => `<stop offset="${k / (VIRIDIS.length - 1)}" stop-color="${colour(k / (VIRIDIS.length - 1))}"/>`).join('');
   let out = `<defs><linearGradient id="viridis" x1="0" y1="1" x2="0" y2="0">${stops}</linearGradient></defs>`;
   out += `<rect x="${x}" y="${TOP}" width="16" height="${SIZE}" fill="url(#viridis)" stroke="#333"/>`;
-  const { values, step } = niceTicks(lo, hi, 6);
-  for (const v of values) {
-    const y = TOP + SIZE - ((v - lo) / (hi - lo || 1)) * SIZE;
+  const sy = scale({ lo, hi }, SIZE);
+  for (const t of axisTicks({ lo, hi }, 6)) {
+    const y = TOP + SIZE - sy(t.value);
     out += `<line x1="${x + 16}" y1="${y.toFixed(1)}" x2="${x + 21}" y2="${y.toFixed(1)}" stroke="#333"/>`;
-    out += text(x + 24, y + SIZES.tick * 0.35, formatTick(v, step), { anchor: 'start', cls: 'tick-label', extra: ` data-value="${v}"` });
+    out += text(x + 24, y + SIZES.tick * 0.35, t.label, { anchor: 'start', cls: 'tick-label', extra: ` data-value="${t.value}"` });
   }
   out += text(x + 80, TOP + SIZE / 2, label, { size: SIZES.label, rotate: -90, cls: 'axis-label' });
   return `<g class="colour-bar" data-lo="${lo}" data-hi="${hi}">${out}</g>`;
@@ -145,9 +148,9 @@ export function samplesFigure(xy: ArrayLike<number>, extent: Extent, { title = '
  */
 export function trajectoryFigure(states: readonly (readonly (readonly number[])[])[], extent: Extent, { title = 'trajectories', ...labels }: { title?: string } & AxisLabels = {}): string {
   checkExtent('trajectoryFigure', extent);
-  const [x0, x1, y0, y1] = extent;
-  const px = (v: number) => (LEFT + ((v - x0) / (x1 - x0)) * SIZE).toFixed(1);
-  const py = (v: number) => (TOP + SIZE - ((v - y0) / (y1 - y0)) * SIZE).toFixed(1);
+  const [sx, sy] = extentScales(extent);
+  const px = (v: number) => (LEFT + sx(v)).toFixed(1);
+  const py = (v: number) => (TOP + SIZE - sy(v)).toFixed(1);
   const n = states[0]?.length ?? 0;
   let body = '';
   for (let i = 0; i < n; i++) {
