@@ -33,8 +33,11 @@ export interface MethodSwitch {
 
 /** The solution of an `auto` solve: an ordinary {@link Solution} plus where the method changed. */
 export class AutoSolution<Y> extends Solution<Y> {
-  constructor(base: Solution<Y>, readonly methodSwitches: MethodSwitch[]) {
-    super(base.ts, base.ys, base.stats, base.events, base.terminal, base.t0, base.t1, base.dense);
+  constructor(
+    readonly methodSwitches: MethodSwitch[],
+    ...parts: ConstructorParameters<typeof Solution<Y>>
+  ) {
+    super(...parts);
   }
 }
 
@@ -153,7 +156,7 @@ export function solveAuto(args: AutoArgs): AutoSolution<Float64Array> {
   const own = (r: EventRecord<Float64Array>): boolean => r.index === events.length;
   const userEvents = first.events.filter((r) => !own(r));
   if (!first.terminal || !own(first.terminal)) {
-    return new AutoSolution(new Solution(first.ts, first.ys, first.stats, userEvents, first.terminal, t0, first.t1, first.dense), []);
+    return new AutoSolution([], first.ts, first.ys, first.stats, userEvents, first.terminal, t0, first.t1, first.dense);
   }
   const tSwitch = first.terminal.t;
   const rest = (saveAt.ts ?? []).filter((tr) => (tr - tSwitch) * dir > 0);
@@ -163,8 +166,8 @@ export function solveAuto(args: AutoArgs): AutoSolution<Float64Array> {
     if (first.dense && second.dense) first.dense.extend(second.dense);
     const stats: SolveStats = { ...first.stats };
     for (const key of ['nfe', 'nAccepted', 'nRejected', 'nSteps', 'njev', 'nlu'] as const) stats[key] = (first.stats[key] ?? 0) + (second.stats[key] ?? 0);
-    const sol = new Solution([...first.ts, ...second.ts], [...first.ys, ...second.ys], stats, [...userEvents, ...second.events], second.terminal, t0, second.t1, first.dense);
-    return new AutoSolution(sol, switches);
+    // A partial second segment keeps its status ('max_steps'), as solve's own partial solutions do.
+    return new AutoSolution(switches, [...first.ts, ...second.ts], [...first.ys, ...second.ys], stats, [...userEvents, ...second.events], second.terminal, t0, second.t1, first.dense, second.status === 'max_steps' ? 'max_steps' : null);
   };
   try {
     return join(solve({

@@ -89,6 +89,7 @@ describe("method: 'auto'", () => {
     expect(e.partial.methodSwitches).toHaveLength(1);
     expect(e.partial.ts.slice(0, 3)).toEqual([0, 0.001, 1000]); // t = 0 and 0.001 from tsit5, 1000 from rodas5
     expect(e.partial.stats.nSteps).toBe(300);
+    expect(e.partial.status).toBe('max_steps');
   });
 
   it('switches in reverse time too (t1 < t0, a problem stiff in that direction)', () => {
