@@ -66,8 +66,8 @@ const cnfs = (b: Bijector): CNF[] => leafBlocks(b).filter((x): x is CNF => x ins
 /** A weights file name: plain, relative, in the same folder (no '..', no '/'), so no loader reads outside it. */
 const SAFE_NAME = /^(?!\.\.?$)[A-Za-z0-9_.-]+$/;
 
-/** Encodes `flow`, its weights going to one file named `weightsFile`. */
-export async function encodeFlow(fn: string, flow: Flow, weightsFile = WEIGHTS_FILE): Promise<FlowArtifacts> {
+/** Encodes `flow`, its weights going to one file, weights.bin. */
+export async function encodeFlow(fn: string, flow: Flow): Promise<FlowArtifacts> {
   if (!flow.config) throw new BiflowError(`${fn}: this flow was not built by createFlow, so it has no configuration to save. Build it with createFlow({ type, dim, … }).`);
   const vars = [...flow.trainableVariables, ...(flow.generator?.trainableVariables ?? [])];
   const { data, specs } = await tf.io.encodeWeights(vars.map((v, i) => ({ name: `w${i}`, tensor: v as tf.Tensor })));
@@ -78,7 +78,7 @@ export async function encodeFlow(fn: string, flow: Flow, weightsFile = WEIGHTS_F
     actnormInitialized: actnorms(flow.bijector).map((a) => a.initialized),
     probeStates: cnfs(flow.bijector).map((c) => c.probeState),
     ...(flow.generator ? { generator: flow.generator.getConfig() as GeneratorConfig } : {}),
-    weightsManifest: [{ paths: [weightsFile], weights: specs }],
+    weightsManifest: [{ paths: [WEIGHTS_FILE], weights: specs }],
   };
   return { json, weights: data };
 }

@@ -44,7 +44,8 @@ export function indexedDbHandler(fn: string, arg: string, url: string, name: str
         const rec = (await done(db.transaction(STORE, 'readonly').objectStore(STORE).get(name))) as FlowArtifacts | undefined;
         if (!rec) throw new ModelFileError(url, 'holds no saved flow (nothing under that name in this origin\'s IndexedDB)', `Save one first with saveFlow(flow, '${url}').`);
         checkSaved(rec.json, url, 'Save the model again with saveFlow.');
-        return rec;
+        // Checked here: `files` tells loadWith so, as the HTTP handler's does.
+        return { ...rec, files: { config: url, weights: url } };
       } finally {
         db.close();
       }

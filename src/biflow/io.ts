@@ -27,7 +27,7 @@ export type { FlowArtifacts, FlowIOHandler, SavedFlow } from './flow-format.js';
 function savedFiles(dir: string): string[] | null {
   try {
     const saved = JSON.parse(readFileSync(path.join(dir, CONFIG_FILE), 'utf8')) as SavedFlow;
-    return saved?.format === FORMAT && Array.isArray(saved.weightsManifest) ? [CONFIG_FILE, ...saved.weightsManifest.flatMap((m) => m.paths)] : null;
+    return saved?.format === FORMAT && Array.isArray(saved.weightsManifest) ? [CONFIG_FILE, ...weightFiles(saved)] : null;
   } catch {
     return null;
   }

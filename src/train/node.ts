@@ -13,7 +13,7 @@ import { train as trainLoop } from './train.js';
 import type { Trainable, TrainOptions, TrainResult } from './train.js';
 
 /** Writes a folder atomically; `mayReplace` throws to refuse what is there (see writeFolderAtomically). */
-export type FolderWriter = (dir: string, fill: (tmp: string) => Promise<void>, mayReplace?: (target: string) => void) => Promise<void>;
+export type FolderWriter = typeof writeFolderAtomically;
 
 /**
  * Checkpoints in run folders, written with `writeFolder` (default: writeFolderAtomically): what
