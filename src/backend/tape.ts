@@ -34,6 +34,12 @@ export function isRecording(): boolean {
   return s.gradientDepth > 0 && s.kernelDepth === 0 && s.activeTape !== null;
 }
 
+/** Inside a customGrad op's forward pass (kernel depth 1): whether a gradient tape recorded the op, so its backward pass will run. */
+export function isTapedOp(): boolean {
+  const s = engineState();
+  return s.gradientDepth > 0 && s.kernelDepth === 1;
+}
+
 const releaseListeners: (() => void)[] = [];
 
 /**

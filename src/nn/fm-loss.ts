@@ -18,6 +18,7 @@
  */
 import { tf } from '../backend/engine.js';
 import { KernelRunner } from '../backend/kernels.js';
+import { engineState, isTapedOp } from '../backend/tape.js';
 import { gradsOf } from '../ode/gradients.js';
 import { JETS } from './fused-field.js';
 import { fmHost } from './fm-host.js';
@@ -50,7 +51,6 @@ export function fusedFlowMatchingLoss(net: FusedNet, t: tf.Tensor2D, x: tf.Tenso
   const variables = layers.flat() as tf.Tensor[];
   const act = JETS[activation];
   const B = x.shape[0];
-  const state = (tf.engine() as unknown as { state: { gradientDepth: number; kernelDepth: number } }).state;
   const op = tf.customGrad((...args: unknown[]) => {
     const save = args.pop() as (ts: tf.Tensor[]) => void;
     const [x, t, u] = args as tf.Tensor2D[];
@@ -109,7 +109,7 @@ export function fusedFlowMatchingLoss(net: FusedNet, t: tf.Tensor2D, x: tf.Tenso
         loss = r.mul(r.sum(r.square(res)), 1 / B);
         aBar = r.mul(res, 2 / B);
       }
-      if (state.gradientDepth > 0 && state.kernelDepth === 1) {
+      if (isTapedOp()) {
         // Recorded for a backward pass: the gradient now, while the forward buffers are at hand.
         const grads = backward(r, hx, saved, t, aBar).map((g) => r.keep(g));
         save([x, t, u, ...grads]);
@@ -120,7 +120,7 @@ export function fusedFlowMatchingLoss(net: FusedNet, t: tf.Tensor2D, x: tf.Tenso
         gradFunc: (dy: tf.Tensor, kept: tf.Tensor[]): tf.Tensor[] => {
           const [xs, ts, us] = kept as tf.Tensor2D[];
           // A gradient of this gradient: the taped reference, on the saved inputs.
-          if (state.gradientDepth > 0) return gradsOf(() => tf.mul(reference(ts!, xs!, us!), dy), [xs!, ts!, us!, ...variables]);
+          if (engineState().gradientDepth > 0) return gradsOf(() => tf.mul(reference(ts!, xs!, us!), dy), [xs!, ts!, us!, ...variables]);
           return kept.slice(3).map((g) => tf.mul(g, dy));
         },
       };

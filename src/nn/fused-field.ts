@@ -26,7 +26,7 @@ import type { ActivationName } from './activations.js';
 import type { LayerKind } from './odenet.js';
 import { gradsOf } from '../ode/gradients.js';
 import { KernelRunner } from '../backend/kernels.js';
-import { engineState, onTapeReleased } from '../backend/tape.js';
+import { engineState, isTapedOp, onTapeReleased } from '../backend/tape.js';
 import type { HostBuffers } from '../backend/kernels.js';
 
 type T = tf.TensorInfo;
@@ -307,7 +307,7 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
       // through tfjs's `save`: its clone stays on the tape, which the taped fallback needs for
       // gradients of gradients, and tfjs disposes it when the tape is done.
       let entry: Held | null = null;
-      if (state.gradientDepth > 0 && state.kernelDepth === 1) {
+      if (isTapedOp()) {
         save([Y]);
         const kept = r.hold([...saved, ...variables]);
         entry = { release: kept.release, sentinel: null, items: kept.items };
