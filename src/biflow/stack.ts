@@ -96,7 +96,7 @@ export function checkBlocks(fn: string, blocks: unknown): asserts blocks is read
     throw new InvalidArgumentError(fn, 'blocks', blocks, "must be a non-empty array such as ['actnorm', 'cnf', 'lu', 'spline', 'cnf'], got {value}.");
   }
   blocks.forEach((raw: unknown, i) => {
-    const b = (typeof raw === 'string' ? { kind: raw } : raw) as Record<string, unknown> | null;
+    const b = spec(raw as BlockSpec) as Record<string, unknown> | null;
     if (b == null || typeof b !== 'object' || !BLOCK_KINDS.includes(b.kind as BlockKind)) {
       throw new InvalidArgumentError(fn, `blocks[${i}]`, raw, `is not a block, got {value}. Use one of ${BLOCK_KINDS.join(', ')} or { kind, … }.`);
     }

@@ -183,7 +183,7 @@ export class FlowMatching {
 
   /** The exact held-out NLL of the flow in nats (what `validation` scores; exact by default). */
   evaluate(rows: Float32Array): number {
-    return this.flow.nll(rows);
+    return this.flow.evaluate(rows);
   }
 }
 
