@@ -16,6 +16,7 @@ import { loadDataset } from '../data/dataset.js';
 import { BiflowError } from '../errors.js';
 import { flowMatchingObjective } from '../ffjord/flow-matching.js';
 import { AssignmentSolver, squaredDistanceAssignment } from '../ffjord/ot.js';
+import { median } from '../train/progress.js';
 import { referenceScript, TorchServer } from './bench.js';
 import { common, finish, int, list } from './options.js';
 import type { Common } from './options.js';
@@ -38,12 +39,6 @@ export interface FmBenchRow {
   fused: boolean;
   torch_skipped?: string;
 }
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /** A prepared biflow FM iteration: `run()` times one more. */
 function biflowFmStep(o: { objective: FmObjective; batch: number; hidden: number; seed: number; fused: boolean }) {

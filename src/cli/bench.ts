@@ -22,6 +22,7 @@ import { createFlow } from '../biflow/registry.js';
 import { BiflowError } from '../errors.js';
 import { leafBlocks } from '../flows/compose.js';
 import { CNF } from '../ffjord/cnf.js';
+import { median } from '../train/progress.js';
 import { common, finish, int, list, num, startBackend, UsageError } from './options.js';
 import type { Common } from './options.js';
 import { fmBenchCommand } from './bench-fm.js';
@@ -114,12 +115,6 @@ export function torchStep(script: string | null, args: string[]): TorchResult {
   }
   return { skipped: `${reason} (apt-get install python3-torch; libopenblas0 for a fast BLAS)` };
 }
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /**
  * A PyTorch reference script kept running with `--serve`: `run(k)` asks for k timed iterations
