@@ -105,9 +105,17 @@ export function adjointSensitivity(args: SensitivityArgs): SensitivityResult {
   const tLo = Math.min(ts[0]!, ts[ts.length - 1]!);
   const tHi = Math.max(ts[0]!, ts[ts.length - 1]!);
 
-  const aug = (t: number, s: Float64Array, out: Float64Array): void => {
+  // The dense output at the last time asked: a difference Jacobian evaluates aug at one t for
+  // every column, so this interpolates once per t instead of once per column.
+  let yAtT = NaN;
+  let yAt: Float64Array = new Float64Array(0);
+  const yOf = (t: number): Float64Array => {
     // Clamped: stiff stages and the ∂f/∂t difference may look just past the solved interval.
-    const y = interpolated ? forward.evaluate(Math.min(Math.max(t, tLo), tHi)) : s.subarray(0, n);
+    if (t !== yAtT) [yAtT, yAt] = [t, forward.evaluate(Math.min(Math.max(t, tLo), tHi)) as Float64Array];
+    return yAt;
+  };
+  const aug = (t: number, s: Float64Array, out: Float64Array): void => {
+    const y = interpolated ? yOf(t) : s.subarray(0, n);
     const a = s.subarray(off, off + n);
     const g = vjp(t, y, p, a);
     if (g.y.length !== n || g.p.length !== m) {
