@@ -42,6 +42,34 @@ export interface TableauSpec {
   readonly reference: string;
 }
 
+/**
+ * The checks every Runge–Kutta tableau shares, explicit or diagonally implicit (rows of `a` may
+ * include the diagonal): each row of `a` sums to its c, Σb = 1, Σ(b − b̂) = 0, and b and b̂ meet
+ * every order condition up to their orders (residuals within 10·tol). `fail` throws, naming the tableau.
+ */
+export function checkRungeKutta(
+  fail: (what: string) => never,
+  { a, b, bHat, c, order, embeddedOrder, tol }: { a: readonly (readonly number[])[]; b: readonly number[]; bHat?: readonly number[]; c: readonly number[]; order: number; embeddedOrder?: number; tol: number },
+): void {
+  a.forEach((row, i) => {
+    const sum = row.reduce((x, y) => x + y, 0);
+    if (Math.abs(sum - c[i]!) > tol * Math.max(1, Math.abs(c[i]!))) fail(`row ${i} of a sums to ${sum}, not c = ${c[i]}`);
+  });
+  const sumB = b.reduce((x, y) => x + y, 0);
+  if (Math.abs(sumB - 1) > tol) fail(`Σb = ${sumB}, not 1`);
+  if (bHat) {
+    const sumE = b.reduce((x, bi, i) => x + bi - bHat[i]!, 0);
+    if (Math.abs(sumE) > tol) fail(`Σ(b − b̂) = ${sumE}, not 0`);
+  }
+  const check = (weights: readonly number[], p: number, label: string): void => {
+    for (const { tree, residual } of orderResiduals(a, weights, p)) {
+      if (Math.abs(residual) > tol * 10) fail(`${label} violates the order-${tree.order} condition for tree ${tree.key} by ${residual}`);
+    }
+  };
+  check(b, order, 'b');
+  if (bHat) check(bHat, embeddedOrder!, 'bHat');
+}
+
 /** A validated tableau. Construction throws if any consistency or order condition fails. */
 export class ButcherTableau {
   readonly name: string;
@@ -71,23 +99,9 @@ export class ButcherTableau {
     if (bHat && bHat.length !== s) fail(`bHat has ${bHat.length} entries, expected ${s}`);
     a.forEach((row, i) => {
       if (row.length !== i) fail(`row ${i} of a has ${row.length} entries, expected ${i}`);
-      const sum = row.reduce((x, y) => x + y, 0);
-      if (Math.abs(sum - c[i]!) > tol * Math.max(1, Math.abs(c[i]!))) fail(`row ${i} of a sums to ${sum}, not c = ${c[i]}`);
     });
-    const sumB = b.reduce((x, y) => x + y, 0);
-    if (Math.abs(sumB - 1) > tol) fail(`Σb = ${sumB}, not 1`);
-    if (bHat) {
-      const sumE = b.reduce((x, bi, i) => x + bi - bHat[i]!, 0);
-      if (Math.abs(sumE) > tol) fail(`Σ(b − b̂) = ${sumE}, not 0`);
-    }
-    const check = (weights: readonly number[], p: number, label: string): void => {
-      for (const { tree, residual } of orderResiduals(a, weights, p)) {
-        if (Math.abs(residual) > tol * 10) fail(`${label} violates the order-${tree.order} condition for tree ${tree.key} by ${residual}`);
-      }
-    };
-    check(b, order, 'b');
     const embeddedOrder = bHat ? (spec.embeddedOrder ?? order - 1) : undefined;
-    if (bHat) check(bHat, embeddedOrder!, 'bHat');
+    checkRungeKutta(fail, { a, b, bHat, c, order, embeddedOrder, tol });
 
     this.name = name;
     this.order = order;
