@@ -30,8 +30,9 @@ type T = tf.TensorInfo;
 interface Saved {
   /** The layer's input (for concat: [h, t]). */
   h: T;
-  /** concatsquash/squash: the gate g and the pre-gate product p; hyper: the scale c and p. */
+  /** concatsquash/squash: the gate g and the pre-gate product p; hyper: g = tanh(…), the scale c = 1 + g and p. */
   g: T | null;
+  c: T | null;
   p: T | null;
   /** σ′ of this layer's output (hidden layers). */
   d1: T | null;
@@ -64,7 +65,7 @@ export function fusedFlowMatchingLoss(net: FusedNet, t: tf.Tensor2D, x: tf.Tenso
       layers.forEach((p, l) => {
         const W = p[0]!;
         const b = p[1]!;
-        const s: Saved = { h, g: null, p: null, d1: null };
+        const s: Saved = { h, g: null, c: null, p: null, d1: null };
         let a: T;
         switch (kind) {
           case 'ignore':
@@ -91,7 +92,8 @@ export function fusedFlowMatchingLoss(net: FusedNet, t: tf.Tensor2D, x: tf.Tenso
           case 'hyper':
             s.p = r.matMul(h, W);
             s.g = r.tanh(r.mul(t, p[2]!));
-            a = r.add(r.mul(s.p, r.add(s.g, 1)), b);
+            s.c = r.add(s.g, 1);
+            a = r.add(r.mul(s.p, s.c), b);
             break;
         }
         if (l + 1 < layers.length) {
@@ -168,7 +170,7 @@ export function fusedFlowMatchingLoss(net: FusedNet, t: tf.Tensor2D, x: tf.Tenso
         }
       } else if (kind === 'hyper') {
         // a = p ⊙ c + b, c = 1 + tanh(t·w_h): p̄ = ā ⊙ c; c̄ = Σ_units ā ⊙ p, through tanh: (1 − tanh²).
-        pBar = r.mul(aBar, r.add(s.g!, 1));
+        pBar = r.mul(aBar, s.c!);
         const cBar = r.mul(r.reshape(r.sum(r.mul(aBar, s.p!), 1), [B, 1]), r.sub(1, r.square(s.g!)));
         extra.push(r.reshape(r.sum(r.mul(cBar, t)), [1, 1]));
         addT(r.mul(cBar, p[2]!));
