@@ -65,3 +65,8 @@ export function checkFits(fn: string, arg: string, value: unknown, { bytes, larg
     throw new InvalidArgumentError(fn, arg, value, `needs ${gib(bytes)} of tensors (${what}) but the ${limit.backend} backend holds at most ${gib(limit.totalBytes)}, ${gib(inUse)} of it in use; got {value}. ${fix}`);
   }
 }
+
+/** Bytes of float32 weights with these shapes (a weights manifest's specs): what their .bin must hold. */
+export function float32Bytes(specs: readonly { shape: readonly number[] }[]): number {
+  return specs.reduce((n, s) => n + 4 * s.shape.reduce((a, b) => a * b, 1), 0);
+}

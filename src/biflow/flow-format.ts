@@ -5,6 +5,7 @@
  * parses and builds through here, so each validates the same way before it builds anything.
  */
 import { tf } from '../backend/engine.js';
+import { float32Bytes } from '../backend/memory.js';
 import { BiflowError } from '../errors.js';
 import { ActNorm } from '../discrete/elementwise.js';
 import { CNF } from '../ffjord/cnf.js';
@@ -127,7 +128,7 @@ export function concatBytes(parts: readonly Uint8Array[]): ArrayBuffer {
  */
 export function decodeFlow(saved: SavedFlow, bytes: ArrayBuffer, files: { config: string; weights: string }): Flow {
   const specs = saved.weightsManifest.flatMap((m) => m.weights);
-  const expected = specs.reduce((n, s) => n + 4 * s.shape.reduce((a, b) => a * b, 1), 0);
+  const expected = float32Bytes(specs);
   if (bytes.byteLength !== expected || specs.some((s) => s.dtype !== 'float32')) {
     throw new ModelFileError(files.weights, `holds ${bytes.byteLength} bytes where the manifest describes ${expected}`, 'The file is truncated or belongs to another model; save the model again.');
   }

@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tf } from '../backend/engine.js';
+import { float32Bytes } from '../backend/memory.js';
 import { BiflowError } from '../errors.js';
 import type { OptimizerState } from './checkpointer.js';
 import type { LogRecord } from './progress.js';
@@ -130,7 +131,7 @@ export function restoreOptimizer(dir: string, state: RunState, optimizer: Optimi
     throw new CheckpointFileError(file, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, REWRITE);
   }
   const specs = state.adam.specs;
-  const expected = specs.reduce((n, s) => n + 4 * s.shape.reduce((a, b) => a * b, 1), 0);
+  const expected = float32Bytes(specs);
   if (bytes.byteLength !== expected) throw new CheckpointFileError(file, `holds ${bytes.byteLength} bytes where ${STATE_FILE} describes ${expected}`, REWRITE);
   const decoded = tf.io.decodeWeights(new Uint8Array(bytes).buffer as ArrayBuffer, specs);
   const tensors = specs.map((s) => decoded[s.name]!);
