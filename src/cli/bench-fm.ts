@@ -10,15 +10,13 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { tf } from '../backend/engine.js';
-import { useBackend } from '../backend/backends.js';
 import { createFlow } from '../biflow/registry.js';
 import { loadDataset } from '../data/dataset.js';
-import { BiflowError } from '../errors.js';
 import { flowMatchingObjective } from '../ffjord/flow-matching.js';
 import { AssignmentSolver, squaredDistanceAssignment } from '../ffjord/ot.js';
 import { median } from '../train/progress.js';
 import { referenceScript, TorchServer } from './bench.js';
-import { common, finish, int, list } from './options.js';
+import { common, finish, int, list, startBackend, UsageError } from './options.js';
 import type { Common } from './options.js';
 
 type FmObjective = 'cfm' | 'ot-cfm';
@@ -142,10 +140,10 @@ export function fmBenchCommand(bench: Command, out: (s: string) => void): void {
     .option('--no-torch', 'skip the PyTorch side')
     .action(async (o: Common & { objective: FmObjective | 'both'; batch: number[]; hidden: number; pairs: number; warmup: number; threads: number; taped?: boolean; torch: boolean }) => {
       for (const [flag, v] of [['batch', Math.min(...o.batch)], ['hidden', o.hidden], ['pairs', o.pairs], ['threads', o.threads]] as const) {
-        if (!(v >= 1)) throw new BiflowError(`biflow bench fm-step: --${flag} must be ≥ 1, got ${v}.`);
+        if (!(v >= 1)) throw new UsageError('biflow bench fm-step', `--${flag}`, v, 'must be ≥ 1, got {value}.');
       }
-      if (!(o.warmup >= 0)) throw new BiflowError(`biflow bench fm-step: --warmup must be ≥ 0, got ${o.warmup}.`);
-      await useBackend(o.backend);
+      if (!(o.warmup >= 0)) throw new UsageError('biflow bench fm-step', '--warmup', o.warmup, 'must be ≥ 0, got {value}.');
+      await startBackend(o);
       const rows = await fmStepComparison({
         objectives: o.objective === 'both' ? ['cfm', 'ot-cfm'] : [o.objective], batches: o.batch, hidden: o.hidden, seed: o.seed, fused: !o.taped,
         pairs: o.pairs, warmup: o.warmup, torch: o.torch, threads: o.threads, log: o.json ? undefined : out,

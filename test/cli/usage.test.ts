@@ -35,6 +35,7 @@ beforeAll(async () => {
 describe('usage errors exit 2 and name the flag, before any work', () => {
   const cases: [string, string[], RegExp][] = [
     ['sample --n 0', ['sample', '--model', missing, '--n', '0', '--out', path.join(root, 's.csv')], /^biflow: --n must be an integer ≥ 1, got "0"\.$/],
+    ['bench fm-step --pairs 0', ['bench', 'fm-step', '--pairs', '0', '--no-torch'], /^biflow bench fm-step: --pairs must be ≥ 1, got 0\.$/],
     ['sample --n -3', ['sample', '--model', missing, '--n', '-3', '--out', path.join(root, 's.csv')], /--n must be an integer ≥ 1, got "-3"/],
     ['sample --n 2.5', ['sample', '--model', missing, '--n', '2.5', '--out', path.join(root, 's.csv')], /--n must be an integer ≥ 1, got "2\.5"/],
     ['sample --out s.txt', ['sample', '--model', missing, '--out', path.join(root, 's.txt')], /^biflow: --out must end in \.csv, \.png, \.svg \(the extension picks the format\), got ".*s\.txt"\.$/],
