@@ -26,6 +26,11 @@ export interface PassOptions {
   trace?: TraceEstimator;
   seed?: number;
   training?: boolean;
+  /**
+   * The conditioning rows c of a conditional flow, `[N, contextDim]` (one row per input row),
+   * already broadcast and checked by the caller (`Flow`); blocks read it, none changes it.
+   */
+  context?: tf.Tensor2D;
 }
 
 /** The trace estimators, in one list (option checks read it). */
