@@ -145,8 +145,8 @@ export class Esdirk extends ImplicitSolver<DirkTableau> {
 }
 
 /**
- * Kvaerno5 (Kværnø 2004): ESDIRK 5(4), L-stable, stiffly accurate, FSAL; cubic Hermite dense
- * output (order 3). diffrax's default stiff method.
+ * Kvaerno5 (Kværnø 2004): ESDIRK 5(4), L-stable, stiffly accurate, FSAL; an order-4 continuous
+ * extension as dense output. diffrax's default stiff method.
  *
  * @example
  * solve({ f: vanDerPol1000, y0: [2, 0], t0: 0, t1: 3000, solver: new Kvaerno5(),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BiflowError, ConstantStepSize, DirkTableau, RosenbrockTableau, Kvaerno5, Rodas5, solve } from '../../src/index.js';
+import { BiflowError, ConstantStepSize, DirkTableau, RosenbrockTableau, Kvaerno5, Rodas5, SaveAt, solve } from '../../src/index.js';
 import type { DirkSpec, RosenbrockSpec } from '../../src/index.js';
 import { kvaerno5, rodas5 } from '../../src/ode/tableaux/index.js';
 import { DenseLU } from '../../src/ode/linalg.js';
@@ -63,6 +63,23 @@ describe('the Kvaerno5 tableau', () => {
     expect(kvaerno5.c[kvaerno5.stages - 1]).toBe(1);
     expect(kvaerno5.interpolant.fsal).toBe(true);
   });
+
+  it('has an order-4 dense output: mid-step error of one step falls 2⁵× per halving (the cubic Hermite one fell 2⁴×)', () => {
+    expect(kvaerno5.denseOrder).toBe(4);
+    // y″ = −y from the exact state; interpolate at θ = 1/2 and at θ = 0.3.
+    const midError = (h: number, theta: number): number => {
+      const sol = solve({
+        f: (_t: number, y: Float64Array) => [y[1]!, -y[0]!], y0: [1, 0], t0: 0, t1: h, solver: new Kvaerno5(),
+        controller: new ConstantStepSize({ dt: h }), saveAt: SaveAt.ts([theta * h]),
+      });
+      return Math.hypot(sol.ys[0]![0]! - Math.cos(theta * h), sol.ys[0]![1]! + Math.sin(theta * h));
+    };
+    for (const theta of [0.5, 0.3]) {
+      const ratio = midError(0.2, theta) / midError(0.1, theta);
+      expect(ratio).toBeGreaterThan(26);
+      expect(ratio).toBeLessThan(40);
+    }
+  });
 });
 
 describe.each([['rodas5', () => new Rodas5()], ['kvaerno5', () => new Kvaerno5()]] as const)('%s', (_name, make) => {
@@ -111,6 +128,15 @@ describe('tableau validation of the stiff methods', () => {
     (diag.a as number[][])[2]![2] = 0.3;
     expect(() => new DirkTableau(diag)).toThrow(/a\[2\]\[2\] = 0.3, expected γ = 0.26/);
     expect(() => new DirkTableau(dirk())).not.toThrow();
+  });
+
+  it('rejects a dense-output coefficient off by 1e-6 (a continuous order condition fails), and accepts the Kvaerno5 one re-entered', () => {
+    const rows = kvaerno5.interpolant.dense.map((r) => Array.from(r).slice(0, kvaerno5.stages));
+    expect(() => new DirkTableau({ ...dirk(), dense: rows, denseOrder: 4 })).not.toThrow();
+    const bad = rows.map((r) => [...r]);
+    bad[2]![3]! += 1e-6;
+    expect(() => new DirkTableau({ ...dirk(), dense: bad, denseOrder: 4 })).toThrow(/DirkTableau\(kvaerno5-typo\): dense output violates the order-\d condition for tree .* in its θ\^3 term/);
+    expect(() => new DirkTableau({ ...dirk(), dense: rows, denseOrder: 5 })).toThrow(/dense output violates the order-5 condition/);
   });
 });
 
