@@ -28,7 +28,7 @@ import type { MethodSwitch } from './auto.js';
 export interface OdeintOptions<Y> extends Omit<Partial<PIDOptions>, 'rtol' | 'atol'> {
   /** Default `dopri5`. The stiff `rodas5` and `kvaerno5` take float64 and tensor states, `auto` float64 ones. */
   method?: MethodName;
-  /** Stiff methods: ∂f/∂y filled into its third argument (row-major n×n); default finite differences. */
+  /** Stiff methods on float64 states: ∂f/∂y filled into its third argument (row-major n×n); default finite differences (tensor states: vector–Jacobian products). */
   jac?: JacobianFn;
   /** Defaults 1e-7 and 1e-9, as torchdiffeq. Scalar or one per component. */
   rtol?: number | ArrayLike<number>;

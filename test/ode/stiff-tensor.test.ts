@@ -124,6 +124,27 @@ describe('gradients through stiff steps on tensor states', () => {
     expect(leaked).toBe(0);
   });
 
+  it.each([['rodas5', 'direct'], ['kvaerno5', 'checkpoint']] as const)('a stiff neural ODE trains: %s with %s gradients, Adam lowers the fitting loss', (method, gradient) => {
+    const W = tf.variable(tf.tensor2d(W0));
+    const b = tf.variable(tf.tensor1d(B0));
+    const Kt = tf.tensor1d(K);
+    const y0 = tf.tensor2d(Y0);
+    const target = tf.tensor2d([[0.3, -0.2], [0.1, 0.4], [-0.2, 0.2]]);
+    const f = (_t: number, y: tf.Tensor): tf.Tensor => tf.add(tf.neg(tf.mul(Kt, y)), ACTIVATIONS.tanh(tf.add(tf.matMul(y, W, false, true), b)));
+    const loss = (): tf.Scalar => tf.tidy(() => tf.mean(tf.square(tf.sub(odeint(f, y0, [0, 1], { method, rtol: 1e-4, atol: 1e-4, gradient, params: [W, b] }).ys[1]!, target))) as tf.Scalar);
+    const opt = tf.train.adam(0.1);
+    const first = loss();
+    const start = first.dataSync()[0]!;
+    first.dispose();
+    for (let i = 0; i < 4; i++) tf.dispose(opt.minimize(loss, true, [W, b]));
+    const last = loss();
+    // Measured 0.0766 → 0.0585 in four steps, the same to 3e-5 with either method (the first component of
+    // the target is out of reach: K₀ = 500 pins it near 0).
+    expect(last.dataSync()[0]!).toBeLessThan(0.9 * start);
+    tf.dispose([last, W, b, Kt, y0, target]);
+    opt.dispose();
+  });
+
   it.each(METHODS)('%s: repeated checkpoint gradients and a field that throws inside a Jacobian leak nothing', (method) => {
     const W = tf.variable(tf.tensor2d(W0));
     const y0 = tf.tensor2d(Y0);
