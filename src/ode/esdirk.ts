@@ -17,7 +17,7 @@ import { float64Space } from './float64-space.js';
 import { FLOAT32_EPS } from './stiff-tensor.js';
 import { SingularGuard, failedRatio } from './implicit.js';
 import type { ImplicitOptions } from './implicit.js';
-import { ImplicitSolver } from './implicit-solver.js';
+import { ImplicitSolver, checkStiffState, stiffMatrix } from './implicit-solver.js';
 import type { SolveStats } from './solve.js';
 import type { RKWork } from './solver.js';
 import type { StateSpace, Stepper, Tolerance, VectorField } from './space.js';
@@ -39,7 +39,7 @@ const REFACTOR = 0.2;
 /** A singly diagonally implicit Runge–Kutta solver for stiff problems, float64 or tensor states. */
 export class Esdirk extends ImplicitSolver<DirkTableau> {
   workspace<Y>(space: StateSpace<Y>, y0: Y, fn = this.name): RKWork<Y> {
-    this.checkState(space, y0, fn);
+    checkStiffState(space, y0, this.name, fn);
     const ks: Y[] = [];
     for (let i = 0; i < this.method.stages; i++) ks.push(space.buffer(y0));
     return { ks, K: [...ks, ks[ks.length - 1]!], stage: space.buffer(y0), y1: space.buffer(y0), err: space.buffer(y0), f1: ks[ks.length - 1]! };
@@ -48,7 +48,7 @@ export class Esdirk extends ImplicitSolver<DirkTableau> {
   stepper<Y>(space: StateSpace<Y>, f: VectorField<Y>, work: RKWork<Y>, tol: Tolerance | null, fn: string, stats: SolveStats): Stepper<Y> {
     const { a, c, e, gamma, predictor, stages: s } = this.method;
     // J only steers the Newton iteration (the converged stages do not depend on it): off the tape.
-    const M = this.matrix(space, f, work.y1, false, fn, stats);
+    const M = stiffMatrix(this, space, f, work.y1, false, fn, stats);
     const guard = new SingularGuard(fn, tol !== null);
     const fail = failedRatio(this.errorOrder);
     let base = space.buffer(work.y1);

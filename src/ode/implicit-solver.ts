@@ -61,17 +61,17 @@ export abstract class ImplicitSolver<M extends ImplicitMethod> extends OdeSolver
       throw new InvalidArgumentError(fn, 'jac', 'a function', `is for float64 states (it fills a Float64Array); on a ${space.name} state ${this.name} takes J from vector–Jacobian products. Drop jac.`);
     }
   }
+}
 
-  /** Refuses, before any work, a tensor state the stiff step cannot take (see stiff-tensor.ts). */
-  protected checkState<Y>(space: StateSpace<Y>, y0: Y, fn: string): void {
-    if (isTensorSpace(space)) layoutOf(y0, this.name, fn);
-  }
+/** Refuses, before any work, a tensor state the stiff step cannot take (see stiff-tensor.ts). */
+export function checkStiffState<Y>(space: StateSpace<Y>, y0: Y, method: string, fn: string): void {
+  if (isTensorSpace(space)) layoutOf(y0, method, fn);
+}
 
-  /** The Jacobian and iteration matrix for one solve; `onTape`: J must reach the gradient (see stiff-tensor.ts). */
-  protected matrix<Y>(space: StateSpace<Y>, f: VectorField<Y>, y0: Y, onTape: boolean, fn: string, stats: SolveStats): StiffMatrix<Y> {
-    if (space === (float64Space as unknown)) {
-      return new IterationMatrix((y0 as unknown as Float64Array).length, f as unknown as VectorField<Float64Array>, this.jac, fn, stats) as unknown as StiffMatrix<Y>;
-    }
-    return new TensorIterationMatrix(space, y0, f, onTape, this.name, fn, stats);
+/** The Jacobian and iteration matrix for one solve; `onTape`: J must reach the gradient (see stiff-tensor.ts). */
+export function stiffMatrix<Y>(solver: ImplicitSolver<ImplicitMethod>, space: StateSpace<Y>, f: VectorField<Y>, y0: Y, onTape: boolean, fn: string, stats: SolveStats): StiffMatrix<Y> {
+  if (space === (float64Space as unknown)) {
+    return new IterationMatrix((y0 as unknown as Float64Array).length, f as unknown as VectorField<Float64Array>, solver.jac, fn, stats) as unknown as StiffMatrix<Y>;
   }
+  return new TensorIterationMatrix(space, y0, f, onTape, solver.name, fn, stats);
 }

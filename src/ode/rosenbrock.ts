@@ -10,7 +10,7 @@
  */
 import { SingularGuard, failedRatio } from './implicit.js';
 import type { ImplicitOptions } from './implicit.js';
-import { ImplicitSolver } from './implicit-solver.js';
+import { ImplicitSolver, checkStiffState, stiffMatrix } from './implicit-solver.js';
 import type { RosenbrockTableau } from './rosenbrock-tableau.js';
 import type { SolveStats } from './solve.js';
 import type { RKWork } from './solver.js';
@@ -20,7 +20,7 @@ import { rodas5 } from './tableaux/rodas5.js';
 /** A linearly implicit (Rosenbrock) solver for stiff problems, float64 or tensor states. */
 export class Rosenbrock extends ImplicitSolver<RosenbrockTableau> {
   workspace<Y>(space: StateSpace<Y>, y0: Y, fn = this.name): RKWork<Y> {
-    this.checkState(space, y0, fn);
+    checkStiffState(space, y0, this.name, fn);
     const s = this.method.stages;
     const ks: Y[] = [];
     for (let i = 0; i <= s; i++) ks.push(space.buffer(y0));
@@ -31,7 +31,7 @@ export class Rosenbrock extends ImplicitSolver<RosenbrockTableau> {
   stepper<Y>(space: StateSpace<Y>, f: VectorField<Y>, work: RKWork<Y>, tol: Tolerance | null, fn: string, stats: SolveStats): Stepper<Y> {
     const { a, C, c, d, m, e, gamma, stages: s } = this.method;
     // The step's result depends on J itself, so on tensor states J goes on the tape.
-    const M = this.matrix(space, f, work.y1, true, fn, stats);
+    const M = stiffMatrix(this, space, f, work.y1, true, fn, stats);
     const guard = new SingularGuard(fn, tol !== null);
     let rhs = space.buffer(work.y1);
     const fail = failedRatio(this.errorOrder);
