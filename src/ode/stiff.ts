@@ -46,7 +46,8 @@ export function stiffOdeint<Y>(f: VectorField<Y>, y0: Y | ArrayLike<number>, tim
 /**
  * rodas5 and kvaerno5 on a tensor state (see stiff-tensor.ts): `direct` gradients through the
  * solve, `checkpoint` through replayed steps. Not yet: `auto` (its stiffness switch is float64),
- * and `backsolve` (the augmented adjoint state [y, a, a_θ] is a tuple whose a_θ couples the rows).
+ * and `backsolve`: it integrates y backwards, which a stiff problem makes unstable; a stiff adjoint
+ * needs y from the forward dense output (as adjointSensitivity does on float64 states).
  */
 function tensorStiffOdeint<Y>(f: VectorField<Y>, y0: Y, times: number[], method: MethodName, options: OdeintOptions<Y>, fn: string): GradientSolution<Y> {
   if (method === 'auto') {
@@ -54,7 +55,7 @@ function tensorStiffOdeint<Y>(f: VectorField<Y>, y0: Y, times: number[], method:
   }
   const gradient = options.gradient ?? 'direct';
   if (gradient === 'backsolve') {
-    throw new InvalidArgumentError(fn, 'gradient', gradient, `is not available with the stiff method '${method}' on tensor states yet, got {value}. Use gradient 'checkpoint' (same memory per step, exact discrete gradient) or 'direct'.`);
+    throw new InvalidArgumentError(fn, 'gradient', gradient, `is not available with the stiff method '${method}' on tensor states yet, got {value}: backsolve integrates y backwards, where a stiff problem's fast decaying modes grow. Use gradient 'checkpoint' (O(steps) state memory, exact discrete gradient) or 'direct'.`);
   }
   return odeintWith(f, y0, times, method === 'rodas5' ? new Rosenbrock(rodas5, { jac: options.jac }) : new Esdirk(kvaerno5, { jac: options.jac }), { ...options, method }, fn);
 }
