@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BiflowError, ConstantStepSize, DirkTableau, RosenbrockTableau, Kvaerno5, Rodas5, SaveAt, solve } from '../../src/index.js';
 import type { DirkSpec, RosenbrockSpec } from '../../src/index.js';
 import { kvaerno5, rodas5 } from '../../src/ode/tableaux/index.js';
-import { DenseLU } from '../../src/ode/linalg.js';
+import { BatchedLU, DenseLU } from '../../src/ode/linalg.js';
 import { orderResiduals } from '../../src/ode/trees.js';
 
 const worst = (res: { residual: number }[]): number => Math.max(...res.map((r) => Math.abs(r.residual)));
@@ -158,5 +158,36 @@ describe('DenseLU', () => {
     expect(lu.factor()).toBe(false);
     lu.lu.set([1, NaN, 0, 1]);
     expect(lu.factor()).toBe(false);
+  });
+
+  it('solves the transposed system Mᵀx = b with the same factorisation, pivoting included', () => {
+    const A = [[0, 2, 1], [1, 1, 1], [4, -1, 3]];
+    const x = Float64Array.of(1, -2, 3);
+    const b = Float64Array.from([0, 1, 2], (i) => A.reduce((s, row, j) => s + row[i]! * x[j]!, 0)); // Aᵀx
+    const lu = new DenseLU(3);
+    lu.lu.set(A.flat());
+    expect(lu.factor()).toBe(true);
+    const out = lu.solveTransposed(b, new Float64Array(3), new Float64Array(3));
+    for (let i = 0; i < 3; i++) expect(out[i]).toBeCloseTo(x[i]!, 13);
+  });
+});
+
+describe('BatchedLU', () => {
+  it('factorises I − hg·J_b per row and solves each row (and its transpose) independently', () => {
+    const n = 3;
+    const Js = [[[-50, 1, 0], [2, -3, 1], [0, 4, -1000]], [[0.5, 0, 2], [-1, 0, 0], [3, 1, -2]]];
+    const hg = 0.1;
+    const lu = new BatchedLU(2, n);
+    expect(lu.factor(Js.flat(2), hg)).toBe(true);
+    const xs = [[1, -2, 3], [0.5, 4, -1]];
+    const M = (J: number[][]): number[][] => J.map((row, i) => row.map((v, j) => (i === j ? 1 : 0) - hg * v));
+    // A·v, or Aᵀ·v when `t`.
+    const apply = (A: number[][], v: number[], t: boolean): number[] => A.map((_, i) => v.reduce((s, vj, j) => s + (t ? A[j]![i]! : A[i]![j]!) * vj, 0));
+    for (const transposed of [false, true]) {
+      const b = Js.flatMap((J, r) => apply(M(J), xs[r]!, transposed));
+      const out = lu.solve(b, new Float64Array(2 * n), transposed);
+      xs.flat().forEach((v, i) => expect(out[i]).toBeCloseTo(v, 12));
+    }
+    expect(new BatchedLU(1, 2).factor([10, 0, 0, 1], 0.1)).toBe(false); // 1 − 0.1·10 = 0
   });
 });
