@@ -24,7 +24,7 @@ import type { StepSizeController } from './controller.js';
 import { SaveAt } from './saveat.js';
 import { solve, Solution } from './solve.js';
 import type { SolveStats } from './solve.js';
-import type { RungeKutta } from './solver.js';
+import type { OdeSolver } from './solver-base.js';
 import type { VectorField } from './space.js';
 import { TupleSpace } from './tensor-space.js';
 
@@ -55,7 +55,7 @@ export interface GradientSolveArgs {
   /** The state as a tuple (a single tensor is a tuple of one). */
   y0: Tensor[];
   ts: number[];
-  solver: RungeKutta;
+  solver: OdeSolver;
   controller: StepSizeController;
   maxSteps?: number;
   fn: string;
@@ -249,7 +249,7 @@ function backsolve(
   ysAt: Tensor[][],
   dys: Tensor[][],
   params: readonly Tensor[],
-  solver: RungeKutta,
+  solver: OdeSolver,
   options: GradientOptions,
   args: GradientSolveArgs,
   stats: AdjointStats,
@@ -329,7 +329,7 @@ function checkpointBackward(
   stepTs: number[],
   stepStates: Tensor[][],
   params: readonly Tensor[],
-  solver: RungeKutta,
+  solver: OdeSolver,
   stats: AdjointStats,
 ): Tensor[] {
   // Step boundaries: t0 (state y0 = ysAt[0]) and every accepted step end.

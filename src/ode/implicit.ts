@@ -1,7 +1,8 @@
 /**
  * What the stiff methods share: the Jacobian J = ∂f/∂y (the user's `jac` or finite differences),
  * ∂f/∂t where a Rosenbrock method needs it, and the LU factorisation of M = I − hγJ, each kept
- * and reused until the method asks for a new one. Float64 states only.
+ * and reused until the method asks for a new one (float64 states; stiff-tensor.ts does the same for
+ * batched tensor states).
  *
  * References: Hairer, Wanner, Solving ODEs II, §IV.8 (Jacobian and LU reuse in RADAU5);
  * Shampine, Reichelt, "The MATLAB ODE suite", SIAM J. Sci. Comput. 18 (1997) (finite-difference
@@ -11,7 +12,7 @@ import { InvalidArgumentError, SingularMatrixError } from '../errors.js';
 import { float64Space } from './float64-space.js';
 import { DenseLU } from './linalg.js';
 import type { SolveStats } from './solve.js';
-import type { StateSpace, VectorField } from './space.js';
+import type { VectorField } from './space.js';
 
 /**
  * A user Jacobian: fills `J` (row-major n×n, J[i·n + j] = ∂fᵢ/∂yⱼ, zeroed before the call), or
@@ -27,11 +28,24 @@ export interface ImplicitOptions {
 
 const CBRT_EPS = Math.cbrt(Number.EPSILON);
 
-/** Refuses any state but float64 (the batched tensor Jacobian is not built yet). */
-export function checkFloat64<Y>(space: StateSpace<Y>, method: string, fn: string): void {
-  if ((space as unknown) !== float64Space) {
-    throw new InvalidArgumentError(fn, 'method', method, `{value} runs on float64 states only for now (Float64Array or number arrays), got a ${space.name} state. Use an explicit method (dopri5, tsit5) for tensor states.`);
-  }
+/**
+ * What a stiff step asks of its linear algebra, on float64 states ({@link IterationMatrix}) or
+ * batched tensor states (`TensorIterationMatrix`): J = ∂f/∂y at a point, ∂f/∂t there, the
+ * factorised M = I − hγJ and solves with it.
+ */
+export interface StiffMatrix<Y> {
+  /** ∂f/∂t at the Jacobian's point (when requested). */
+  readonly ft: Y;
+  /** hγ of the current factorisation (NaN: none; a solver sets it to force a refactorisation). */
+  factoredFor: number;
+  /** Whether J was evaluated at exactly this (t, y). */
+  isAt(t: number, y: Y): boolean;
+  /** Evaluates J at (t, y) (and ∂f/∂t when `withTime`); `exact` is f(t, y) when known, else null. */
+  evaluate(t: number, y: Y, exact: Y | null, withTime: boolean, central?: boolean): void;
+  /** Factorises M = I − hγ·J; false when it is singular. */
+  factor(hg: number): boolean;
+  /** M⁻¹·b, written into `out` where the space is mutable; returns the result. */
+  solve(b: Y, out: Y): Y;
 }
 
 /** Validates a `jac` option before any work. */
@@ -43,7 +57,7 @@ export function checkJac(jac: unknown, fn: string): JacobianFn | undefined {
 }
 
 /** The Jacobian, ∂f/∂t and the factorised iteration matrix M = I − hγJ of one solve. */
-export class IterationMatrix {
+export class IterationMatrix implements StiffMatrix<Float64Array> {
   readonly J: Float64Array;
   /** ∂f/∂t at the Jacobian's point (when requested). */
   readonly ft: Float64Array;
@@ -156,14 +170,8 @@ export class IterationMatrix {
 
   /** Factorises M = I − hγ·J; false when M is singular (the caller rejects the step). */
   factor(hg: number): boolean {
-    const { n, J } = this;
-    const lu = this.lu.lu;
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) lu[i * n + j] = -hg * J[i * n + j]!;
-      lu[i * n + i]! += 1;
-    }
     this.stats.nlu!++;
-    const ok = this.lu.factor();
+    const ok = this.lu.factorShifted(this.J, 0, hg);
     this.factoredFor = ok ? hg : NaN;
     return ok;
   }

@@ -59,6 +59,19 @@ export class DenseLU {
     return true;
   }
 
+  /**
+   * Writes M = I − hg·J into {@link DenseLU.lu} from the n×n block of `J` that starts at `offset`
+   * (row-major) and factorises it; false as {@link DenseLU.factor}.
+   */
+  factorShifted(J: ArrayLike<number>, offset: number, hg: number): boolean {
+    const { n, lu } = this;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) lu[i * n + j] = -hg * J[offset + i * n + j]!;
+      lu[i * n + i]! += 1;
+    }
+    return this.factor();
+  }
+
   /** Solves M·x = b; `b` and `x` may be the same buffer only if `scratch` is given separately. */
   solve(b: Float64Array, x: Float64Array, scratch: Float64Array): Float64Array {
     const { n, lu, pivot } = this;
@@ -74,6 +87,63 @@ export class DenseLU {
       scratch[i] = acc / lu[i * n + i]!;
     }
     for (let i = 0; i < n; i++) x[i] = scratch[i]!;
+    return x;
+  }
+
+  /**
+   * Solves Mᵀ·x = b (the adjoint of {@link DenseLU.solve}: Mᵀ = Uᵀ·Lᵀ·P, so Uᵀw = b forwards,
+   * Lᵀv = w backwards, x = Pᵀv). Same buffer rules as solve.
+   */
+  solveTransposed(b: Float64Array, x: Float64Array, scratch: Float64Array): Float64Array {
+    const { n, lu, pivot } = this;
+    for (let i = 0; i < n; i++) {
+      let acc = b[i]!;
+      for (let j = 0; j < i; j++) acc -= lu[j * n + i]! * scratch[j]!;
+      scratch[i] = acc / lu[i * n + i]!;
+    }
+    for (let i = n - 1; i >= 0; i--) {
+      let acc = scratch[i]!;
+      for (let j = i + 1; j < n; j++) acc -= lu[j * n + i]! * scratch[j]!;
+      scratch[i] = acc;
+    }
+    for (let i = 0; i < n; i++) x[pivot[i]!] = scratch[i]!;
+    return x;
+  }
+}
+
+/**
+ * B independent n×n factorisations of M_b = I − hg·J_b, one per row of a batched state (each row
+ * an independent system, so its Newton matrix is block diagonal: B small LUs, O(B·n³), instead of
+ * one (B·n)×(B·n) LU). Solves read and write flat B·n buffers.
+ */
+export class BatchedLU {
+  readonly rows: DenseLU[];
+  private readonly bRow: Float64Array;
+  private readonly xRow: Float64Array;
+  private readonly scratch: Float64Array;
+
+  constructor(readonly batch: number, readonly n: number) {
+    this.rows = Array.from({ length: batch }, () => new DenseLU(n));
+    this.bRow = new Float64Array(n);
+    this.xRow = new Float64Array(n);
+    this.scratch = new Float64Array(n);
+  }
+
+  /** Factorises every M_b from `J` (B·n·n entries, row b's block at b·n²); false if any is singular. */
+  factor(J: ArrayLike<number>, hg: number): boolean {
+    const nn = this.n * this.n;
+    return this.rows.every((lu, b) => lu.factorShifted(J, b * nn, hg));
+  }
+
+  /** x_b ← M_b⁻¹·b_b (or M_b⁻ᵀ·b_b when `transposed`) for every row; `b` and `x` may be the same buffer. */
+  solve(b: ArrayLike<number>, x: Float64Array, transposed = false): Float64Array {
+    const { n, bRow, xRow, scratch } = this;
+    this.rows.forEach((lu, r) => {
+      for (let i = 0; i < n; i++) bRow[i] = b[r * n + i]!;
+      if (transposed) lu.solveTransposed(bRow, xRow, scratch);
+      else lu.solve(bRow, xRow, scratch);
+      x.set(xRow, r * n);
+    });
     return x;
   }
 }

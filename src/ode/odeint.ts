@@ -16,6 +16,7 @@ import { solveWithGradient } from './gradients.js';
 import type { AdjointStats, GradientMode } from './gradients.js';
 import { tf } from '../backend/engine.js';
 import { solverFor } from './solver.js';
+import type { OdeSolver } from './solver-base.js';
 import type { StateSpace, VectorField } from './space.js';
 import { METHOD_NAMES, isStiffMethod } from './tableaux/index.js';
 import type { MethodName } from './tableaux/index.js';
@@ -25,9 +26,9 @@ import type { MethodSwitch } from './auto.js';
 
 /** Options of {@link odeint}: the method, tolerances or a fixed step, step limits, and the gradient mode for tensor states. */
 export interface OdeintOptions<Y> extends Omit<Partial<PIDOptions>, 'rtol' | 'atol'> {
-  /** Default `dopri5`. The stiff `rodas5`, `kvaerno5` and `auto` take float64 states only (for now). */
+  /** Default `dopri5`. The stiff `rodas5` and `kvaerno5` take float64 and tensor states, `auto` float64 ones. */
   method?: MethodName;
-  /** Stiff methods: ∂f/∂y filled into its third argument (row-major n×n); default finite differences. */
+  /** Stiff methods on float64 states: ∂f/∂y filled into its third argument (row-major n×n); default finite differences (tensor states: vector–Jacobian products). */
   jac?: JacobianFn;
   /** Defaults 1e-7 and 1e-9, as torchdiffeq. Scalar or one per component. */
   rtol?: number | ArrayLike<number>;
@@ -104,7 +105,7 @@ export function odeint<Y>(
 
 /** odeint's work, with errors naming `fn` (the public function the user called). */
 function odeintAs<Y>(fn: string, f: VectorField<Y>, y0: Y | ArrayLike<number>, ts: ArrayLike<number>, options: OdeintOptions<Y>): GradientSolution<Y> {
-  const { method = 'dopri5', rtol = 1e-7, atol = 1e-9, stepSize, dense = false, events, eventTol, maxSteps, space } = options;
+  const { method = 'dopri5' } = options;
   if (ts == null || typeof ts.length !== 'number' || ts.length < 1) {
     throw new InvalidArgumentError(fn, 'ts', ts, 'must be an array of at least one time, got {value}. Pass e.g. [0, 1].');
   }
@@ -113,7 +114,12 @@ function odeintAs<Y>(fn: string, f: VectorField<Y>, y0: Y | ArrayLike<number>, t
     throw new InvalidArgumentError(fn, 'method', method, `is not a known method, got {value}. Use one of: ${METHOD_NAMES.join(', ')}.`);
   }
   if (isStiffMethod(method) || options.jac !== undefined) return stiffOdeint(f, y0, times, method, options, fn);
-  const solver = solverFor(method, fn);
+  return odeintWith(f, y0, times, solverFor(method, fn), options, fn);
+}
+
+/** odeint with its solver chosen (explicit, or a stiff one on a tensor state). */
+export function odeintWith<Y>(f: VectorField<Y>, y0: Y | ArrayLike<number>, times: number[], solver: OdeSolver, options: OdeintOptions<Y>, fn: string): GradientSolution<Y> {
+  const { rtol = 1e-7, atol = 1e-9, stepSize, dense = false, events, eventTol, maxSteps, space } = options;
   if (stepSize !== undefined && !(typeof stepSize === 'number' && Number.isFinite(stepSize) && stepSize > 0)) {
     throw new InvalidArgumentError(fn, 'stepSize', stepSize, 'must be a positive finite number, got {value}. Pass e.g. { stepSize: 0.01 }.');
   }

@@ -241,7 +241,7 @@ function run<Y>(args: SolveArgs<Y>, space: StateSpace<Y>, scope: SolveScope<Y> |
 
   const tableau = solver.tableau;
   const s = tableau.stages;
-  const work = solver.workspace(space, y);
+  const work = solver.workspace(space, y, fn);
   const ks = work.ks;
   const evaluate = (t: number, state: Y, out: Y): Y => {
     stats.nfe++;

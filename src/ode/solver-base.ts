@@ -22,8 +22,8 @@ export abstract class OdeSolver {
    * cost varies (Newton iterations, finite-difference Jacobians) return 0 and count in `stats`.
    */
   abstract get evaluationsPerStep(): number;
-  /** The buffers one solve reuses at every step. */
-  abstract workspace<Y>(space: StateSpace<Y>, y0: Y): RKWork<Y>;
+  /** The buffers one solve reuses at every step (`fn` names the caller in errors about y0). */
+  abstract workspace<Y>(space: StateSpace<Y>, y0: Y, fn?: string): RKWork<Y>;
   /** The step function for one solve, bound to its buffers. */
   abstract stepper<Y>(space: StateSpace<Y>, f: VectorField<Y>, work: RKWork<Y>, tol: Tolerance | null, fn: string, stats: SolveStats): Stepper<Y>;
   /** Throws a typed error, before any work, when the method cannot run on `space`. */

@@ -12,6 +12,7 @@ import type { OdeintOptions, GradientSolution } from './odeint.js';
 import { Rosenbrock } from './rosenbrock.js';
 import { SaveAt } from './saveat.js';
 import { solve } from './solve.js';
+import { odeintWith } from './odeint.js';
 import type { VectorField } from './space.js';
 import { isStiffMethod, kvaerno5, rodas5 } from './tableaux/index.js';
 import type { MethodName } from './tableaux/index.js';
@@ -23,9 +24,7 @@ export function stiffOdeint<Y>(f: VectorField<Y>, y0: Y | ArrayLike<number>, tim
   }
   const jac = checkJac(options.jac, fn);
   const tensor = y0 instanceof tf.Tensor || (Array.isArray(y0) && y0.some((t) => t instanceof tf.Tensor)) || (options.space !== undefined && options.space.name !== 'Float64Array');
-  if (tensor) {
-    throw new InvalidArgumentError(fn, 'method', method, '{value} runs on float64 states only for now (Float64Array or number arrays); tensor states and their gradients need an explicit method (dopri5, tsit5). Got a tensor state.');
-  }
+  if (tensor) return tensorStiffOdeint(f, y0 as Y, times, method, options, fn);
   if (options.gradient !== undefined && options.gradient !== 'direct') {
     throw new InvalidArgumentError(fn, 'gradient', options.gradient, `is for tensor states; with the float64 method '${method}' use adjointSensitivity({ method: '${method}', … }), got {value}.`);
   }
@@ -42,4 +41,21 @@ export function stiffOdeint<Y>(f: VectorField<Y>, y0: Y | ArrayLike<number>, tim
   const solver = method === 'rodas5' ? new Rosenbrock(rodas5, { jac }) : new Esdirk(kvaerno5, { jac });
   const controller = stepSize !== undefined ? new ConstantStepSize({ dt: stepSize }) : new PIDController(pid);
   return solve({ f: field, y0: y0 as ArrayLike<number>, t0: times[0]!, t1: times[times.length - 1]!, solver, controller, saveAt, events: evs, eventTol, maxSteps, fn }) as unknown as GradientSolution<Y>;
+}
+
+/**
+ * rodas5 and kvaerno5 on a tensor state (see stiff-tensor.ts): `direct` gradients through the
+ * solve, `checkpoint` through replayed steps. Not yet: `auto` (its stiffness switch is float64),
+ * and `backsolve`: it integrates y backwards, which a stiff problem makes unstable; a stiff adjoint
+ * needs y from the forward dense output (as adjointSensitivity does on float64 states).
+ */
+function tensorStiffOdeint<Y>(f: VectorField<Y>, y0: Y, times: number[], method: MethodName, options: OdeintOptions<Y>, fn: string): GradientSolution<Y> {
+  if (method === 'auto') {
+    throw new InvalidArgumentError(fn, 'method', method, "{value} switches methods on float64 states only; on tensor states pick 'rodas5' or 'kvaerno5' (both stiff), or an explicit method.");
+  }
+  const gradient = options.gradient ?? 'direct';
+  if (gradient === 'backsolve') {
+    throw new InvalidArgumentError(fn, 'gradient', gradient, `is not available with the stiff method '${method}' on tensor states yet, got {value}: backsolve integrates y backwards, where a stiff problem's fast decaying modes grow. Use gradient 'checkpoint' (O(steps) state memory, exact discrete gradient) or 'direct'.`);
+  }
+  return odeintWith(f, y0, times, method === 'rodas5' ? new Rosenbrock(rodas5, { jac: options.jac }) : new Esdirk(kvaerno5, { jac: options.jac }), { ...options, method }, fn);
 }

@@ -67,11 +67,20 @@ describe('stiff methods: bad input and failures', () => {
     expect(calls).toBe(0);
   });
 
-  it.each(['rodas5', 'kvaerno5', 'auto'] as const)('%s refuses tensor states with a typed error naming the method (float64 only for now), leaking nothing', (method) => {
+  it('auto refuses tensor states, and rodas5/kvaerno5 refuse backsolve on them, with typed errors before any work, leaking nothing', () => {
     const before = tf.memory().numTensors;
     const y = tf.tensor2d([[1, 0, 0]]);
-    expect(() => odeint((_t: number, s: tf.Tensor) => tf.neg(s), y, [0, 1], { method })).toThrow(new RegExp(`odeint: method "${method}" runs on float64 states only for now`));
-    expect(() => odeint((_t: number, s: tf.Tensor) => tf.neg(s), y, [0, 1], { method, gradient: 'backsolve', params: [] })).toThrow(InvalidArgumentError);
+    let calls = 0;
+    const field = (_t: number, s: tf.Tensor): tf.Tensor => {
+      calls++;
+      return tf.neg(s);
+    };
+    expect(() => odeint(field, y, [0, 1], { method: 'auto' })).toThrow(/odeint: method "auto" switches methods on float64 states only/);
+    for (const method of ['rodas5', 'kvaerno5'] as const) {
+      expect(() => odeint(field, y, [0, 1], { method, gradient: 'backsolve', params: [] })).toThrow(new RegExp(`odeint: gradient is not available with the stiff method '${method}' on tensor states yet, got "backsolve"`));
+      expect(() => odeint(field, y, [0, 1], { method, jac: () => undefined })).toThrow(/odeint: jac is for float64 states .* on a tf.Tensor state/);
+    }
+    expect(calls).toBe(0);
     y.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
@@ -83,17 +92,24 @@ describe('stiff methods: bad input and failures', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('solve() refuses a stiff solver on a tensor state space before evaluating f', () => {
+  it('solve() refuses, before evaluating f, a tensor state the stiff step cannot take (rank 3, a tuple of two, empty), naming y0', () => {
     const before = tf.memory().numTensors;
-    const y = tf.tensor1d([1]);
     let calls = 0;
     const field = (_t: number, s: tf.Tensor): tf.Tensor => {
       calls++;
       return tf.neg(s);
     };
-    expect(() => solve({ f: field, y0: y, t0: 0, t1: 1, solver: new Kvaerno5(), controller: new PIDController({ rtol: 1e-6, atol: 1e-6 }), space: new TensorSpace() })).toThrow(/solve: method "kvaerno5" runs on float64 states only/);
+    const controller = new PIDController({ rtol: 1e-6, atol: 1e-6 });
+    for (const solver of [new Kvaerno5(), new Rodas5()]) {
+      const cube = tf.ones([2, 2, 2]);
+      expect(() => solve({ f: field, y0: cube, t0: 0, t1: 1, solver, controller, space: new TensorSpace() })).toThrow(/solve: y0 must be one non-empty tensor of shape \[D\] or \[B, D\] .*got "a tensor of shape \[2, 2, 2\]"/);
+      const pair = [tf.ones([2, 2]), tf.ones([2, 1])];
+      expect(() => solve({ f: (_t: number, s: tf.Tensor[]) => s.map((v) => tf.neg(v)), y0: pair, t0: 0, t1: 1, solver, controller })).toThrow(/solve: y0 must be one non-empty tensor .*got "a tuple of 2 tensors"/);
+      const empty = tf.zeros([0]);
+      expect(() => solve({ f: field, y0: empty, t0: 0, t1: 1, solver, controller })).toThrow(InvalidArgumentError);
+      tf.dispose([cube, ...pair, empty]);
+    }
     expect(calls).toBe(0);
-    y.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { BiflowError, ConstantStepSize, DirkTableau, RosenbrockTableau, Kvaerno5, Rodas5, solve } from '../../src/index.js';
+import { BiflowError, ConstantStepSize, DirkTableau, RosenbrockTableau, Kvaerno5, Rodas5, SaveAt, solve } from '../../src/index.js';
 import type { DirkSpec, RosenbrockSpec } from '../../src/index.js';
 import { kvaerno5, rodas5 } from '../../src/ode/tableaux/index.js';
-import { DenseLU } from '../../src/ode/linalg.js';
+import { BatchedLU, DenseLU } from '../../src/ode/linalg.js';
 import { orderResiduals } from '../../src/ode/trees.js';
 
 const worst = (res: { residual: number }[]): number => Math.max(...res.map((r) => Math.abs(r.residual)));
@@ -63,6 +63,23 @@ describe('the Kvaerno5 tableau', () => {
     expect(kvaerno5.c[kvaerno5.stages - 1]).toBe(1);
     expect(kvaerno5.interpolant.fsal).toBe(true);
   });
+
+  it('has an order-4 dense output: mid-step error of one step falls 2⁵× per halving (the cubic Hermite one fell 2⁴×)', () => {
+    expect(kvaerno5.denseOrder).toBe(4);
+    // y″ = −y from the exact state; interpolate at θ = 1/2 and at θ = 0.3.
+    const midError = (h: number, theta: number): number => {
+      const sol = solve({
+        f: (_t: number, y: Float64Array) => [y[1]!, -y[0]!], y0: [1, 0], t0: 0, t1: h, solver: new Kvaerno5(),
+        controller: new ConstantStepSize({ dt: h }), saveAt: SaveAt.ts([theta * h]),
+      });
+      return Math.hypot(sol.ys[0]![0]! - Math.cos(theta * h), sol.ys[0]![1]! + Math.sin(theta * h));
+    };
+    for (const theta of [0.5, 0.3]) {
+      const ratio = midError(0.2, theta) / midError(0.1, theta);
+      expect(ratio).toBeGreaterThan(26);
+      expect(ratio).toBeLessThan(40);
+    }
+  });
 });
 
 describe.each([['rodas5', () => new Rodas5()], ['kvaerno5', () => new Kvaerno5()]] as const)('%s', (_name, make) => {
@@ -112,6 +129,15 @@ describe('tableau validation of the stiff methods', () => {
     expect(() => new DirkTableau(diag)).toThrow(/a\[2\]\[2\] = 0.3, expected γ = 0.26/);
     expect(() => new DirkTableau(dirk())).not.toThrow();
   });
+
+  it('rejects a dense-output coefficient off by 1e-6 (a continuous order condition fails), and accepts the Kvaerno5 one re-entered', () => {
+    const rows = kvaerno5.interpolant.dense.map((r) => Array.from(r).slice(0, kvaerno5.stages));
+    expect(() => new DirkTableau({ ...dirk(), dense: rows, denseOrder: 4 })).not.toThrow();
+    const bad = rows.map((r) => [...r]);
+    bad[2]![3]! += 1e-6;
+    expect(() => new DirkTableau({ ...dirk(), dense: bad, denseOrder: 4 })).toThrow(/DirkTableau\(kvaerno5-typo\): dense output violates the order-\d condition for tree .* in its θ\^3 term/);
+    expect(() => new DirkTableau({ ...dirk(), dense: rows, denseOrder: 5 })).toThrow(/dense output violates the order-5 condition/);
+  });
 });
 
 describe('DenseLU', () => {
@@ -132,5 +158,36 @@ describe('DenseLU', () => {
     expect(lu.factor()).toBe(false);
     lu.lu.set([1, NaN, 0, 1]);
     expect(lu.factor()).toBe(false);
+  });
+
+  it('solves the transposed system Mᵀx = b with the same factorisation, pivoting included', () => {
+    const A = [[0, 2, 1], [1, 1, 1], [4, -1, 3]];
+    const x = Float64Array.of(1, -2, 3);
+    const b = Float64Array.from([0, 1, 2], (i) => A.reduce((s, row, j) => s + row[i]! * x[j]!, 0)); // Aᵀx
+    const lu = new DenseLU(3);
+    lu.lu.set(A.flat());
+    expect(lu.factor()).toBe(true);
+    const out = lu.solveTransposed(b, new Float64Array(3), new Float64Array(3));
+    for (let i = 0; i < 3; i++) expect(out[i]).toBeCloseTo(x[i]!, 13);
+  });
+});
+
+describe('BatchedLU', () => {
+  it('factorises I − hg·J_b per row and solves each row (and its transpose) independently', () => {
+    const n = 3;
+    const Js = [[[-50, 1, 0], [2, -3, 1], [0, 4, -1000]], [[0.5, 0, 2], [-1, 0, 0], [3, 1, -2]]];
+    const hg = 0.1;
+    const lu = new BatchedLU(2, n);
+    expect(lu.factor(Js.flat(2), hg)).toBe(true);
+    const xs = [[1, -2, 3], [0.5, 4, -1]];
+    const M = (J: number[][]): number[][] => J.map((row, i) => row.map((v, j) => (i === j ? 1 : 0) - hg * v));
+    // A·v, or Aᵀ·v when `t`.
+    const apply = (A: number[][], v: number[], t: boolean): number[] => A.map((_, i) => v.reduce((s, vj, j) => s + (t ? A[j]![i]! : A[i]![j]!) * vj, 0));
+    for (const transposed of [false, true]) {
+      const b = Js.flatMap((J, r) => apply(M(J), xs[r]!, transposed));
+      const out = lu.solve(b, new Float64Array(2 * n), transposed);
+      xs.flat().forEach((v, i) => expect(out[i]).toBeCloseTo(v, 12));
+    }
+    expect(new BatchedLU(1, 2).factor([10, 0, 0, 1], 0.1)).toBe(false); // 1 − 0.1·10 = 0
   });
 });

@@ -140,8 +140,9 @@ describe.each(METHODS)('%s', (name, make) => {
     const atol = 1e-11;
     const sol = solve({ f: problem.f, y0: problem.y0, t0: 0, t1: problem.t1, solver: make(), controller: new PIDController({ rtol, atol }), saveAt: SaveAt.dense() });
     const err = scaled(ts.map((t) => sol.evaluate(t)), ys, rtol, atol);
-    // rodas5's own order-4 dense output stays near the tolerance; kvaerno5's cubic Hermite less so.
-    expect(err).toBeLessThan(name === 'rodas5' ? 5 : 300);
+    // Both order-4 dense outputs stay near the tolerance (measured 0.34 and 1.8; kvaerno5's former
+    // cubic Hermite interpolant gave 26 here).
+    expect(err).toBeLessThan(5);
     expect(sol.dense!.steps).toBe(sol.stats.nAccepted);
   });
 });

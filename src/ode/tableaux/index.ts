@@ -20,7 +20,7 @@ export type RKMethodName = keyof typeof TABLEAUX;
 /** Every {@link RKMethodName}. */
 export const RK_METHOD_NAMES = Object.keys(TABLEAUX) as RKMethodName[];
 
-/** The stiff methods (float64 states): Rosenbrock `rodas5`, ESDIRK `kvaerno5`, and `auto` (tsit5, switching to rodas5). */
+/** The stiff methods: Rosenbrock `rodas5` and ESDIRK `kvaerno5` (float64 and tensor states), and `auto` (tsit5, switching to rodas5; float64 states). */
 export const STIFF_METHOD_NAMES = ['rodas5', 'kvaerno5', 'auto'] as const;
 /** The name of a stiff method: `rodas5`, `kvaerno5`, `auto`. */
 export type StiffMethodName = (typeof STIFF_METHOD_NAMES)[number];
@@ -75,8 +75,7 @@ export interface MethodInfo {
 export function methodInfo(name: MethodName): MethodInfo {
   if (name === 'auto') return { name, kind: 'auto', order: 5, embeddedOrder: 4, stages: null, fsal: false, denseOrder: 4, adaptive: true, stiff: true };
   if (name === 'rodas5') return { name, kind: 'rosenbrock', order: rodas5.order, embeddedOrder: rodas5.embeddedOrder, stages: rodas5.stages, fsal: rodas5.interpolant.fsal, denseOrder: rodas5.denseOrder, adaptive: true, stiff: true };
-  // Kvaerno5's dense output is the cubic Hermite interpolant through both ends of the step.
-  if (name === 'kvaerno5') return { name, kind: 'esdirk', order: kvaerno5.order, embeddedOrder: kvaerno5.embeddedOrder, stages: kvaerno5.stages, fsal: kvaerno5.interpolant.fsal, denseOrder: 3, adaptive: true, stiff: true };
+  if (name === 'kvaerno5') return { name, kind: 'esdirk', order: kvaerno5.order, embeddedOrder: kvaerno5.embeddedOrder, stages: kvaerno5.stages, fsal: kvaerno5.interpolant.fsal, denseOrder: kvaerno5.denseOrder, adaptive: true, stiff: true };
   const t = TABLEAUX[name];
   return { name, kind: 'explicit', order: t.order, embeddedOrder: t.embeddedOrder ?? null, stages: t.stages, fsal: t.fsal, denseOrder: t.denseOrder, adaptive: t.adaptive, stiff: false };
 }
