@@ -107,7 +107,7 @@ function tapeMark(): () => void {
 export function releaseAbandonedTape(): void {
   const state = engineState();
   const tape = state.activeTape;
-  if (state.gradientDepth !== 0 || tape === null) return;
+  if (state.gradientDepth !== 0 || tape == null) return;
   state.activeTape = null;
   freeNodes(tape, true);
 }
