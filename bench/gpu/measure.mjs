@@ -7,6 +7,7 @@
 //   node bench/gpu/measure.mjs [--batches 1000,10000,100000] [--iters 5] [--rounds 3] [--warmup 3]
 //                             [--python python3] [--torch-device cuda] [--no-torch] [--allow-software]
 import { spawnSync } from 'node:child_process';
+import process from 'node:process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
