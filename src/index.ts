@@ -22,7 +22,7 @@ export {
 } from './ode/index.js';
 export type {
   OdeintOptions, GradientSolution, GradientMode, AdjointStats, SensitivityArgs, SensitivityResult, TupleSpaceOptions, SolveArgs, SolveStats, SolveStatus, SaveAtOptions, PIDOptions, StepSizeController, MethodName, RKMethodName, StiffMethodName,
-  OdeEvent, EventRecord, StateSpace, Tolerance, VectorField, NormKind, Problem, PendingRead, Read, ReadingSteps, Stepper, ActiveController, ControllerContext,
+  OdeEvent, EventRecord, StateSpace, Tolerance, VectorField, NormKind, Problem, PendingRead, Read, ReadingSteps,
   StiffProblem, StepInterpolant, ImplicitMethod, RosenbrockSpec, DirkSpec, MethodSwitch, JacobianFn, ImplicitOptions, MethodInfo,
 } from './ode/index.js';
 export {

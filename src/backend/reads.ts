@@ -20,12 +20,12 @@ import { releaseAbandonedTape } from './tape.js';
 import { SyncReadError } from '../errors.js';
 
 type Tensor = tf.Tensor;
-type Values = ArrayLike<number>;
 
 /** A value still on the device: the tensor to read, how its values become the answer, and (for checks that may be skipped) the answer to use where no read is possible. */
 export interface PendingRead<T = unknown> {
   readonly tensor: Tensor;
-  finish(values: Values): T;
+  /** The answer from the tensor's values (what `dataSync()` or `await data()` gave). */
+  finish(values: ArrayLike<number>): T;
   /** Optional reads (finiteness checks) answer this on a backend that cannot read synchronously. */
   readonly skipped?: T;
 }
@@ -221,9 +221,11 @@ export async function runDeferred<T>(fn: () => T): Promise<T> {
         // (tidy keeps the tensors anywhere in the result, class instances' fields included)
         return tf.tidy(fn as () => tf.TensorContainer) as T;
       } catch (e) {
-        if (!(e instanceof PendingWork)) throw e;
         active = null;
+        // An attempt that throws under a gradient tape abandons it (tfjs frees a tape only after
+        // a pass that succeeds): free it, whether the attempt asked for work or really failed.
         releaseAbandonedTape();
+        if (!(e instanceof PendingWork)) throw e;
         await e.work();
       } finally {
         active = null;

@@ -24,7 +24,7 @@ export type { StepInterpolant } from './dense.js';
 export { locateRoot } from './events.js';
 export type { EventDirection, EventRecord, OdeEvent } from './events.js';
 export { float64Space } from './float64-space.js';
-export type { NormKind, StateSpace, Stepper, Tolerance, VectorField } from './space.js';
+export type { NormKind, StateSpace, Tolerance, VectorField } from './space.js';
 export { runDeferred } from '../backend/reads.js';
 export type { PendingRead, Read, ReadingSteps } from '../backend/reads.js';
 export { ARENSTORF, BRUSSELATOR, LOTKA_VOLTERRA, VAN_DER_POL, PROBLEMS } from './problems.js';

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  tf, odeint, odeintAsync, solve, solveAsync, Dopri5, PIDController, SaveAt, runDeferred, createFlow, SyncReadError,
+  tf, odeint, odeintAsync, solve, solveAsync, Dopri5, PIDController, SaveAt, runDeferred, createFlow, SyncReadError, NonFiniteError, MaxStepsExceededError,
 } from '../../src/index.js';
 import { asIfNoSyncReads } from '../../src/backend/reads.js';
 
@@ -55,6 +55,38 @@ describe('odeintAsync', () => {
     expect(tf.memory().numTensors).toBe(before);
     x.dispose();
   });
+});
+
+describe('errors on the async paths', () => {
+  it('a failing async solve and a failing replayed computation leave no tensors behind', async () => {
+    const x = y0();
+    const before = tf.memory().numTensors;
+    const nan = (t: number, y: tf.Tensor) => (t > 0.3 ? tf.mul(y, NaN) : field(t, y));
+    for (let rep = 0; rep < 2; rep++) {
+      await expect(odeintAsync(nan, x, [0, 1], { rtol: 1e-5, atol: 1e-6 })).rejects.toThrow(NonFiniteError);
+      const e = await odeintAsync(field, x, [0, 1], { rtol: 1e-9, atol: 1e-9, maxSteps: 3 }).catch((err: unknown) => err);
+      expect(e).toBeInstanceOf(MaxStepsExceededError);
+      // Its partial solution is the caller's, as for odeint.
+      (e as MaxStepsExceededError<{ dispose(): void }>).partial.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    const flow = createFlow({ type: 'ffjord', dim: 2, hidden: [4], seed: 1 });
+    const vars = flow.trainableVariables;
+    const bad = tf.zeros([2, 3]) as tf.Tensor2D;
+    const start = tf.memory().numTensors;
+    await asIfNoSyncReads(async () => {
+      // fails in the last attempt, after the attempts that awaited reads and solves were undone
+      const late = () => tf.variableGrads(() => {
+        flow.loss(x);
+        throw new Error('late');
+      }, vars);
+      await expect(runDeferred(late)).rejects.toThrow('late');
+      await expect(flow.logProbAsync(bad)).rejects.toThrow(/must be a \[N, 2\] tensor/);
+    });
+    expect(tf.memory().numTensors).toBe(start);
+    tf.dispose([bad, x]);
+    flow.dispose();
+  }, 60_000);
 });
 
 describe('runDeferred (sync code on asynchronous reads)', () => {
