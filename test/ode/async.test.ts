@@ -77,7 +77,7 @@ describe('errors on the async paths', () => {
     await asIfNoSyncReads(async () => {
       // fails in the last attempt, after the attempts that awaited reads and solves were undone
       const late = () => tf.variableGrads(() => {
-        flow.loss(x);
+        flow.loss(x as tf.Tensor2D);
         throw new Error('late');
       }, vars);
       await expect(runDeferred(late)).rejects.toThrow('late');
