@@ -220,7 +220,9 @@ export function solveAsync<Y>(args: SolveArgs<Y>): Promise<Solution<Y>> {
 /** The async form a sync solver entry names in its {@link SyncReadError}. */
 export function asyncFormOf(fn: string): string {
   const base = fn.split(' ')[0]!;
-  return base === 'odeint' || base === 'solve' || base === 'odeintAdjoint' ? `${base}Async` : `${base} in an async form (odeintAsync, solveAsync, runDeferred)`;
+  if (base === 'odeint' || base === 'solve') return `${base}Async`;
+  if (base === 'odeintAdjoint') return "odeintAsync with { gradient: 'backsolve' } (its gradient inside runDeferred)";
+  return `${base} inside runDeferred (or odeintAsync / solveAsync)`;
 }
 
 /**
