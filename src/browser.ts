@@ -11,7 +11,7 @@
  */
 
 export {
-  odeint, odeintAdjoint, adjointSensitivity, solve, Solution, spaceFor, TensorSpace, TupleSpace, SaveAt, ConstantStepSize, PIDController,
+  odeint, odeintAdjoint, odeintAsync, adjointSensitivity, solve, solveAsync, runDeferred, Solution, spaceFor, TensorSpace, TupleSpace, SaveAt, ConstantStepSize, PIDController,
   RungeKutta, Euler, Midpoint, Heun, RK4, Bosh3, Dopri5, Tsit5, Dopri8,
   ButcherTableau, TABLEAUX, METHOD_NAMES, RK_METHOD_NAMES, STIFF_METHOD_NAMES, isStiffMethod, isAdaptiveMethod, float64Space,
   ARENSTORF, BRUSSELATOR, LOTKA_VOLTERRA, VAN_DER_POL, PROBLEMS,
@@ -20,11 +20,11 @@ export {
 } from './ode/index.js';
 export type {
   OdeintOptions, GradientSolution, GradientMode, AdjointStats, SensitivityArgs, SensitivityResult, TupleSpaceOptions, SolveArgs, SolveStats, SolveStatus, SaveAtOptions, PIDOptions, StepSizeController, MethodName, RKMethodName, StiffMethodName,
-  OdeEvent, EventRecord, StateSpace, Tolerance, VectorField, NormKind, Problem,
+  OdeEvent, EventRecord, StateSpace, Tolerance, VectorField, NormKind, Problem, PendingRead, Read, ReadingSteps,
   StiffProblem, StepInterpolant, ImplicitMethod, RosenbrockSpec, DirkSpec, MethodSwitch, JacobianFn, ImplicitOptions, MethodInfo,
 } from './ode/index.js';
 export {
-  BiflowError, InvalidArgumentError, MaxStepsExceededError, StepSizeUnderflowError, NonFiniteError, SingularMatrixError,
+  BiflowError, InvalidArgumentError, SyncReadError, MaxStepsExceededError, StepSizeUnderflowError, NonFiniteError, SingularMatrixError,
 } from './errors.js';
 export { tf } from './backend/engine.js';
 export { useBackend, backendInfo, BackendUnavailableError, BACKEND_NAMES } from './backend/browser.js';

@@ -98,3 +98,21 @@ export function describe(value: unknown): string {
   }
 }
 
+
+/**
+ * A synchronous function needed a value from the device, and the backend (WebGPU) can only read
+ * asynchronously. `asyncForm` names the function to call instead, e.g. `odeintAsync`.
+ */
+export class SyncReadError extends BiflowError {
+  constructor(
+    /** The function that needed the read. */
+    readonly fn: string,
+    /** Its asynchronous form. */
+    readonly asyncForm: string,
+  ) {
+    super(
+      `${fn}: reads a value from the device synchronously, and this backend (WebGPU) can only read asynchronously. ` +
+        `Use ${asyncForm} (await it), or a backend with synchronous reads (wasm, cpu).`,
+    );
+  }
+}

@@ -45,7 +45,7 @@ Differences that remain:
 """
 import argparse, json, math, sys, time
 import torch
-from ffjord_field import Field
+from ffjord_field import Field, add_device_flag, use_device
 
 # Dormand-Prince 5(4): 7 stages, FSAL; B = 5th-order weights, BHAT = embedded 4th-order weights.
 C = [0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0, 1.0]
@@ -289,7 +289,9 @@ def main():
                         "of k timed iterations (for benchmarks that interleave with another process)")
     p.add_argument("--no-probe-state", action="store_true",
                    help="keep eps out of the solver state (and a_eps out of the adjoint): not biflow's norm")
+    add_device_flag(p)
     a = p.parse_args()
+    sync = use_device(a.device)
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
 
@@ -304,6 +306,7 @@ def main():
         loss, g, fs, bs = cnf.loss_and_grad(x, e, a.T, a.rtol, a.atol)
         cnf.set_grads(g)
         opt.step()
+        sync()
         return fs["nfe"], bs["nfe"]
 
     for _ in range(2):
@@ -330,7 +333,7 @@ def main():
     med = lambda v: sorted(v)[len(v) // 2]
     ms = 1e3 * med(times)
     nf, nb = med(nfe_f), med(nfe_b)
-    print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "threads": a.threads, "batch": a.batch,
+    print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "device": a.device, "threads": a.threads, "batch": a.batch,
                       "dim": a.dim, "hidden": a.hidden, "solver": "dopri5", "gradient": "backsolve",
                       "rtol": a.rtol, "atol": a.atol, "T": a.T, "probe_in_state": not a.no_probe_state,
                       "nfe_forward": nf, "nfe_backward": nb, "nfe_forward_last": nfe_f[-1],

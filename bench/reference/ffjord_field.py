@@ -27,6 +27,20 @@ class Field(nn.Module):
         return x
 
 
+def add_device_flag(p):
+    p.add_argument("--device", default="cpu",
+                   help="cpu, or cuda: every tensor is made there (torch.set_default_device, torch >= 2.0) "
+                        "and each iteration ends with torch.cuda.synchronize(), so its time is the GPU's")
+
+
+def use_device(name):
+    """Makes `name` the default device; returns the wait that ends a timed iteration there."""
+    if name == "cpu":
+        return lambda: None
+    torch.set_default_device(name)
+    return torch.cuda.synchronize
+
+
 def serve(iteration, threads, extra):
     """The --serve protocol: a ready line, then for each count k read from stdin one JSON line with
     the milliseconds of k timed iterations and extra(k)'s fields."""

@@ -67,15 +67,34 @@ function freeNodes(nodes: readonly TapeNode[], outputs: boolean): void {
  * the error can still take its gradient.
  */
 export function withTapeCleanup<T>(fn: () => T): T {
-  const state = engineState();
-  const tape = isRecording() ? state.activeTape : null;
-  const mark = tape?.length ?? 0;
+  const undo = tapeMark();
   try {
     return fn();
   } catch (e) {
-    if (tape && state.activeTape === tape && tape.length > mark) freeNodes(tape.splice(mark), false);
+    undo();
     throw e;
   }
+}
+
+/** {@link withTapeCleanup} for steps that yield (a solve driven sync or async): the same cleanup when they throw. */
+export function* cleanTapeOnError<T, R>(steps: Generator<R, T, unknown>): Generator<R, T, unknown> {
+  const undo = tapeMark();
+  try {
+    return yield* steps;
+  } catch (e) {
+    undo();
+    throw e;
+  }
+}
+
+/** Marks the tape's length now; the returned function frees what was recorded since. */
+function tapeMark(): () => void {
+  const state = engineState();
+  const tape = isRecording() ? state.activeTape : null;
+  const mark = tape?.length ?? 0;
+  return () => {
+    if (tape && state.activeTape === tape && tape.length > mark) freeNodes(tape.splice(mark), false);
+  };
 }
 
 /**
@@ -88,7 +107,7 @@ export function withTapeCleanup<T>(fn: () => T): T {
 export function releaseAbandonedTape(): void {
   const state = engineState();
   const tape = state.activeTape;
-  if (state.gradientDepth !== 0 || tape === null) return;
+  if (state.gradientDepth !== 0 || tape == null) return;
   state.activeTape = null;
   freeNodes(tape, true);
 }

@@ -68,7 +68,11 @@ export function biflowStep(o: StepBenchOptions): { run: (iters: number) => Promi
       for (let i = 0; i < iters; i++) {
         const x = tf.randomNormal([o.batch, o.dim], 0, 1, 'float32', o.seed * 7919 + ++draw) as tf.Tensor2D;
         const t0 = performance.now();
-        opt.minimize(() => flow.loss(x), false, flow.trainableVariables);
+        // The async form: the same step on wasm; on WebGPU its adaptive reads are awaited.
+        const vars = flow.trainableVariables;
+        const { value, grads } = await flow.lossAndGradsAsync(x, vars);
+        opt.applyGradients(vars.map((v) => ({ name: v.name, tensor: grads[v.name]! })));
+        tf.dispose([value, ...Object.values(grads)]);
         // Wait for the device where it works asynchronously (WebGPU): an iteration ends with its update.
         const probe = tf.tidy(() => tf.sum(flow.trainableVariables[0]!));
         await probe.data();
@@ -304,13 +308,14 @@ export function benchCommands(prog: Command, out: (s: string) => void): void {
         if (!(v >= 1)) throw new UsageError('biflow bench ffjord-step', `--${flag}`, v, 'must be ≥ 1, got {value}.');
       }
       if (!(o.tol > 0)) throw new UsageError('biflow bench ffjord-step', '--tol', o.tol, 'must be positive, got {value}.');
-      await startBackend(o);
+      const info = await startBackend(o);
       const rows = await ffjordStepComparison({
         batches: o.batch, solver: o.solver, steps: o.steps, rtol: o.tol, atol: o.tol, hidden: o.hidden, dim: o.dim, fused: !o.taped, seed: o.seed,
         rounds: o.rounds, iters: o.iters, warmup: o.warmup, torch: o.torch, threads: o.threads, log: o.json ? undefined : out,
       });
       const first = rows[0]!;
-      const machine = { date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length };
+      // The adapter goes with every figure: a WebGPU number means nothing without it.
+      const machine = { date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, backend: info.name, adapter: info.adapter };
       finish(o, [], { command: 'bench ffjord-step', fused: !o.taped, ms_per_iter: first.ms_per_iter, ratio: first.ratio, rows, machine }, out);
     });
 }

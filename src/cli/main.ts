@@ -21,7 +21,7 @@ import { leafBlocks } from '../flows/compose.js';
 import { CNF } from '../ffjord/cnf.js';
 import { OBJECTIVES } from '../ffjord/flow-matching.js';
 import type { Objective } from '../ffjord/flow-matching.js';
-import { METHOD_NAMES, methodInfo } from '../ode/index.js';
+import { METHOD_NAMES, methodInfo, runDeferred } from '../ode/index.js';
 import type { GradientMode, MethodName } from '../ode/index.js';
 import { densityFigure, samplesFigure, trajectoryFigure } from '../plot/figures.js';
 import type { Extent } from '../plot/figures.js';
@@ -140,7 +140,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
         await withFolderLock(fn, o.out, () => saveFlow(flow, path.join(o.out, 'model')));
       }
       // Exact by default: the test NLL takes the exact trace whatever estimator trained the model.
-      const { testNll, units } = testNllOf(flow.nll(data.test), data.nllOffset);
+      const { testNll, units } = testNllOf(await flow.nllAsync(data.test), data.nllOffset);
       const params = flow.trainableVariables.reduce((n, v) => n + v.size, 0);
       const blocks = flow.bijector instanceof Stack ? flow.bijector.blockStats() : null;
       finish(o, [
@@ -163,7 +163,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
       const data = loadDataset(o.data, { seed: o.seed });
       if (data.dim !== flow.dim) throw new BiflowError(`biflow eval: the model has dim ${flow.dim} but ${o.data} has ${data.dim} columns. Evaluate on data of the model's dimension.`);
       // Exact by default: the exact trace, whatever estimator trained the model.
-      const { testNll, units } = testNllOf(flow.nll(data.test), data.nllOffset);
+      const { testNll, units } = testNllOf(await flow.nllAsync(data.test), data.nllOffset);
       const stats = flow.stats();
       const nfe = stats.nfeForward !== undefined ? `, forward NFE ${stats.nfeForward}` : '';
       finish(o, [`test NLL ${testNll.toFixed(4)} nats${units.text} on ${data.test.length / data.dim} held-out points of ${data.name}${nfe}`], { command: 'eval', testNll, ...units.json, n: data.test.length / data.dim, model: o.model, nfe: stats.nfeForward ?? null }, out);
@@ -179,10 +179,11 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
     .action(async (o: Common & { model: string; n: number; out: string; extent: number[]; via: 'inverse' | 'generator' }) => {
       await startBackend(o);
       const flow = await loadFlow(o.model);
-      const s = flow.sample(o.n, { seed: o.seed, via: o.via });
-      const rows = s.arraySync() as number[][];
-      const flat = s.dataSync() as Float32Array;
+      // The async forms: they run on every backend, WebGPU included.
+      const s = await flow.sampleAsync(o.n, { seed: o.seed, via: o.via });
+      const flat = (await s.data()) as Float32Array;
       s.dispose();
+      const rows = Array.from({ length: o.n }, (_, i) => Array.from(flat.subarray(i * flow.dim, (i + 1) * flow.dim)));
       if (/\.(png|svg)$/i.test(o.out)) {
         if (flow.dim !== 2) throw new BiflowError(`biflow sample: a scatter plot needs a 2-D model, this one has dim ${flow.dim}. Write a .csv instead.`);
         await writeFigure(o.out, samplesFigure(flat, o.extent as Extent, { title: `${flow.config?.type ?? 'flow'} samples` }));
@@ -210,7 +211,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
         if (!cnf) throw new BiflowError(`biflow plot: --trajectory needs a model with a CNF block (ffjord), this one is '${flow.config?.type}'.`);
         const data = loadDataset(o.trajectory, { seed: o.seed });
         const x = tf.tensor2d(data.test.subarray(0, 600), [300, 2]);
-        const svg = trajectoryFigure(cnf.trajectory(x), ext, { title: `${o.trajectory}: data → latent` });
+        const svg = trajectoryFigure(await runDeferred(() => cnf.trajectory(x)), ext, { title: `${o.trajectory}: data → latent` });
         x.dispose();
         await writeFigure(o.out, svg);
         finish(o, [`wrote ${o.out}`], { command: 'plot', out: o.out, kind: 'trajectory' }, out);
@@ -218,9 +219,9 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
         return;
       }
       const n = o.grid;
-      const density = flow.densityGrid(ext, n);
-      const samples = flow.sample(500, { seed: o.seed });
-      const svg = densityFigure(density, n, ext, { title: `${flow.config?.type ?? 'flow'} density`, samples: samples.dataSync() as Float32Array });
+      const density = await flow.densityGridAsync(ext, n);
+      const samples = await flow.sampleAsync(500, { seed: o.seed });
+      const svg = densityFigure(density, n, ext, { title: `${flow.config?.type ?? 'flow'} density`, samples: (await samples.data()) as Float32Array });
       samples.dispose();
       await writeFigure(o.out, svg);
       finish(o, [`wrote ${o.out}`], { command: 'plot', out: o.out }, out);

@@ -19,6 +19,7 @@
  */
 import { tf } from '../backend/engine.js';
 import { withTapeCleanup } from '../backend/tape.js';
+import { readValues } from '../backend/reads.js';
 import { InvalidArgumentError } from '../errors.js';
 import { checkPassOptions } from '../flows/bijector.js';
 import type { Bijector, BijectorConfig, BijectorResult, InverseResult, PassOptions, TraceEstimator } from '../flows/bijector.js';
@@ -114,7 +115,7 @@ export class CNF implements Bijector {
 
   /** The current end time T (a number: solver time stays float64). */
   get T(): number {
-    return this.sqrtT.dataSync()[0]! ** 2;
+    return readValues(tf.clone(this.sqrtT), 'CNF.T')[0]! ** 2;
   }
 
   /**
@@ -210,7 +211,11 @@ export class CNF implements Bijector {
     const ts = Array.from({ length: count }, (_, i) => (T * i) / (count - 1));
     // The state alone: no divergence is needed to draw paths.
     const sol = odeint((t: number, z: tf.Tensor): tf.Tensor => this.net.apply(t, z), x, ts, { method, rtol, atol, stepSize });
-    const out = sol.ys.map((y) => (y as tf.Tensor).arraySync() as number[][]);
+    const n = x.shape[0];
+    const out = sol.ys.map((y) => {
+      const v = readValues(tf.clone(y as tf.Tensor), 'CNF.trajectory');
+      return Array.from({ length: n }, (_, i) => Array.from({ length: this.dim }, (_, j) => v[i * this.dim + j]!));
+    });
     sol.dispose();
     return out;
   }

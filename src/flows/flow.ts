@@ -4,6 +4,7 @@
  */
 import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
+import { readValues, runDeferred } from '../backend/reads.js';
 import { checkFits, memoryLimit } from '../backend/memory.js';
 import { checkPassOptions } from './bijector.js';
 import type { Bijector, PassOptions, TraceEstimator } from './bijector.js';
@@ -116,7 +117,7 @@ export class Flow {
     let total = 0;
     for (let s = 0; s < n; s += batch) {
       const m = Math.min(batch, n - s);
-      total += tf.tidy(() => tf.sum(this.logProb(tf.tensor2d(rows.subarray(s * d, (s + m) * d), [m, d]), { ...pass, batch })).dataSync()[0]!);
+      total += tf.tidy(() => readValues(tf.sum(this.logProb(tf.tensor2d(rows.subarray(s * d, (s + m) * d), [m, d]), { ...pass, batch })), fn)[0]!);
     }
     return -total / n;
   }
@@ -149,7 +150,7 @@ export class Flow {
         cells[2 * c] = x0 + ((i + 0.5) * (x1 - x0)) / n;
         cells[2 * c + 1] = y0 + ((j + 0.5) * (y1 - y0)) / n;
       }
-      out.set(tf.tidy(() => tf.exp(this.logProb(tf.tensor2d(cells, [m, 2]), { ...pass, batch })).dataSync()), s);
+      out.set(readValues(tf.tidy(() => tf.exp(this.logProb(tf.tensor2d(cells, [m, 2]), { ...pass, batch }))), fn), s);
     }
     return out;
   }
@@ -199,6 +200,47 @@ export class Flow {
       reg.dispose();
       return total;
     });
+  }
+
+  /**
+   * {@link logProb} on any backend, WebGPU included: the same computation, its device reads
+   * (adaptive steps, finite-row flags) awaited instead of read synchronously (see `runDeferred`).
+   */
+  logProbAsync(x: tf.Tensor2D, options: EvalOptions = {}): Promise<tf.Tensor1D> {
+    return runDeferred(() => this.logProb(x, options));
+  }
+
+  /** {@link nll} on any backend, WebGPU included (awaiting its device reads). */
+  nllAsync(rows: Float32Array, options: EvalOptions = {}): Promise<number> {
+    return runDeferred(() => this.nll(rows, options));
+  }
+
+  /** {@link sample} on any backend, WebGPU included (awaiting its device reads). */
+  sampleAsync(n: number, options: SampleOptions = {}): Promise<tf.Tensor2D> {
+    return runDeferred(() => this.sample(n, options));
+  }
+
+  /** {@link sampleAndLogProb} on any backend, WebGPU included (awaiting its device reads). */
+  sampleAndLogProbAsync(n: number, options: EvalOptions = {}): Promise<{ x: tf.Tensor2D; logProb: tf.Tensor1D }> {
+    return runDeferred(() => this.sampleAndLogProb(n, options));
+  }
+
+  /** {@link densityGrid} on any backend, WebGPU included (awaiting its device reads). */
+  densityGridAsync(extent: readonly [number, number, number, number], n: number, options: EvalOptions = {}): Promise<Float32Array> {
+    return runDeferred(() => this.densityGrid(extent, n, options));
+  }
+
+  /**
+   * The training loss and its gradients with respect to `vars` on any backend: `tf.variableGrads`
+   * of {@link loss}, its solves and their adjoint (backsolve) passes awaited (see `runDeferred`).
+   */
+  lossAndGradsAsync(x: tf.Tensor2D, vars: tf.Variable[] = this.trainableVariables): Promise<{ value: tf.Scalar; grads: tf.NamedTensorMap }> {
+    return runDeferred(() => tf.variableGrads(() => this.loss(x), vars));
+  }
+
+  /** The trainer's validation score on any backend: {@link nllAsync} of the rows. */
+  evaluateAsync(rows: Float32Array): Promise<number> {
+    return this.nllAsync(rows);
   }
 
   /** Data-dependent initialisation of the blocks that have one (ActNorm). */

@@ -2,6 +2,7 @@
  * Row rules every flow shares: evaluation in batches of rows (bounded memory for large N), and
  * NaN for rows with a non-finite entry (the other rows untouched).
  */
+import { readValues } from '../backend/reads.js';
 import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
 
@@ -48,16 +49,15 @@ function finiteRows(x: tf.Tensor2D): tf.Tensor1D {
  * wasm has no gradient kernel for gather).
  */
 export function onFiniteRows<T extends tf.Tensor[]>(x: tf.Tensor2D, fn: (rows: tf.Tensor2D) => T): T {
-  const flags = finiteRows(x);
-  const ok = flags.dataSync();
-  flags.dispose();
+  const ok = readValues(finiteRows(x), 'onFiniteRows');
   // Runs of consecutive rows that are all good or all bad: [start, length, good].
   const runs: [number, number, boolean][] = [];
-  ok.forEach((v, i) => {
+  for (let i = 0; i < ok.length; i++) {
+    const v = ok[i];
     const last = runs[runs.length - 1];
     if (last && last[2] === !!v) last[1]++;
     else runs.push([i, 1, !!v]);
-  });
+  }
   if (runs.every((r) => r[2])) return fn(x);
   const good = runs.filter((r) => r[2]);
   // fn sees 0 rows when every row is bad: it must accept an empty batch.

@@ -5,6 +5,9 @@
  * per-solve state (previous errors, step counter). Nothing is allocated per step.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { driveSync, settle } from '../backend/reads.js';
+import type { ReadingSteps } from '../backend/reads.js';
+import { errorNormOf } from './space.js';
 import type { StateSpace, Tolerance, VectorField } from './space.js';
 
 /** What a controller may use to choose its first step. */
@@ -44,6 +47,11 @@ export interface StepSizeController {
   readonly tolerance: Tolerance | null;
   /** Starts controlling one solve: picks the first step and returns the per-solve decision state. */
   begin<Y>(ctx: ControllerContext<Y>): ActiveController;
+  /**
+   * Optionally, {@link StepSizeController.begin} as steps that yield the device reads it needs
+   * (the solve loop drives it synchronously or asynchronously); `begin` is then its sync form.
+   */
+  start?<Y>(ctx: ControllerContext<Y>): ReadingSteps<ActiveController>;
 }
 
 const ONE = Float64Array.of(1);
@@ -192,6 +200,11 @@ export class PIDController implements StepSizeController {
 
   /** Starts controlling one solve: picks the first step and returns the per-solve decision state. */
   begin<Y>(ctx: ControllerContext<Y>): ActiveController {
+    return driveSync(this.start(ctx), ctx.fn, `${ctx.fn}Async`);
+  }
+
+  /** {@link PIDController.begin} as steps that yield the first-step choice's norm reads. */
+  *start<Y>(ctx: ControllerContext<Y>): ReadingSteps<ActiveController> {
     const dir = ctx.t1 >= ctx.t0 ? 1 : -1;
     const k = ctx.errorOrder;
     // diffrax's parametrisation: factor = safety · ε_n^{−β₁} · ε_{n−1}^{−β₂} · ε_{n−2}^{−β₃}.
@@ -201,7 +214,7 @@ export class PIDController implements StepSizeController {
     const { safety, factorMin, factorMax, minStep, maxStep } = this;
     const span = Math.abs(ctx.t1 - ctx.t0);
     const clamp = (h: number): number => Math.min(Math.max(h, minStep), maxStep);
-    const first = clamp(Math.min(this.firstStep ?? initialStep(ctx, this.tolerance), span));
+    const first = clamp(Math.min(this.firstStep ?? (yield* initialStepSteps(ctx, this.tolerance)), span));
     let prev1 = 1;
     let prev2 = 1;
     let lastRejected = false;
@@ -248,10 +261,15 @@ export class PIDController implements StepSizeController {
  * h = min(100·h₀, (0.01 / max(‖f₀‖, ‖f′‖))^{1/k}), all norms scaled by the tolerances.
  */
 export function initialStep<Y>(ctx: ControllerContext<Y>, tol: Tolerance): number {
+  return driveSync(initialStepSteps(ctx, tol), ctx.fn, `${ctx.fn}Async`);
+}
+
+/** {@link initialStep} as steps that yield its three norm reads. */
+function* initialStepSteps<Y>(ctx: ControllerContext<Y>, tol: Tolerance): ReadingSteps<number> {
   const { space, f, t0, t1, y0, f0, errorOrder: k, scratch, fn } = ctx;
   const dir = t1 >= t0 ? 1 : -1;
-  const d0 = space.errorNorm(y0, y0, y0, tol);
-  const d1 = space.errorNorm(f0, y0, y0, tol);
+  const d0 = yield* settle(errorNormOf(space, y0, y0, y0, tol));
+  const d1 = yield* settle(errorNormOf(space, f0, y0, y0, tol));
   const h0 = d0 < 1e-5 || d1 < 1e-5 ? 1e-6 : (0.01 * d0) / d1;
   const [ybuf, fbuf] = scratch;
   const pair = [f0];
@@ -259,7 +277,7 @@ export function initialStep<Y>(ctx: ControllerContext<Y>, tol: Tolerance): numbe
   const f1 = space.evaluate(f, t0 + dir * h0, y1, fbuf, fn);
   ctx.countEvaluation();
   const diff = space.lincomb(ybuf, f1, -1, ONE, pair, 1);
-  const d2 = space.errorNorm(diff, y0, y0, tol) / h0;
+  const d2 = (yield* settle(errorNormOf(space, diff, y0, y0, tol))) / h0;
   const dmax = Math.max(d1, d2);
   const h1 = dmax <= 1e-15 ? Math.max(1e-6, h0 * 1e-3) : (0.01 / dmax) ** (1 / k);
   const h = Math.min(100 * h0, h1);

@@ -6,13 +6,20 @@
  * not count again.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { tf } from '../backend/engine.js';
+import { driveSync, settle } from '../backend/reads.js';
+import type { Read, ReadingSteps } from '../backend/reads.js';
 
 export type EventDirection = 'rising' | 'falling' | 'both';
 
 /** An event function g(t, y) whose zero crossings a solve locates (and may stop at). */
 export interface OdeEvent<Y> {
-  /** Event function; the event happens where it crosses zero. Do not keep `y`: it is a work buffer. */
-  g(t: number, y: Y): number;
+  /**
+   * Event function; the event happens where it crosses zero. Do not keep `y`: it is a work buffer.
+   * Tensor states may return a scalar tensor (the solve reads it, and frees it; under `solveAsync`
+   * asynchronously).
+   */
+  g(t: number, y: Y): number | tf.Tensor;
   /** Which crossings count: upward (`rising`), downward (`falling`) or both (default). */
   direction?: EventDirection;
   /** Stop the solve at the first such event (default false). */
@@ -46,6 +53,16 @@ export function crossing(g0: number, g1: number, direction: EventDirection): 0 |
  * on g1's side, so the located state is at or just past the crossing.
  */
 export function locateRoot(phi: (x: number) => number, g0: number, g1: number, xtol: number): number {
+  return driveSync(locateRootSteps(phi, g0, g1, xtol), 'locateRoot', 'solveAsync');
+}
+
+/** An event function's value as a read: a tensor value is read by the solve's driver. */
+export function eventValue(v: number | tf.Tensor): Read<number> {
+  return v instanceof tf.Tensor ? { tensor: v, finish: (x) => x[0]! } : v;
+}
+
+/** {@link locateRoot} as steps that yield the reads of φ's values. */
+export function* locateRootSteps(phi: (x: number) => Read<number>, g0: number, g1: number, xtol: number): ReadingSteps<number> {
   if (g1 === 0) return 1;
   let a = 0;
   let fa = g0;
@@ -55,7 +72,7 @@ export function locateRoot(phi: (x: number) => number, g0: number, g1: number, x
   for (let iter = 0; iter < 200 && b - a > xtol; iter++) {
     let c = (a * fb - b * fa) / (fb - fa);
     if (!(c > a && c < b)) c = 0.5 * (a + b);
-    const fc = phi(c);
+    const fc = yield* settle(phi(c));
     if (fc === 0) return c;
     if (Math.sign(fc) === Math.sign(fb)) {
       b = c;

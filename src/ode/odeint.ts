@@ -11,7 +11,9 @@ import { ConstantStepSize, PIDController } from './controller.js';
 import type { PIDOptions } from './controller.js';
 import type { OdeEvent } from './events.js';
 import { SaveAt } from './saveat.js';
-import { solve, Solution } from './solve.js';
+import { checkSyncReads, solve, solveAsync, Solution } from './solve.js';
+import type { SolveArgs } from './solve.js';
+import { runDeferred } from '../backend/reads.js';
 import { solveWithGradient } from './gradients.js';
 import type { AdjointStats, GradientMode } from './gradients.js';
 import { tf } from '../backend/engine.js';
@@ -103,8 +105,46 @@ export function odeint<Y>(
   return odeintAs('odeint', f, y0, ts, options);
 }
 
+/**
+ * {@link odeint} on any backend, WebGPU included: the same loop and step for step the same
+ * results, awaiting the one device read per adaptive step. The gradient modes run their forward
+ * solve here too; their backward passes run asynchronously when the gradient is taken inside
+ * {@link runDeferred} (as the trainer does). One asynchronous solve at a time per engine.
+ *
+ * @example
+ * ```ts
+ * import { tf, odeintAsync } from 'biflow';
+ *
+ * const sol = await odeintAsync((_t: number, y: tf.Tensor) => tf.neg(y), tf.ones([8, 2]), [0, 1], { rtol: 1e-6, atol: 1e-8 });
+ * sol.ys[1]; // ≈ e^−1
+ * sol.stats.nAccepted;
+ * sol.dispose();
+ * ```
+ */
+export function odeintAsync(f: VectorField<tf.Tensor>, y0: tf.Tensor, ts: ArrayLike<number>, options?: OdeintOptions<tf.Tensor>): Promise<GradientSolution<tf.Tensor>>;
+export function odeintAsync(f: VectorField<tf.Tensor[]>, y0: tf.Tensor[], ts: ArrayLike<number>, options?: OdeintOptions<tf.Tensor[]>): Promise<GradientSolution<tf.Tensor[]>>;
+export function odeintAsync(f: VectorField<Float64Array>, y0: ArrayLike<number>, ts: ArrayLike<number>, options?: OdeintOptions<Float64Array>): Promise<GradientSolution<Float64Array>>;
+export async function odeintAsync<Y>(f: VectorField<Y>, y0: Y | ArrayLike<number>, ts: ArrayLike<number>, options: OdeintOptions<Y> = {}): Promise<GradientSolution<Y>> {
+  const fn = 'odeintAsync';
+  if ((options.gradient ?? 'direct') !== 'direct') return runDeferred(() => odeintAs(fn, f, y0, ts, options));
+  const plan = odeintPlan(fn, f, y0, ts, options);
+  return 'args' in plan ? solveAsync(plan.args) : plan.solution;
+}
+
 /** odeint's work, with errors naming `fn` (the public function the user called). */
 function odeintAs<Y>(fn: string, f: VectorField<Y>, y0: Y | ArrayLike<number>, ts: ArrayLike<number>, options: OdeintOptions<Y>): GradientSolution<Y> {
+  const plan = odeintPlan(fn, f, y0, ts, options);
+  return 'args' in plan ? solve(plan.args) : plan.solution;
+}
+
+/** What odeint decides before its loop: the solution itself (from another driver) or a solve's arguments. */
+type OdeintPlan<Y> = { solution: GradientSolution<Y> } | { args: SolveArgs<Y> };
+
+/**
+ * Everything odeint decides before its loop, with errors naming `fn`: the solution itself where
+ * another driver computes it (stiff methods, gradient modes), else the arguments of the solve.
+ */
+function odeintPlan<Y>(fn: string, f: VectorField<Y>, y0: Y | ArrayLike<number>, ts: ArrayLike<number>, options: OdeintOptions<Y>): OdeintPlan<Y> {
   const { method = 'dopri5' } = options;
   if (ts == null || typeof ts.length !== 'number' || ts.length < 1) {
     throw new InvalidArgumentError(fn, 'ts', ts, 'must be an array of at least one time, got {value}. Pass e.g. [0, 1].');
@@ -113,12 +153,18 @@ function odeintAs<Y>(fn: string, f: VectorField<Y>, y0: Y | ArrayLike<number>, t
   if (!(METHOD_NAMES as string[]).includes(method)) {
     throw new InvalidArgumentError(fn, 'method', method, `is not a known method, got {value}. Use one of: ${METHOD_NAMES.join(', ')}.`);
   }
-  if (isStiffMethod(method) || options.jac !== undefined) return stiffOdeint(f, y0, times, method, options, fn);
-  return odeintWith(f, y0, times, solverFor(method, fn), options, fn);
+  if (isStiffMethod(method) || options.jac !== undefined) return { solution: stiffOdeint(f, y0, times, method, options, fn) };
+  return planWith(f, y0, times, solverFor(method, fn), options, fn);
 }
 
 /** odeint with its solver chosen (explicit, or a stiff one on a tensor state). */
 export function odeintWith<Y>(f: VectorField<Y>, y0: Y | ArrayLike<number>, times: number[], solver: OdeSolver, options: OdeintOptions<Y>, fn: string): GradientSolution<Y> {
+  const plan = planWith(f, y0, times, solver, options, fn);
+  return 'args' in plan ? solve(plan.args) : plan.solution;
+}
+
+/** odeintPlan once the solver is chosen. */
+function planWith<Y>(f: VectorField<Y>, y0: Y | ArrayLike<number>, times: number[], solver: OdeSolver, options: OdeintOptions<Y>, fn: string): OdeintPlan<Y> {
   const { rtol = 1e-7, atol = 1e-9, stepSize, dense = false, events, eventTol, maxSteps, space } = options;
   if (stepSize !== undefined && !(typeof stepSize === 'number' && Number.isFinite(stepSize) && stepSize > 0)) {
     throw new InvalidArgumentError(fn, 'stepSize', stepSize, 'must be a positive finite number, got {value}. Pass e.g. { stepSize: 0.01 }.');
@@ -130,6 +176,8 @@ export function odeintWith<Y>(f: VectorField<Y>, y0: Y | ArrayLike<number>, time
         ? new PIDController({ ...options, rtol, atol })
         : new ConstantStepSize({ grid: times });
   const gradient = options.gradient ?? 'direct';
+  // A sync call that would have to read the device refuses before any work, naming its async form.
+  if (fn !== 'odeintAsync') checkSyncReads(fn, controller.tolerance !== null, y0);
   if (gradient !== 'direct') {
     if (gradient !== 'backsolve' && gradient !== 'checkpoint') {
       throw new InvalidArgumentError(fn, 'gradient', gradient, "must be 'direct', 'backsolve' or 'checkpoint', got {value}.");
@@ -149,12 +197,14 @@ export function odeintWith<Y>(f: VectorField<Y>, y0: Y | ArrayLike<number>, time
     const ys = (single ? sol.ys.map((y) => y[0]!) : sol.ys) as Y[];
     const out = new Solution<Y>(sol.ts, ys, sol.stats, [], null, sol.t0, sol.t1, null) as GradientSolution<Y>;
     out.adjointStats = adjointStats;
-    return out;
+    return { solution: out };
   }
-  return solve({
-    f, y0, t0: times[0]!, t1: times[times.length - 1]!, solver, controller,
-    saveAt: SaveAt.ts(times, { dense }), events, eventTol, maxSteps, space, fn,
-  });
+  return {
+    args: {
+      f, y0, t0: times[0]!, t1: times[times.length - 1]!, solver, controller,
+      saveAt: SaveAt.ts(times, { dense }), events, eventTol, maxSteps, space, fn,
+    },
+  };
 }
 
 /**

@@ -14,7 +14,7 @@ import {
 } from '../errors.js';
 import type { StepSizeController } from './controller.js';
 import { DenseOutput, interpolationWeights, needsF1 } from './dense.js';
-import { checkEvents, crossing, locateRoot } from './events.js';
+import { checkEvents, crossing, eventValue, locateRootSteps } from './events.js';
 import type { EventRecord, OdeEvent } from './events.js';
 import { float64Space } from './float64-space.js';
 import { SaveAt } from './saveat.js';
@@ -22,10 +22,14 @@ import { Dopri5 } from './solver.js';
 import type { RKWork } from './solver.js';
 import { OdeSolver } from './solver-base.js';
 import type { StepInterpolant } from './dense.js';
+import { finiteOf } from './space.js';
 import type { SolveScope, StateSpace, VectorField } from './space.js';
 import { TensorSpace, TupleSpace } from './tensor-space.js';
 import { tf } from '../backend/engine.js';
-import { withTapeCleanup } from '../backend/tape.js';
+import { cleanTapeOnError, isRecording } from '../backend/tape.js';
+import { canReadSync, deferredRun, driveAsync, driveSync, settle } from '../backend/reads.js';
+import type { DeferredRun, ReadingSteps } from '../backend/reads.js';
+import { SyncReadError } from '../errors.js';
 
 /** Work done by a solve: function evaluations and accepted, rejected and total steps. */
 export interface SolveStats {
@@ -158,16 +162,95 @@ const tensorSpace = new TensorSpace();
  * ```
  */
 export function solve<Y>(args: SolveArgs<Y>): Solution<Y> {
+  const fn = args.fn ?? 'solve';
+  const replay = deferredRun();
+  // Inside runDeferred a solve that is not being taped is answered whole, by solveAsync.
+  if (replay && !isRecording() && isTensorState(args.y0) && !args.saveAt?.dense && !args.events?.length) return answeredSolve(replay, args);
+  checkSyncReads(fn, args.controller?.tolerance != null, args.y0);
+  return driveSync(solveSteps(args), fn, asyncFormOf(fn));
+}
+
+const isTensorState = (y0: unknown): boolean => y0 instanceof tf.Tensor || (Array.isArray(y0) && y0.length > 0 && y0[0] instanceof tf.Tensor);
+
+/**
+ * A solve inside a replayed computation: the first attempt that asks runs it with solveAsync on
+ * kept copies of y0; every attempt gets copies of its outputs (the run frees the originals).
+ * The vector field must not close over tensors made inside the attempt (they are gone by then).
+ */
+function answeredSolve<Y>(replay: DeferredRun, args: SolveArgs<Y>): Solution<Y> {
+  const single = args.y0 instanceof tf.Tensor;
+  const y0 = (single ? [args.y0] : args.y0) as tf.Tensor[];
+  const sol = replay.answer<Solution<Y>>(() => {
+    const kept = y0.map((t) => tf.keep(tf.clone(t)));
+    return async () => {
+      try {
+        const done = await solveAsync({ ...args, y0: (single ? kept[0] : kept) as Y });
+        replay.own(done);
+        return done;
+      } finally {
+        tf.dispose(kept);
+      }
+    };
+  });
+  const copy = (y: Y): Y => (single ? tf.clone(y as tf.Tensor) : (y as tf.Tensor[]).map((t) => tf.clone(t))) as Y;
+  return new Solution(sol.ts.slice(), sol.ys.map(copy), { ...sol.stats }, [], null, sol.t0, sol.t1, null);
+}
+
+/**
+ * {@link solve} on any backend, WebGPU included: the same loop, step for step the same results,
+ * awaiting its one device read per step (the error norm) instead of reading synchronously.
+ * One asynchronous solve at a time per engine: its tensor scope stays open across the awaits.
+ *
+ * @example
+ * ```ts
+ * import { tf, solveAsync, Dopri5, PIDController, SaveAt } from 'biflow';
+ *
+ * const sol = await solveAsync({
+ *   f: (_t, y: tf.Tensor) => tf.neg(y), y0: tf.ones([4, 2]), t0: 0, t1: 1,
+ *   solver: new Dopri5(), controller: new PIDController({ rtol: 1e-5, atol: 1e-6 }), saveAt: SaveAt.ts([0, 1]),
+ * });
+ * sol.ys[1]; // ≈ e^−1 everywhere
+ * sol.dispose();
+ * ```
+ */
+export function solveAsync<Y>(args: SolveArgs<Y>): Promise<Solution<Y>> {
+  return driveAsync(solveSteps(args));
+}
+
+/** The async form a sync solver entry names in its {@link SyncReadError}. */
+export function asyncFormOf(fn: string): string {
+  const base = fn.split(' ')[0]!;
+  if (base === 'odeint' || base === 'solve') return `${base}Async`;
+  if (base === 'odeintAdjoint') return "odeintAsync with { gradient: 'backsolve' } (its gradient inside runDeferred)";
+  return `${base} inside runDeferred (or odeintAsync / solveAsync)`;
+}
+
+/**
+ * Refuses, before any work, a sync solve that must read the device (an adaptive controller) on a
+ * backend that can only read asynchronously. Fixed steps read nothing they cannot skip.
+ */
+export function checkSyncReads(fn: string, adaptive: boolean, y0: unknown): void {
+  if (adaptive && !canReadSync() && !deferredRun() && (y0 instanceof tf.Tensor || Array.isArray(y0) && y0[0] instanceof tf.Tensor)) {
+    throw new SyncReadError(fn, asyncFormOf(fn));
+  }
+}
+
+/** The loop of {@link solve} and {@link solveAsync}, as steps that yield its device reads. */
+export function* solveSteps<Y>(args: SolveArgs<Y>): ReadingSteps<Solution<Y>> {
   const space = (args.space ?? spaceFor<Y>(args.y0)) as StateSpace<Y>;
   // Everything the solve hands back (saved states, event states, dense pieces): a tensor space
   // keeps these and frees the rest of each step's tensors.
   const produced: Y[] = [];
   const scope = space.openScope?.() ?? null;
+  let settled = false;
   try {
     // Under a gradient tape, a failed solve also takes its recorded steps off the tape (their
     // saved tensors would otherwise outlive it).
-    return withTapeCleanup(() => run(args, space, scope, produced));
+    const sol = yield* cleanTapeOnError(run(args, space, scope, produced));
+    settled = true;
+    return sol;
   } catch (e) {
+    settled = true;
     // Outputs saved before a failure reach the caller only inside MaxStepsExceededError's
     // partial solution; otherwise nobody could release them.
     if (scope && !(e instanceof MaxStepsExceededError)) {
@@ -176,11 +259,16 @@ export function solve<Y>(args: SolveArgs<Y>): Solution<Y> {
     }
     throw e;
   } finally {
+    // A driver that stops early (its read failed) returns here without an exception: free all.
+    if (scope && !settled) {
+      scope.close([]);
+      tf.dispose(produced as unknown as tf.Tensor[]);
+    }
     scope?.close(produced);
   }
 }
 
-function run<Y>(args: SolveArgs<Y>, space: StateSpace<Y>, scope: SolveScope<Y> | null, produced: Y[]): Solution<Y> {
+function* run<Y>(args: SolveArgs<Y>, space: StateSpace<Y>, scope: SolveScope<Y> | null, produced: Y[]): ReadingSteps<Solution<Y>> {
   const fn = args.fn ?? 'solve';
   const { f, t0, t1, controller, eventTol } = args;
   const solver = args.solver ?? new Dopri5();
@@ -248,18 +336,20 @@ function run<Y>(args: SolveArgs<Y>, space: StateSpace<Y>, scope: SolveScope<Y> |
     return space.evaluate(f, t, state, out, fn);
   };
   ks[0] = evaluate(t0, y, ks[0]!);
-  if (!space.isFinite(ks[0])) throw new NonFiniteError(`${fn}: f(t0, y0) is not finite at t = ${t0}. Check the vector field and the initial state.`, t0);
-  const active = controller.begin({
-    space, f, t0, t1, y0: y, f0: ks[0], errorOrder: solver.errorOrder, scratch: [work.stage, work.err], fn,
+  if (!(yield* settle(finiteOf(space, ks[0])))) throw new NonFiniteError(`${fn}: f(t0, y0) is not finite at t = ${t0}. Check the vector field and the initial state.`, t0);
+  const context = {
+    space, f, t0, t1, y0: y, f0: ks[0], errorOrder: solver.errorOrder, scratch: [work.stage, work.err] as [Y, Y], fn,
     countEvaluation: () => void stats.nfe++,
-  });
+  };
+  const active = controller.start ? yield* controller.start(context) : controller.begin(context);
   const step = solver.stepper(space, f, work, tol, fn, stats);
   const perStep = solver.evaluationsPerStep;
   // A NaN in an FSAL last stage with a nonzero error weight already fails the error test, so k₀
   // of the next step needs its own check only otherwise.
   const checkK0 = !tableau.fsal || tableau.e === undefined || tableau.e[s - 1] === 0;
   const yStart = y; // (a const, so no closure captures the loop's `y`)
-  const gPrev = events.map((ev) => ev.g(t0, yStart));
+  const gPrev: number[] = [];
+  for (const ev of events) gPrev.push(yield* settle(eventValue(ev.g(t0, yStart))));
   const view = new AcceptedStep(space, tableau, work, (t, state, out) => evaluate(t, state, out));
   const hasEvents = events.length > 0;
   const nRequested = requested.length;
@@ -282,14 +372,14 @@ function run<Y>(args: SolveArgs<Y>, space: StateSpace<Y>, scope: SolveScope<Y> |
       ks[0] = evaluate(t, y, ks[0]!);
       k0Stale = false;
     }
-    if (checkK0 && !space.isFinite(ks[0]!)) throw new NonFiniteError(`${fn}: the derivative f(t, y) became non-finite at t = ${t} on an accepted state. Check the vector field near that time.`, t);
+    if (checkK0 && !(yield* settle(finiteOf(space, ks[0]!)))) throw new NonFiniteError(`${fn}: the derivative f(t, y) became non-finite at t = ${t} on an accepted state. Check the vector field near that time.`, t);
     // Stretch a step that would leave a sliver of less than 1% before t1 (as Hairer's codes do).
     if ((t + 1.01 * h - t1) * dir > 0) h = t1 - t;
     if (Math.abs(h) <= 4 * Number.EPSILON * Math.abs(t) || h === 0) {
       if (active.nonFinite) throw new NonFiniteError(`${fn}: the state or derivative stayed non-finite near t = ${t} while the step shrank to ${h}. Check the vector field there.`, t);
       throw new StepSizeUnderflowError(`${fn}: the step size underflowed (h = ${h}) at t = ${t}. The problem may be stiff or singular there; loosen atol/rtol or check f.`, t, h);
     }
-    const ratio = step(t, y, h);
+    const ratio = yield* settle(step(t, y, h));
     stats.nfe += perStep;
     stats.nSteps++;
     if (!active.decide(t, h, ratio)) {
@@ -310,7 +400,7 @@ function run<Y>(args: SolveArgs<Y>, space: StateSpace<Y>, scope: SolveScope<Y> |
     const tNext = h === t1 - t ? t1 : t + h;
     view.set(t, h, tNext, y);
 
-    const terminal = hasEvents ? findEvents(view, events, gPrev, eventTol, records, produced) : null;
+    const terminal = hasEvents ? yield* findEvents(view, events, gPrev, eventTol, records, produced) : null;
     const tEnd = terminal ? terminal.t : tNext;
     while (ri < nRequested && (requested[ri]! - tEnd) * dir <= 0) {
       const tr = requested[ri++]!;
@@ -417,26 +507,27 @@ class AcceptedStep<Y> {
  * Checks every event function at the end of the accepted step, locates each crossing on the
  * interpolant, records them in time order, and returns the first terminal one (or null).
  */
-function findEvents<Y>(
+function* findEvents<Y>(
   view: AcceptedStep<Y>,
   events: readonly OdeEvent<Y>[],
   gPrev: number[],
   eventTol: number | undefined,
   records: EventRecord<Y>[],
   produced: Y[],
-): EventRecord<Y> | null {
+): ReadingSteps<EventRecord<Y> | null> {
   const { t, h, tNext, work, space } = view;
   const found: { theta: number; index: number; direction: 1 | -1 }[] = [];
-  events.forEach((ev, index) => {
-    const g1 = ev.g(tNext, work.y1);
+  for (let index = 0; index < events.length; index++) {
+    const ev = events[index]!;
+    const g1 = yield* settle(eventValue(ev.g(tNext, work.y1)));
     const direction = crossing(gPrev[index]!, g1, ev.direction ?? 'both');
     if (direction !== 0) {
       const xtol = (eventTol ?? 4 * Number.EPSILON * Math.max(Math.abs(t), Math.abs(tNext), 1e-300)) / Math.abs(h);
-      const theta = locateRoot((x) => ev.g(t + x * h, view.interpolate(t + x * h, work.stage)), gPrev[index]!, g1, xtol);
+      const theta = yield* locateRootSteps((x) => eventValue(ev.g(t + x * h, view.interpolate(t + x * h, work.stage))), gPrev[index]!, g1, xtol);
       found.push({ theta, index, direction });
     }
     gPrev[index] = g1;
-  });
+  }
   found.sort((p, q) => p.theta - q.theta);
   for (const { theta, index, direction } of found) {
     const ev = events[index]!;

@@ -6,7 +6,9 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { OdeSolver } from './solver-base.js';
+import { errorNormOf, finiteOf } from './space.js';
 import type { StateSpace, Stepper, Tolerance, VectorField } from './space.js';
+import type { Read } from '../backend/reads.js';
 import type { ButcherTableau } from './tableau.js';
 import { TABLEAUX, bosh3, dopri5, dopri8, euler, heun, midpoint, rk4, tsit5, RK_METHOD_NAMES } from './tableaux/index.js';
 import type { RKMethodName } from './tableaux/index.js';
@@ -61,7 +63,8 @@ export class RungeKutta extends OdeSolver {
 
   /**
    * Advances (t, y) by h, with `work.ks[0] = f(t, y)`. Leaves y₁ in `work.y1` and the stages in
-   * `work.ks`; returns the scaled error norm (0 without an estimate, NaN/∞ if anything is non-finite).
+   * `work.ks`; returns the scaled error norm (0 without an estimate, NaN/∞ if anything is non-finite),
+   * as a read where the space's values live on a device (the loop's driver answers it).
    */
   step<Y>(
     space: StateSpace<Y>,
@@ -72,7 +75,7 @@ export class RungeKutta extends OdeSolver {
     work: RKWork<Y>,
     tol: Tolerance | null,
     fn: string,
-  ): number {
+  ): Read<number> {
     const { a, b, c, e, stages: s, fsal } = this.tableau;
     const ks = work.ks;
     const t1 = t + h;
@@ -87,9 +90,9 @@ export class RungeKutta extends OdeSolver {
       ks[i] = space.evaluate(f, c[i] === 1 ? t1 : t + c[i]! * h, input, ks[i]!, fn);
     }
     if (!fsal) work.y1 = space.lincomb(work.y1, y, h, b, ks, s);
-    if (e === undefined || tol === null) return space.isFinite(work.y1) ? 0 : NaN;
+    if (e === undefined || tol === null) return finiteRatio(finiteOf(space, work.y1));
     work.err = space.lincomb(work.err, null, h, e, ks, s);
-    return space.errorNorm(work.err, y, work.y1, tol);
+    return errorNormOf(space, work.err, y, work.y1, tol);
   }
 
   /**
@@ -102,6 +105,13 @@ export class RungeKutta extends OdeSolver {
     return (t, y, h) => this.step(space, f, t, y, h, work, tol, fn);
   }
 
+}
+
+/** A fixed step's ratio from its finiteness check: 0, or NaN (a failed step). */
+function finiteRatio(ok: Read<boolean>): Read<number> {
+  if (typeof ok === 'boolean') return ok ? 0 : NaN;
+  const { tensor, finish, skipped } = ok;
+  return { tensor, finish: (v) => (finish(v) ? 0 : NaN), skipped: skipped === undefined ? undefined : skipped ? 0 : NaN };
 }
 
 /** Forward Euler (order 1, fixed step). */

@@ -7,6 +7,7 @@
  * (tfjs tensors, tuples of them) ignore `out` and return a new value. The solver always uses
  * the returned value, so both work with no change to the solver.
  */
+import type { PendingRead, Read } from '../backend/reads.js';
 import type { RKWork } from './solver.js';
 import type { ButcherTableau } from './tableau.js';
 
@@ -34,6 +35,13 @@ export interface StateSpace<Y> {
   errorNorm(err: Y, y0: Y, y1: Y, tol: Tolerance): number;
   /** Whether every entry is finite. */
   isFinite(y: Y): boolean;
+  /**
+   * Optionally (spaces whose values live on a device), the error norm as a read the solve's
+   * driver answers, synchronously or asynchronously: the one read per adaptive step.
+   */
+  errorNormRead?(err: Y, y0: Y, y1: Y, tol: Tolerance): PendingRead<number>;
+  /** Optionally, the finiteness check as a read (skipped where no synchronous read exists). */
+  isFiniteRead?(y: Y): Read<boolean>;
   /** Validates tolerances against the state (per-component arrays must match its size). */
   checkTolerance(tol: Tolerance, y0: Y, fn: string): void;
   /**
@@ -56,8 +64,18 @@ export interface SolveScope<Y> {
   close(outputs: Y[]): void;
 }
 
-/** One solve's step function: advances (t, y) by h into `work`, returns the error ratio. */
-export type Stepper<Y> = (t: number, y: Y, h: number) => number;
+/** One solve's step function: advances (t, y) by h into `work`, returns the error ratio (or the read that gives it). */
+export type Stepper<Y> = (t: number, y: Y, h: number) => Read<number>;
+
+/** The scaled error norm as a read where the space has one, else computed now. */
+export function errorNormOf<Y>(space: StateSpace<Y>, err: Y, y0: Y, y1: Y, tol: Tolerance): Read<number> {
+  return space.errorNormRead ? space.errorNormRead(err, y0, y1, tol) : space.errorNorm(err, y0, y1, tol);
+}
+
+/** Whether every entry is finite, as a read where the space has one, else computed now. */
+export function finiteOf<Y>(space: StateSpace<Y>, y: Y): Read<boolean> {
+  return space.isFiniteRead ? space.isFiniteRead(y) : space.isFinite(y);
+}
 
 /** A vector field f(t, y). Float64 fields may instead write into `out` and return nothing. */
 export type VectorField<Y> = (t: number, y: Y, out: Y) => Y | ArrayLike<number> | void;

@@ -8,38 +8,20 @@
  * tfjs keeps its own copies of the tensors a gradient needs.
  */
 import { tf } from '../backend/engine.js';
-import { BiflowError, InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
+import { readNow } from '../backend/reads.js';
+import type { PendingRead, Read } from '../backend/reads.js';
 import type { SolveScope, StateSpace, Tolerance, VectorField } from './space.js';
 
 type Tensor = tf.Tensor;
 
-/** One number from a scalar tensor, or null where the backend cannot read synchronously (WebGPU in Node). */
-function syncRead(t: Tensor): number | null {
-  try {
-    return t.dataSync()[0]!;
-  } catch (e) {
-    if (e instanceof ReferenceError && /OffscreenCanvas/.test(e.message)) return null;
-    throw e;
-  }
+/** The error norm's one device→host read per step: a root-mean-square (or max) of `part`. */
+function normRead(part: Tensor, norm: Tolerance['norm'], count: number): PendingRead<number> {
+  return { tensor: part, finish: (v) => (norm === 'max' ? v[0]! : count === 0 ? 0 : Math.sqrt(v[0]! / count)) };
 }
 
-/** The error norm's one device→host read per step; adaptive steps cannot do without it. */
-function readScalar(t: Tensor): number {
-  const v = syncRead(t);
-  if (v === null) {
-    throw new BiflowError(
-      'solve: adaptive steps read one number per step from the device, and the WebGPU backend in Node can only read asynchronously. ' +
-        "Use a fixed-step method (e.g. { method: 'rk4', stepSize }) on WebGPU, or the 'wasm' backend for adaptive solves.",
-    );
-  }
-  return v;
-}
-
-/** The finiteness check, skipped (true) where no synchronous read exists: fixed steps still run there. */
-function readFlag(t: Tensor): boolean {
-  const v = syncRead(t);
-  return v === null || v === 1;
-}
+/** Answers a read the sync way, naming the solve's async form. */
+const now = <T>(r: Read<T>): T => readNow(r, 'solve', 'solveAsync');
 
 /**
  * One solve's tfjs scope. Each `collect` ends the step's scope, moving the live state and fresh
@@ -96,13 +78,12 @@ function checkTensorTolerance(tol: Tolerance, fn: string): void {
  * over an empty tensor is not `true` (0 on cpu, arbitrary memory on wasm), so an empty element
  * (the parameter adjoint of a backsolve without parameters) must not reach it.
  */
-function allFinite(ys: readonly Tensor[]): boolean {
+function allFinite(ys: readonly Tensor[]): Read<boolean> {
   const nonEmpty = ys.filter((t) => t.size > 0);
   if (nonEmpty.length === 0) return true;
   const all = tf.tidy(() => (nonEmpty.length === 1 ? tf.all(tf.isFinite(nonEmpty[0]!)) : tf.all(tf.stack(nonEmpty.map((t) => tf.all(tf.isFinite(t)))))));
-  const ok = readFlag(all);
-  all.dispose();
-  return ok;
+  // A check, not a decision the solve cannot make without: skipped where no sync read exists.
+  return { tensor: all, finish: (v) => v[0] === 1, skipped: true };
 }
 
 /** Σ over the scaled error: returns [sum of squares or max, count] as tensors. */
@@ -161,12 +142,15 @@ export class TensorSpace implements StateSpace<Tensor> {
     return r === y ? tf.clone(r) : r;
   }
   errorNorm(err: Tensor, y0: Tensor, y1: Tensor, tol: Tolerance): number {
-    const part = tf.tidy(() => scaledParts(err, y0, y1, tol));
-    const v = readScalar(part);
-    part.dispose();
-    return tol.norm === 'max' ? v : Math.sqrt(v / err.size);
+    return now(this.errorNormRead(err, y0, y1, tol));
+  }
+  errorNormRead(err: Tensor, y0: Tensor, y1: Tensor, tol: Tolerance): PendingRead<number> {
+    return normRead(tf.tidy(() => scaledParts(err, y0, y1, tol)), tol.norm, err.size);
   }
   isFinite(y: Tensor): boolean {
+    return now(allFinite([y]));
+  }
+  isFiniteRead(y: Tensor): Read<boolean> {
     return allFinite([y]);
   }
   checkTolerance(tol: Tolerance, _y0: Tensor, fn: string): void {
@@ -227,6 +211,9 @@ export class TupleSpace implements StateSpace<Tensor[]> {
     });
   }
   errorNorm(err: Tensor[], y0: Tensor[], y1: Tensor[], tol: Tolerance): number {
+    return now(this.errorNormRead(err, y0, y1, tol));
+  }
+  errorNormRead(err: Tensor[], y0: Tensor[], y1: Tensor[], tol: Tolerance): PendingRead<number> {
     const include = this.options.include;
     let count = 0;
     const part = tf.tidy(() => {
@@ -240,11 +227,12 @@ export class TupleSpace implements StateSpace<Tensor[]> {
       if (parts.length === 0) return tf.scalar(0);
       return tol.norm === 'max' ? tf.max(tf.stack(parts)) : tf.addN(parts);
     });
-    const v = readScalar(part);
-    part.dispose();
-    return tol.norm === 'max' ? v : count === 0 ? 0 : Math.sqrt(v / count);
+    return normRead(part, tol.norm, count);
   }
   isFinite(y: Tensor[]): boolean {
+    return now(allFinite(y));
+  }
+  isFiniteRead(y: Tensor[]): Read<boolean> {
     return allFinite(y);
   }
   checkTolerance(tol: Tolerance, _y0: Tensor[], fn: string): void {

@@ -17,6 +17,7 @@ import type { EarlyStoppingOptions } from './early-stopping.js';
 import { Progress } from './progress.js';
 import type { LogRecord, ProgressMode } from './progress.js';
 import type { Checkpointer, CheckpointSession, RunProgress } from './checkpointer.js';
+import { runDeferred } from '../backend/reads.js';
 import { checkTrainOptions, validationRows } from './train-options.js';
 
 export type { LogRecord } from './progress.js';
@@ -201,9 +202,11 @@ async function loop(model: Trainable, data: Dataset, opts: TrainOptions, optimiz
   try {
     while (iter < iters && !signal?.aborted && !stoppedEarly) {
       const x = tf.tensor2d(data.batch(iter, batch), [batch, data.dim]);
-      if (iter === 0) model.initialize?.(x);
+      if (iter === 0) await runDeferred(() => model.initialize?.(x));
       const t0 = performance.now();
-      const { value, grads } = tf.variableGrads(() => model.loss(x), vars);
+      // runDeferred: the same step where reads are synchronous; on WebGPU its adaptive solves and
+      // their adjoint passes are awaited (the loss and its tape replayed with the answers).
+      const { value, grads } = await runDeferred(() => tf.variableGrads(() => model.loss(x), vars));
       optimizer.apply(vars.map((v) => grads[v.name]));
       try {
         // Read asynchronously: on WebGL/WebGPU a synchronous read stalls the page.
@@ -220,7 +223,7 @@ async function loop(model: Trainable, data: Dataset, opts: TrainOptions, optimiz
       if (iter % logEvery === 0 || iter === iters) log();
       await callbacks.onIterationEnd?.(iter, { loss, ...(model.stats?.() ?? {}) });
       if (rows && (iter % evalEvery === 0 || iter === iters)) {
-        const validationNll = model.evaluate!(rows);
+        const validationNll = await runDeferred(() => model.evaluate!(rows));
         evaluations.push({ iter, validationNll });
         await callbacks.onEvaluation?.(iter, { validationNll });
         stoppedEarly = stopper?.update(iter, validationNll) ?? false;

@@ -22,10 +22,12 @@ if (!available && !required) console.warn(`browser tests skipped: no chromium at
 
 /** The machine's flags: no sandbox as root, and no background connections on a closed network. */
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+/** WebGPU on Chromium's software adapter (SwiftShader). */
+const WEBGPU_FLAGS = [...FLAGS.filter((f) => f !== '--disable-gpu'), '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--use-angle=swiftshader'];
 
 type Status = { ready: boolean; backend: string; running: boolean; iterations: number; loss: number | null; losses: number[]; nll: number | null; nfeForward: number; nfeBackward: number; itersPerSecond: number | null; densityDraws: number; numTensors: number; error: string | null };
 // What the page functions below see: they run in the browser, not in Node.
-declare const window: { __biflow: Status };
+declare const window: { __biflow: Status & { deviceLost: string | null }; __biflowTest: { loseDevice(): void } };
 declare const document: { querySelector(selector: string): { toDataURL(): string } };
 const rates: Record<string, unknown> = {};
 let browser: Browser;
@@ -33,8 +35,8 @@ let server: { url: string; close: () => Promise<void> };
 let dist: string;
 
 /** Opens the playground with URL parameters, collecting console errors and page errors. */
-async function open(query: string): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+async function open(query: string, on: Browser = browser): Promise<{ page: Page; errors: string[] }> {
+  const page = await on.newPage({ viewport: { width: 1280, height: 720 } });
   const errors: string[] = [];
   page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
   page.on('pageerror', (e) => errors.push(e.message));
@@ -201,4 +203,38 @@ describe.skipIf(!available && !required)('the playground in headless Chromium', 
       ctx.skip();
     }
   }, 400_000);
+
+  it('trains FFJORD (dopri5 + backsolve) on WebGPU through the async path, and recovers from a lost device', async (ctx) => {
+    const gpu = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: WEBGPU_FLAGS });
+    try {
+      const { page, errors } = await open('backend=webgpu&model=ffjord&solver=dopri5&hidden=8&batch=32&iters=3&drawEvery=3', gpu);
+      const first = await status(page);
+      if (first.backend !== 'webgpu') {
+        console.warn(`WebGPU browser test skipped: this headless Chromium offers no WebGPU adapter (${first.error})`);
+        ctx.skip();
+        return;
+      }
+      await page.getByTestId('run').click();
+      await page.waitForFunction(() => window.__biflow.iterations === 3 && !window.__biflow.running, null, { timeout: 400_000 });
+      const s = await status(page);
+      expect(s.error).toBeNull();
+      expect(s.losses.every(Number.isFinite)).toBe(true);
+      // dopri5 with the backsolve adjoint: adaptive forward and backward solves ran on the GPU
+      expect(s.nfeForward).toBeGreaterThan(0);
+      expect(s.nfeBackward).toBeGreaterThan(0);
+      expect(s.densityDraws).toBeGreaterThan(0);
+      expect(errors).toEqual([]);
+      rates['webgpu-ffjord'] = { model: 'ffjord [8] dopri5 + backsolve', batch: 32, itersPerSecond: s.itersPerSecond };
+      // A lost device (here destroyed on purpose) is reported, and the page carries on on wasm.
+      await page.evaluate(() => window.__biflowTest.loseDevice());
+      await page.waitForFunction(() => window.__biflow.backend === 'wasm' && window.__biflow.deviceLost !== null, null, { timeout: 60_000 });
+      expect((await status(page)).error).toMatch(/WebGPU device was lost .*Now on wasm/);
+      await page.getByTestId('run').click();
+      await page.waitForFunction(() => window.__biflow.iterations === 3 && !window.__biflow.running, null, { timeout: 120_000 });
+      expect((await status(page)).losses.every(Number.isFinite)).toBe(true);
+      await page.close();
+    } finally {
+      await gpu.close();
+    }
+  }, 600_000);
 });

@@ -7,7 +7,7 @@
 import { backendInfo, tf } from 'biflow';
 import type { BackendName, FlowType, MethodName, Objective, TraceEstimator } from 'biflow';
 import { FlowAnimation } from './animate.js';
-import { describe, startBackend } from './backend.js';
+import { describe, loseDevice, startBackend, watchDeviceLost } from './backend.js';
 import { drawChart } from './chart.js';
 import { EXTENT, clear, drawDensity, drawPoints, toData } from './draw.js';
 import { DATA_CHOICES, DataSource } from './source.js';
@@ -78,10 +78,10 @@ function charts(): void {
 /** Density, samples, animation frames and charts of the model `t`. */
 async function refresh(t: Trainer): Promise<void> {
   const n = t.knobs.model === 'ffjord' ? 40 : 64;
-  drawDensity($('density'), t.density(EXTENT, n), n);
+  drawDensity($('density'), await t.density(EXTENT, n), n);
   drawPoints($('density'), await t.samples(400), 'rgba(255,255,255,0.7)', 1.4);
   status.densityDraws++;
-  animation.setFrames(t.frames(source.test(300)));
+  animation.setFrames(await t.frames(source.test(300)));
   charts();
 }
 
@@ -172,8 +172,18 @@ async function switchBackend(): Promise<void> {
   const info = backendInfo();
   status.backend = info.name;
   $('backend-name').textContent = describe(info);
+  watchDeviceLost((reason) => void deviceLost(reason));
   rebuild();
   if (failure) showError(failure);
+}
+
+/** The WebGPU device went away with every tensor on it: says so, and carries on on wasm with a fresh model. */
+async function deviceLost(reason: string): Promise<void> {
+  if (status.backend !== 'webgpu') return;
+  status.deviceLost = reason;
+  field('backend').value = 'wasm';
+  await switchBackend();
+  showError(`The WebGPU device was lost (${reason}); its model went with it. Now on wasm with a fresh model: press train to go on.`);
 }
 
 $('run').addEventListener('click', toggle);
@@ -199,6 +209,8 @@ $<HTMLCanvasElement>('data-canvas').addEventListener('pointermove', (ev) => {
   drawData();
 });
 
+// The browser tests lose the device on purpose through this.
+(window as unknown as { __biflowTest: unknown }).__biflowTest = { loseDevice };
 drawData();
 await switchBackend();
 status.ready = true;

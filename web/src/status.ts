@@ -23,12 +23,14 @@ export interface PlaygroundStatus {
   numTensors: number;
   /** The latest error shown to the user, or null. */
   error: string | null;
+  /** Why the WebGPU device was lost, if it was (the page then moved to wasm). */
+  deviceLost: string | null;
 }
 
 /** The status object, created once and updated in place. */
 export const status: PlaygroundStatus = {
   ready: false, backend: '', model: '', running: false, iterations: 0, loss: null, losses: [], nll: null,
-  nfeForward: 0, nfeBackward: 0, itersPerSecond: null, densityDraws: 0, numTensors: 0, error: null,
+  nfeForward: 0, nfeBackward: 0, itersPerSecond: null, densityDraws: 0, numTensors: 0, error: null, deviceLost: null,
 };
 
 declare global {

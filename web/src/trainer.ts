@@ -4,7 +4,7 @@
  * runs), and the evaluations the panels draw (density grid, samples, trajectories). Every method
  * leaves the tfjs tensor count where it found it; the browser test checks that over the iterations.
  */
-import { CNF, InvalidArgumentError, createFlow, flowMatchingObjective, leafBlocks, tf, train } from 'biflow';
+import { CNF, InvalidArgumentError, createFlow, flowMatchingObjective, leafBlocks, runDeferred, tf, train } from 'biflow';
 import type { Checkpointer, CheckpointSession, Dataset, Flow, FlowConfig, FlowType, MethodName, Objective, RunProgress, TraceEstimator } from 'biflow';
 import type { Extent } from './draw.js';
 
@@ -148,14 +148,14 @@ export class Trainer {
     }
   }
 
-  /** The model density on an n×n grid over `extent`. */
-  density(extent: Extent, n: number): Float32Array {
-    return this.flow.densityGrid(extent as [number, number, number, number], n);
+  /** The model density on an n×n grid over `extent` (async: WebGPU reads only asynchronously). */
+  density(extent: Extent, n: number): Promise<Float32Array> {
+    return this.flow.densityGridAsync(extent as [number, number, number, number], n);
   }
 
   /** n samples as a row-major [n, 2] array. */
   async samples(n: number): Promise<Float32Array> {
-    const x = this.flow.sample(n, { seed: 7 });
+    const x = await this.flow.sampleAsync(n, { seed: 7 });
     const out = (await x.data()) as Float32Array;
     x.dispose();
     return out;
@@ -165,7 +165,7 @@ export class Trainer {
    * The points x (row-major [n, 2]) as they move through the flow from data to latent: one frame
    * per block of a discrete flow, `count` frames along the ODE of each CNF block.
    */
-  frames(x: Float32Array, count = 24): Float32Array[] {
+  async frames(x: Float32Array, count = 24): Promise<Float32Array[]> {
     const n = x.length / 2;
     const blocks = leafBlocks(this.flow.bijector);
     const frames = [x];
@@ -173,15 +173,14 @@ export class Trainer {
     for (const b of blocks) {
       let next: tf.Tensor2D;
       if (b instanceof CNF) {
-        const path = b.trajectory(cur, count);
+        const from = cur;
+        const path = await runDeferred(() => b.trajectory(from, count));
         path.slice(1).forEach((s) => frames.push(Float32Array.from(s.flat())));
         next = tf.tensor2d(frames[frames.length - 1]!, [n, 2]);
       } else {
-        next = tf.tidy(() => {
-          const r = b.forward(cur);
-          return r.y;
-        });
-        frames.push(next.dataSync() as Float32Array);
+        const from = cur;
+        next = await runDeferred(() => tf.tidy(() => b.forward(from).y));
+        frames.push((await next.data()) as Float32Array);
       }
       cur.dispose();
       cur = next;
