@@ -27,6 +27,14 @@ const RUNNER_KERNELS = [
 
 const kernelCache = new Map<string, Map<string, Kernel> | null>();
 
+/** Backend kernels runners have called in this process (a diagnostic: `countKernels` reads it). */
+let runnerCalls = 0;
+
+/** How many backend kernels runners have called so far (engine ops are counted by `tf.profile`). */
+export function runnerKernelCalls(): number {
+  return runnerCalls;
+}
+
 /** The backend's kernels by name, or null if one is missing (cached per backend). */
 function kernelsOf(backendName: string): Map<string, Kernel> | null {
   if (!kernelCache.has(backendName)) {
@@ -67,6 +75,7 @@ export class KernelRunner {
   }
 
   private run(name: string, inputs: unknown, attrs: Record<string, unknown> = {}): TI {
+    runnerCalls++;
     const out = this.kernels.get(name)!({ inputs, attrs, backend: this.backend }) as TI;
     this.made.push(out);
     return out;
