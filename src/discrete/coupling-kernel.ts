@@ -19,20 +19,14 @@ import { fmHost } from '../nn/fm-host.js';
 import { JETS } from '../nn/fused-field.js';
 import type { ActivationName } from '../nn/activations.js';
 import { reluBackward, transformBackward, transformForward } from './coupling-host.js';
-import type { FusedTransform } from './coupling-host.js';
+import type { TransformSpec } from './coupling-host.js';
 
 type T = tf.TensorInfo;
 
-/** The kernel's attributes. */
-interface CouplingAttrs {
-  transform: FusedTransform;
-  /** The transformed components. */
-  idx: number[];
+/** The kernel's attributes: the transform's, the conditioner's activation and weight layers. */
+interface CouplingAttrs extends TransformSpec {
   activation: ActivationName | 'relu';
-  /** Weight layers of the conditioner. */
   layers: number;
-  /** Bound c of the affine log-scale s = c·tanh(u/c). */
-  scaleBound: number;
 }
 
 const BACKENDS = ['wasm', 'cpu'] as const;
@@ -71,7 +65,7 @@ function forwardKernel({ inputs, attrs }: { inputs: Record<string, T>; attrs: Co
   try {
     const params = paramNames(attrs.layers).map((p) => inputs[p]!);
     const { o, hs, ds } = mlpForward(r, inputs.z!, params, attrs.activation);
-    const { y, logDet } = transformForward(host, attrs.transform, inputs.x!, o, attrs.idx, attrs.scaleBound);
+    const { y, logDet } = transformForward(host, attrs, inputs.x!, o);
     return [y, logDet, o, ...hs, ...ds].map((t) => r.output(t));
   } finally {
     r.free();
@@ -89,7 +83,7 @@ function backward(yBar: T, lBar: T, saved: readonly T[], attrs: CouplingAttrs): 
   const { r, host } = runner();
   try {
     const fh = fmHost(host);
-    const { xBar, oBar } = transformBackward(host, attrs.transform, yBar, lBar, x, o, attrs.idx, attrs.scaleBound);
+    const { xBar, oBar } = transformBackward(host, attrs, yBar, lBar, x, o);
     // hᵀ·ā with the narrow operand on the right (tfjs-wasm packs the right one), as the FM loss op.
     const outer = (a: T, b: T): T => (a.shape[1]! < b.shape[1]! ? fh.transpose(r.matMul(fh.transpose(b), a)) : r.matMul(fh.transpose(a), b));
     const grads: T[] = [];

@@ -64,9 +64,9 @@ export abstract class Coupling implements Bijector {
   }
 
   /** The forward pass as one fused kernel, or null where it does not run (option off, another backend). */
-  protected fusedForward(x: tf.Tensor2D, transform: FusedTransform, scaleBound = 0): BijectorResult | null {
+  protected fusedForward(x: tf.Tensor2D, transform: FusedTransform, { scaleBound = 0, bins = 0, bound = 0 } = {}): BijectorResult | null {
     if (this.options.fused === false || !fusedCouplingAvailable()) return null;
-    const { y, logDet } = fusedCoupling(x, this.conditionerInput(x), this.net.variables, { transform, idx: this.split.b, activation: this.options.activation ?? 'relu', scaleBound });
+    const { y, logDet } = fusedCoupling(x, this.conditionerInput(x), this.net.variables, { transform, idx: this.split.b, activation: this.options.activation ?? 'relu', scaleBound, bins, bound });
     return { y, logDet };
   }
 
@@ -133,7 +133,7 @@ export class AffineCoupling extends Coupling {
   /** Maps data → latent; returns log|det ∂y/∂x| per row. */
   forward(x: tf.Tensor2D): BijectorResult {
     return tf.tidy(() => {
-      const fused = this.fusedForward(x, 'affine', this.scaleBound);
+      const fused = this.fusedForward(x, 'affine', { scaleBound: this.scaleBound });
       if (fused) return { y: fused.y, logDet: fused.logDet };
       const [xa, xb] = this.split.parts(x);
       const [s, t] = this.scaleShift(xa);
