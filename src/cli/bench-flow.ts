@@ -17,6 +17,8 @@ import { countKernels } from '../backend/kernel-count.js';
 import type { KernelCount } from '../backend/kernel-count.js';
 import { createFlow } from '../biflow/registry.js';
 import { loadDataset } from '../data/dataset.js';
+import { Coupling } from '../discrete/coupling.js';
+import { leafBlocks } from '../flows/compose.js';
 import { Adam } from '../train/adam.js';
 import { median } from '../train/progress.js';
 import { alternate, referenceScript, TorchServer } from './bench.js';
@@ -31,6 +33,8 @@ export type FlowStepModel = (typeof FLOW_STEP_MODELS)[number];
 export interface FlowStepRow {
   model: FlowStepModel;
   batch: number;
+  /** The fused coupling kernels and host Adam (false: the taped couplings and kernel Adam, the reference path). */
+  fused: boolean;
   /** biflow: median milliseconds per iteration. */
   ms_per_iter: number;
   /** zuko (one thread): the same, or null when skipped. */
@@ -46,10 +50,11 @@ export interface FlowStepRow {
 }
 
 /** A prepared biflow iteration on batches `data.batch(0)`, `data.batch(1)`, … */
-function biflowFlowStep(model: FlowStepModel, batch: number, seed: number, data: ReturnType<typeof loadDataset>) {
+function biflowFlowStep(model: FlowStepModel, batch: number, seed: number, fused: boolean, data: ReturnType<typeof loadDataset>) {
   const flow = createFlow({ type: model, dim: 2, seed, ...(model === 'nsf' ? { bound: 5 } : {}) });
+  for (const b of leafBlocks(flow.bijector)) if (b instanceof Coupling) b.fused = fused;
   const vars = flow.trainableVariables;
-  const adam = new Adam(vars, { lr: 1e-3 });
+  const adam = new Adam(vars, { lr: 1e-3, fused });
   let i = 0;
   const step = () => {
     const x = tf.tensor2d(data.batch(i++, batch), [batch, 2]);
@@ -78,7 +83,7 @@ function biflowFlowStep(model: FlowStepModel, batch: number, seed: number, data:
 }
 
 /** The comparison for each model and batch size: `warmup` untimed iterations, `pairs` timed pairs, then (optionally) training on to `nllIters` and both test NLLs. */
-export async function flowStepComparison(o: { models: FlowStepModel[]; batches: number[]; seed: number; pairs: number; warmup: number; nllIters: number; torch: boolean; threads: number; log?: (s: string) => void }): Promise<FlowStepRow[]> {
+export async function flowStepComparison(o: { models: FlowStepModel[]; batches: number[]; seed: number; fused: boolean; pairs: number; warmup: number; nllIters: number; torch: boolean; threads: number; log?: (s: string) => void }): Promise<FlowStepRow[]> {
   const rows: FlowStepRow[] = [];
   const data = loadDataset('moons', { seed: o.seed });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'biflow-flow-step-'));
@@ -93,7 +98,7 @@ export async function flowStepComparison(o: { models: FlowStepModel[]; batches: 
         for (let k = 0; k < total; k++) rowsOut.set(data.batch(k, batch), k * batch * 2);
         writeFileSync(trainFile, rowsOut);
         writeFileSync(testFile, data.test);
-        const side = biflowFlowStep(model, batch, o.seed, data);
+        const side = biflowFlowStep(model, batch, o.seed, o.fused, data);
         let torch: TorchServer | null = null;
         let skipped: string | undefined = o.torch ? undefined : 'not requested (--no-torch)';
         if (!skipped) {
@@ -106,7 +111,7 @@ export async function flowStepComparison(o: { models: FlowStepModel[]; batches: 
           const kernels = await side.count();
           const { ours, theirs, ratio } = await alternate(o.pairs, torch, () => undefined, () => side.run());
           const row: FlowStepRow = {
-            model, batch, ms_per_iter: median(ours), zuko_ms_per_iter: theirs.length ? median(theirs) : null, ratio, pairs: ours.length,
+            model, batch, fused: o.fused, ms_per_iter: median(ours), zuko_ms_per_iter: theirs.length ? median(theirs) : null, ratio, pairs: ours.length,
             kernels: { engine: kernels.engine, runner: kernels.runner, total: kernels.total },
             ...(skipped ? { zuko_skipped: skipped } : {}),
           };
@@ -137,7 +142,7 @@ export async function flowStepComparison(o: { models: FlowStepModel[]; batches: 
 export function flowStepLine(r: FlowStepRow): string {
   const zuko = r.zuko_ms_per_iter === null ? `zuko skipped (${r.zuko_skipped})` : `zuko ${r.zuko_ms_per_iter.toFixed(2)} ms, ratio ${r.ratio!.toFixed(2)}`;
   const nll = r.nll ? `; test NLL after ${r.nll.iters} iterations: biflow ${r.nll.biflow.toFixed(3)}, zuko ${r.nll.zuko?.toFixed(3) ?? '—'}` : '';
-  return `${r.model} iteration, B = ${r.batch}: biflow ${r.ms_per_iter.toFixed(2)} ms (${r.kernels.engine} engine + ${r.kernels.runner} runner kernels), ${zuko}${nll}`;
+  return `${r.model}${r.fused ? '' : ' (taped)'} iteration, B = ${r.batch}: biflow ${r.ms_per_iter.toFixed(2)} ms (${r.kernels.engine} engine + ${r.kernels.runner} runner kernels), ${zuko}${nll}`;
 }
 
 /** Registers `bench flow-step` on the `bench` command. */
@@ -149,8 +154,9 @@ export function flowBenchCommand(bench: Command, out: (s: string) => void): void
     .addOption(new Option('--warmup <n>', 'untimed iterations first').default(5).argParser(int('warmup')))
     .addOption(new Option('--nll-iters <n>', 'train both sides to this many iterations on the same batches and report test NLL (0: skip)').default(0).argParser(int('nll-iters')))
     .addOption(new Option('--threads <n>', "PyTorch's threads").default(1).argParser(int('threads')))
+    .option('--taped', 'tape the couplings and run Adam as kernels (the reference path) instead of the fused kernels')
     .option('--no-torch', 'skip the zuko side')
-    .action(async (o: Common & { model: FlowStepModel | 'all'; batch: number[]; pairs: number; warmup: number; nllIters: number; threads: number; torch: boolean }) => {
+    .action(async (o: Common & { model: FlowStepModel | 'all'; batch: number[]; pairs: number; warmup: number; nllIters: number; threads: number; taped?: boolean; torch: boolean }) => {
       for (const [flag, v] of [['batch', Math.min(...o.batch)], ['pairs', o.pairs], ['threads', o.threads]] as const) {
         if (!(v >= 1)) throw new UsageError('biflow bench flow-step', `--${flag}`, v, 'must be ≥ 1, got {value}.');
       }
@@ -159,10 +165,10 @@ export function flowBenchCommand(bench: Command, out: (s: string) => void): void
       }
       await startBackend(o);
       const rows = await flowStepComparison({
-        models: o.model === 'all' ? [...FLOW_STEP_MODELS] : [o.model], batches: o.batch, seed: o.seed, pairs: o.pairs, warmup: o.warmup, nllIters: o.nllIters,
+        models: o.model === 'all' ? [...FLOW_STEP_MODELS] : [o.model], batches: o.batch, seed: o.seed, fused: !o.taped, pairs: o.pairs, warmup: o.warmup, nllIters: o.nllIters,
         torch: o.torch, threads: o.threads, log: o.json ? undefined : out,
       });
       const machine = { date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length };
-      finish(o, [], { command: 'bench flow-step', backend: tf.getBackend(), ms_per_iter: rows[0]!.ms_per_iter, ratio: rows[0]!.ratio, rows, machine }, out);
+      finish(o, [], { command: 'bench flow-step', backend: tf.getBackend(), fused: !o.taped, ms_per_iter: rows[0]!.ms_per_iter, ratio: rows[0]!.ratio, rows, machine }, out);
     });
 }

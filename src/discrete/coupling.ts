@@ -38,6 +38,8 @@ export abstract class Coupling implements Bijector {
   readonly dim: number;
   protected readonly split: Split;
   readonly net: MLP;
+  /** Whether the forward pass runs as the fused kernel where the backend has it (`options.fused`, default true). */
+  fused: boolean;
 
   protected constructor(
     private readonly kind: string,
@@ -46,6 +48,7 @@ export abstract class Coupling implements Bijector {
   ) {
     const { dim, parity, hidden = [64, 64], activation = 'relu', seed = 0 } = options;
     this.dim = dim;
+    this.fused = options.fused ?? true;
     this.split = new Split(dim, parity);
     try {
       this.net = new MLP(this.split.a.length, hidden, this.split.b.length * perComponent, { activation, seed });
@@ -65,7 +68,7 @@ export abstract class Coupling implements Bijector {
 
   /** The forward pass as one fused kernel, or null where it does not run (option off, another backend). */
   protected fusedForward(x: tf.Tensor2D, transform: FusedTransform, { scaleBound = 0, bins = 0, bound = 0 } = {}): BijectorResult | null {
-    if (this.options.fused === false || !fusedCouplingAvailable()) return null;
+    if (!this.fused || !fusedCouplingAvailable()) return null;
     const { y, logDet } = fusedCoupling(x, this.conditionerInput(x), this.net.variables, { transform, idx: this.split.b, activation: this.options.activation ?? 'relu', scaleBound, bins, bound });
     return { y, logDet };
   }

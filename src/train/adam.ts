@@ -24,6 +24,8 @@ export interface AdamOptions {
   epsilon?: number;
   /** Decoupled weight decay λ (default 0). */
   weightDecay?: number;
+  /** The update as host loops where the backend allows (default true; the same bits); false runs it as kernels. */
+  fused?: boolean;
 }
 
 /** β^(step+1), the factor the next step corrects by, as tfjs's float32 running product computes it. */
@@ -41,7 +43,7 @@ const runningPower = (beta: number, step: number): number => {
  * so both paths give the same bits. The new values go into new buffers the variables are assigned
  * (a buffer may be shared with a tensor someone else holds).
  */
-function hostStep(r: KernelRunner, host: HostBuffers, [w, m, v]: readonly tf.Variable[], g: tf.Tensor, o: Required<AdamOptions> & { c1: number; c2: number }): void {
+function hostStep(r: KernelRunner, host: HostBuffers, [w, m, v]: readonly tf.Variable[], g: tf.Tensor, o: Required<Omit<AdamOptions, 'fused'>> & { c1: number; c2: number }): void {
   const f = Math.fround;
   const [b1, b2, a1, a2, eps, c1, c2, lr] = [o.beta1, o.beta2, 1 - o.beta1, 1 - o.beta2, o.epsilon, o.c1, o.c2, -o.lr].map(f) as number[] as [number, number, number, number, number, number, number, number];
   const decay = o.weightDecay > 0 ? f(1 - o.lr * o.weightDecay) : 1;
@@ -68,13 +70,15 @@ export class Adam {
   private steps = 0;
   /** β₁ᵗ⁺¹ and β₂ᵗ⁺¹ as tfjs's float32 running products (t = steps). */
   private acc: [number, number];
-  private readonly o: Required<AdamOptions>;
+  private readonly o: Required<Omit<AdamOptions, 'fused'>>;
+  private readonly fused: boolean;
 
   constructor(
     readonly vars: readonly tf.Variable[],
-    { lr, beta1 = 0.9, beta2 = 0.999, epsilon = tf.backend().epsilon(), weightDecay = 0 }: AdamOptions,
+    { lr, beta1 = 0.9, beta2 = 0.999, epsilon = tf.backend().epsilon(), weightDecay = 0, fused = true }: AdamOptions,
   ) {
     this.o = { lr, beta1, beta2, epsilon, weightDecay };
+    this.fused = fused;
     this.acc = [runningPower(beta1, 0), runningPower(beta2, 0)];
     const zeros = () => vars.map((x) => tf.tidy(() => tf.variable(tf.zerosLike(x), false)));
     this.m = zeros();
@@ -90,7 +94,7 @@ export class Adam {
   apply(grads: readonly (tf.Tensor | null | undefined)[]): void {
     const { lr, beta1, beta2, epsilon, weightDecay } = this.o;
     const [c1, c2] = this.acc.map((a) => Math.fround(1 - a)) as [number, number];
-    const r = KernelRunner.create();
+    const r = this.fused ? KernelRunner.create() : null;
     const host = r?.hostOrCpu() ?? null;
     if (r && host) {
       try {
