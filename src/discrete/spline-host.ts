@@ -60,8 +60,26 @@ export function binOf(o: ArrayLike<number>, at: number, K: number, B: number, v:
     ch += s.H[b]!;
     b++;
   }
-  const d = (k: number) => (k === 0 || k === K ? 1 : MIN_DERIVATIVE + softplus(o[at + 2 * K + k - 1]!));
-  return { b, cw, w: s.W[b]!, ch, h: s.H[b]!, d0: d(b), d1: d(b + 1) };
+  return { b, cw, w: s.W[b]!, ch, h: s.H[b]!, d0: knotDerivative(o, at, K, b), d1: knotDerivative(o, at, K, b + 1) };
+}
+
+/** The derivative at knot k: 1 at the ends, m + softplus of its raw number inside. */
+function knotDerivative(o: ArrayLike<number>, at: number, K: number, k: number): number {
+  return k === 0 || k === K ? 1 : MIN_DERIVATIVE + softplus(o[at + 2 * K + k - 1]!);
+}
+
+/**
+ * Cotangents of the raw widths (or heights) at `from` from those of the bin's left edge (every
+ * bin left of b) and of its own size: through W = 2B(m + (1 − mK)·softmax) with probabilities p.
+ */
+function sizesBack(p: Float64Array, bar: Float64Array, b: number, leftBar: number, ownBar: number, oBar: Float32Array, from: number, K: number, B: number): void {
+  let dot = 0;
+  for (let k = 0; k < K; k++) {
+    bar[k] = k < b ? leftBar : k === b ? ownBar : 0;
+    dot += p[k]! * bar[k]!;
+  }
+  const f = 2 * B * (1 - MIN_BIN * K);
+  for (let k = 0; k < K; k++) oBar[from + k] = f * p[k]! * (bar[k]! - dot);
 }
 
 /** y and log dy/dx of the spline at v inside [−B, B] (Durkan et al., eqs. 4–5). */
@@ -103,23 +121,13 @@ export function rqBackward(v: number, q: Bin, g: number, lambda: number, o: Arra
   const hBar = (g * N) / den + slBar / q.w;
   const cwBar = -thBar / q.w;
   const wBar = (-thBar * th) / q.w - (slBar * sl) / q.w;
-  // cw = −B + Σ_{k<b} W_k, w = W_b (heights alike): then through W = 2B(m + (1 − mK)·softmax).
-  const back = (p: Float64Array, leftBar: number, ownBar: number, from: number) => {
-    let dot = 0;
-    for (let k = 0; k < K; k++) {
-      s.bar[k] = k < q.b ? leftBar : k === q.b ? ownBar : 0;
-      dot += p[k]! * s.bar[k]!;
-    }
-    const f = 2 * B * (1 - MIN_BIN * K);
-    for (let k = 0; k < K; k++) oBar[from + k] = f * p[k]! * (s.bar[k]! - dot);
-  };
-  back(s.pw, cwBar, wBar, at);
-  back(s.ph, g, hBar, at + K);
-  for (let k = 0; k + 1 < K; k++) oBar[at + 2 * K + k] = 0;
-  const dBar = (k: number, bar: number) => {
-    if (k > 0 && k < K) oBar[at + 2 * K + k - 1] = bar * sigmoid(o[at + 2 * K + k - 1]!);
-  };
-  dBar(q.b, g * yD0 + lambda * lD0);
-  dBar(q.b + 1, g * yD1 + lambda * lD1);
+  // cw = −B + Σ_{k<b} W_k, w = W_b (heights alike: ch̄ = ȳ).
+  sizesBack(s.pw, s.bar, q.b, cwBar, wBar, oBar, at, K, B);
+  sizesBack(s.ph, s.bar, q.b, g, hBar, oBar, at + K, K, B);
+  // The knot derivatives d_b, d_{b+1} (interior ones: m + softplus(u), derivative σ(u)).
+  const d = at + 2 * K - 1;
+  oBar.fill(0, d + 1, d + K);
+  if (q.b > 0) oBar[d + q.b] = (g * yD0 + lambda * lD0) * sigmoid(o[d + q.b]!);
+  if (q.b + 1 < K) oBar[d + q.b + 1] = (g * yD1 + lambda * lD1) * sigmoid(o[d + q.b + 1]!);
   return thBar / q.w;
 }
