@@ -13,6 +13,7 @@
  * couplings' training does not take them).
  */
 import { tf } from '../backend/engine.js';
+import { hostTranspose } from '../backend/host-ops.js';
 import { KernelRunner } from '../backend/kernels.js';
 import type { HostBuffers } from '../backend/kernels.js';
 import { fmHost } from '../nn/fm-host.js';
@@ -85,7 +86,8 @@ function backward(yBar: T, lBar: T, saved: readonly T[], attrs: CouplingAttrs): 
     const fh = fmHost(host);
     const { xBar, oBar } = transformBackward(host, attrs, yBar, lBar, x, o);
     // hᵀ·ā with the narrow operand on the right (tfjs-wasm packs the right one), as the FM loss op.
-    const outer = (a: T, b: T): T => (a.shape[1]! < b.shape[1]! ? fh.transpose(r.matMul(fh.transpose(b), a)) : r.matMul(fh.transpose(a), b));
+    const tr = (v: T) => hostTranspose(host, v);
+    const outer = (a: T, b: T): T => (a.shape[1]! < b.shape[1]! ? tr(r.matMul(tr(b), a)) : r.matMul(tr(a), b));
     const grads: T[] = [];
     let aBar = oBar;
     let zBar: T | null = null;
@@ -93,7 +95,7 @@ function backward(yBar: T, lBar: T, saved: readonly T[], attrs: CouplingAttrs): 
       const hIn = l === 0 ? z : hs[l - 1]!;
       grads[2 * l] = outer(hIn, aBar);
       grads[2 * l + 1] = fh.colSum(aBar);
-      const hBar = r.matMul(aBar, fh.transpose(params[2 * l]!));
+      const hBar = r.matMul(aBar, tr(params[2 * l]!));
       if (l === 0) zBar = hBar;
       else aBar = attrs.activation === 'relu' ? reluBackward(host, hBar, hIn) : r.mul(hBar, ds[l - 1]!);
     }
