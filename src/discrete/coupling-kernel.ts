@@ -13,7 +13,7 @@
  * couplings' training does not take them).
  */
 import { tf } from '../backend/engine.js';
-import { hostTranspose } from '../backend/host-ops.js';
+import { hostOuter, hostTranspose } from '../backend/host-ops.js';
 import { KernelRunner } from '../backend/kernels.js';
 import type { HostBuffers } from '../backend/kernels.js';
 import { fmHost } from '../nn/fm-host.js';
@@ -31,6 +31,8 @@ interface CouplingAttrs extends TransformSpec {
 }
 
 const BACKENDS = ['wasm', 'cpu'] as const;
+/** Weight gradients with a side this narrow (a 2-D flow's x_A, an affine coupling's 2 outputs) run on the host. */
+const NARROW = 4;
 const registered = new Set<number>();
 
 const kernelName = (layers: number) => `BiflowCoupling${layers}`;
@@ -87,7 +89,10 @@ function backward(yBar: T, lBar: T, saved: readonly T[], attrs: CouplingAttrs): 
     const { xBar, oBar } = transformBackward(host, attrs, yBar, lBar, x, o);
     // hᵀ·ā with the narrow operand on the right (tfjs-wasm packs the right one), as the FM loss op.
     const tr = (v: T) => hostTranspose(host, v);
-    const outer = (a: T, b: T): T => (a.shape[1]! < b.shape[1]! ? tr(r.matMul(tr(b), a)) : r.matMul(tr(a), b));
+    const outer = (a: T, b: T): T => {
+      if (Math.min(a.shape[1]!, b.shape[1]!) <= NARROW) return hostOuter(host, a, b);
+      return a.shape[1]! < b.shape[1]! ? tr(r.matMul(tr(b), a)) : r.matMul(tr(a), b);
+    };
     const grads: T[] = [];
     let aBar = oBar;
     let zBar: T | null = null;
