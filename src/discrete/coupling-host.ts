@@ -106,11 +106,3 @@ export function transformBackward(host: HostBuffers, spec: TransformSpec, yBar: 
   }
   return { xBar, oBar };
 }
-
-/** h̄ ⊙ 1[h > 0]: the cotangent of a relu layer's pre-activation from its output h. */
-export function reluBackward(host: HostBuffers, hBar: T, h: T): T {
-  const out = host.alloc(hBar.shape);
-  const [g, hv, ov] = [host.view(hBar), host.view(h), host.view(out)];
-  for (let k = 0; k < g.length; k++) ov[k] = hv[k]! > 0 ? g[k]! : 0;
-  return out;
-}

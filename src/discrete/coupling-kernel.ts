@@ -13,13 +13,12 @@
  * couplings' training does not take them).
  */
 import { tf } from '../backend/engine.js';
-import { hostOuter, hostTranspose } from '../backend/host-ops.js';
+import { hostSplitRows, hostTranspose } from '../backend/host-ops.js';
 import { KernelRunner } from '../backend/kernels.js';
 import type { HostBuffers } from '../backend/kernels.js';
-import { fmHost } from '../nn/fm-host.js';
 import { JETS } from '../nn/fused-field.js';
 import type { ActivationName } from '../nn/activations.js';
-import { reluBackward, transformBackward, transformForward } from './coupling-host.js';
+import { transformBackward, transformForward } from './coupling-host.js';
 import type { TransformSpec } from './coupling-host.js';
 
 type T = tf.TensorInfo;
@@ -31,8 +30,6 @@ interface CouplingAttrs extends TransformSpec {
 }
 
 const BACKENDS = ['wasm', 'cpu'] as const;
-/** Weight gradients with a side this narrow (a 2-D flow's x_A, an affine coupling's 2 outputs) run on the host. */
-const NARROW = 4;
 const registered = new Set<number>();
 
 const kernelName = (layers: number) => `BiflowCoupling${layers}`;
@@ -85,24 +82,27 @@ function backward(yBar: T, lBar: T, saved: readonly T[], attrs: CouplingAttrs): 
   const ds = saved.slice(2 + 3 * L);
   const { r, host } = runner();
   try {
-    const fh = fmHost(host);
     const { xBar, oBar } = transformBackward(host, attrs, yBar, lBar, x, o);
     // hᵀ·ā with the narrow operand on the right (tfjs-wasm packs the right one), as the FM loss op.
-    const tr = (v: T) => hostTranspose(host, v);
-    const outer = (a: T, b: T): T => {
-      if (Math.min(a.shape[1]!, b.shape[1]!) <= NARROW) return hostOuter(host, a, b);
-      return a.shape[1]! < b.shape[1]! ? tr(r.matMul(tr(b), a)) : r.matMul(tr(a), b);
+    // Host loops are scalar and the backend's kernels SIMD: a weight gradient hᵀ·ā transposes
+    // only the narrower operand (a single column is its own transpose, a view), and the bias
+    // gradient comes with it: [hᵀ; 1ᵀ]·ā = [hᵀā; Σ_rows ā] in one product.
+    const N = x.shape[0]!;
+    const ones = r.constant(new Float32Array(N).fill(1), [1, N]);
+    const weightGrads = (h: T, a: T): [T, T] => {
+      if (h.shape[1]! > a.shape[1]!) return [hostTranspose(host, r.matMul(hostTranspose(host, a), h)), r.reshape(r.matMul(ones, a), [a.shape[1]!])];
+      const left = h.shape[1] === 1 ? r.concat([r.reshape(h, [1, N]), ones], 0) : hostTranspose(host, h, true);
+      return hostSplitRows(host, r.matMul(left, a), h.shape[1]!);
     };
     const grads: T[] = [];
     let aBar = oBar;
     let zBar: T | null = null;
     for (let l = L - 1; l >= 0; l--) {
       const hIn = l === 0 ? z : hs[l - 1]!;
-      grads[2 * l] = outer(hIn, aBar);
-      grads[2 * l + 1] = fh.colSum(aBar);
-      const hBar = r.matMul(aBar, tr(params[2 * l]!));
+      [grads[2 * l], grads[2 * l + 1]] = weightGrads(hIn, aBar);
+      const hBar = r.matMul(aBar, hostTranspose(host, params[2 * l]!));
       if (l === 0) zBar = hBar;
-      else aBar = attrs.activation === 'relu' ? reluBackward(host, hBar, hIn) : r.mul(hBar, ds[l - 1]!);
+      else aBar = r.mul(hBar, attrs.activation === 'relu' ? r.step(hIn) : ds[l - 1]!);
     }
     return [xBar, zBar!, ...grads].map((g) => r.keep(g));
   } finally {

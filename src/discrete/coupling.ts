@@ -66,7 +66,10 @@ export abstract class Coupling implements Bijector {
     return this.split.conditioning(x);
   }
 
-  /** The forward pass as one fused kernel, or null where it does not run (option off, another backend). */
+  /**
+   * The forward pass as one fused kernel, or null where it does not run (option off, another backend).
+   * @internal
+   */
   protected fusedForward(x: tf.Tensor2D, transform: FusedTransform, { scaleBound = 0, bins = 0, bound = 0 } = {}): BijectorResult | null {
     if (!this.fused || !fusedCouplingAvailable()) return null;
     const { y, logDet } = fusedCoupling(x, this.conditionerInput(x), this.net.variables, { transform, idx: this.split.b, activation: this.options.activation ?? 'relu', scaleBound, bins, bound });
