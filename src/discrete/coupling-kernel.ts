@@ -9,12 +9,14 @@
  * The kernel is registered per backend (wasm, cpu) and per number of weight layers (the gradient
  * saves the inputs by name); its outputs are y, the log-det and what the backward pass reads (the
  * conditioner's output, each hidden layer's output, and σ′ of it for activations other than relu),
- * so the engine's tape owns the saved buffers. Second-order gradients are not supported (the
- * couplings' training does not take them).
+ * so the engine's tape owns the saved buffers. Second-order gradients are refused with an error
+ * (the couplings' training does not take them; the taped path, `fused: false`, does).
  */
 import { tf } from '../backend/engine.js';
 import { hostSplitRows, hostTranspose } from '../backend/host-ops.js';
 import { KernelRunner } from '../backend/kernels.js';
+import { engineState } from '../backend/tape.js';
+import { BiflowError } from '../errors.js';
 import type { HostBuffers } from '../backend/kernels.js';
 import { JETS } from '../nn/fused-field.js';
 import type { ActivationName } from '../nn/activations.js';
@@ -125,6 +127,10 @@ function register(layers: number): void {
     // o, the hidden outputs and their σ′ (at most 2·(layers − 1) + 1 of them).
     outputsToSave: [false, false, ...Array.from({ length: 2 * layers - 1 }, () => true)],
     gradFunc: (dy, saved, attrs) => {
+      // This backward pass is no taped computation: a gradient of it would silently miss terms.
+      if (engineState().gradientDepth > 0) {
+        throw new BiflowError('coupling: a gradient of a gradient through a fused coupling is not supported. Build the coupling with { fused: false } (the taped path) to take one.');
+      }
       const [yBar, lBar] = dy as tf.Tensor[];
       const grads = backward(yBar!, lBar!, saved, attrs as unknown as CouplingAttrs);
       return Object.fromEntries(names.map((n, i) => [n, () => grads[i]!]));

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdditiveCoupling, AffineCoupling, createFlow, SplineCoupling, tf, useBackend } from '../../src/index.js';
 import type { Bijector, SplineOptions } from '../../src/index.js';
 import { countKernels } from '../../src/backend/kernel-count.js';
-import { withTapeCleanup } from '../../src/backend/tape.js';
+import { releaseAbandonedTape, withTapeCleanup } from '../../src/backend/tape.js';
 import { Adam } from '../../src/train/adam.js';
 import { maxDiff, values } from '../tensor-helpers.js';
 
@@ -129,6 +129,27 @@ for (const backend of ['wasm', 'cpu'] as const) {
         c.dispose();
       });
     }
+
+    it('refuses a gradient of a gradient through the fused kernel (it would miss terms) and leaves nothing behind; the taped path takes it', () => {
+      const [fused, taped] = [build(KINDS[1]![1], true, 'tanh'), build(KINDS[1]![1], false, 'tanh')];
+      const second = (c: Block) => tf.grad((xx: tf.Tensor) => tf.sum(tf.grad((u: tf.Tensor) => loss(c, u as tf.Tensor2D))(xx)))(x);
+      const [t0, b0] = [tf.memory().numTensors, buffers()];
+      // A throw inside a gradient abandons tfjs's tape with what it saved; the backend's tape helper frees it.
+      expect(() => {
+        try {
+          second(fused);
+        } catch (e) {
+          releaseAbandonedTape();
+          throw e;
+        }
+      }).toThrow(/gradient of a gradient through a fused coupling is not supported.*fused: false/);
+      const g = second(taped);
+      expect(Math.max(...values(g).map(Math.abs))).toBeGreaterThan(0);
+      g.dispose();
+      expect([tf.memory().numTensors - t0, buffers() - b0]).toEqual([0, 0]);
+      fused.dispose();
+      taped.dispose();
+    });
 
     it('a realnvp training iteration runs one kernel per coupling forward and no kernel for the Adam update', async () => {
       const flow = createFlow({ type: 'realnvp', dim: 2 });
