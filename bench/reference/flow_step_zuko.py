@@ -7,8 +7,8 @@ zuko's matches of biflow's defaults (2-D data, conditioners 64-64 with ReLU):
   nsf      zuko.flows.NSF(2, transforms=4, hidden_features=(64, 64), bins=8)     (MAF of splines, bound 5)
   nice     zuko.flows.NICE(2, transforms=4)        (zuko's NICE is affine; biflow's is additive + a scaling)
   glow     zuko.flows.RealNVP(2, transforms=4)     (zuko has no Glow: biflow adds ActNorm and an LU linear)
-zuko is pure Python: it is looked for in bench/reference/vendor/zuko (tag 1.6.0, the newest that runs on
-torch 1.13; `git archive 1.6.0 zuko` of github.com/probabilists/zuko), then on sys.path.
+zuko is pure Python: it is looked for in bench/reference/vendor/zuko (tag 1.6.0, the newest tag; it runs on
+torch 1.13 (requires torch >= 1.12); `git archive 1.6.0 zuko` of github.com/probabilists/zuko), then on sys.path.
 Data: --train/--test name float32 files of rows (dim 2), written by `biflow bench flow-step`: batch k
 is rows [kB, (k+1)B) of --train, as biflow's batch k; without them the batches are standard normal.
 --warmup untimed iterations run first (biflow's warm-up and kernel-count iterations). With --serve it answers stdin lines: a count k -> k timed
