@@ -9,6 +9,7 @@ import { writeFolderAtomically } from '../src/biflow/io.js';
 import { loadDataset } from '../src/data/index.js';
 import { train } from '../src/train/index.js';
 import { medianMs } from './timing.js';
+import { flowStepComparison, FLOW_STEP_MODELS } from '../src/cli/bench-flow.js';
 
 const MODELS: Omit<FlowConfig, 'dim'>[] = [
   { type: 'nice', layers: 6, hidden: [64, 64] },
@@ -45,4 +46,16 @@ export async function flowsBenchmark({ iters, log }: { iters: number; log: (s: s
     }
   }
   return rows;
+}
+
+/**
+ * `biflow bench flow-step` for every discrete flow: a training iteration against zuko (one
+ * thread) side by side, fused and taped, and the test NLL of both after the same iterations.
+ */
+export async function flowStepBenchmark({ batches, pairs, nllIters, log }: { batches: number[]; pairs: number; nllIters: number; log: (s: string) => void }) {
+  await useBackend('wasm');
+  const common = { models: [...FLOW_STEP_MODELS], batches, seed: 0, pairs, warmup: 3, torch: true, threads: 1, log };
+  const fused = await flowStepComparison({ ...common, fused: true, nllIters });
+  const taped = await flowStepComparison({ ...common, fused: false, nllIters: 0 });
+  return [...fused, ...taped];
 }

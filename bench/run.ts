@@ -2,18 +2,19 @@
  * `npm run bench` — runs the benchmarks, prints tables, writes JSON to bench/results/.
  *   npm run bench                 full run
  *   npm run bench -- --quick      fewer tolerances, shorter timing (a smoke run)
+ *   npm run bench -- --suite=flow-step   one suite (ode, tensor, flows, flow-step, ffjord, ffjord-step, biflow)
  */
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import os from 'node:os';
 import { odeBenchmark } from './ode.js';
 import { tensorBenchmark } from './tensor.js';
-import { flowsBenchmark } from './flows.js';
+import { flowsBenchmark, flowStepBenchmark } from './flows.js';
 import { ffjordBenchmark, ffjordStepBenchmark } from './ffjord.js';
 import { biflowBenchmark } from './biflow.js';
 
 const quick = process.argv.includes('--quick');
 const suiteArg = process.argv.find((a) => a.startsWith('--suite='));
-const suites = (suiteArg ? suiteArg.slice('--suite='.length) : 'ode,tensor,flows,ffjord,ffjord-step,biflow').split(',');
+const suites = (suiteArg ? suiteArg.slice('--suite='.length) : 'ode,tensor,flows,flow-step,ffjord,ffjord-step,biflow').split(',');
 const tols = quick ? [1e-3, 1e-6, 1e-9] : [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10];
 const timing = quick ? { time: 20, iterations: 5 } : { time: 150, iterations: 10 };
 
@@ -34,6 +35,12 @@ let flows: Awaited<ReturnType<typeof flowsBenchmark>> = [];
 if (suites.includes('flows')) {
   console.log('\n# discrete flows on toy densities');
   flows = await flowsBenchmark({ iters: quick ? 50 : 1500, log: (s) => console.log(s) });
+}
+
+let flowStep: Awaited<ReturnType<typeof flowStepBenchmark>> = [];
+if (suites.includes('flow-step')) {
+  console.log('\n# discrete-flow iteration vs zuko (one thread), fused and taped; test NLL after the same iterations');
+  flowStep = await flowStepBenchmark({ batches: quick ? [256] : [256, 1024], pairs: quick ? 3 : 20, nllIters: quick ? 0 : 1000, log: (s) => console.log(s) });
 }
 
 let ffjord: Awaited<ReturnType<typeof ffjordBenchmark>> | null = null;
@@ -75,6 +82,6 @@ const dir = new URL('bench/results/', `file://${process.cwd()}/`);
 mkdirSync(dir, { recursive: true });
 const file = new URL(`bench-${started.toISOString().replace(/[:.]/g, '-')}.json`, dir);
 const tmp = new URL(`${file.pathname.split('/').pop()}.tmp`, dir);
-writeFileSync(tmp, JSON.stringify({ started: started.toISOString(), node: process.version, cpu: os.cpus()[0]?.model, quick, ode, tensor, flows, ffjord, ffjordStep, biflow, summary }, null, 2));
+writeFileSync(tmp, JSON.stringify({ started: started.toISOString(), node: process.version, cpu: os.cpus()[0]?.model, quick, ode, tensor, flows, flowStep, ffjord, ffjordStep, biflow, summary }, null, 2));
 renameSync(tmp, file);
 console.log(`\nwrote ${file.pathname}`);

@@ -27,6 +27,14 @@ const RUNNER_KERNELS = [
 
 const kernelCache = new Map<string, Map<string, Kernel> | null>();
 
+/** Backend kernels runners have called in this process (a diagnostic: `countKernels` reads it). */
+let runnerCalls = 0;
+
+/** How many backend kernels runners have called so far (engine ops are counted by `tf.profile`). */
+export function runnerKernelCalls(): number {
+  return runnerCalls;
+}
+
 /** The backend's kernels by name, or null if one is missing (cached per backend). */
 function kernelsOf(backendName: string): Map<string, Kernel> | null {
   if (!kernelCache.has(backendName)) {
@@ -67,6 +75,7 @@ export class KernelRunner {
   }
 
   private run(name: string, inputs: unknown, attrs: Record<string, unknown> = {}): TI {
+    runnerCalls++;
     const out = this.kernels.get(name)!({ inputs, attrs, backend: this.backend }) as TI;
     this.made.push(out);
     return out;
@@ -159,14 +168,14 @@ export class KernelRunner {
     for (let i = 0; i < n; i++) v[i * n + i] = 1;
     return this.constant(v, [n, n]);
   }
-  /** a·b for matrices, plus a bias row vector when given (one fused kernel). */
-  matMul(a: TI, b: TI, bias?: TI): TI {
+  /** a·b for matrices, plus a bias row vector when given (one fused kernel), then relu when asked (in the same kernel). */
+  matMul(a: TI, b: TI, bias?: TI, activation: 'linear' | 'relu' = 'linear'): TI {
     const [m, k] = a.shape as [number, number];
     const n = b.shape[1]!;
     const a3 = this.reshape(a, [1, m, k]);
     const b3 = this.reshape(b, [1, k, n]);
     const out = bias
-      ? this.run('_FusedMatMul', { a: a3, b: b3, bias }, { transposeA: false, transposeB: false, activation: 'linear' })
+      ? this.run('_FusedMatMul', { a: a3, b: b3, bias }, { transposeA: false, transposeB: false, activation })
       : this.run('BatchMatMul', { a: a3, b: b3 }, { transposeA: false, transposeB: false });
     return this.reshape(out, [m, n]);
   }
@@ -177,6 +186,18 @@ export class KernelRunner {
     if (i < 0) return false;
     this.made.splice(i, 1);
     return true;
+  }
+
+  /**
+   * x as an output of a registered kernel: the engine owns its buffer from here on (the runner no
+   * longer frees it; a view hands over its buffer, an outside tensor gets one more reference).
+   */
+  output(x: TI): TI {
+    if (this.take(x)) return x;
+    const i = this.made.findIndex((m) => m.dataId === x.dataId);
+    if (i >= 0) this.made.splice(i, 1);
+    else this.backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   }
 
   /** Hands x to the engine as a tensor (in the current scope); the runner no longer frees it. */
@@ -231,6 +252,19 @@ export class KernelRunner {
   }
 
   private hostBuffers: HostBuffers | null | undefined;
+
+  /**
+   * {@link host}, and on the cpu backend too (its buffers are JS typed arrays): for ops whose
+   * only form is host arithmetic between kernels (the fused couplings).
+   */
+  hostOrCpu(): HostBuffers | null {
+    const b = this.backend as unknown as { data?: { get(id: unknown): { values?: unknown } | undefined } };
+    if (tf.getBackend() !== 'cpu' || !b.data) return this.host();
+    return {
+      view: (x) => b.data!.get(x.dataId)!.values as Float32Array,
+      alloc: (shape) => this.constant(new Float32Array(shape.reduce((p, d) => p * d, 1)), shape),
+    };
+  }
 
   private makeHost(): HostBuffers | null {
     const b = this.backend as unknown as { typedArrayFromHeap?(x: TI): Float32Array; makeOutput?(shape: number[], dtype: 'float32'): TI };

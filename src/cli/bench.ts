@@ -26,6 +26,7 @@ import { median } from '../train/progress.js';
 import { common, finish, int, list, num, startBackend, UsageError } from './options.js';
 import type { Common } from './options.js';
 import { fmBenchCommand } from './bench-fm.js';
+import { flowBenchCommand } from './bench-flow.js';
 
 /** What one side of the comparison runs. */
 export interface StepBenchOptions {
@@ -182,17 +183,45 @@ export class TorchServer {
     return { skipped: `${reason} (apt-get install python3-torch; libopenblas0 for a fast BLAS)` };
   }
 
-  async run(k: number): Promise<{ times_ms: number[]; nfe_forward: number[]; nfe_backward: number[] }> {
-    this.child.stdin.write(`${k}\n`);
-    const line = await this.next();
-    if (!line) throw new BiflowError(`biflow bench: the PyTorch reference ${this.exited ?? 'stopped answering'}.`);
-    return JSON.parse(line) as { times_ms: number[]; nfe_forward: number[]; nfe_backward: number[] };
+  /** k timed iterations of the reference. */
+  run(k: number): Promise<{ times_ms: number[]; nfe_forward: number[]; nfe_backward: number[] }> {
+    return this.query(String(k));
+  }
+
+  /** Sends one line of the script's own protocol (e.g. `nll`) and parses its one-line JSON answer. */
+  async query<R>(line: string): Promise<R> {
+    this.child.stdin.write(`${line}\n`);
+    const answer = await this.next();
+    if (!answer) throw new BiflowError(`biflow bench: the PyTorch reference ${this.exited ?? 'stopped answering'}.`);
+    return JSON.parse(answer) as R;
   }
 
   close(): void {
     this.child.stdin.end();
     this.child.kill();
   }
+}
+
+/** What one timed reference iteration answers (milliseconds and NFE, one entry each). */
+export type TorchTimes = Awaited<ReturnType<TorchServer['run']>>;
+
+/**
+ * The side-by-side timing loop of the `bench` commands: `pairs` times one reference iteration
+ * (when a server runs; `seen` gets its answer) then one of ours, back to back, so a slow spell of
+ * a shared machine hits both; `ratio` is the median over the pairs of ours ÷ theirs.
+ */
+export async function alternate(pairs: number, torch: TorchServer | null, seen: (t: TorchTimes) => Promise<void> | void, ours: () => Promise<number>): Promise<{ ours: number[]; theirs: number[]; ratio: number | null }> {
+  const mine: number[] = [];
+  const theirs: number[] = [];
+  for (let i = 0; i < pairs; i++) {
+    if (torch) {
+      const t = await torch.run(1);
+      theirs.push(t.times_ms[0]!);
+      await seen(t);
+    }
+    mine.push(await ours());
+  }
+  return { ours: mine, theirs, ratio: theirs.length ? median(theirs.map((t, i) => mine[i]! / t)) : null };
 }
 
 /** One batch size's row of the comparison. */
@@ -241,30 +270,25 @@ export async function ffjordStepComparison(o: Omit<StepBenchOptions, 'batch'> & 
     }
     try {
       await side.run(o.warmup);
-      const ours: number[] = [];
-      const theirs: number[] = [];
       const theirNfe: number[] = [];
-      let last: StepTimes | null = null;
-      for (let i = 0; i < o.rounds * o.iters; i++) {
-        if (torch) {
-          const t = await torch.run(1);
-          theirs.push(t.times_ms[0]!);
-          theirNfe.push(t.nfe_forward[0]! + t.nfe_backward[0]!);
-        }
-        last = await side.run(1);
-        ours.push(last.times[0]!);
-      }
+      const runs: StepTimes[] = [];
+      const { ours, theirs, ratio } = await alternate(o.rounds * o.iters, torch, async (t) => {
+        theirNfe.push(t.nfe_forward[0]! + t.nfe_backward[0]!);
+      }, async () => {
+        runs.push(await side.run(1));
+        return runs[runs.length - 1]!.times[0]!;
+      });
+      const last = runs[runs.length - 1]!;
       const ms = median(ours);
       const nfe = last!.nfeForward + last!.nfeBackward;
       const tMs = theirs.length ? median(theirs) : null;
       const tNfe = theirNfe.length ? median(theirNfe) : null;
-      const pairRatios = theirs.map((t, i) => ours[i]! / t);
       const pairPerNfe = theirs.map((t, i) => ours[i]! / nfe / (t / theirNfe[i]!));
       const row: StepBenchRow = {
         batch, solver: o.solver, gradient: o.solver === 'rk4' ? 'direct' : 'backsolve',
         ms_per_iter: ms, ms_per_nfe: ms / nfe, nfe_forward: last!.nfeForward, nfe_backward: last!.nfeBackward,
         torch_ms_per_iter: tMs, torch_ms_per_nfe: tMs !== null && tNfe ? tMs / tNfe : null, torch_nfe: tNfe,
-        ratio: pairRatios.length ? median(pairRatios) : null, ratio_per_nfe: pairPerNfe.length ? median(pairPerNfe) : null,
+        ratio, ratio_per_nfe: pairPerNfe.length ? median(pairPerNfe) : null,
         pairs: ours.length,
         ...(skipped ? { torch_skipped: skipped } : {}),
       };
@@ -290,6 +314,7 @@ export function stepLine(r: StepBenchRow): string {
 export function benchCommands(prog: Command, out: (s: string) => void): void {
   const bench = prog.command('bench').description('benchmarks measured side by side with a reference');
   fmBenchCommand(bench, out);
+  flowBenchCommand(bench, out);
   common(bench.command('ffjord-step').description('one FFJORD training iteration against PyTorch on one thread (the same model and work)'))
     .addOption(new Option('--batch <list>', 'batch sizes').default([100, 1000]).argParser(list('batch')))
     .addOption(new Option('--solver <name>', 'rk4 (fixed steps, direct backprop) or dopri5 (adaptive, backsolve adjoint)').choices(['rk4', 'dopri5']).default('rk4'))

@@ -11,6 +11,8 @@ import { tf } from '../backend/engine.js';
 import type { Bijector, BijectorConfig, BijectorResult, InverseResult } from '../flows/bijector.js';
 import { MLP } from '../nn/mlp.js';
 import type { ActivationName } from '../nn/activations.js';
+import { fusedCoupling, fusedCouplingAvailable } from './coupling-kernel.js';
+import type { FusedTransform } from './coupling-host.js';
 import { Split } from './masks.js';
 import type { MaskParity } from './masks.js';
 
@@ -21,6 +23,11 @@ export interface CouplingOptions {
   hidden?: number[];
   activation?: ActivationName | 'relu';
   seed?: number;
+  /**
+   * Run the forward pass as one fused kernel with a closed-form backward pass (default true, on
+   * the wasm and cpu backends); false tapes the engine ops (the reference path).
+   */
+  fused?: boolean;
 }
 
 /**
@@ -31,6 +38,8 @@ export abstract class Coupling implements Bijector {
   readonly dim: number;
   protected readonly split: Split;
   readonly net: MLP;
+  /** Whether the forward pass runs as the fused kernel where the backend has it (`options.fused`, default true). */
+  fused: boolean;
 
   protected constructor(
     private readonly kind: string,
@@ -39,6 +48,7 @@ export abstract class Coupling implements Bijector {
   ) {
     const { dim, parity, hidden = [64, 64], activation = 'relu', seed = 0 } = options;
     this.dim = dim;
+    this.fused = options.fused ?? true;
     this.split = new Split(dim, parity);
     try {
       this.net = new MLP(this.split.a.length, hidden, this.split.b.length * perComponent, { activation, seed });
@@ -46,6 +56,24 @@ export abstract class Coupling implements Bijector {
       this.split.dispose(); // a conditioner that cannot be built (bad options, too large) leaves nothing behind
       throw e;
     }
+  }
+
+  /**
+   * The conditioner's input for the rows x: x_A. Built here only, so that every path (taped,
+   * fused) conditions on the same columns.
+   */
+  protected conditionerInput(x: tf.Tensor2D): tf.Tensor2D {
+    return this.split.conditioning(x);
+  }
+
+  /**
+   * The forward pass as one fused kernel, or null where it does not run (option off, another backend).
+   * @internal
+   */
+  protected fusedForward(x: tf.Tensor2D, transform: FusedTransform, { scaleBound = 0, bins = 0, bound = 0 } = {}): BijectorResult | null {
+    if (!this.fused || !fusedCouplingAvailable()) return null;
+    const { y, logDet } = fusedCoupling(x, this.conditionerInput(x), this.net.variables, { transform, idx: this.split.b, activation: this.options.activation ?? 'relu', scaleBound, bins, bound });
+    return { y, logDet };
   }
 
   abstract forward(x: tf.Tensor2D): BijectorResult;
@@ -74,6 +102,8 @@ export class AdditiveCoupling extends Coupling {
   /** Maps data → latent; returns log|det ∂y/∂x| per row. */
   forward(x: tf.Tensor2D): BijectorResult {
     return tf.tidy(() => {
+      const fused = this.fusedForward(x, 'additive');
+      if (fused) return { y: fused.y, logDet: fused.logDet };
       const [xa, xb] = this.split.parts(x);
       return { y: this.split.join(xa, tf.add(xb, this.net.apply(xa))), logDet: tf.zeros([x.shape[0]]) as tf.Tensor1D };
     });
@@ -109,6 +139,8 @@ export class AffineCoupling extends Coupling {
   /** Maps data → latent; returns log|det ∂y/∂x| per row. */
   forward(x: tf.Tensor2D): BijectorResult {
     return tf.tidy(() => {
+      const fused = this.fusedForward(x, 'affine', { scaleBound: this.scaleBound });
+      if (fused) return { y: fused.y, logDet: fused.logDet };
       const [xa, xb] = this.split.parts(x);
       const [s, t] = this.scaleShift(xa);
       return { y: this.split.join(xa, tf.add(tf.mul(xb, tf.exp(s)), t)), logDet: tf.sum(s, 1) as tf.Tensor1D };

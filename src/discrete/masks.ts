@@ -35,6 +35,11 @@ export class Split {
     return [tf.matMul(x, this.aSel, false, true), tf.matMul(x, this.bSel, false, true)];
   }
 
+  /** x_A alone (one product): what a fused coupling conditions on. */
+  conditioning(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.matMul(x, this.aSel, false, true);
+  }
+
   join(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
     // Column p of [a, b] is component order[p]: multiplying by the selection matrix scatters it back.
     return tf.matMul(tf.concat([a, b], 1), this.back);

@@ -11,6 +11,7 @@ import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { BijectorResult, InverseResult } from '../flows/bijector.js';
 import { Coupling } from './coupling.js';
+import { MIN_BIN, MIN_DERIVATIVE } from './spline-host.js';
 import type { MaskParity } from './masks.js';
 
 /** Options of {@link SplineCoupling}: coupling options plus the number of bins and the bound B. */
@@ -21,10 +22,10 @@ export interface SplineOptions {
   bound?: number;
   hidden?: number[];
   seed?: number;
+  /** Fused forward kernel (default true; see {@link CouplingOptions}). */
+  fused?: boolean;
 }
 
-const MIN_BIN = 1e-3;
-const MIN_DERIVATIVE = 1e-3;
 
 type T = tf.Tensor;
 
@@ -119,6 +120,8 @@ export class SplineCoupling extends Coupling {
   /** Maps data → latent; returns log|det ∂y/∂x| per row. */
   forward(x: tf.Tensor2D): BijectorResult {
     return tf.tidy(() => {
+      const fused = this.fusedForward(x, 'spline', { bins: this.bins, bound: this.bound });
+      if (fused) return { y: fused.y, logDet: fused.logDet };
       const [xa, xb] = this.split.parts(x);
       const { inside, vc, cw, w, ch, h, d0, d1, s } = this.bin(xa, xb, false);
       const th = tf.div(tf.sub(vc, cw), w);

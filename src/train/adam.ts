@@ -12,6 +12,8 @@
  * rounded float32 product), so a restored optimizer continues bit for bit.
  */
 import { tf } from '../backend/engine.js';
+import { KernelRunner } from '../backend/kernels.js';
+import type { HostBuffers } from '../backend/kernels.js';
 
 /** Options of {@link Adam}. */
 export interface AdamOptions {
@@ -22,6 +24,8 @@ export interface AdamOptions {
   epsilon?: number;
   /** Decoupled weight decay λ (default 0). */
   weightDecay?: number;
+  /** The update as host loops where the backend allows (default true; the same bits); false runs it as kernels. */
+  fused?: boolean;
 }
 
 /** β^(step+1), the factor the next step corrects by, as tfjs's float32 running product computes it. */
@@ -32,6 +36,33 @@ const runningPower = (beta: number, step: number): number => {
   return acc;
 };
 
+/**
+ * One variable's update as one host loop (wasm heap, cpu arrays) instead of a dozen kernels: the
+ * kernel path's float32 operations in its order, each rounded by Math.fround (a float64 result of
+ * +, −, ×, ÷, √ on float32 operands rounds to the correctly rounded float32 one: 53 ≥ 2·24 + 2),
+ * so both paths give the same bits. The new values go into new buffers the variables are assigned
+ * (a buffer may be shared with a tensor someone else holds).
+ */
+function hostStep(r: KernelRunner, host: HostBuffers, [w, m, v]: readonly tf.Variable[], g: tf.Tensor, o: Required<Omit<AdamOptions, 'fused'>> & { c1: number; c2: number }): void {
+  const f = Math.fround;
+  const [b1, b2, a1, a2, eps, c1, c2, lr] = [o.beta1, o.beta2, 1 - o.beta1, 1 - o.beta2, o.epsilon, o.c1, o.c2, -o.lr].map(f) as number[] as [number, number, number, number, number, number, number, number];
+  const decay = o.weightDecay > 0 ? f(1 - o.lr * o.weightDecay) : 1;
+  const [mo, vo, wo] = [host.alloc(w!.shape), host.alloc(w!.shape), host.alloc(w!.shape)];
+  const [gv, mv, vv, wv, mn, vn, wn] = [g, m!, v!, w!, mo, vo, wo].map((x) => host.view(x));
+  for (let k = 0; k < gv!.length; k++) {
+    const gk = gv![k]!;
+    const mk = f(f(mv![k]! * b1) + f(gk * a1));
+    const vk = f(f(vv![k]! * b2) + f(f(gk * gk) * a2));
+    mn![k] = mk;
+    vn![k] = vk;
+    const wk = f(f(f(f(mk / c1) / f(f(Math.sqrt(f(vk / c2))) + eps)) * lr) + wv![k]!);
+    wn![k] = decay === 1 ? wk : f(wk * decay);
+  }
+  m!.assign(r.keep(mo));
+  v!.assign(r.keep(vo));
+  w!.assign(r.keep(wo));
+}
+
 /** Adam over a fixed list of variables; `step` updates them with one gradient each. */
 export class Adam {
   private readonly m: tf.Variable[];
@@ -39,13 +70,15 @@ export class Adam {
   private steps = 0;
   /** β₁ᵗ⁺¹ and β₂ᵗ⁺¹ as tfjs's float32 running products (t = steps). */
   private acc: [number, number];
-  private readonly o: Required<AdamOptions>;
+  private readonly o: Required<Omit<AdamOptions, 'fused'>>;
+  private readonly fused: boolean;
 
   constructor(
     readonly vars: readonly tf.Variable[],
-    { lr, beta1 = 0.9, beta2 = 0.999, epsilon = tf.backend().epsilon(), weightDecay = 0 }: AdamOptions,
+    { lr, beta1 = 0.9, beta2 = 0.999, epsilon = tf.backend().epsilon(), weightDecay = 0, fused = true }: AdamOptions,
   ) {
     this.o = { lr, beta1, beta2, epsilon, weightDecay };
+    this.fused = fused;
     this.acc = [runningPower(beta1, 0), runningPower(beta2, 0)];
     const zeros = () => vars.map((x) => tf.tidy(() => tf.variable(tf.zerosLike(x), false)));
     this.m = zeros();
@@ -61,6 +94,21 @@ export class Adam {
   apply(grads: readonly (tf.Tensor | null | undefined)[]): void {
     const { lr, beta1, beta2, epsilon, weightDecay } = this.o;
     const [c1, c2] = this.acc.map((a) => Math.fround(1 - a)) as [number, number];
+    const r = this.fused ? KernelRunner.create() : null;
+    const host = r?.hostOrCpu() ?? null;
+    if (r && host) {
+      try {
+        tf.tidy(() => this.vars.forEach((w, i) => {
+          const g = grads[i];
+          if (g) hostStep(r, host, [w, this.m[i]!, this.v[i]!], g, { ...this.o, c1, c2 });
+          else if (weightDecay > 0) w.assign(tf.mul(w, 1 - lr * weightDecay)); // decay reaches every variable, as below
+        }));
+      } finally {
+        r.free();
+      }
+      this.advance();
+      return;
+    }
     tf.tidy(() => {
       this.vars.forEach((w, i) => {
         const g = grads[i];
@@ -73,6 +121,11 @@ export class Adam {
       });
       if (weightDecay > 0) this.vars.forEach((w) => w.assign(tf.mul(w, 1 - lr * weightDecay)));
     });
+    this.advance();
+  }
+
+  private advance(): void {
+    const { beta1, beta2 } = this.o;
     this.steps++;
     this.acc = [Math.fround(this.acc[0] * Math.fround(beta1)), Math.fround(this.acc[1] * Math.fround(beta2))];
   }

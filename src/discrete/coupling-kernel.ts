@@ -1,0 +1,164 @@
+/**
+ * A coupling block as one registered tfjs kernel with a closed-form backward pass: the
+ * conditioner MLP (matrix products by the backend, bias and relu fused into them), the additive
+ * or affine transform of x_B and its log-det (host loops, coupling-host.ts). Taped, one affine
+ * coupling ran some 150 engine kernels per training iteration (the MLP, slices, tanh, exp, the
+ * split and join products, and each one's gradient); here it is one engine kernel forward and a
+ * dozen backend kernels for the whole backward pass.
+ *
+ * The kernel is registered per backend (wasm, cpu) and per number of weight layers (the gradient
+ * saves the inputs by name); its outputs are y, the log-det and what the backward pass reads (the
+ * conditioner's output, each hidden layer's output, and σ′ of it for activations other than relu),
+ * so the engine's tape owns the saved buffers. Second-order gradients are refused with an error
+ * (the couplings' training does not take them; the taped path, `fused: false`, does).
+ */
+import { tf } from '../backend/engine.js';
+import { hostSplitRows, hostTranspose } from '../backend/host-ops.js';
+import { KernelRunner } from '../backend/kernels.js';
+import { engineState } from '../backend/tape.js';
+import { BiflowError } from '../errors.js';
+import type { HostBuffers } from '../backend/kernels.js';
+import { JETS } from '../nn/fused-field.js';
+import type { ActivationName } from '../nn/activations.js';
+import { transformBackward, transformForward } from './coupling-host.js';
+import type { TransformSpec } from './coupling-host.js';
+
+type T = tf.TensorInfo;
+
+/** The kernel's attributes: the transform's, the conditioner's activation and weight layers. */
+interface CouplingAttrs extends TransformSpec {
+  activation: ActivationName | 'relu';
+  layers: number;
+}
+
+const BACKENDS = ['wasm', 'cpu'] as const;
+const registered = new Set<number>();
+
+const kernelName = (layers: number) => `BiflowCoupling${layers}`;
+const paramNames = (layers: number) => Array.from({ length: 2 * layers }, (_, i) => `p${i}`);
+
+function runner(): { r: KernelRunner; host: HostBuffers } {
+  const r = KernelRunner.create()!;
+  return { r, host: r.hostOrCpu()! };
+}
+
+/** The conditioner forward from its input z: its output o and, per hidden layer, h and σ′ (null for relu). */
+function mlpForward(r: KernelRunner, z: T, params: readonly T[], activation: CouplingAttrs['activation']): { o: T; hs: T[]; ds: T[] } {
+  const hs: T[] = [];
+  const ds: T[] = [];
+  let h = z;
+  const layers = params.length / 2;
+  for (let l = 0; l < layers; l++) {
+    const [W, b] = [params[2 * l]!, params[2 * l + 1]!];
+    if (l + 1 === layers) return { o: r.matMul(h, W, b), hs, ds };
+    if (activation === 'relu') h = r.matMul(h, W, b, 'relu');
+    else {
+      const j = JETS[activation].jet(r, r.matMul(h, W, b));
+      h = j.h;
+      ds.push(j.d1);
+    }
+    hs.push(h);
+  }
+  throw new Error('unreachable: a conditioner has at least one layer');
+}
+
+function forwardKernel({ inputs, attrs }: { inputs: Record<string, T>; attrs: CouplingAttrs }): T[] {
+  const { r, host } = runner();
+  try {
+    const params = paramNames(attrs.layers).map((p) => inputs[p]!);
+    const { o, hs, ds } = mlpForward(r, inputs.z!, params, attrs.activation);
+    const { y, logDet } = transformForward(host, attrs, inputs.x!, o);
+    return [y, logDet, o, ...hs, ...ds].map((t) => r.output(t));
+  } finally {
+    r.free();
+  }
+}
+
+/** x̄, z̄ and the parameters' gradients (layer by layer: W, b) from ȳ and l̄. */
+function backward(yBar: T, lBar: T, saved: readonly T[], attrs: CouplingAttrs): tf.Tensor[] {
+  const L = attrs.layers;
+  const [x, z] = saved as [T, T];
+  const params = saved.slice(2, 2 + 2 * L);
+  const o = saved[2 + 2 * L]!;
+  const hs = saved.slice(3 + 2 * L, 2 + 3 * L);
+  const ds = saved.slice(2 + 3 * L);
+  const { r, host } = runner();
+  try {
+    const { xBar, oBar } = transformBackward(host, attrs, yBar, lBar, x, o);
+    // hᵀ·ā with the narrow operand on the right (tfjs-wasm packs the right one), as the FM loss op.
+    // Host loops are scalar and the backend's kernels SIMD: a weight gradient hᵀ·ā transposes
+    // only the narrower operand (a single column is its own transpose, a view), and the bias
+    // gradient comes with it: [hᵀ; 1ᵀ]·ā = [hᵀā; Σ_rows ā] in one product.
+    const N = x.shape[0]!;
+    const ones = r.constant(new Float32Array(N).fill(1), [1, N]);
+    const weightGrads = (h: T, a: T): [T, T] => {
+      if (h.shape[1]! > a.shape[1]!) return [hostTranspose(host, r.matMul(hostTranspose(host, a), h)), r.reshape(r.matMul(ones, a), [a.shape[1]!])];
+      const left = h.shape[1] === 1 ? r.concat([r.reshape(h, [1, N]), ones], 0) : hostTranspose(host, h, true);
+      return hostSplitRows(host, r.matMul(left, a), h.shape[1]!);
+    };
+    const grads: T[] = [];
+    let aBar = oBar;
+    let zBar: T | null = null;
+    for (let l = L - 1; l >= 0; l--) {
+      const hIn = l === 0 ? z : hs[l - 1]!;
+      [grads[2 * l], grads[2 * l + 1]] = weightGrads(hIn, aBar);
+      const hBar = r.matMul(aBar, hostTranspose(host, params[2 * l]!));
+      if (l === 0) zBar = hBar;
+      else aBar = r.mul(hBar, attrs.activation === 'relu' ? r.step(hIn) : ds[l - 1]!);
+    }
+    return [xBar, zBar!, ...grads].map((g) => r.keep(g));
+  } finally {
+    r.free();
+  }
+}
+
+/** Registers the kernel (wasm, cpu) and its gradient for conditioners of `layers` weight layers, once. */
+function register(layers: number): void {
+  if (registered.has(layers)) return;
+  registered.add(layers);
+  const name = kernelName(layers);
+  for (const backendName of BACKENDS) {
+    tf.registerKernel({ kernelName: name, backendName, kernelFunc: forwardKernel as unknown as tf.KernelFunc });
+  }
+  const names = ['x', 'z', ...paramNames(layers)];
+  tf.registerGradient({
+    kernelName: name,
+    inputsToSave: names,
+    // o, the hidden outputs and their σ′ (at most 2·(layers − 1) + 1 of them).
+    outputsToSave: [false, false, ...Array.from({ length: 2 * layers - 1 }, () => true)],
+    gradFunc: (dy, saved, attrs) => {
+      // This backward pass is no taped computation: a gradient of it would silently miss terms.
+      if (engineState().gradientDepth > 0) {
+        throw new BiflowError('coupling: a gradient of a gradient through a fused coupling is not supported. Build the coupling with { fused: false } (the taped path) to take one.');
+      }
+      const [yBar, lBar] = dy as tf.Tensor[];
+      const grads = backward(yBar!, lBar!, saved, attrs as unknown as CouplingAttrs);
+      return Object.fromEntries(names.map((n, i) => [n, () => grads[i]!]));
+    },
+  });
+}
+
+/** Whether the active backend runs the fused coupling (wasm, cpu); elsewhere the taped path runs. */
+export function fusedCouplingAvailable(): boolean {
+  const r = KernelRunner.create();
+  if (!r) return false;
+  const ok = (BACKENDS as readonly string[]).includes(tf.getBackend()) && r.hostOrCpu() !== null;
+  r.free();
+  return ok;
+}
+
+/**
+ * One coupling forward as a single kernel: y = x with the components `idx` transformed by the
+ * conditioner's output at z (the conditioner input, [N, m]: x_A, and any context columns a caller
+ * appends), and the log-det per row. `params` are the conditioner's weights and biases, layer by
+ * layer (W₀, b₀, W₁, b₁, …). Call only where {@link fusedCouplingAvailable}.
+ */
+export function fusedCoupling(x: tf.Tensor2D, z: tf.Tensor2D, params: readonly tf.Tensor[], o: Omit<CouplingAttrs, 'layers'>): { y: tf.Tensor2D; logDet: tf.Tensor1D } {
+  const layers = params.length / 2;
+  register(layers);
+  const inputs: Record<string, tf.Tensor> = { x, z };
+  params.forEach((p, i) => (inputs[`p${i}`] = p));
+  const out = tf.engine().runKernel(kernelName(layers), inputs as tf.NamedTensorMap, { ...o, layers } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  tf.dispose(out.slice(2));
+  return { y: out[0] as tf.Tensor2D, logDet: out[1] as tf.Tensor1D };
+}
