@@ -179,44 +179,18 @@ export class KernelRunner {
     return true;
   }
 
-  /** Hands x to the engine as a tensor (in the current scope); the runner no longer frees it. */
-  keep(x: TI): tf.Tensor {
+  /**
+   * Hands x over as a kernel's output (the engine makes it a tensor): the runner no longer frees
+   * it, and a buffer it did not make (an input, or a view of one) gets a reference of its own.
+   */
+  output(x: TI): TI {
     if (!this.take(x)) this.backend.incRef(x.dataId);
-    return (tf.engine() as unknown as { makeTensorFromTensorInfo(t: TI): tf.Tensor }).makeTensorFromTensorInfo(x);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   }
 
-  /**
-   * Keeps xs alive past `free()` until the returned `release` is called, as `items`: the runner's
-   * own buffers (and views of them) by their buffer, and outside tensors (inputs, variables) as
-   * engine tensors of their own, so that a variable assigned in between keeps the value it had
-   * here and the engine's books stay right.
-   */
-  hold(xs: readonly TI[]): { items: TI[]; release: () => void } {
-    const owned: { dataId: unknown }[] = [];
-    const tensors: tf.Tensor[] = [];
-    const items = xs.map((x) => {
-      if (this.take(x)) {
-        owned.push({ dataId: x.dataId });
-        return x;
-      }
-      if (this.made.some((m) => m.dataId === x.dataId)) {
-        this.backend.incRef(x.dataId);
-        owned.push({ dataId: x.dataId });
-        return { dataId: x.dataId, shape: x.shape, dtype: x.dtype } as TI;
-      }
-      const t = tf.keep(this.keep(x));
-      tensors.push(t);
-      return t;
-    });
-    return {
-      items,
-      release: () => {
-        for (const x of owned) this.backend.disposeData(x.dataId);
-        owned.length = 0;
-        tf.dispose(tensors);
-        tensors.length = 0;
-      },
-    };
+  /** Hands x to the engine as a tensor (in the current scope); the runner no longer frees it. */
+  keep(x: TI): tf.Tensor {
+    return (tf.engine() as unknown as { makeTensorFromTensorInfo(t: TI): tf.Tensor }).makeTensorFromTensorInfo(this.output(x));
   }
 
   /**

@@ -12,11 +12,12 @@
 import { tf } from '../backend/engine.js';
 import { checkParameters } from '../backend/memory.js';
 import { InvalidArgumentError } from '../errors.js';
-import { ACTIVATIONS, checkActivation } from './activations.js';
+import { checkActivation } from './activations.js';
 import type { ActivationName } from './activations.js';
 import { fusedAugmented, tapedAugmented } from './fused-field.js';
 import type { AugmentedLayout } from './fused-field.js';
 import { fusedFlowMatchingLoss } from './fm-loss.js';
+import { applyLayers } from './taped-net.js';
 
 /** The layer kinds of an {@link ODENet} (how each layer sees time). */
 export const LAYER_KINDS = ['concatsquash', 'concat', 'squash', 'ignore', 'hyper'] as const;
@@ -96,35 +97,7 @@ export class ODENet {
    * matching evaluates the field).
    */
   apply(t: number | tf.Tensor, z: tf.Tensor): tf.Tensor2D {
-    const act = ACTIVATIONS[this.activation];
-    return tf.tidy(() => {
-      let h: tf.Tensor = z;
-      const tt = typeof t === 'number' ? tf.scalar(t) : t;
-      this.layers.forEach(({ W, b, extra }, l) => {
-        switch (this.layer) {
-          case 'concat':
-            h = tf.add(tf.matMul(tf.concat([h, typeof t === 'number' ? tf.fill([h.shape[0]!, 1], t) : t], 1), W), b);
-            break;
-          case 'ignore':
-            h = tf.add(tf.matMul(h, W), b);
-            break;
-          case 'squash':
-            h = tf.mul(tf.add(tf.matMul(h, W), b), tf.sigmoid(tf.add(tf.mul(tt, extra[0]!), extra[1]!)));
-            break;
-          case 'concatsquash':
-            h = tf.add(tf.mul(tf.add(tf.matMul(h, W), b), tf.sigmoid(tf.add(tf.mul(tt, extra[0]!), extra[1]!))), tf.mul(tt, extra[2]!));
-            break;
-          case 'hyper': {
-            // W·(1 + tanh(t·w_h)) is one scale: per row, it multiplies the product instead.
-            const scale = tf.add(1, tf.tanh(tf.mul(tt, extra[0]!)));
-            h = tf.add(typeof t === 'number' ? tf.matMul(h, tf.mul(W, scale)) : tf.mul(tf.matMul(h, W), scale), b);
-            break;
-          }
-        }
-        if (l + 1 < this.layers.length) h = act(h);
-      });
-      return h as tf.Tensor2D;
-    });
+    return applyLayers(this.layer, this.activation, this.layerVariables, t, z);
   }
 
   /**

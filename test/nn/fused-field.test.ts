@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACTIVATIONS, LAYER_KINDS, ODENet, tf, useBackend } from '../../src/index.js';
 import type { ActivationName, LayerKind } from '../../src/index.js';
-import { augmentedWidth } from '../../src/nn/fused-field.js';
+import { augmentedWidth, CNF_DYNAMICS, CNF_DYNAMICS_GRAD } from '../../src/nn/fused-field.js';
 import type { AugmentedLayout } from '../../src/nn/fused-field.js';
 import { leaks, maxDiff, values } from '../tensor-helpers.js';
 
@@ -116,7 +116,7 @@ describe('closed-form augmented CNF dynamics (fused op)', () => {
     net.dispose();
   });
 
-  it('frees the buffers held for a backward pass that never runs once its tape is done', () => {
+  it('frees what a backward pass that never runs would have read as soon as its tape is done', () => {
     const net = new ODENet({ dim: D, hidden: [8], seed: 6 });
     const layout: AugmentedLayout = { dim: D, regs: false, trace: 'hutchinson' };
     const { y, w } = inputs(layout, 40);
@@ -129,27 +129,25 @@ describe('closed-form augmented CNF dynamics (fused op)', () => {
       }, net.variables);
       tf.dispose([value, ...Object.values(grads)]);
     }
-    tf.tidy(() => {
-      net.augmented(0.1, y, layout); // the next evaluation sweeps what the finished tapes held
-    });
+    // The engine's tape owned what the unused evaluations saved and freed it when it was done.
     expect(buffers()).toBe(before);
     tf.dispose([y, w]);
     net.dispose();
   });
 
-  it('a variable assigned before a held, never-run backward pass is released keeps its new value (ignore layers hold W itself)', () => {
+  it('a variable assigned after an evaluation whose backward pass never ran keeps its new value (ignore layers save W itself)', () => {
     const net = new ODENet({ dim: D, hidden: [4], layer: 'ignore', seed: 1 });
     const layout: AugmentedLayout = { dim: D, regs: false, trace: 'hutchinson' };
     const { y, w } = inputs(layout, 70);
     const W = net.variables[0]!;
     const { value, grads } = tf.variableGrads(() => {
-      net.augmented(0.2, y, layout); // taped, never backpropagated: its buffers stay held
+      net.augmented(0.2, y, layout); // taped, never backpropagated
       return tf.sum(tf.square(W)) as tf.Scalar;
     }, net.variables);
     tf.dispose([value, ...Object.values(grads)]);
     tf.tidy(() => W.assign(tf.onesLike(W))); // an optimizer step
     tf.tidy(() => {
-      net.augmented(0.1, y, layout); // sweeps the held entry
+      net.augmented(0.1, y, layout);
     });
     expect(values(W).every((v) => v === 1)).toBe(true);
     tf.dispose([y, w]);
@@ -167,6 +165,30 @@ describe('closed-form augmented CNF dynamics (fused op)', () => {
     expect(relDiff(run(true), run(false))).toBeLessThan(1e-4);
     tf.dispose([y, w]);
     net.dispose();
+  });
+
+  it('is one registered kernel with a registered gradient, its backward pass a second kernel', () => {
+    const net = new ODENet({ dim: D, hidden: [6], seed: 2 });
+    const layout: AugmentedLayout = { dim: D, regs: true, trace: 'exact' };
+    const { y, w } = inputs(layout, 90);
+    for (const backend of ['wasm', 'cpu', 'webgpu']) {
+      expect(tf.getKernel(CNF_DYNAMICS, backend), backend).toBeDefined();
+      expect(tf.getKernel(CNF_DYNAMICS_GRAD, backend), backend).toBeDefined();
+    }
+    expect(tf.getGradient(CNF_DYNAMICS)?.saveAllInputs).toBe(true);
+    const kernelsOf = (fn: () => void) => {
+      let names: string[] = [];
+      return tf.profile(fn).then((p) => (names = p.kernels.map((k) => k.name))).then(() => names);
+    };
+    return kernelsOf(() => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(net.augmented(0.3, y, layout), w)) as tf.Scalar, net.variables);
+      tf.dispose([value, ...Object.values(grads)]);
+    }).then((names) => {
+      expect(names.filter((n) => n === CNF_DYNAMICS)).toHaveLength(1);
+      expect(names.filter((n) => n === CNF_DYNAMICS_GRAD)).toHaveLength(1);
+      tf.dispose([y, w]);
+      net.dispose();
+    });
   });
 
   it('leaves no tensors or backend buffers behind, forward or backward', () => {
