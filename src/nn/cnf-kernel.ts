@@ -24,21 +24,27 @@ export interface AugmentedLayout {
   dim: number;
   /** RNODE terms E (∫‖f‖²) and F (∫‖∂f/∂z‖²) follow L. */
   regs: boolean;
-  /** 'hutchinson': the probe ε is the last `dim` rows; 'exact': no probe. */
+  /** 'hutchinson': the probe ε follows (`dim` rows); 'exact': no probe. */
   trace: 'exact' | 'hutchinson';
+  /**
+   * Rows of the context c the net conditions on, last (default 0): constant like the probe
+   * (dc/dt = 0), so an adjoint solve carries ∂loss/∂c back with the state.
+   */
+  context?: number;
 }
 
 /** Number of rows of the state tensor for a layout. */
-export function augmentedWidth({ dim, regs, trace }: AugmentedLayout): number {
-  return dim + 1 + (regs ? 2 : 0) + (trace === 'hutchinson' ? dim : 0);
+export function augmentedWidth({ dim, regs, trace, context = 0 }: AugmentedLayout): number {
+  return dim + 1 + (regs ? 2 : 0) + (trace === 'hutchinson' ? dim : 0) + context;
 }
 
 /** The kernels' attributes: the time, the layout and the net's structure. */
 export interface DynamicsAttrs extends AugmentedLayout {
+  context: number;
   t: number;
   kind: LayerKind;
   activation: ActivationName;
-  /** Number of layers; the variables are L equal groups (W, b, then the kind's time weights). */
+  /** Number of layers; the variables are L equal groups (W, b, the kind's time weights, then W_c if conditioned). */
   layers: number;
 }
 
@@ -74,31 +80,37 @@ export function savedTable(a: DynamicsAttrs): { at: Entry[]; iF: number; count: 
 
 /** The dynamics of one attribute set: its forward and backward kernels' bodies. */
 export function dynamics(attrs: DynamicsAttrs) {
-  const { dim: D, regs, trace, t, kind } = attrs;
+  const { dim: D, regs, trace, t, kind, context: C } = attrs;
   const act = JETS[attrs.activation];
   const hutch = trace === 'hutchinson';
   const K = hutch ? 1 : D;
   const width = augmentedWidth(attrs);
   const { at, iF, count } = savedTable(attrs);
   const L = attrs.layers;
+  // Rows: z, L, (E, F), then the constant ones: (ε), (c).
+  const probeRow = width - C - D;
+  const constRow = D + 1 + (regs ? 2 : 0);
 
-  /** The layers' variable groups from the flat list. */
-  const groups = (vars: readonly T[]): T[][] => {
+  /** The layers' variable groups from the flat list: the kind's own, and W_c ([C, n]) where conditioned. */
+  const groups = (vars: readonly T[]): { p: T[]; Wc: T | null }[] => {
     const per = vars.length / L;
-    return Array.from({ length: L }, (_, l) => vars.slice(l * per, (l + 1) * per));
+    return Array.from({ length: L }, (_, l) => {
+      const g = vars.slice(l * per, (l + 1) * per);
+      return C > 0 ? { p: g.slice(0, -1), Wc: g[per - 1]! } : { p: g, Wc: null };
+    });
   };
 
   /** K-blocked tangent rows [K·B, n] times a per-row factor [B, n]. */
   const rowScaler = (r: KernelRunner, B: number) => (u: T, f: T): T => (K === 1 ? r.mul(u, f) : r.reshape(r.mul(r.reshape(u, [K, B, -1]), f), [K * B, -1]));
 
-  /** z and the probe ([B, D] each) from Y's rows. */
-  function stateRows(r: KernelRunner, Y: T): { z: T; probe: T | null } {
+  /** z, the probe ([B, D] each) and the context ([B, C]) from Y's rows. */
+  function stateRows(r: KernelRunner, Y: T): { z: T; probe: T | null; c: T | null } {
     const B = Y.shape[1]!;
     // The narrow rows move by JS loops where the host holds the buffers (wasm): a handful of
     // kernel calls on [D, B] tensors cost more than the work.
     const host = r.host();
-    const rowsOf = (first: number): T => (host ? transposeRows(host, Y, first, B) : r.transpose(r.slice(Y, [first, 0], [D, B])));
-    return { z: rowsOf(0), probe: hutch ? rowsOf(width - D) : null };
+    const rowsOf = (first: number, n = D): T => (host ? transposeRows(host, Y, first, n, B) : r.transpose(r.slice(Y, [first, 0], [n, B])));
+    return { z: rowsOf(0), probe: hutch ? rowsOf(probeRow) : null, c: C > 0 ? rowsOf(width - C, C) : null };
   }
 
   /** dY/dt and the saved intermediates (in {@link savedTable}'s order). */
@@ -106,16 +118,17 @@ export function dynamics(attrs: DynamicsAttrs) {
     const B = Y.shape[1]!;
     const rowScale = rowScaler(r, B);
     const host = r.host();
-    const { z, probe } = stateRows(r, Y);
+    const { z, probe, c } = stateRows(r, Y);
     const saved: T[] = new Array<T>(count);
     let h: T = z;
     let u: T | null = probe;
     let fz: T = z;
     let tang: T = z;
-    groups(vars).forEach((p, l) => {
+    groups(vars).forEach(({ p, Wc }, l) => {
       const e = effective(r, kind, t, p);
       const entry = at[l]!;
-      const a = r.matMul(h, e.W, e.b);
+      // The context enters every layer as an input of its own: + c·W_c (odenet.ts).
+      const a = Wc ? r.add(r.matMul(h, e.W, e.b), r.matMul(c!, Wc)) : r.matMul(h, e.W, e.b);
       // Exact trace: the first layer's tangents of the unit vectors are the rows of W.
       const ad = u ? r.matMul(u, e.W) : r.reshape(r.tile(r.reshape(e.W, [D, 1, -1]), [1, B, 1]), [D * B, -1]);
       saved[entry.W] = e.W;
@@ -144,7 +157,7 @@ export function dynamics(attrs: DynamicsAttrs) {
       const jac = hutch ? r.sum(sq, 1) : r.sum(r.sum(r.reshape(sq, [D, B, D]), 2), 0);
       rows.push(r.reshape(r.sum(r.square(fz), 1), [1, B]), r.reshape(jac, [1, B]));
     }
-    if (probe) rows.push(r.zeros([D, B]));
+    if (width > constRow) rows.push(r.zeros([width - constRow, B]));
     return { value: r.concat(rows, 0), saved };
   }
 
@@ -153,7 +166,7 @@ export function dynamics(attrs: DynamicsAttrs) {
     const B = Y.shape[1]!;
     const rowScale = rowScaler(r, B);
     const params = groups(vars);
-    const { z, probe: pr } = stateRows(r, Y);
+    const { z, probe: pr, c } = stateRows(r, Y);
     const fz = s[iF]!;
     const tang = s[iF + 1]!;
     const host = r.host();
@@ -179,6 +192,7 @@ export function dynamics(attrs: DynamicsAttrs) {
     const hIn = (l: number): T => (l === 0 ? z : s[at[l - 1]!.h]!);
     const uIn = (l: number): T | null => (l === 0 ? pr : rowScale(s[at[l - 1]!.ad]!, s[at[l - 1]!.d1]!));
     const grads: T[][] = [];
+    let cBar: T | null = null;
     let zBar: T = aBar;
     let uBar0: T | null = null;
     for (let l = L - 1; l >= 0; l--) {
@@ -196,7 +210,13 @@ export function dynamics(attrs: DynamicsAttrs) {
       const db = r.sum(aBar, 0);
       // W̄ = hᵀ·ā + uᵀ·ǡ as one product (tfjs-wasm's transposed matMul is not vectorised; transpose is cheap).
       const dW = u ? outer(r.concat([hIn(l), u], 0), r.concat([aBar, adBar], 0)) : r.add(outer(hIn(l), aBar), r.sum(r.reshape(adBar, [D, B, -1]), 1));
-      grads[l] = layerGrads(r, kind, t, params[l]!, e.ctx.map((i) => s[i]!), dW, db);
+      grads[l] = layerGrads(r, kind, t, params[l]!.p, e.ctx.map((i) => s[i]!), dW, db);
+      const Wc = params[l]!.Wc;
+      if (Wc) {
+        grads[l]!.push(outer(c!, aBar));
+        const cb = r.matMul(aBar, r.transpose(Wc));
+        cBar = cBar ? r.add(cBar, cb) : cb;
+      }
       const Wt = r.transpose(W);
       const hBar = r.matMul(aBar, Wt);
       if (l > 0) {
@@ -207,17 +227,18 @@ export function dynamics(attrs: DynamicsAttrs) {
         if (hutch) uBar0 = r.matMul(adBar, Wt);
       }
     }
-    if (host) return [stateGrad(host, zBar, probeBar, uBar0, B), ...grads.flat()];
-    const yRows: T[] = [r.transpose(zBar), r.zeros([width - D - (hutch ? D : 0), B])];
+    if (host) return [stateGrad(host, zBar, probeBar, uBar0, cBar, B), ...grads.flat()];
+    const yRows: T[] = [r.transpose(zBar), r.zeros([probeRow - D + (hutch ? 0 : D), B])];
     if (probeBar) yRows.push(r.transpose(r.add(probeBar, uBar0!)));
+    if (cBar) yRows.push(r.transpose(cBar));
     return [r.concat(yRows, 0), ...grads.flat()];
   }
 
-  /** D rows of Y from `first` on, as a [B, D] matrix. */
-  function transposeRows(host: HostBuffers, Y: T, first: number, B: number): T {
-    const out = host.alloc([B, D]);
+  /** n rows of Y from `first` on, as a [B, n] matrix. */
+  function transposeRows(host: HostBuffers, Y: T, first: number, n: number, B: number): T {
+    const out = host.alloc([B, n]);
     const [y, o] = [host.view(Y), host.view(out)];
-    for (let d = 0; d < D; d++) for (let b = 0, i = (first + d) * B; b < B; b++, i++) o[b * D + d] = y[i]!;
+    for (let d = 0; d < n; d++) for (let b = 0, i = (first + d) * B; b < B; b++, i++) o[b * n + d] = y[i]!;
     return out;
   }
 
@@ -254,7 +275,7 @@ export function dynamics(attrs: DynamicsAttrs) {
         o[(D + 2) * B + b] = jac;
       }
     }
-    if (e) o.fill(0, (width - D) * B);
+    o.fill(0, constRow * B);
     return out;
   }
 
@@ -285,16 +306,18 @@ export function dynamics(attrs: DynamicsAttrs) {
     return [aBar, adBar, probeBar];
   }
 
-  /** Y's cotangent rows [z̄ᵀ; 0; (ε̄ᵀ)] with ε̄ = direct part + the tangent chain's. */
-  function stateGrad(host: HostBuffers, zBar: T, probeBar: T | null, uBar0: T | null, B: number): T {
+  /** Y's cotangent rows [z̄ᵀ; 0; (ε̄ᵀ); (c̄ᵀ)] with ε̄ = direct part + the tangent chain's. */
+  function stateGrad(host: HostBuffers, zBar: T, probeBar: T | null, uBar0: T | null, cBar: T | null, B: number): T {
     const out = host.alloc([width, B]);
     const [o, zb] = [host.view(out), host.view(zBar)];
     const [pb, ub] = probeBar ? [host.view(probeBar), host.view(uBar0!)] : [null, null];
-    o.fill(0, D * B, (width - (pb ? D : 0)) * B);
+    const cb = cBar ? host.view(cBar) : null;
+    o.fill(0, D * B, (pb ? probeRow : width - C) * B);
     for (let d = 0; d < D; d++) {
       for (let b = 0; b < B; b++) o[d * B + b] = zb[b * D + d]!;
-      if (pb) for (let b = 0, r0 = (width - D + d) * B; b < B; b++) o[r0 + b] = pb[b * D + d]! + ub![b * D + d]!;
+      if (pb) for (let b = 0, r0 = (probeRow + d) * B; b < B; b++) o[r0 + b] = pb[b * D + d]! + ub![b * D + d]!;
     }
+    for (let k = 0; k < C; k++) for (let b = 0, r0 = (width - C + k) * B; b < B; b++) o[r0 + b] = cb ? cb[b * C + k]! : 0;
     return out;
   }
 

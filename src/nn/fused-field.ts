@@ -88,7 +88,7 @@ tf.registerGradient({
       // connects back to the originals).
       const per = vars.length / attrs.layers;
       const layers = Array.from({ length: attrs.layers }, (_, l) => vars.slice(l * per, (l + 1) * per));
-      const reference = (t: number, yy: Tensor) => tapedAugmented((s, z) => applyLayers(attrs.kind, attrs.activation, layers, s, z), attrs, t, yy);
+      const reference = (t: number, yy: Tensor) => tapedAugmented((s, z, c) => applyLayers(attrs.kind, attrs.activation, layers, s, z, c), attrs, t, yy);
       grads = gradsOf(() => tf.sum(tf.mul(reference(attrs.t, y!), dy)), [y!, ...vars]);
     } else {
       grads = tf.engine().runKernel(CNF_DYNAMICS_GRAD, [dy, ...saved] as unknown as tf.NamedTensorMap, attrsMap) as Tensor[];
@@ -101,7 +101,7 @@ tf.registerGradient({
 export interface FusedNet {
   kind: LayerKind;
   activation: ActivationName;
-  /** The variables of each layer: W, b, then the kind's time weights. */
+  /** The variables of each layer: W, b, the kind's time weights, then W_c where the net is conditioned. */
   layers: readonly (readonly Tensor[])[];
 }
 
@@ -114,7 +114,7 @@ export type AugmentedReference = (t: number, y: Tensor) => Tensor;
  */
 export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number, y: tf.Tensor2D, reference: AugmentedReference): tf.Tensor2D {
   if (!KernelRunner.create()) return reference(t, y) as tf.Tensor2D;
-  const attrs: DynamicsAttrs = { dim: layout.dim, regs: layout.regs, trace: layout.trace, t, kind: net.kind, activation: net.activation, layers: net.layers.length };
+  const attrs: DynamicsAttrs = { dim: layout.dim, regs: layout.regs, trace: layout.trace, context: layout.context ?? 0, t, kind: net.kind, activation: net.activation, layers: net.layers.length };
   const outs = tf.engine().runKernel(CNF_DYNAMICS, [y, ...net.layers.flat()] as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as Tensor[];
   // The intermediates live on as the tape's saved copies (if a tape records the op); these go.
   tf.dispose(outs.slice(1));
@@ -127,33 +127,35 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
  * ‖∂f/∂z·ε‖² through a VJP of a VJP. Slow, differentiable to any order: the reference of the
  * closed form, and its backward pass where gradients of gradients are taken.
  */
-export function tapedAugmented(apply: (t: number, z: Tensor) => Tensor, layout: AugmentedLayout, t: number, y: Tensor): tf.Tensor2D {
-  const { dim: D, regs, trace } = layout;
+export function tapedAugmented(apply: (t: number, z: Tensor, c: Tensor | null) => Tensor, layout: AugmentedLayout, t: number, y: Tensor): tf.Tensor2D {
+  const { dim: D, regs, trace, context: C = 0 } = layout;
   const hutch = trace === 'hutchinson';
   const width = augmentedWidth(layout);
   return tf.tidy(() => {
     const B = y.shape[1]!;
     const z = tf.transpose(tf.slice(y, [0, 0], [D, B]));
+    const c = C > 0 ? tf.transpose(tf.slice(y, [width - C, 0], [C, B])) : null;
     let f: Tensor | null = null;
     const cols: Tensor[] = [];
     let jac: Tensor | null = null;
     if (hutch) {
-      const probe = tf.transpose(tf.slice(y, [width - D, 0], [D, B]));
+      const probe = tf.transpose(tf.slice(y, [width - C - D, 0], [D, B]));
       const vjp = tf.grad((zz: Tensor) => {
-        f = tf.keep(apply(t, zz));
+        f = tf.keep(apply(t, zz, c));
         return tf.sum(tf.mul(f, probe));
       })(z);
       cols.push(f!, tf.sum(tf.mul(vjp, probe), 1, true));
       if (regs) {
         // J·ε = ∂/∂v ⟨vᵀJ, ε⟩, a VJP of a VJP.
-        const jvp = tf.grad((v: Tensor) => tf.sum(tf.mul(tf.grad((zz: Tensor) => tf.sum(tf.mul(apply(t, zz), v)))(z), probe)))(tf.zerosLike(z));
+        const jvp = tf.grad((v: Tensor) => tf.sum(tf.mul(tf.grad((zz: Tensor) => tf.sum(tf.mul(apply(t, zz, c), v)))(z), probe)))(tf.zerosLike(z));
         jac = tf.sum(tf.square(jvp), 1, true);
       }
     } else {
       const rows = tf.tile(z, [D, 1]);
+      const cRows = c ? tf.tile(c, [D, 1]) : null;
       const E = tf.reshape(tf.tile(tf.reshape(tf.eye(D), [D, 1, D]), [1, B, 1]), [D * B, D]);
       const g = tf.grad((zz: Tensor) => {
-        const fr = apply(t, zz);
+        const fr = apply(t, zz, cRows);
         f = tf.keep(tf.slice(fr, [0, 0], [B, D]));
         return tf.sum(tf.mul(fr, E));
       })(rows);
@@ -162,7 +164,7 @@ export function tapedAugmented(apply: (t: number, z: Tensor) => Tensor, layout: 
       if (regs) jac = tf.reshape(tf.sum(tf.reshape(tf.sum(tf.square(g), 1), [D, B]), 0), [B, 1]);
     }
     if (regs) cols.push(tf.sum(tf.square(f!), 1, true), jac!);
-    if (hutch) cols.push(tf.zeros([B, D]));
+    if (hutch || C > 0) cols.push(tf.zeros([B, (hutch ? D : 0) + C]));
     const out = tf.transpose(tf.concat(cols, 1)) as tf.Tensor2D;
     f!.dispose(); // kept out of the gradient's scope above
     return out;

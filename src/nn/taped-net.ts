@@ -10,14 +10,16 @@ import type { LayerKind } from './odenet.js';
 
 /**
  * f(t, z) of a net of `kind` layers with `activation` between them, for a batch z: [B, dim], at
- * one time t or at a time per row (t: [B, 1]); `layers` holds each layer's W, b and time weights.
+ * one time t or at a time per row (t: [B, 1]); `layers` holds each layer's W, b and time weights,
+ * then, where the net is conditioned on a context c ([B, contextDim]), its W_c: every layer adds c·W_c.
  */
-export function applyLayers(kind: LayerKind, activation: ActivationName, layers: readonly (readonly tf.Tensor[])[], t: number | tf.Tensor, z: tf.Tensor): tf.Tensor2D {
+export function applyLayers(kind: LayerKind, activation: ActivationName, layers: readonly (readonly tf.Tensor[])[], t: number | tf.Tensor, z: tf.Tensor, c: tf.Tensor | null = null): tf.Tensor2D {
   const act = ACTIVATIONS[activation];
   return tf.tidy(() => {
     let h: tf.Tensor = z;
     const tt = typeof t === 'number' ? tf.scalar(t) : t;
-    layers.forEach(([W, b, ...extra], l) => {
+    layers.forEach((layer, l) => {
+      const [W, b, ...extra] = c ? layer.slice(0, -1) : layer;
       switch (kind) {
         case 'concat':
           h = tf.add(tf.matMul(tf.concat([h, typeof t === 'number' ? tf.fill([h.shape[0]!, 1], t) : t], 1), W!), b!);
@@ -38,6 +40,7 @@ export function applyLayers(kind: LayerKind, activation: ActivationName, layers:
           break;
         }
       }
+      if (c) h = tf.add(h, tf.matMul(c, layer[layer.length - 1]!));
       if (l + 1 < layers.length) h = act(h);
     });
     return h as tf.Tensor2D;

@@ -44,12 +44,12 @@ const cases: [LayerKind, ActivationName][] = [
   ...(Object.keys(ACTIVATIONS) as ActivationName[]).filter((a) => a !== 'tanh').map((a) => ['concatsquash', a] as [LayerKind, ActivationName]),
 ];
 
-/** The fused op's value and gradient against the taped reference's, for every layout. */
-function matchesTaped(layer: LayerKind, activation: ActivationName, seed: number): void {
-  const net = new ODENet({ dim: D, hidden: [7, 6], layer, activation, seed: 4 });
-  layouts.forEach((layout, i) => {
+/** The fused op's value and gradient against the taped reference's, for every layout (with `context` rows of c where given). */
+function matchesTaped(layer: LayerKind, activation: ActivationName, seed: number, context = 0): void {
+  const net = new ODENet({ dim: D, hidden: [7, 6], layer, activation, contextDim: context, seed: 4 });
+  layouts.map((l) => ({ ...l, context })).forEach((layout, i) => {
     const { y, w } = inputs(layout, seed + i);
-    const what = `${layer}/${activation} ${layout.trace} regs=${layout.regs}`;
+    const what = `${layer}/${activation} ${layout.trace} regs=${layout.regs} context=${context}`;
     const fusedValue = tf.tidy(() => values(net.augmented(0.3, y, layout, true)));
     const tapedValue = tf.tidy(() => values(net.augmented(0.3, y, layout, false)));
     expect(relDiff(fusedValue, tapedValue), what).toBeLessThan(1e-5);
@@ -64,11 +64,16 @@ describe('closed-form augmented CNF dynamics (fused op)', () => {
     matchesTaped(layer, activation, 10);
   });
 
+  it.each(LAYER_KINDS)('%s conditioned on a context (2 rows of c in the state): value and gradient, c’s included, equal the taped reference', (layer) => {
+    matchesTaped(layer, 'tanh', 110, 2);
+  });
+
   it('the kernel-only path (a backend without host buffers: cpu) agrees with the taped reference too', async () => {
     await useBackend('cpu');
     try {
       matchesTaped('concatsquash', 'tanh', 50);
       matchesTaped('hyper', 'swish', 60);
+      matchesTaped('concat', 'elu', 70, 2);
     } finally {
       await useBackend('wasm');
     }
