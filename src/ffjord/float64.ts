@@ -5,6 +5,7 @@
  * log-density can be computed to 1e-9 and beyond — the reference of the solver-tolerance harness,
  * where float32 solves cannot go below ~1e-7.
  */
+import { InvalidArgumentError } from '../errors.js';
 import type { ActivationName } from '../nn/activations.js';
 import { odeint } from '../ode/odeint.js';
 import type { MethodName } from '../ode/tableaux/index.js';
@@ -30,6 +31,8 @@ const ACT64: Record<ActivationName, (x: number) => [number, number]> = {
 
 interface Layer64 {
   W: Float64Array;
+  /** A conditioned net's W_c ([contextDim, cols]): the context adds c·W_c to the shift. */
+  Wc: Float64Array | null;
   rows: number;
   cols: number;
   /** Per output unit at time t: h' = (h·W)·scale(t) + shift(t). */
@@ -43,8 +46,10 @@ const sig = (x: number) => 1 / (1 + Math.exp(-x));
 function layers64(cnf: CNF): Layer64[] {
   const net = cnf.net;
   const sizes = [net.dim, ...net.hidden, net.dim];
-  return net.layerVariables.map((layer, l) => {
-    const [Wfull, b, e0, e1, e2] = layer.map((v) => Float64Array.from(v.dataSync()));
+  return net.layerVariables.map((vars, l) => {
+    const layer = vars.map((v) => Float64Array.from(v.dataSync()));
+    const Wc = net.contextDim > 0 ? layer.pop()! : null;
+    const [Wfull, b, e0, e1, e2] = layer;
     const rows = sizes[l]!;
     const cols = sizes[l + 1]!;
     // concat: the last row of W multiplies t.
@@ -56,22 +61,23 @@ function layers64(cnf: CNF): Layer64[] {
     };
     switch (net.layer) {
       case 'concatsquash':
-        return { W, rows, cols, scale: gate, shift: (t, out) => { gate(t, out); for (let j = 0; j < cols; j++) out[j] = b![j]! * out[j]! + t * e2![j]!; } };
+        return { W, Wc, rows, cols, scale: gate, shift: (t, out) => { gate(t, out); for (let j = 0; j < cols; j++) out[j] = b![j]! * out[j]! + t * e2![j]!; } };
       case 'squash':
-        return { W, rows, cols, scale: gate, shift: (t, out) => { gate(t, out); for (let j = 0; j < cols; j++) out[j] = b![j]! * out[j]!; } };
+        return { W, Wc, rows, cols, scale: gate, shift: (t, out) => { gate(t, out); for (let j = 0; j < cols; j++) out[j] = b![j]! * out[j]!; } };
       case 'hyper':
-        return { W, rows, cols, scale: (t, out) => out.fill(1 + Math.tanh(t * e0![0]!)), shift: (_t, out) => out.set(b!) };
+        return { W, Wc, rows, cols, scale: (t, out) => out.fill(1 + Math.tanh(t * e0![0]!)), shift: (_t, out) => out.set(b!) };
       case 'concat':
-        return { W, rows, cols, scale: ones, shift: (t, out) => { for (let j = 0; j < cols; j++) out[j] = b![j]! + t * tRow![j]!; } };
+        return { W, Wc, rows, cols, scale: ones, shift: (t, out) => { for (let j = 0; j < cols; j++) out[j] = b![j]! + t * tRow![j]!; } };
       case 'ignore':
-        return { W, rows, cols, scale: ones, shift: (_t, out) => out.set(b!) };
+        return { W, Wc, rows, cols, scale: ones, shift: (_t, out) => out.set(b!) };
     }
   });
 }
 
 /**
  * The augmented field of `cnf` for N points in float64: state [z (N·D, row-major), L (N)],
- * derivative [f(t, z), tr ∂f/∂z]. Writes into `dy`.
+ * derivative [f(t, z), tr ∂f/∂z]. Writes into `dy`. A conditional CNF reads the points'
+ * context rows (`context`, row-major [N, contextDim]).
  *
  * @example
  * ```ts
@@ -83,8 +89,10 @@ function layers64(cnf: CNF): Layer64[] {
  * f(0, Float64Array.of(0.5, -0.2, 0), dy);     // dy = [dz/dt, tr ∂f/∂z]
  * ```
  */
-export function cnfField64(cnf: CNF, N: number): (t: number, y: Float64Array, dy: Float64Array) => void {
+export function cnfField64(cnf: CNF, N: number, context?: ArrayLike<number>): (t: number, y: Float64Array, dy: Float64Array) => void {
   const D = cnf.dim;
+  const C = cnf.contextDim;
+  if (C > 0 && (context === undefined || context.length !== N * C)) throw new InvalidArgumentError('cnfField64', 'context', context === undefined ? undefined : `${context.length} values`, `must hold ${N * C} values (${N} rows of contextDim ${C}, row-major) for a conditional CNF, got {value}.`);
   const layers = layers64(cnf);
   const act = ACT64[cnf.net.activation];
   const width = Math.max(...layers.map((l) => l.cols), D);
@@ -110,7 +118,8 @@ export function cnfField64(cnf: CNF, N: number): (t: number, y: Float64Array, dy
         for (let j = 0; j < cols; j++) {
           let v = 0;
           for (let r = 0; r < rows; r++) v += h[r]! * W[r * cols + j]!;
-          const pre = v * sc[j]! + sh[j]!;
+          let pre = v * sc[j]! + sh[j]!;
+          if (l.Wc) for (let q = 0; q < C; q++) pre += context![p * C + q]! * l.Wc[q * cols + j]!;
           const [a, da] = last ? [pre, 1] : act(pre);
           hNext[j] = a;
           for (let i = 0; i < D; i++) {
@@ -134,7 +143,8 @@ export function cnfField64(cnf: CNF, N: number): (t: number, y: Float64Array, dy
 
 /**
  * The CNF's forward map of the rows x (row-major [N, D]) in float64: z(T) and the log-det L(T),
- * solved with `method` at rtol = atol = `tol` (default dopri8 at 1e-10).
+ * solved with `method` at rtol = atol = `tol` (default dopri8 at 1e-10); a conditional CNF takes
+ * the rows' `context` (row-major [N, contextDim]).
  *
  * @example
  * ```ts
@@ -147,12 +157,12 @@ export function cnfField64(cnf: CNF, N: number): (t: number, y: Float64Array, dy
  * nfe;
  * ```
  */
-export function cnfForward64(cnf: CNF, x: ArrayLike<number>, { method = 'dopri8', tol = 1e-10 }: { method?: MethodName; tol?: number } = {}): { z: Float64Array; logDet: Float64Array; nfe: number } {
+export function cnfForward64(cnf: CNF, x: ArrayLike<number>, { method = 'dopri8', tol = 1e-10, context }: { method?: MethodName; tol?: number; context?: ArrayLike<number> } = {}): { z: Float64Array; logDet: Float64Array; nfe: number } {
   const D = cnf.dim;
   const N = x.length / D;
   const y0 = new Float64Array(N * D + N);
   y0.set(Array.from(x));
-  const f = cnfField64(cnf, N);
+  const f = cnfField64(cnf, N, context);
   const sol = odeint((t: number, y: Float64Array, dy?: Float64Array) => {
     const out = dy ?? new Float64Array(y.length);
     f(t, y, out);
