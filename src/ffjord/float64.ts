@@ -7,27 +7,17 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { ActivationName } from '../nn/activations.js';
+import { ACTIVATION_DEFS, NUMBER_ARITH } from '../nn/activation-defs.js';
+import type { ActivationDef } from '../nn/activation-defs.js';
 import { odeint } from '../ode/odeint.js';
 import type { MethodName } from '../ode/tableaux/index.js';
 import type { CNF } from './cnf.js';
 
-/** Each activation's value and derivative in float64. */
-const ACT64: Record<ActivationName, (x: number) => [number, number]> = {
-  tanh: (x) => {
-    const y = Math.tanh(x);
-    return [y, 1 - y * y];
-  },
-  sigmoid: (x) => {
-    const s = 1 / (1 + Math.exp(-x));
-    return [s, s * (1 - s)];
-  },
-  softplus: (x) => [x > 30 ? x : Math.log1p(Math.exp(x)), 1 / (1 + Math.exp(-x))],
-  swish: (x) => {
-    const s = 1 / (1 + Math.exp(-x));
-    return [x * s, s + x * s * (1 - s)];
-  },
-  elu: (x) => (x > 0 ? [x, 1] : [Math.expm1(x), Math.exp(x)]),
-};
+/** Each activation's value and derivative in float64, from its one definition. */
+const ACT64 = Object.fromEntries(Object.entries(ACTIVATION_DEFS).map(([name, def]: [string, ActivationDef]) => [name, (x: number): [number, number] => {
+  const h = def.h(NUMBER_ARITH, x);
+  return [h, def.d1(NUMBER_ARITH, x, h)];
+}])) as Record<ActivationName, (x: number) => [number, number]>;
 
 interface Layer64 {
   W: Float64Array;

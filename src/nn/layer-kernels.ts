@@ -7,6 +7,8 @@
 import type { tf } from '../backend/engine.js';
 import type { HostBuffers, KernelRunner } from '../backend/kernels.js';
 import type { ActivationName } from './activations.js';
+import { ACTIVATION_DEFS } from './activation-defs.js';
+import type { ActivationDef } from './activation-defs.js';
 import type { LayerKind } from './odenet.js';
 
 type T = tf.TensorInfo;
@@ -22,56 +24,17 @@ export interface ActivationJet {
   needsInput: boolean;
 }
 
-/** ā = h̄·σ′ + σ̄′·σ″ for a given σ″. */
-const backWith = (r: KernelRunner, hBar: T, d1Bar: T, d1: T, d2: T): T => r.add(r.mul(hBar, d1), r.mul(d1Bar, d2));
-
-/** Every activation's kernel definition. */
-export const JETS: Record<ActivationName, ActivationJet> = {
-  // tanh(a) = 2σ(2a) − 1: tfjs-wasm's sigmoid is vectorised, its tanh is not (≈ 10× slower).
-  tanh: {
-    jet: (r, a) => {
-      const h = r.sub(r.mul(r.sigmoid(r.mul(a, 2)), 2), 1);
-      return { h, d1: r.sub(1, r.square(h)) };
+/** Every activation's kernel form, from its one definition (activation-defs.ts) on the runner's kernels. */
+export const JETS = Object.fromEntries(
+  Object.entries(ACTIVATION_DEFS).map(([name, def]: [string, ActivationDef]) => [name, {
+    jet: (r: KernelRunner, a: T) => {
+      const h = def.h(r, a);
+      return { h, d1: def.d1(r, a, h) };
     },
-    // σ″ = −2hσ′, so ā = σ′·(h̄ − 2h·σ̄′): one op fewer than the general form.
-    back: (r, hBar, d1Bar, _a, h, d1) => r.mul(d1, r.sub(hBar, r.mul(r.mul(h, d1Bar), 2))),
-    needsInput: false,
-  },
-  sigmoid: {
-    jet: (r, a) => {
-      const h = r.sigmoid(a);
-      return { h, d1: r.mul(h, r.sub(1, h)) };
-    },
-    back: (r, hBar, d1Bar, _a, h, d1) => backWith(r, hBar, d1Bar, d1, r.mul(d1, r.sub(1, r.mul(h, 2)))),
-    needsInput: false,
-  },
-  softplus: {
-    jet: (r, a) => ({ h: r.softplus(a), d1: r.sigmoid(a) }),
-    back: (r, hBar, d1Bar, _a, _h, d1) => backWith(r, hBar, d1Bar, d1, r.mul(d1, r.sub(1, d1))),
-    needsInput: false,
-  },
-  swish: {
-    jet: (r, a) => {
-      const s = r.sigmoid(a);
-      return { h: r.mul(a, s), d1: r.mul(s, r.add(1, r.mul(a, r.sub(1, s)))) };
-    },
-    // σ″ = s(1 − s)(2 + a(1 − 2s)) with s = sigmoid(a).
-    back: (r, hBar, d1Bar, a, _h, d1) => {
-      const s = r.sigmoid(a!);
-      return backWith(r, hBar, d1Bar, d1, r.mul(r.mul(s, r.sub(1, s)), r.add(2, r.mul(a!, r.sub(1, r.mul(s, 2))))));
-    },
-    needsInput: true,
-  },
-  elu: {
-    jet: (r, a) => {
-      const positive = r.step(a);
-      return { h: r.elu(a), d1: r.add(positive, r.mul(r.sub(1, positive), r.exp(r.minimum(a, 0)))) };
-    },
-    // σ″ is 0 for a > 0 and eᵃ = σ′ otherwise.
-    back: (r, hBar, d1Bar, a, _h, d1) => backWith(r, hBar, d1Bar, d1, r.mul(d1, r.sub(1, r.step(a!)))),
-    needsInput: true,
-  },
-};
+    back: (r: KernelRunner, hBar: T, d1Bar: T, a: T | null, h: T, d1: T) => r.add(r.mul(hBar, d1), r.mul(d1Bar, def.d2(r, a!, h, d1))),
+    needsInput: def.needsInput,
+  } satisfies ActivationJet]),
+) as Record<ActivationName, ActivationJet>;
 
 /** The parameters of one ODENet layer: W, b and the kind's time weights. */
 export type LayerParams = readonly T[];
