@@ -10,6 +10,7 @@
  * run: callers pass well-formed shapes).
  */
 import { tf } from './engine.js';
+import { ElementwiseProgram } from './webgpu-elementwise.js';
 
 type TI = tf.TensorInfo;
 type Backend = {
@@ -128,6 +129,19 @@ export class KernelRunner {
     const axes = axis === undefined ? x.shape.map((_, i) => i) : [axis < 0 ? x.shape.length + axis : axis];
     return this.run('Sum', { x }, { axis: axes, keepDims: false });
   }
+  /**
+   * One fused program for an elementwise WGSL expression over same-shaped inputs (`v0`, `v1`, …
+   * in `expr`; see webgpu-elementwise.ts), or null on backends that run no WGSL: the caller then
+   * composes the expression from the runner's kernels.
+   */
+  elementwise(expr: string, inputs: TI[]): TI | null {
+    const b = this.backend as unknown as { runWebGPUProgram?(program: unknown, inputs: TI[], dtype: 'float32'): TI };
+    if (!b.runWebGPUProgram) return null;
+    const out = b.runWebGPUProgram(new ElementwiseProgram(inputs[0]!.shape, expr, inputs.length), inputs, 'float32');
+    this.made.push(out);
+    return out;
+  }
+
   /** The transpose of a matrix. */
   transpose(x: TI): TI {
     return this.run('Transpose', { x }, { perm: [1, 0] });

@@ -90,3 +90,19 @@ export const NUMBER_ARITH: Arith<number> = {
   exp: (a) => Math.exp(a),
   step: (a) => (a > 0 ? 1 : 0),
 };
+
+/** A WGSL f32 literal. */
+const lit = (x: number | string): string => (typeof x === 'string' ? x : Number.isInteger(x) ? `${x}.0` : `${x}`);
+
+/** WGSL expressions (f32): the definitions printed as shader code, for fused WebGPU programs. */
+export const WGSL_ARITH: Arith<string> = {
+  add: (a, b) => `(${lit(a)} + ${lit(b)})`,
+  sub: (a, b) => `(${lit(a)} - ${lit(b)})`,
+  mul: (a, b) => `(${lit(a)} * ${lit(b)})`,
+  minimum: (a, b) => `min(${a}, ${lit(b)})`,
+  sigmoid: (a) => `(1.0 / (1.0 + exp(-${a})))`,
+  softplus: (a) => `select(log(1.0 + exp(${a})), ${a}, ${a} > 30.0)`,
+  elu: (a) => `select(exp(${a}) - 1.0, ${a}, ${a} > 0.0)`,
+  exp: (a) => `exp(${a})`,
+  step: (a) => `select(0.0, 1.0, ${a} > 0.0)`,
+};

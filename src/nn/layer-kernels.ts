@@ -7,7 +7,7 @@
 import type { tf } from '../backend/engine.js';
 import type { HostBuffers, KernelRunner } from '../backend/kernels.js';
 import type { ActivationName } from './activations.js';
-import { ACTIVATION_DEFS } from './activation-defs.js';
+import { ACTIVATION_DEFS, WGSL_ARITH } from './activation-defs.js';
 import type { ActivationDef } from './activation-defs.js';
 import type { LayerKind } from './odenet.js';
 
@@ -24,16 +24,29 @@ export interface ActivationJet {
   needsInput: boolean;
 }
 
-/** Every activation's kernel form, from its one definition (activation-defs.ts) on the runner's kernels. */
+/**
+ * Every activation's kernel form, from its one definition (activation-defs.ts): on the runner's
+ * kernels, or where the backend runs WGSL (WebGPU) printed as one fused program per quantity
+ * (h, σ′, and ā in the backward pass) instead of a dispatch per operation.
+ */
 export const JETS = Object.fromEntries(
-  Object.entries(ACTIVATION_DEFS).map(([name, def]: [string, ActivationDef]) => [name, {
-    jet: (r: KernelRunner, a: T) => {
-      const h = def.h(r, a);
-      return { h, d1: def.d1(r, a, h) };
-    },
-    back: (r: KernelRunner, hBar: T, d1Bar: T, a: T | null, h: T, d1: T) => r.add(r.mul(hBar, d1), r.mul(d1Bar, def.d2(r, a!, h, d1))),
-    needsInput: def.needsInput,
-  } satisfies ActivationJet]),
+  Object.entries(ACTIVATION_DEFS).map(([name, def]: [string, ActivationDef]) => {
+    const wgsl = {
+      h: def.h(WGSL_ARITH, 'v0'),
+      d1: def.d1(WGSL_ARITH, 'v0', 'v1'),
+      // ā = h̄·σ′ + σ̄′·σ″ from (h̄, σ̄′, h, σ′, a).
+      back: WGSL_ARITH.add(WGSL_ARITH.mul('v0', 'v3'), WGSL_ARITH.mul('v1', def.d2(WGSL_ARITH, 'v4', 'v2', 'v3'))),
+    };
+    const jet: ActivationJet = {
+      jet: (r, a) => {
+        const h = r.elementwise(wgsl.h, [a]) ?? def.h(r, a);
+        return { h, d1: r.elementwise(wgsl.d1, [a, h]) ?? def.d1(r, a, h) };
+      },
+      back: (r, hBar, d1Bar, a, h, d1) => r.elementwise(wgsl.back, [hBar, d1Bar, h, d1, ...(def.needsInput ? [a!] : [])]) ?? r.add(r.mul(hBar, d1), r.mul(d1Bar, def.d2(r, a!, h, d1))),
+      needsInput: def.needsInput,
+    };
+    return [name, jet];
+  }),
 ) as Record<ActivationName, ActivationJet>;
 
 /** The parameters of one ODENet layer: W, b and the kind's time weights. */

@@ -1,5 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { ODENet, odeint, tf, useBackend } from '../../src/index.js';
+import { ACTIVATIONS, ODENet, odeint, tf, useBackend } from '../../src/index.js';
+import type { ActivationName } from '../../src/index.js';
+import { KernelRunner } from '../../src/backend/kernels.js';
+import { JETS } from '../../src/nn/layer-kernels.js';
 import type { AugmentedLayout } from '../../src/nn/fused-field.js';
 import { CNF_DYNAMICS } from '../../src/nn/fused-field.js';
 
@@ -62,6 +65,42 @@ describe('the fused CNF dynamics on webgpu (Dawn; lavapipe in CI)', () => {
     expect([tf.memory().numTensors, buffers()]).toEqual(before);
     await useBackend('wasm');
     for (const [net] of cases) net.dispose();
+  }, 120_000);
+
+  it('every activation’s jet and its reverse, printed as WGSL from the one definition, are one dispatch per quantity and match wasm', async (ctx) => {
+    const a = Array.from({ length: 40 }, (_, i) => -4 + 0.2 * i + 0.01);
+    const [hBar, d1Bar] = [a.map((v) => Math.sin(3 * v)), a.map((v) => Math.cos(2 * v))];
+    const run = async (name: ActivationName) => {
+      const r = KernelRunner.create()!;
+      const backend = tf.engine().backend as unknown as { runWebGPUProgram?: (...args: unknown[]) => unknown };
+      let dispatches = 0;
+      const orig = backend.runWebGPUProgram;
+      if (orig) backend.runWebGPUProgram = (...args: unknown[]) => (dispatches++, orig.apply(backend, args));
+      try {
+        const [x, hb, db] = [a, hBar, d1Bar].map((v) => r.constant(Float32Array.from(v), [4, 10]));
+        const { h, d1 } = JETS[name].jet(r, x!);
+        const jetDispatches = dispatches;
+        const aBar = JETS[name].back(r, hb!, db!, x!, h, d1);
+        const kept = [h, d1, aBar].map((t) => r.keep(t));
+        const out = await Promise.all(kept.map((t) => t.data()));
+        tf.dispose(kept);
+        return { values: out.flatMap((v) => Array.from(v)), jetDispatches, backDispatches: dispatches - jetDispatches };
+      } finally {
+        if (orig) backend.runWebGPUProgram = orig;
+        r.free();
+      }
+    };
+    const names = Object.keys(ACTIVATIONS) as ActivationName[];
+    await useBackend('wasm');
+    const reference = [];
+    for (const name of names) reference.push(await run(name));
+    if (!(await onWebGPU(() => ctx.skip()))) return;
+    for (const [i, name] of names.entries()) {
+      const gpu = await run(name);
+      expect(rel(gpu.values, reference[i]!.values), name).toBeLessThan(1e-5);
+      expect([gpu.jetDispatches, gpu.backDispatches], name).toEqual([2, 1]);
+    }
+    await useBackend('wasm');
   }, 120_000);
 
   it('a fixed-step (rk4) solve of the conditioned dynamics and its gradients (the context rows’ included) match wasm', async (ctx) => {
