@@ -130,14 +130,14 @@ export class KernelRunner {
     return this.run('Sum', { x }, { axis: axes, keepDims: false });
   }
   /**
-   * One fused program for an elementwise WGSL expression over same-shaped inputs (`v0`, `v1`, …
-   * in `expr`; see webgpu-elementwise.ts), or null on backends that run no WGSL: the caller then
+   * One fused program for an elementwise WGSL expression over inputs that broadcast to `shape`
+   * (`v0`, `v1`, … in `expr`; see webgpu-elementwise.ts), or null on backends that run no WGSL: the caller then
    * composes the expression from the runner's kernels.
    */
-  elementwise(expr: string, inputs: TI[]): TI | null {
+  elementwise(expr: string, inputs: TI[], shape = inputs[0]!.shape): TI | null {
     const b = this.backend as unknown as { runWebGPUProgram?(program: unknown, inputs: TI[], dtype: 'float32'): TI };
     if (!b.runWebGPUProgram) return null;
-    const out = b.runWebGPUProgram(new ElementwiseProgram(inputs[0]!.shape, expr, inputs.length), inputs, 'float32');
+    const out = b.runWebGPUProgram(new ElementwiseProgram(shape, expr, inputs.length), inputs, 'float32');
     this.made.push(out);
     return out;
   }

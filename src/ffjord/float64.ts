@@ -9,6 +9,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { ActivationName } from '../nn/activations.js';
 import { ACTIVATION_DEFS, NUMBER_ARITH } from '../nn/activation-defs.js';
 import type { ActivationDef } from '../nn/activation-defs.js';
+import { LAYER_DEFS, namedExtras } from '../nn/layer-defs.js';
 import { odeint } from '../ode/odeint.js';
 import type { MethodName } from '../ode/tableaux/index.js';
 import type { CNF } from './cnf.js';
@@ -30,37 +31,32 @@ interface Layer64 {
   shift: (t: number, out: Float64Array) => void;
 }
 
-const sig = (x: number) => 1 / (1 + Math.exp(-x));
 
-/** The CNF's net as float64 layers (weights read once). */
+/** The CNF's net as float64 layers (weights read once), their time terms from the kinds' one definition. */
 function layers64(cnf: CNF): Layer64[] {
   const net = cnf.net;
+  const def = LAYER_DEFS[net.layer];
   const sizes = [net.dim, ...net.hidden, net.dim];
   return net.layerVariables.map((vars, l) => {
     const layer = vars.map((v) => Float64Array.from(v.dataSync()));
     const Wc = net.contextDim > 0 ? layer.pop()! : null;
-    const [Wfull, b, e0, e1, e2] = layer;
     const rows = sizes[l]!;
     const cols = sizes[l + 1]!;
     // concat: the last row of W multiplies t.
-    const W = net.layer === 'concat' ? Wfull!.subarray(0, rows * cols) : Wfull!;
-    const tRow = net.layer === 'concat' ? Wfull!.subarray(rows * cols) : null;
-    const ones = (_t: number, out: Float64Array) => out.fill(1);
-    const gate = (t: number, out: Float64Array) => {
-      for (let j = 0; j < cols; j++) out[j] = sig(t * e0![j]! + e1![j]!);
+    const W = def.timeRow ? layer[0]!.subarray(0, rows * cols) : layer[0]!;
+    const b = layer[1]!;
+    const q = namedExtras(def, layer, () => layer[0]!.subarray(rows * cols));
+    const at = (j: number): Record<string, number> => Object.fromEntries(Object.entries(q).map(([k, v]) => [k, v.length === 1 ? v[0]! : v[j]!]));
+    const scale = (t: number, out: Float64Array) => {
+      for (let j = 0; j < cols; j++) out[j] = def.scale ? def.scale(NUMBER_ARITH, t, at(j)) : 1;
     };
-    switch (net.layer) {
-      case 'concatsquash':
-        return { W, Wc, rows, cols, scale: gate, shift: (t, out) => { gate(t, out); for (let j = 0; j < cols; j++) out[j] = b![j]! * out[j]! + t * e2![j]!; } };
-      case 'squash':
-        return { W, Wc, rows, cols, scale: gate, shift: (t, out) => { gate(t, out); for (let j = 0; j < cols; j++) out[j] = b![j]! * out[j]!; } };
-      case 'hyper':
-        return { W, Wc, rows, cols, scale: (t, out) => out.fill(1 + Math.tanh(t * e0![0]!)), shift: (_t, out) => out.set(b!) };
-      case 'concat':
-        return { W, Wc, rows, cols, scale: ones, shift: (t, out) => { for (let j = 0; j < cols; j++) out[j] = b![j]! + t * tRow![j]!; } };
-      case 'ignore':
-        return { W, Wc, rows, cols, scale: ones, shift: (_t, out) => out.set(b!) };
-    }
+    const shift = (t: number, out: Float64Array) => {
+      for (let j = 0; j < cols; j++) {
+        const qj = at(j);
+        out[j] = def.shift(NUMBER_ARITH, t, b[j]!, def.scale ? def.scale(NUMBER_ARITH, t, qj) : null, qj);
+      }
+    };
+    return { W, Wc, rows, cols, scale, shift };
   });
 }
 

@@ -28,16 +28,19 @@ function withGrad(forward: (x: Tensor) => Tensor, derivative: (x: Tensor) => Ten
 
 type Arith = TensorArith<Tensor>;
 
-/** tfjs's ops, for values (their gradients are never taken: they run inside a customGrad's forward pass). */
-const RAW: Arith = { add: tf.add, sub: tf.sub, mul: tf.mul, minimum: tf.minimum, sigmoid: tf.sigmoid, softplus: tf.softplus, elu: tf.elu, exp: tf.exp, step: (x) => tf.step(x) };
+/**
+ * The definitions' arithmetic on tfjs ops (broadcasting): for values, and for the layers' time
+ * terms (functions of t and the variables only, never differentiated twice through an activation).
+ */
+export const TENSOR_ARITH: Arith = { add: tf.add, sub: tf.sub, mul: tf.mul, minimum: tf.minimum, sigmoid: tf.sigmoid, softplus: tf.softplus, elu: tf.elu, exp: tf.exp, step: (x) => tf.step(x) };
 
 /** The same arithmetic with the activations below, for derivatives that must differentiate again. */
-const SAFE: Arith = { ...RAW, sigmoid: (x) => sigmoid(x), softplus: (x) => softplus(x), elu: (x) => elu(x), exp: (x) => exp(x) };
+const SAFE: Arith = { ...TENSOR_ARITH, sigmoid: (x) => sigmoid(x), softplus: (x) => softplus(x), elu: (x) => elu(x), exp: (x) => exp(x) };
 
 /** The activation `def` on tensors: its value from the definition, its derivative σ′ recomputed from x. */
 function fromDef(def: ActivationDef): (x: Tensor) => Tensor {
   return withGrad(
-    (x) => def.h(RAW, x),
+    (x) => def.h(TENSOR_ARITH, x),
     (x) => def.d1(SAFE, x, def.h(SAFE, x)),
   );
 }

@@ -7,8 +7,10 @@
 import type { tf } from '../backend/engine.js';
 import type { HostBuffers, KernelRunner } from '../backend/kernels.js';
 import type { ActivationName } from './activations.js';
-import { ACTIVATION_DEFS, WGSL_ARITH } from './activation-defs.js';
-import type { ActivationDef } from './activation-defs.js';
+import { ACTIVATION_DEFS, NUMBER_ARITH, WGSL_ARITH } from './activation-defs.js';
+import type { ActivationDef, Arith } from './activation-defs.js';
+import { LAYER_DEFS, namedExtras } from './layer-defs.js';
+import type { LayerDef } from './layer-defs.js';
 import type { LayerKind } from './odenet.js';
 
 type T = tf.TensorInfo;
@@ -54,35 +56,60 @@ export type LayerParams = readonly T[];
 
 
 /**
- * The layer's affine map at time t, h·W(t) + b(t): the effective W and b, plus what the backward
- * pass needs to map their gradients back to the variables (`ctx`).
+ * `f` (an expression over the arithmetic) on the inputs: printed as WGSL and run as one program
+ * where the backend runs WGSL, else on the runner's kernels. An expression that is one of its
+ * inputs is that input (no work).
+ */
+function fused(r: KernelRunner, f: <U>(o: Arith<U>, ...v: U[]) => U, inputs: T[], shape: number[]): T {
+  const expr = f(WGSL_ARITH, ...inputs.map((_, i) => `v${i}`));
+  const same = /^v(\d+)$/.exec(expr);
+  if (same) return inputs[Number(same[1])]!;
+  return r.elementwise(expr, inputs, shape) ?? f(r, ...inputs);
+}
+
+/**
+ * The layer's affine map at time t, h·W(t) + b(t), from its kind's one definition (layer-defs.ts):
+ * the effective W = W⊙S and b = Sh, plus what the backward pass needs to map their gradients
+ * back to the variables (`ctx`: the scale S, where the kind has one).
  */
 export function effective(r: KernelRunner, kind: LayerKind, t: number, p: LayerParams): { W: T; b: T; ctx: T[] } {
-  const [W, b] = p as [T, T];
-  switch (kind) {
-    case 'ignore':
-      return { W, b, ctx: [] };
-    case 'concat': {
-      // [h, t]·W + b: the last row of W multiplies t.
-      const [rows, n] = W.shape as [number, number];
-      return { W: r.slice(W, [0, 0], [rows - 1, n]), b: r.add(b, r.mul(r.reshape(r.slice(W, [rows - 1, 0], [1, n]), [n]), t)), ctx: [] };
-    }
-    case 'squash':
-    case 'concatsquash': {
-      // (h·W + b)·g + t·w_b with the gate g = sigmoid(t·w_g + b_g).
-      const host = r.host();
-      if (host) return squashEffectiveHost(host, kind, t, p);
-      const n = W.shape[1]!;
-      const g = r.reshape(r.sigmoid(r.add(r.mul(p[2]!, t), p[3]!)), [n]);
-      const bg = r.mul(b, g);
-      return { W: r.mul(W, g), b: kind === 'concatsquash' ? r.add(bg, r.mul(r.reshape(p[4]!, [n]), t)) : bg, ctx: [g] };
-    }
-    case 'hyper': {
-      // h·(W·(1 + tanh(t·w_h))) + b.
-      const th = r.tanh(r.mul(p[2]!, t));
-      return { W: r.mul(W, r.add(th, 1)), b, ctx: [th] };
-    }
+  const def = LAYER_DEFS[kind];
+  const [Wfull, b] = p as [T, T];
+  const [rows, n] = Wfull.shape as [number, number];
+  const W = def.timeRow ? r.slice(Wfull, [0, 0], [rows - 1, n]) : Wfull;
+  // Every time variable as a vector ([n], or [1] for one per layer): broadcasts against b.
+  const q = namedExtras(def, p, () => r.slice(Wfull, [rows - 1, 0], [1, n]));
+  for (const k of Object.keys(q)) q[k] = r.reshape(q[k]!, [q[k]!.shape.reduce((a, d) => a * d, 1)]);
+  const names = Object.keys(q);
+  const scaleSize = def.scale ? Math.max(...names.map((k) => q[k]!.shape[0]!)) : 0;
+  const host = r.host();
+  if (host && def.scale && scaleSize === n) return effectiveHost(host, def, t, W, b, q);
+  const tt = r.constant(Float32Array.of(t), []);
+  const scale = def.scale;
+  const S = scale ? fused(r, (o, tv, ...v) => scale(o, tv!, Object.fromEntries(names.map((k, i) => [k, v[i]!]))), [tt, ...names.map((k) => q[k]!)], [scaleSize]) : null;
+  const Sh = fused(r, (o, tv, bv, ...v) => def.shift(o, tv!, bv!, S ? v[0]! : null, Object.fromEntries(names.map((k, i) => [k, v[i + (S ? 1 : 0)]!]))), [tt, b, ...(S ? [S] : []), ...names.map((k) => q[k]!)], [n]);
+  return { W: S ? r.mul(W, S) : W, b: Sh, ctx: S ? [S] : [] };
+}
+
+/**
+ * A per-unit scale's arithmetic in JS on the host's buffers (wasm): a few vectors and one
+ * [in, out] product, where as many kernel calls cost more than the work.
+ */
+function effectiveHost(host: HostBuffers, def: LayerDef, t: number, W: T, b: T, q: Record<string, T>): { W: T; b: T; ctx: T[] } {
+  const [rows, n] = W.shape as [number, number];
+  const [We, be, g] = [host.alloc([rows, n]), host.alloc([n]), host.alloc([n])];
+  const names = Object.keys(q);
+  const [Wv, bv, WeV, beV, gV] = [W, b, We, be, g].map((x) => host.view(x)) as Float32Array[];
+  const views = names.map((k) => host.view(q[k]!));
+  const at: Record<string, number> = {};
+  for (let j = 0; j < n; j++) {
+    names.forEach((k, i) => (at[k] = views[i]!.length === 1 ? views[i]![0]! : views[i]![j]!));
+    const s = def.scale!(NUMBER_ARITH, t, at);
+    gV![j] = s;
+    beV![j] = def.shift(NUMBER_ARITH, t, bv![j]!, s, at);
   }
+  for (let i = 0, k = 0; i < rows; i++) for (let j = 0; j < n; j++, k++) WeV![k] = Wv![k]! * gV![j]!;
+  return { W: We, b: be, ctx: [g] };
 }
 
 /** Gradients of the layer's variables from those of its effective W and b. */
@@ -108,29 +135,12 @@ export function layerGrads(r: KernelRunner, kind: LayerKind, t: number, p: Layer
       return out;
     }
     case 'hyper': {
-      const th = ctx[0]!;
-      return [r.mul(dW, r.add(th, 1)), db, r.reshape(r.mul(r.mul(r.sub(1, r.square(th)), t), r.sum(r.mul(dW, W))), [1, 1])];
+      // ctx: the scale 1 + tanh(t·w_h).
+      const scale = ctx[0]!;
+      const th = r.sub(scale, 1);
+      return [r.mul(dW, scale), db, r.reshape(r.mul(r.mul(r.sub(1, r.square(th)), t), r.sum(r.mul(dW, W))), [1, 1])];
     }
   }
-}
-
-/**
- * The gated layers' per-evaluation parameter arithmetic in JS on the host's buffers: a dozen
- * vectors and two [in, out] products, where as many kernel calls cost more than the work.
- */
-function squashEffectiveHost(host: HostBuffers, kind: LayerKind, t: number, p: LayerParams): { W: T; b: T; ctx: T[] } {
-  const [rows, n] = p[0]!.shape as [number, number];
-  const [We, be, g] = [host.alloc([rows, n]), host.alloc([n]), host.alloc([n])];
-  const [W, b, wg, bg] = [p[0]!, p[1]!, p[2]!, p[3]!].map((x) => host.view(x)) as Float32Array[];
-  const wb = kind === 'concatsquash' ? host.view(p[4]!) : null;
-  const [WeV, beV, gV] = [We, be, g].map((x) => host.view(x)) as Float32Array[];
-  for (let j = 0; j < n; j++) {
-    const gj = 1 / (1 + Math.exp(-(t * wg![j]! + bg![j]!)));
-    gV![j] = gj;
-    beV![j] = b![j]! * gj + (wb ? t * wb[j]! : 0);
-  }
-  for (let i = 0, k = 0; i < rows; i++) for (let j = 0; j < n; j++, k++) WeV![k] = W![k]! * gV![j]!;
-  return { W: We, b: be, ctx: [g] };
 }
 
 /** Gradients of a gated layer's variables from those of its effective W and b, in JS (see above). */

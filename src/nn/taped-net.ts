@@ -4,7 +4,8 @@
  * saved variables) where a gradient of its gradient is taken.
  */
 import { tf } from '../backend/engine.js';
-import { ACTIVATIONS } from './activations.js';
+import { ACTIVATIONS, TENSOR_ARITH } from './activations.js';
+import { LAYER_DEFS, namedExtras } from './layer-defs.js';
 import type { ActivationName } from './activations.js';
 import type { LayerKind } from './odenet.js';
 
@@ -15,31 +16,20 @@ import type { LayerKind } from './odenet.js';
  */
 export function applyLayers(kind: LayerKind, activation: ActivationName, layers: readonly (readonly tf.Tensor[])[], t: number | tf.Tensor, z: tf.Tensor, c: tf.Tensor | null = null): tf.Tensor2D {
   const act = ACTIVATIONS[activation];
+  const def = LAYER_DEFS[kind];
   return tf.tidy(() => {
     let h: tf.Tensor = z;
     const tt = typeof t === 'number' ? tf.scalar(t) : t;
     layers.forEach((layer, l) => {
-      const [W, b, ...extra] = c ? layer.slice(0, -1) : layer;
-      switch (kind) {
-        case 'concat':
-          h = tf.add(tf.matMul(tf.concat([h, typeof t === 'number' ? tf.fill([h.shape[0]!, 1], t) : t], 1), W!), b!);
-          break;
-        case 'ignore':
-          h = tf.add(tf.matMul(h, W!), b!);
-          break;
-        case 'squash':
-          h = tf.mul(tf.add(tf.matMul(h, W!), b!), tf.sigmoid(tf.add(tf.mul(tt, extra[0]!), extra[1]!)));
-          break;
-        case 'concatsquash':
-          h = tf.add(tf.mul(tf.add(tf.matMul(h, W!), b!), tf.sigmoid(tf.add(tf.mul(tt, extra[0]!), extra[1]!))), tf.mul(tt, extra[2]!));
-          break;
-        case 'hyper': {
-          // W·(1 + tanh(t·w_h)) is one scale: per row, it multiplies the product instead.
-          const scale = tf.add(1, tf.tanh(tf.mul(tt, extra[0]!)));
-          h = tf.add(typeof t === 'number' ? tf.matMul(h, tf.mul(W!, scale)) : tf.mul(tf.matMul(h, W!), scale), b!);
-          break;
-        }
-      }
+      const p = c ? layer.slice(0, -1) : layer;
+      const [Wfull, b] = p as [tf.Tensor, tf.Tensor];
+      const rows = Wfull.shape[0]!;
+      const W = def.timeRow ? tf.slice(Wfull, [0, 0], [rows - 1, -1]) : Wfull;
+      const q = namedExtras(def, p, () => tf.slice(Wfull, [rows - 1, 0], [1, -1]));
+      // a = (h·W)⊙S + Sh, the kind's one definition (layer-defs.ts); S and Sh broadcast over rows.
+      const S = def.scale ? def.scale(TENSOR_ARITH, tt, q) : null;
+      const hW = tf.matMul(h, W);
+      h = tf.add(S ? tf.mul(hW, S) : hW, def.shift(TENSOR_ARITH, tt, b, S, q));
       if (c) h = tf.add(h, tf.matMul(c, layer[layer.length - 1]!));
       if (l + 1 < layers.length) h = act(h);
     });
