@@ -48,25 +48,24 @@ export interface DynamicsAttrs extends AugmentedLayout {
   layers: number;
 }
 
-/** Per layer, indices into the saved intermediates (−1: none): effective W, its ctx, σ′, ȧ, a and the output h. */
+/** Per hidden layer, indices into the saved intermediates (−1: none): σ′, ȧ, a and the output h. */
 interface Entry {
-  W: number;
-  ctx: number[];
   d1: number;
   ad: number;
   a: number;
   h: number;
 }
 
-/** How many ctx buffers `effective` gives for a kind (its gate or scale). */
-const CTX: Record<LayerKind, number> = { concatsquash: 1, squash: 1, hyper: 1, concat: 0, ignore: 0 };
-
-/** The order of the saved intermediates: per layer W, ctx…, then (hidden layers) σ′, ȧ, (a), h; last f and its tangents. */
+/**
+ * The order of the saved intermediates: per hidden layer σ′, ȧ, (a), h; last f and its tangents.
+ * (Each engine tensor saved costs a clone and, in the backward pass, a zero cotangent: the
+ * layers' effective weights, a few vectors, are recomputed instead.)
+ */
 export function savedTable(a: DynamicsAttrs): { at: Entry[]; iF: number; count: number } {
   let n = 0;
   const at: Entry[] = [];
   for (let l = 0; l < a.layers; l++) {
-    const e: Entry = { W: n++, ctx: Array.from({ length: CTX[a.kind] }, () => n++), d1: -1, ad: -1, a: -1, h: -1 };
+    const e: Entry = { d1: -1, ad: -1, a: -1, h: -1 };
     if (l + 1 < a.layers) {
       e.d1 = n++;
       e.ad = n++;
@@ -131,8 +130,6 @@ export function dynamics(attrs: DynamicsAttrs) {
       const a = Wc ? r.add(r.matMul(h, e.W, e.b), r.matMul(c!, Wc)) : r.matMul(h, e.W, e.b);
       // Exact trace: the first layer's tangents of the unit vectors are the rows of W.
       const ad = u ? r.matMul(u, e.W) : r.reshape(r.tile(r.reshape(e.W, [D, 1, -1]), [1, B, 1]), [D * B, -1]);
-      saved[entry.W] = e.W;
-      entry.ctx.forEach((i, k) => (saved[i] = e.ctx[k]!));
       if (l + 1 === L) {
         fz = a;
         tang = ad;
@@ -205,12 +202,13 @@ export function dynamics(attrs: DynamicsAttrs) {
         adBar = rowScale(adBar, d1);
         aBar = act.back(r, aBar, d1Bar, e.a >= 0 ? s[e.a]! : null, s[e.h]!, d1);
       }
-      const W = s[e.W]!;
+      const eff = effective(r, kind, t, params[l]!.p);
+      const W = eff.W;
       const u = uIn(l);
       const db = r.sum(aBar, 0);
       // W̄ = hᵀ·ā + uᵀ·ǡ as one product (tfjs-wasm's transposed matMul is not vectorised; transpose is cheap).
       const dW = u ? outer(r.concat([hIn(l), u], 0), r.concat([aBar, adBar], 0)) : r.add(outer(hIn(l), aBar), r.sum(r.reshape(adBar, [D, B, -1]), 1));
-      grads[l] = layerGrads(r, kind, t, params[l]!.p, e.ctx.map((i) => s[i]!), dW, db);
+      grads[l] = layerGrads(r, kind, t, params[l]!.p, eff.ctx, dW, db);
       const Wc = params[l]!.Wc;
       if (Wc) {
         grads[l]!.push(outer(c!, aBar));
