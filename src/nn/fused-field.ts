@@ -11,10 +11,12 @@
  *
  * The op is built the way tfjs-core extends itself: a named kernel registered per backend
  * (`registerKernel`: wasm, cpu, webgpu) returns dY/dt and the intermediates its backward pass
- * reads, and a registered gradient (`registerGradient` with `saveAllInputs` and `outputsToSave`)
- * receives them, so the engine's own tape keeps the saved tensors and frees them when the tape
- * is done (a rejected adaptive step, an output no loss used, a solve that threw). The backward
- * pass is a second registered kernel. Where the gradient itself is being taped (a gradient of
+ * reads; where a tape records, a second registered op takes them as inputs and returns the
+ * value, and its registered gradient (`registerGradient` with `saveAllInputs`) receives them, so
+ * the engine's own tape keeps the saved tensors and frees them when the tape is done (a
+ * rejected adaptive step, an output no loss used, a solve that threw). Inputs rather than
+ * outputs: the engine gives every output the loss does not read a zero cotangent of its size in
+ * each backward pass, megabytes per evaluation. The backward pass is a third registered kernel. Where the gradient itself is being taped (a gradient of
  * the gradient: a Hessian through the field), the gradient is taken on the taped reference
  * instead, at the saved inputs, so higher orders stay right.
  */
@@ -34,7 +36,12 @@ export type { AugmentedLayout };
 type T = tf.TensorInfo;
 type Tensor = tf.Tensor;
 
-/** The registered kernels' names: the dynamics (value + intermediates) and its closed-form backward pass. */
+/**
+ * The registered kernels' names: the dynamics' arithmetic (value + intermediates), the taped op
+ * that hands the value and its intermediates to the tape (its gradient registered), and the
+ * closed-form backward pass.
+ */
+export const CNF_DYNAMICS_FORWARD = 'BiflowCNFDynamicsForward';
 export const CNF_DYNAMICS = 'BiflowCNFDynamics';
 export const CNF_DYNAMICS_GRAD = 'BiflowCNFDynamicsGrad';
 
@@ -67,20 +74,24 @@ const backwardKernel = onRunner((r, [dy, y, ...rest], attrs) => {
   return dynamics(attrs).backward(r, dy!, y!, rest.slice(0, nVars), rest.slice(nVars));
 });
 
+/** Inputs [Y, ...variables, value, ...intermediates]; output the value (its buffer, shared). */
+const tapedKernel = onRunner((_r, inputs, attrs) => [inputs[inputs.length - savedTable(attrs).count - 1]!]);
+
 for (const backendName of BACKENDS) {
-  tf.registerKernel({ kernelName: CNF_DYNAMICS, backendName, kernelFunc: forwardKernel });
+  tf.registerKernel({ kernelName: CNF_DYNAMICS_FORWARD, backendName, kernelFunc: forwardKernel });
+  tf.registerKernel({ kernelName: CNF_DYNAMICS, backendName, kernelFunc: tapedKernel });
   tf.registerKernel({ kernelName: CNF_DYNAMICS_GRAD, backendName, kernelFunc: backwardKernel });
 }
 
 tf.registerGradient({
   kernelName: CNF_DYNAMICS,
+  // Y, the variables and the intermediates, as inputs: an output the loss does not read would
+  // cost the engine a zero cotangent of its size in every backward pass.
   saveAllInputs: true,
-  // Every intermediate (the value itself is not read): more flags than any net has outputs.
-  outputsToSave: [false, ...new Array<boolean>(4096).fill(true)],
   gradFunc: (dys, saved, attrsMap) => {
     const attrs = attrsMap as unknown as DynamicsAttrs;
     const dy = (Array.isArray(dys) ? dys[0] : dys)!;
-    const nVars = saved.length - 1 - savedTable(attrs).count;
+    const nVars = saved.length - 2 - savedTable(attrs).count;
     const [y, ...vars] = saved.slice(0, nVars + 1);
     let grads: Tensor[];
     if (isRecording()) {
@@ -91,7 +102,7 @@ tf.registerGradient({
       const reference = (t: number, yy: Tensor) => tapedAugmented((s, z, c) => applyLayers(attrs.kind, attrs.activation, layers, s, z, c), attrs, t, yy);
       grads = gradsOf(() => tf.sum(tf.mul(reference(attrs.t, y!), dy)), [y!, ...vars]);
     } else {
-      grads = tf.engine().runKernel(CNF_DYNAMICS_GRAD, [dy, ...saved] as unknown as tf.NamedTensorMap, attrsMap) as Tensor[];
+      grads = tf.engine().runKernel(CNF_DYNAMICS_GRAD, [dy, ...saved.slice(0, nVars + 1), ...saved.slice(nVars + 2)] as unknown as tf.NamedTensorMap, attrsMap) as Tensor[];
     }
     return Object.fromEntries(grads.map((g, i) => [String(i), () => g]));
   },
@@ -115,10 +126,21 @@ export type AugmentedReference = (t: number, y: Tensor) => Tensor;
 export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number, y: tf.Tensor2D, reference: AugmentedReference): tf.Tensor2D {
   if (!KernelRunner.create()) return reference(t, y) as tf.Tensor2D;
   const attrs: DynamicsAttrs = { dim: layout.dim, regs: layout.regs, trace: layout.trace, context: layout.context ?? 0, t, kind: net.kind, activation: net.activation, layers: net.layers.length };
-  const outs = tf.engine().runKernel(CNF_DYNAMICS, [y, ...net.layers.flat()] as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as Tensor[];
-  // The intermediates live on as the tape's saved copies (if a tape records the op); these go.
-  tf.dispose(outs.slice(1));
-  return outs[0] as tf.Tensor2D;
+  const inputs = [y, ...net.layers.flat()];
+  // The arithmetic runs below the engine (a recorded op without a gradient would stop the tape);
+  // where a tape records, the taped op takes the value and the intermediates as its inputs, and
+  // the engine keeps them for the registered gradient until the tape is done.
+  const engine = tf.engine() as unknown as { backend: unknown; makeTensorFromTensorInfo(x: T): Tensor };
+  const kernel = tf.getKernel(CNF_DYNAMICS_FORWARD, tf.getBackend())!;
+  const infos = kernel.kernelFunc({ inputs: inputs as unknown as tf.NamedTensorInfoMap, attrs: attrs as unknown as tf.NamedAttrMap, backend: engine.backend as tf.KernelBackend }) as T[];
+  const outs = infos.map((x) => engine.makeTensorFromTensorInfo(x));
+  if (!isRecording()) {
+    tf.dispose(outs.slice(1));
+    return outs[0] as tf.Tensor2D;
+  }
+  const [value] = tf.engine().runKernel(CNF_DYNAMICS, [...inputs, ...outs] as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as Tensor[];
+  tf.dispose(outs);
+  return value as tf.Tensor2D;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACTIVATIONS, LAYER_KINDS, ODENet, tf, useBackend } from '../../src/index.js';
 import type { ActivationName, LayerKind } from '../../src/index.js';
-import { augmentedWidth, CNF_DYNAMICS, CNF_DYNAMICS_GRAD } from '../../src/nn/fused-field.js';
+import { augmentedWidth, CNF_DYNAMICS, CNF_DYNAMICS_FORWARD, CNF_DYNAMICS_GRAD } from '../../src/nn/fused-field.js';
 import type { AugmentedLayout } from '../../src/nn/fused-field.js';
 import { leaks, maxDiff, values } from '../tensor-helpers.js';
 
@@ -172,11 +172,12 @@ describe('closed-form augmented CNF dynamics (fused op)', () => {
     net.dispose();
   });
 
-  it('is one registered kernel with a registered gradient, its backward pass a second kernel', () => {
+  it('is registered kernels: its arithmetic, the taped op with a registered gradient (run once per taped evaluation), and the backward pass', () => {
     const net = new ODENet({ dim: D, hidden: [6], seed: 2 });
     const layout: AugmentedLayout = { dim: D, regs: true, trace: 'exact' };
     const { y, w } = inputs(layout, 90);
     for (const backend of ['wasm', 'cpu', 'webgpu']) {
+      expect(tf.getKernel(CNF_DYNAMICS_FORWARD, backend), backend).toBeDefined();
       expect(tf.getKernel(CNF_DYNAMICS, backend), backend).toBeDefined();
       expect(tf.getKernel(CNF_DYNAMICS_GRAD, backend), backend).toBeDefined();
     }
