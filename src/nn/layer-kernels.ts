@@ -7,7 +7,7 @@
 import type { tf } from '../backend/engine.js';
 import type { HostBuffers, KernelRunner } from '../backend/kernels.js';
 import type { ActivationName } from './activations.js';
-import { ACTIVATION_DEFS, NUMBER_ARITH, WGSL_ARITH } from './activation-defs.js';
+import { ACTIVATION_DEFS, activationBack, NUMBER_ARITH, WGSL_ARITH } from './activation-defs.js';
 import type { ActivationDef, Arith } from './activation-defs.js';
 import { LAYER_DEFS, namedExtras } from './layer-defs.js';
 import type { LayerDef } from './layer-defs.js';
@@ -37,14 +37,14 @@ export const JETS = Object.fromEntries(
       h: def.h(WGSL_ARITH, 'v0'),
       d1: def.d1(WGSL_ARITH, 'v0', 'v1'),
       // ā = h̄·σ′ + σ̄′·σ″ from (h̄, σ̄′, h, σ′, a).
-      back: WGSL_ARITH.add(WGSL_ARITH.mul('v0', 'v3'), WGSL_ARITH.mul('v1', def.d2(WGSL_ARITH, 'v4', 'v2', 'v3'))),
+      back: activationBack(def, WGSL_ARITH, 'v0', 'v1', 'v4', 'v2', 'v3'),
     };
     const jet: ActivationJet = {
       jet: (r, a) => {
         const h = r.elementwise(wgsl.h, [a]) ?? def.h(r, a);
         return { h, d1: r.elementwise(wgsl.d1, [a, h]) ?? def.d1(r, a, h) };
       },
-      back: (r, hBar, d1Bar, a, h, d1) => r.elementwise(wgsl.back, [hBar, d1Bar, h, d1, ...(def.needsInput ? [a!] : [])]) ?? r.add(r.mul(hBar, d1), r.mul(d1Bar, def.d2(r, a!, h, d1))),
+      back: (r, hBar, d1Bar, a, h, d1) => r.elementwise(wgsl.back, [hBar, d1Bar, h, d1, ...(def.needsInput ? [a!] : [])]) ?? activationBack(def, r, hBar, d1Bar, a!, h, d1),
       needsInput: def.needsInput,
     };
     return [name, jet];
