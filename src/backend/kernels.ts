@@ -10,6 +10,7 @@
  * run: callers pass well-formed shapes).
  */
 import { tf } from './engine.js';
+import { ElementwiseProgram } from './webgpu-elementwise.js';
 
 type TI = tf.TensorInfo;
 type Backend = {
@@ -137,6 +138,19 @@ export class KernelRunner {
     const axes = axis === undefined ? x.shape.map((_, i) => i) : [axis < 0 ? x.shape.length + axis : axis];
     return this.run('Sum', { x }, { axis: axes, keepDims: false });
   }
+  /**
+   * One fused program for an elementwise WGSL expression over inputs that broadcast to `shape`
+   * (`v0`, `v1`, … in `expr`; see webgpu-elementwise.ts), or null on backends that run no WGSL: the caller then
+   * composes the expression from the runner's kernels.
+   */
+  elementwise(expr: string, inputs: TI[], shape = inputs[0]!.shape): TI | null {
+    const b = this.backend as unknown as { runWebGPUProgram?(program: unknown, inputs: TI[], dtype: 'float32'): TI };
+    if (!b.runWebGPUProgram) return null;
+    const out = b.runWebGPUProgram(new ElementwiseProgram(shape, expr, inputs.length), inputs, 'float32');
+    this.made.push(out);
+    return out;
+  }
+
   /** The transpose of a matrix. */
   transpose(x: TI): TI {
     return this.run('Transpose', { x }, { perm: [1, 0] });
@@ -189,55 +203,22 @@ export class KernelRunner {
   }
 
   /**
-   * x as an output of a registered kernel: the engine owns its buffer from here on (the runner no
-   * longer frees it; a view hands over its buffer, an outside tensor gets one more reference).
+   * Hands x over as a kernel's output (the engine makes it a tensor): the runner no longer frees
+   * it — a view of a buffer it made hands over that buffer — and a buffer it did not make (an
+   * input, or a view of one) gets a reference of its own.
    */
   output(x: TI): TI {
-    if (this.take(x)) return x;
-    const i = this.made.findIndex((m) => m.dataId === x.dataId);
-    if (i >= 0) this.made.splice(i, 1);
-    else this.backend.incRef(x.dataId);
+    if (!this.take(x)) {
+      const i = this.made.findIndex((m) => m.dataId === x.dataId);
+      if (i >= 0) this.made.splice(i, 1);
+      else this.backend.incRef(x.dataId);
+    }
     return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   }
 
   /** Hands x to the engine as a tensor (in the current scope); the runner no longer frees it. */
   keep(x: TI): tf.Tensor {
-    if (!this.take(x)) this.backend.incRef(x.dataId);
-    return (tf.engine() as unknown as { makeTensorFromTensorInfo(t: TI): tf.Tensor }).makeTensorFromTensorInfo(x);
-  }
-
-  /**
-   * Keeps xs alive past `free()` until the returned `release` is called, as `items`: the runner's
-   * own buffers (and views of them) by their buffer, and outside tensors (inputs, variables) as
-   * engine tensors of their own, so that a variable assigned in between keeps the value it had
-   * here and the engine's books stay right.
-   */
-  hold(xs: readonly TI[]): { items: TI[]; release: () => void } {
-    const owned: { dataId: unknown }[] = [];
-    const tensors: tf.Tensor[] = [];
-    const items = xs.map((x) => {
-      if (this.take(x)) {
-        owned.push({ dataId: x.dataId });
-        return x;
-      }
-      if (this.made.some((m) => m.dataId === x.dataId)) {
-        this.backend.incRef(x.dataId);
-        owned.push({ dataId: x.dataId });
-        return { dataId: x.dataId, shape: x.shape, dtype: x.dtype } as TI;
-      }
-      const t = tf.keep(this.keep(x));
-      tensors.push(t);
-      return t;
-    });
-    return {
-      items,
-      release: () => {
-        for (const x of owned) this.backend.disposeData(x.dataId);
-        owned.length = 0;
-        tf.dispose(tensors);
-        tensors.length = 0;
-      },
-    };
+    return (tf.engine() as unknown as { makeTensorFromTensorInfo(t: TI): tf.Tensor }).makeTensorFromTensorInfo(this.output(x));
   }
 
   /**

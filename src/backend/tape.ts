@@ -40,16 +40,6 @@ export function isTapedOp(): boolean {
   return s.gradientDepth > 0 && s.kernelDepth === 1;
 }
 
-const releaseListeners: (() => void)[] = [];
-
-/**
- * Registers a function run after tape entries are freed here: holders of buffers that live until
- * a tape is done (the fused CNF op) release theirs at once instead of at their next call.
- */
-export function onTapeReleased(listener: () => void): void {
-  releaseListeners.push(listener);
-}
-
 function freeNodes(nodes: readonly TapeNode[], outputs: boolean): void {
   for (const node of nodes) {
     for (const t of node.saved ?? []) t.dispose();
@@ -57,7 +47,6 @@ function freeNodes(nodes: readonly TapeNode[], outputs: boolean): void {
     // returned) is still alive and not kept: the forward's tidy freed the rest.
     if (outputs) for (const t of node.outputs ?? []) if (!t.kept && !t.isDisposed) t.dispose();
   }
-  for (const listener of releaseListeners) listener();
 }
 
 /**

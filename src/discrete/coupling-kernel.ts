@@ -18,7 +18,7 @@ import { KernelRunner } from '../backend/kernels.js';
 import { engineState } from '../backend/tape.js';
 import { BiflowError } from '../errors.js';
 import type { HostBuffers } from '../backend/kernels.js';
-import { JETS } from '../nn/fused-field.js';
+import { JETS } from '../nn/layer-kernels.js';
 import type { ActivationName } from '../nn/activations.js';
 import { transformBackward, transformForward } from './coupling-host.js';
 import type { TransformSpec } from './coupling-host.js';

@@ -45,6 +45,8 @@ export interface CNFStats {
 /** FFJORD's continuous normalizing flow as a bijector: dz/dt = f(t, z) with d log p/dt = −tr ∂f/∂z integrated from 0 (data) to T (latent), exact or Hutchinson trace (Grathwohl et al., arXiv:1810.01367). */
 export class CNF implements Bijector {
   readonly dim: number;
+  /** Width of the context rows the dynamics condition on (0: unconditional). */
+  readonly contextDim: number;
   readonly net: ODENet;
   /** √T, trained when `trainT` (FFJORD's parametrisation keeps T positive). */
   readonly sqrtT: tf.Variable;
@@ -60,11 +62,12 @@ export class CNF implements Bijector {
   constructor(private options: CNFOptions) {
     checkCNFOptions('CNF', options);
     if (options.dim === undefined) throw new InvalidArgumentError('CNF', 'dim', options.dim, 'must be a positive integer, got {value}.');
-    const { dim, hidden = [64, 64, 64], layer = 'concatsquash', activation = 'tanh', T = 0.5, seed = 0 } = options;
+    const { dim, contextDim = 0, hidden = [64, 64, 64], layer = 'concatsquash', activation = 'tanh', T = 0.5, seed = 0 } = options;
     this.dim = dim;
+    this.contextDim = contextDim;
     this.trainT = options.trainT ?? true;
     // The net first: if it cannot be built (too large), nothing is left allocated.
-    this.net = new ODENet({ dim, hidden, layer, activation, seed });
+    this.net = new ODENet({ dim, hidden, layer, activation, contextDim, seed });
     this.sqrtT = tf.tidy(() => tf.variable(tf.scalar(Math.sqrt(T)), this.trainT));
     this.trace = options.trace ?? (dim <= 8 ? 'exact' : 'hutchinson');
   }
@@ -125,19 +128,47 @@ export class CNF implements Bijector {
   private pass(fn: string, x: tf.Tensor2D, toLatent: boolean, options: PassOptions | undefined): { y: tf.Tensor2D; logDet: tf.Tensor1D; nfe: number; backward: () => number } {
     const o = checkPassOptions(fn, options);
     if (!(x instanceof tf.Tensor) || x.rank !== 2 || x.shape[1] !== this.dim) throw new InvalidArgumentError(fn, 'x', x instanceof tf.Tensor ? x.shape : x, `must be a [N, ${this.dim}] tensor, got {value}.`);
+    const context = this.checkContext(fn, o.context, x.shape[0]);
     let stats = { nfe: 0, backward: () => 0 };
+    const D = this.dim;
     // withTapeCleanup: a solve that throws under the caller's tape (a non-finite field) takes the
     // start state's concat and the rows' slices off the tape too, which would keep their saved tensors.
-    const [y, logDet] = withTapeCleanup(() => onFiniteRows(x, (rows): [tf.Tensor2D, tf.Tensor1D] => {
-      if (rows.shape[0] === 0) return [tf.zeros([0, this.dim]), tf.zeros([0])];
-      const r = this.integrate(rows, toLatent, o);
-      stats = r;
-      return [r.y, r.logDet] as [tf.Tensor2D, tf.Tensor1D];
-    }));
+    // A conditional block filters the rows of [x, c] together: a row's context goes with it.
+    const [y, logDet] = withTapeCleanup(() => {
+      const xc = context ? tf.concat([x, context], 1) : x;
+      try {
+        return onFiniteRows(xc, (rows): [tf.Tensor2D, tf.Tensor1D] => {
+          if (rows.shape[0] === 0) return [tf.zeros([0, D]), tf.zeros([0])];
+          const [z, c] = context ? tf.split(rows, [D, this.contextDim], 1) as tf.Tensor2D[] : [rows, null];
+          try {
+            const r = this.integrate(z!, toLatent, o, c ?? null);
+            stats = r;
+            return [r.y, r.logDet] as [tf.Tensor2D, tf.Tensor1D];
+          } finally {
+            if (c) tf.dispose([z!, c]);
+          }
+        });
+      } finally {
+        if (context) xc.dispose();
+      }
+    });
     return { y, logDet, nfe: stats.nfe, backward: stats.backward };
   }
 
-  private integrate(x: tf.Tensor2D, toLatent: boolean, o: PassOptions): { y: tf.Tensor2D; logDet: tf.Tensor1D; nfe: number; backward: () => number } {
+  /**
+   * The context rows of a pass: `[N, contextDim]` for a conditional block (a typed error naming
+   * `context` otherwise), null for an unconditional one, which ignores any context it is given.
+   */
+  private checkContext(fn: string, context: unknown, n: number): tf.Tensor2D | null {
+    if (this.contextDim === 0) return null;
+    if (!(context instanceof tf.Tensor) || context.isDisposed || context.rank !== 2 || context.shape[0] !== n || context.shape[1] !== this.contextDim) {
+      const got = context instanceof tf.Tensor ? (context.isDisposed ? 'a disposed tensor' : context.shape) : context;
+      throw new InvalidArgumentError(fn, 'context', got, `must be a [${n}, ${this.contextDim}] tensor (one context row per row) for a CNF with contextDim ${this.contextDim}, got {value}. Pass { context } in the options.`);
+    }
+    return context as tf.Tensor2D;
+  }
+
+  private integrate(x: tf.Tensor2D, toLatent: boolean, o: PassOptions, context: tf.Tensor2D | null): { y: tf.Tensor2D; logDet: tf.Tensor1D; nfe: number; backward: () => number } {
     const { method = 'dopri5', rtol = 1e-5, atol = 1e-5, stepSize, gradient = 'backsolve' } = this.options;
     const T = this.T;
     const [t0, t1] = toLatent ? [0, T] : [T, 0];
@@ -146,12 +177,13 @@ export class CNF implements Bijector {
     // RNODE penalties belong to the training loss only.
     const regs = training && toLatent && (kineticWeight > 0 || jacobianWeight > 0);
     const hutch = (o.trace ?? (training ? this.trace : 'exact')) === 'hutchinson';
-    const layout: AugmentedLayout = { dim: this.dim, regs, trace: hutch ? 'hutchinson' : 'exact' };
+    const layout: AugmentedLayout = { dim: this.dim, regs, trace: hutch ? 'hutchinson' : 'exact', context: this.contextDim };
     const n = x.shape[0];
     const D = this.dim;
     const probe = hutch ? this.drawProbe(n, training && o.seed === undefined ? null : (o.seed ?? 0)) : null;
-    // One row per component, one column per sample (see nn/fused-field.ts).
-    const y0 = tf.tidy(() => tf.concat([tf.transpose(x), tf.zeros([regs ? 3 : 1, n]), ...(probe ? [tf.transpose(probe)] : [])], 0));
+    // One row per component, one column per sample (see nn/fused-field.ts); the context rides as
+    // constant rows (dc/dt = 0), so every gradient mode carries ∂loss/∂c back with the state.
+    const y0 = tf.tidy(() => tf.concat([tf.transpose(x), tf.zeros([regs ? 3 : 1, n]), ...(probe ? [tf.transpose(probe)] : []), ...(context ? [tf.transpose(context)] : [])], 0));
     probe?.dispose();
     try {
       const field = this.field(layout);
@@ -203,14 +235,16 @@ export class CNF implements Bijector {
 
   /**
    * States of the points x along the flow at `count` evenly spaced times from 0 (data) to T
-   * (latent): `[count][N][dim]`, for trajectory plots. No gradient.
+   * (latent): `[count][N][dim]`, for trajectory plots. No gradient. A conditional block needs
+   * the context rows `[N, contextDim]`.
    */
-  trajectory(x: tf.Tensor2D, count = 21): number[][][] {
+  trajectory(x: tf.Tensor2D, count = 21, context?: tf.Tensor2D): number[][][] {
+    const c = this.checkContext('CNF.trajectory', context, x.shape[0]) ?? undefined;
     const { method = 'dopri5', rtol = 1e-5, atol = 1e-5, stepSize } = this.options;
     const T = this.T;
     const ts = Array.from({ length: count }, (_, i) => (T * i) / (count - 1));
     // The state alone: no divergence is needed to draw paths.
-    const sol = odeint((t: number, z: tf.Tensor): tf.Tensor => this.net.apply(t, z), x, ts, { method, rtol, atol, stepSize });
+    const sol = odeint((t: number, z: tf.Tensor): tf.Tensor => this.net.apply(t, z, c), x, ts, { method, rtol, atol, stepSize });
     const n = x.shape[0];
     const out = sol.ys.map((y) => {
       const v = readValues(tf.clone(y as tf.Tensor), 'CNF.trajectory');
@@ -223,14 +257,16 @@ export class CNF implements Bijector {
   /**
    * The states of x along the forward flow at `interior` evenly spaced interior times and at T:
    * `interior + 1` tensors `[N, dim]` (x itself excluded), differentiable through the block's
-   * gradient mode, √T included — the alignment targets of a learned one-pass inverse.
+   * gradient mode, √T included — the alignment targets of a learned one-pass inverse. A
+   * conditional block needs the context rows `[N, contextDim]` (held fixed: no gradient to them).
    */
-  path(x: tf.Tensor2D, interior: number): tf.Tensor2D[] {
+  path(x: tf.Tensor2D, interior: number, context?: tf.Tensor2D): tf.Tensor2D[] {
     if (!Number.isInteger(interior) || interior < 0) throw new InvalidArgumentError('CNF.path', 'interior', interior, 'must be an integer ≥ 0, got {value}.');
+    const c = this.checkContext('CNF.path', context, x.shape[0]) ?? undefined;
     const { method = 'dopri5', rtol = 1e-5, atol = 1e-5, stepSize, gradient = 'backsolve' } = this.options;
     const T = this.T;
     const fractions = Array.from({ length: interior + 2 }, (_, i) => i / (interior + 1));
-    const f = (t: number, z: tf.Tensor): tf.Tensor => this.net.apply(t, z);
+    const f = (t: number, z: tf.Tensor): tf.Tensor => this.net.apply(t, z, c);
     const sol = odeint(f, x, fractions.map((s) => s * T), { method, rtol, atol, stepSize, gradient, params: this.net.variables });
     const [start, ...states] = sol.ys as tf.Tensor2D[];
     start!.dispose();

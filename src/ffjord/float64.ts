@@ -5,31 +5,25 @@
  * log-density can be computed to 1e-9 and beyond — the reference of the solver-tolerance harness,
  * where float32 solves cannot go below ~1e-7.
  */
+import { InvalidArgumentError } from '../errors.js';
 import type { ActivationName } from '../nn/activations.js';
+import { ACTIVATION_DEFS, NUMBER_ARITH } from '../nn/activation-defs.js';
+import type { ActivationDef } from '../nn/activation-defs.js';
+import { LAYER_DEFS, namedExtras } from '../nn/layer-defs.js';
 import { odeint } from '../ode/odeint.js';
 import type { MethodName } from '../ode/tableaux/index.js';
 import type { CNF } from './cnf.js';
 
-/** Each activation's value and derivative in float64. */
-const ACT64: Record<ActivationName, (x: number) => [number, number]> = {
-  tanh: (x) => {
-    const y = Math.tanh(x);
-    return [y, 1 - y * y];
-  },
-  sigmoid: (x) => {
-    const s = 1 / (1 + Math.exp(-x));
-    return [s, s * (1 - s)];
-  },
-  softplus: (x) => [x > 30 ? x : Math.log1p(Math.exp(x)), 1 / (1 + Math.exp(-x))],
-  swish: (x) => {
-    const s = 1 / (1 + Math.exp(-x));
-    return [x * s, s + x * s * (1 - s)];
-  },
-  elu: (x) => (x > 0 ? [x, 1] : [Math.expm1(x), Math.exp(x)]),
-};
+/** Each activation's value and derivative in float64, from its one definition. */
+const ACT64 = Object.fromEntries(Object.entries(ACTIVATION_DEFS).map(([name, def]: [string, ActivationDef]) => [name, (x: number): [number, number] => {
+  const h = def.h(NUMBER_ARITH, x);
+  return [h, def.d1(NUMBER_ARITH, x, h)];
+}])) as Record<ActivationName, (x: number) => [number, number]>;
 
 interface Layer64 {
   W: Float64Array;
+  /** A conditioned net's W_c ([contextDim, cols]): the context adds c·W_c to the shift. */
+  Wc: Float64Array | null;
   rows: number;
   cols: number;
   /** Per output unit at time t: h' = (h·W)·scale(t) + shift(t). */
@@ -37,41 +31,39 @@ interface Layer64 {
   shift: (t: number, out: Float64Array) => void;
 }
 
-const sig = (x: number) => 1 / (1 + Math.exp(-x));
 
-/** The CNF's net as float64 layers (weights read once). */
+/** The CNF's net as float64 layers (weights read once), their time terms from the kinds' one definition. */
 function layers64(cnf: CNF): Layer64[] {
   const net = cnf.net;
+  const def = LAYER_DEFS[net.layer];
   const sizes = [net.dim, ...net.hidden, net.dim];
-  return net.layerVariables.map((layer, l) => {
-    const [Wfull, b, e0, e1, e2] = layer.map((v) => Float64Array.from(v.dataSync()));
+  return net.layerVariables.map((vars, l) => {
+    const layer = vars.map((v) => Float64Array.from(v.dataSync()));
+    const Wc = net.contextDim > 0 ? layer.pop()! : null;
     const rows = sizes[l]!;
     const cols = sizes[l + 1]!;
     // concat: the last row of W multiplies t.
-    const W = net.layer === 'concat' ? Wfull!.subarray(0, rows * cols) : Wfull!;
-    const tRow = net.layer === 'concat' ? Wfull!.subarray(rows * cols) : null;
-    const ones = (_t: number, out: Float64Array) => out.fill(1);
-    const gate = (t: number, out: Float64Array) => {
-      for (let j = 0; j < cols; j++) out[j] = sig(t * e0![j]! + e1![j]!);
+    const W = def.timeRow ? layer[0]!.subarray(0, rows * cols) : layer[0]!;
+    const b = layer[1]!;
+    const q = namedExtras(def, layer, () => layer[0]!.subarray(rows * cols));
+    const at = (j: number): Record<string, number> => Object.fromEntries(Object.entries(q).map(([k, v]) => [k, v.length === 1 ? v[0]! : v[j]!]));
+    const scale = (t: number, out: Float64Array) => {
+      for (let j = 0; j < cols; j++) out[j] = def.scale ? def.scale(NUMBER_ARITH, t, at(j)) : 1;
     };
-    switch (net.layer) {
-      case 'concatsquash':
-        return { W, rows, cols, scale: gate, shift: (t, out) => { gate(t, out); for (let j = 0; j < cols; j++) out[j] = b![j]! * out[j]! + t * e2![j]!; } };
-      case 'squash':
-        return { W, rows, cols, scale: gate, shift: (t, out) => { gate(t, out); for (let j = 0; j < cols; j++) out[j] = b![j]! * out[j]!; } };
-      case 'hyper':
-        return { W, rows, cols, scale: (t, out) => out.fill(1 + Math.tanh(t * e0![0]!)), shift: (_t, out) => out.set(b!) };
-      case 'concat':
-        return { W, rows, cols, scale: ones, shift: (t, out) => { for (let j = 0; j < cols; j++) out[j] = b![j]! + t * tRow![j]!; } };
-      case 'ignore':
-        return { W, rows, cols, scale: ones, shift: (_t, out) => out.set(b!) };
-    }
+    const shift = (t: number, out: Float64Array) => {
+      for (let j = 0; j < cols; j++) {
+        const qj = at(j);
+        out[j] = def.shift(NUMBER_ARITH, t, b[j]!, def.scale ? def.scale(NUMBER_ARITH, t, qj) : null, qj);
+      }
+    };
+    return { W, Wc, rows, cols, scale, shift };
   });
 }
 
 /**
  * The augmented field of `cnf` for N points in float64: state [z (N·D, row-major), L (N)],
- * derivative [f(t, z), tr ∂f/∂z]. Writes into `dy`.
+ * derivative [f(t, z), tr ∂f/∂z]. Writes into `dy`. A conditional CNF reads the points'
+ * context rows (`context`, row-major [N, contextDim]).
  *
  * @example
  * ```ts
@@ -83,8 +75,10 @@ function layers64(cnf: CNF): Layer64[] {
  * f(0, Float64Array.of(0.5, -0.2, 0), dy);     // dy = [dz/dt, tr ∂f/∂z]
  * ```
  */
-export function cnfField64(cnf: CNF, N: number): (t: number, y: Float64Array, dy: Float64Array) => void {
+export function cnfField64(cnf: CNF, N: number, context?: ArrayLike<number>): (t: number, y: Float64Array, dy: Float64Array) => void {
   const D = cnf.dim;
+  const C = cnf.contextDim;
+  if (C > 0 && (context === undefined || context.length !== N * C)) throw new InvalidArgumentError('cnfField64', 'context', context === undefined ? undefined : `${context.length} values`, `must hold ${N * C} values (${N} rows of contextDim ${C}, row-major) for a conditional CNF, got {value}.`);
   const layers = layers64(cnf);
   const act = ACT64[cnf.net.activation];
   const width = Math.max(...layers.map((l) => l.cols), D);
@@ -110,7 +104,8 @@ export function cnfField64(cnf: CNF, N: number): (t: number, y: Float64Array, dy
         for (let j = 0; j < cols; j++) {
           let v = 0;
           for (let r = 0; r < rows; r++) v += h[r]! * W[r * cols + j]!;
-          const pre = v * sc[j]! + sh[j]!;
+          let pre = v * sc[j]! + sh[j]!;
+          if (l.Wc) for (let q = 0; q < C; q++) pre += context![p * C + q]! * l.Wc[q * cols + j]!;
           const [a, da] = last ? [pre, 1] : act(pre);
           hNext[j] = a;
           for (let i = 0; i < D; i++) {
@@ -134,7 +129,8 @@ export function cnfField64(cnf: CNF, N: number): (t: number, y: Float64Array, dy
 
 /**
  * The CNF's forward map of the rows x (row-major [N, D]) in float64: z(T) and the log-det L(T),
- * solved with `method` at rtol = atol = `tol` (default dopri8 at 1e-10).
+ * solved with `method` at rtol = atol = `tol` (default dopri8 at 1e-10); a conditional CNF takes
+ * the rows' `context` (row-major [N, contextDim]).
  *
  * @example
  * ```ts
@@ -147,12 +143,12 @@ export function cnfField64(cnf: CNF, N: number): (t: number, y: Float64Array, dy
  * nfe;
  * ```
  */
-export function cnfForward64(cnf: CNF, x: ArrayLike<number>, { method = 'dopri8', tol = 1e-10 }: { method?: MethodName; tol?: number } = {}): { z: Float64Array; logDet: Float64Array; nfe: number } {
+export function cnfForward64(cnf: CNF, x: ArrayLike<number>, { method = 'dopri8', tol = 1e-10, context }: { method?: MethodName; tol?: number; context?: ArrayLike<number> } = {}): { z: Float64Array; logDet: Float64Array; nfe: number } {
   const D = cnf.dim;
   const N = x.length / D;
   const y0 = new Float64Array(N * D + N);
   y0.set(Array.from(x));
-  const f = cnfField64(cnf, N);
+  const f = cnfField64(cnf, N, context);
   const sol = odeint((t: number, y: Float64Array, dy?: Float64Array) => {
     const out = dy ?? new Float64Array(y.length);
     f(t, y, out);

@@ -8,7 +8,7 @@ import { TRACE_ESTIMATORS } from '../flows/bijector.js';
 import type { TraceEstimator } from '../flows/bijector.js';
 import { checkActivation } from '../nn/activations.js';
 import type { ActivationName } from '../nn/activations.js';
-import { checkHidden, checkLayerKind } from '../nn/odenet.js';
+import { checkContextDim, checkHidden, checkLayerKind } from '../nn/odenet.js';
 import type { LayerKind } from '../nn/odenet.js';
 import type { GradientMode } from '../ode/gradients.js';
 import { solverFor } from '../ode/solver.js';
@@ -18,6 +18,11 @@ import type { MethodName } from '../ode/tableaux/index.js';
 /** Options of a {@link CNF}: the ODE net, the solver and tolerances, the gradient mode, the trace estimator and the RNODE penalties. */
 export interface CNFOptions {
   dim: number;
+  /**
+   * Width of the context c the dynamics condition on (default 0: unconditional): every layer of
+   * the ODE net takes c (see {@link ODENet}); forward and inverse then need `options.context`.
+   */
+  contextDim?: number;
   hidden?: number[];
   layer?: LayerKind;
   activation?: ActivationName;
@@ -57,7 +62,7 @@ const GRADIENT_MODES: Record<GradientMode, true> = { direct: true, backsolve: tr
 export const PROBES = ['gaussian', 'rademacher'] as const;
 /** Every key of {@link CNFOptions} (unknown keys are typos: rejected). */
 const KEYS: Record<keyof CNFOptions, true> = {
-  dim: true, hidden: true, layer: true, activation: true, T: true, method: true, rtol: true, atol: true, stepSize: true, trainT: true,
+  dim: true, contextDim: true, hidden: true, layer: true, activation: true, T: true, method: true, rtol: true, atol: true, stepSize: true, trainT: true,
   kineticWeight: true, jacobianWeight: true, gradient: true, fused: true, trace: true, probe: true, seed: true,
 };
 
@@ -75,6 +80,7 @@ export function checkCNFOptions(fn: string, o: Partial<CNFOptions>, prefix = '')
     if (!Object.prototype.hasOwnProperty.call(KEYS, k)) throw new InvalidArgumentError(fn, at(k), (o as Record<string, unknown>)[k], `is not a CNF option (got {value}). Known: ${Object.keys(KEYS).join(', ')}.`);
   }
   if (o.dim !== undefined && (!Number.isInteger(o.dim) || o.dim < 1)) throw new InvalidArgumentError(fn, at('dim'), o.dim, 'must be a positive integer, got {value}.');
+  if (o.contextDim !== undefined) checkContextDim(fn, o.contextDim, at('contextDim'));
   if (o.hidden !== undefined) checkHidden(fn, o.hidden, at('hidden'));
   if (o.layer !== undefined) checkLayerKind(fn, o.layer, at('layer'));
   if (o.activation !== undefined) checkActivation(fn, o.activation, { relu: false, arg: at('activation') });

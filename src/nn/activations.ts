@@ -4,10 +4,13 @@
  * which the tape does not connect back to the input: a gradient of such a gradient is silently
  * wrong (tfjs issue 3252). FFJORD needs exactly that — the parameter gradient of a Hutchinson
  * trace estimate εᵀ(∂f/∂z)ε — so every activation here is a `tf.customGrad` whose backward pass
- * is written with ops on x, each differentiable again.
+ * is written with ops on x, each differentiable again. The formulas are the one definition of each
+ * activation (activation-defs.ts), evaluated on tensors.
  */
 import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
+import { ACTIVATION_DEFS } from './activation-defs.js';
+import type { ActivationDef, Arith as TensorArith } from './activation-defs.js';
 
 type Tensor = tf.Tensor;
 
@@ -23,45 +26,39 @@ function withGrad(forward: (x: Tensor) => Tensor, derivative: (x: Tensor) => Ten
   return (x) => op(x) as Tensor;
 }
 
-/** sech²(x) = 1 − tanh²(x), from x. */
-export const tanh = withGrad(
-  (x) => tf.tanh(x),
-  (x) => tf.sub(1, tf.square(tf.tanh(x))),
-);
+type Arith = TensorArith<Tensor>;
 
-/** σ(x)(1 − σ(x)), from x. */
-export const sigmoid = withGrad(
-  (x) => tf.sigmoid(x),
-  (x) => {
-    const s = tf.sigmoid(x);
-    return tf.mul(s, tf.sub(1, s));
-  },
-);
+/**
+ * The definitions' arithmetic on tfjs ops (broadcasting): for values, and for the layers' time
+ * terms (functions of t and the variables only, never differentiated twice through an activation).
+ */
+export const TENSOR_ARITH: Arith = { add: tf.add, sub: tf.sub, mul: tf.mul, minimum: tf.minimum, sigmoid: tf.sigmoid, softplus: tf.softplus, elu: tf.elu, exp: tf.exp, step: (x) => tf.step(x) };
+
+/** The same arithmetic with the activations below, for derivatives that must differentiate again. */
+const SAFE: Arith = { ...TENSOR_ARITH, sigmoid: (x) => sigmoid(x), softplus: (x) => softplus(x), elu: (x) => elu(x), exp: (x) => exp(x) };
+
+/** The activation `def` on tensors: its value from the definition, its derivative σ′ recomputed from x. */
+function fromDef(def: ActivationDef): (x: Tensor) => Tensor {
+  return withGrad(
+    (x) => def.h(TENSOR_ARITH, x),
+    (x) => def.d1(SAFE, x, def.h(SAFE, x)),
+  );
+}
+
+/** tanh(x), with derivative 1 − tanh²(x) from x. */
+export const tanh = fromDef(ACTIVATION_DEFS.tanh);
+
+/** σ(x), with derivative σ(x)(1 − σ(x)) from x. */
+export const sigmoid = fromDef(ACTIVATION_DEFS.sigmoid);
 
 /** log(1 + eˣ) with derivative σ(x). */
-export const softplus = withGrad(
-  (x) => tf.softplus(x),
-  (x) => sigmoid(x),
-);
+export const softplus = fromDef(ACTIVATION_DEFS.softplus);
 
 /** x·σ(x) (SiLU), with derivative σ(x)(1 + x(1 − σ(x))). */
-export const swish = withGrad(
-  (x) => tf.mul(x, tf.sigmoid(x)),
-  (x) => {
-    const s = sigmoid(x);
-    return tf.mul(s, tf.add(1, tf.mul(x, tf.sub(1, s))));
-  },
-);
+export const swish = fromDef(ACTIVATION_DEFS.swish);
 
 /** x for x > 0, eˣ − 1 otherwise; derivative 1 or eˣ (exp recomputed from x). */
-export const elu = withGrad(
-  (x) => tf.elu(x),
-  (x) => {
-    // step(x) is 1 for x > 0 and 0 otherwise, with a (zero) gradient registered, unlike greater().
-    const positive = tf.step(x);
-    return tf.add(positive, tf.mul(tf.sub(1, positive), exp(tf.minimum(x, 0))));
-  },
-);
+export const elu = fromDef(ACTIVATION_DEFS.elu);
 
 /** eˣ with its derivative recomputed from x (tfjs's Exp gradient reuses the output). */
 export const exp = withGrad(

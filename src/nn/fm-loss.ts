@@ -11,7 +11,7 @@
  *   concatsquash  a = (hW + b) ⊙ σ(t·w_g + b_g) + t·w_b      squash  the same without t·w_b
  *   concat        a = [h, t]·W + b                            ignore  a = hW + b
  *   hyper         a = (hW) ⊙ (1 + tanh(t·w_h)) + b
- * then h' = σ(a) between layers, by the activations' kernel definitions in fused-field.ts (`JETS`),
+ * then h' = σ(a) between layers, by the activations' kernel definitions in layer-kernels.ts (`JETS`),
  * whose σ′ the backward pass reuses: ā_{l−1} = (ā_l-side h̄) ⊙ σ′(a_{l−1}).
  *
  * Gradients of the gradient (a Hessian through the loss) are taken on the taped reference.
@@ -20,7 +20,7 @@ import { tf } from '../backend/engine.js';
 import { KernelRunner } from '../backend/kernels.js';
 import { engineState, isTapedOp } from '../backend/tape.js';
 import { gradsOf } from '../ode/gradients.js';
-import { JETS } from './fused-field.js';
+import { JETS } from './layer-kernels.js';
 import { fmHost } from './fm-host.js';
 import type { FusedNet } from './fused-field.js';
 

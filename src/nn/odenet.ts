@@ -8,24 +8,36 @@
  * - `ignore`: zW + b (autonomous)
  * - `hyper`: zW + b with W scaled by a time gate, W·(1 + tanh(t·w_h))
  * Activations come from `ACTIVATIONS`, whose higher-order gradients are right.
+ *
+ * Conditioning (`contextDim` k > 0): every layer of every kind takes the context c ([B, k]) as an
+ * input of its own, adding c·W_c (W_c: [k, out]) to its output before the activation — for
+ * `concat` that is [z, t, c]·W + b, for `concatsquash` the shift t·w_b becomes [t, c]·[w_b; W_c],
+ * for `ignore`, `squash` and `hyper` an added c·W_c. The gates and scales stay functions of t
+ * alone: c then shifts each layer's pre-activation and leaves the Jacobian ∂(layer)/∂h as it is,
+ * so the trace's forward-mode tangents, and the closed-form op's folding of each layer's time
+ * dependence into its weights, are unchanged; through the nonlinearities between the layers the
+ * field is still a full function of (t, z, c). W_c is the last variable of each layer.
  */
 import { tf } from '../backend/engine.js';
 import { checkParameters } from '../backend/memory.js';
 import { InvalidArgumentError } from '../errors.js';
-import { ACTIVATIONS, checkActivation } from './activations.js';
+import { checkActivation } from './activations.js';
 import type { ActivationName } from './activations.js';
 import { fusedAugmented, tapedAugmented } from './fused-field.js';
 import type { AugmentedLayout } from './fused-field.js';
 import { fusedFlowMatchingLoss } from './fm-loss.js';
+import { applyLayers } from './taped-net.js';
 
 /** The layer kinds of an {@link ODENet} (how each layer sees time). */
 export const LAYER_KINDS = ['concatsquash', 'concat', 'squash', 'ignore', 'hyper'] as const;
 /** One of {@link LAYER_KINDS}. */
 export type LayerKind = (typeof LAYER_KINDS)[number];
 
-/** Options of an {@link ODENet}: dimension, hidden sizes, layer kind, activation and seed. */
+/** Options of an {@link ODENet}: dimension, hidden sizes, layer kind, activation, context width and seed. */
 export interface ODENetOptions {
   dim: number;
+  /** Width of the context c every layer conditions on (default 0: unconditional). */
+  contextDim?: number;
   hidden?: number[];
   layer?: LayerKind;
   activation?: ActivationName;
@@ -35,7 +47,7 @@ export interface ODENetOptions {
 interface Layer {
   W: tf.Variable;
   b: tf.Variable;
-  /** Time weights: gate (w_g, b_g), bias (w_b) or hyper scale (w_h), as the kind needs. */
+  /** Time weights: gate (w_g, b_g), bias (w_b) or hyper scale (w_h), as the kind needs; then W_c where conditioned. */
   extra: tf.Variable[];
 }
 
@@ -44,6 +56,11 @@ const variable = (init: () => tf.Tensor) => tf.tidy(() => tf.variable(init()));
 /** Rejects a layer kind that is not one of {@link LAYER_KINDS}. */
 export function checkLayerKind(fn: string, layer: unknown, arg = 'layer'): void {
   if (!LAYER_KINDS.includes(layer as LayerKind)) throw new InvalidArgumentError(fn, arg, layer, `is not a layer kind, got {value}. Use one of: ${LAYER_KINDS.join(', ')}.`);
+}
+
+/** Rejects a context width that is not an integer ≥ 0. */
+export function checkContextDim(fn: string, contextDim: unknown, arg = 'contextDim'): void {
+  if (!Number.isSafeInteger(contextDim) || (contextDim as number) < 0) throw new InvalidArgumentError(fn, arg, contextDim, 'must be an integer ≥ 0 (the width of the context rows; 0: unconditional), got {value}.');
 }
 
 /** Rejects hidden sizes that are not a list of positive integers. */
@@ -57,10 +74,12 @@ export class ODENet {
   readonly hidden: number[];
   readonly layer: LayerKind;
   readonly activation: ActivationName;
+  readonly contextDim: number;
   private readonly layers: Layer[] = [];
 
-  constructor({ dim, hidden = [64, 64, 64], layer = 'concatsquash', activation = 'tanh', seed = 0 }: ODENetOptions) {
+  constructor({ dim, hidden = [64, 64, 64], layer = 'concatsquash', activation = 'tanh', contextDim = 0, seed = 0 }: ODENetOptions) {
     if (!Number.isInteger(dim) || dim < 1) throw new InvalidArgumentError('ODENet', 'dim', dim, 'must be a positive integer, got {value}.');
+    checkContextDim('ODENet', contextDim);
     checkHidden('ODENet', hidden);
     checkLayerKind('ODENet', layer);
     checkActivation('ODENet', activation, { relu: false });
@@ -68,9 +87,10 @@ export class ODENet {
     this.hidden = hidden;
     this.layer = layer;
     this.activation = activation;
+    this.contextDim = contextDim;
     const sizes = [dim, ...hidden, dim];
     // Up to four vectors per layer beside W (bias, time gate and bias, time shift); concat's W has a row for t.
-    checkParameters('ODENet', hidden, sizes.slice(1).map((o, l) => [sizes[l]! + (layer === 'concat' ? 1 : 0), o] as const), 4);
+    checkParameters('ODENet', hidden, sizes.slice(1).map((o, l) => [sizes[l]! + (layer === 'concat' ? 1 : 0) + contextDim, o] as const), 4);
     for (let l = 0; l + 1 < sizes.length; l++) {
       const fanIn = sizes[l]! + (layer === 'concat' ? 1 : 0);
       const fanOut = sizes[l + 1]!;
@@ -83,6 +103,7 @@ export class ODENet {
       }
       if (layer === 'concatsquash') extra.push(variable(() => tf.randomUniform([1, fanOut], -1, 1, 'float32', s + 2)));
       if (layer === 'hyper') extra.push(variable(() => tf.randomUniform([1, 1], -1, 1, 'float32', s + 3)));
+      if (contextDim > 0) extra.push(variable(() => tf.randomUniform([contextDim, fanOut], -lim, lim, 'float32', s + 4)));
       this.layers.push({
         W: variable(() => tf.randomUniform([fanIn, fanOut], -lim, lim, 'float32', s)),
         b: variable(() => tf.zeros([fanOut])),
@@ -93,38 +114,14 @@ export class ODENet {
 
   /**
    * f(t, z) for a batch z: [B, dim], at one time t or at a time per row (t: [B, 1], as flow
-   * matching evaluates the field).
+   * matching evaluates the field); a conditioned net (`contextDim` > 0) reads the context rows
+   * c: [B, contextDim].
    */
-  apply(t: number | tf.Tensor, z: tf.Tensor): tf.Tensor2D {
-    const act = ACTIVATIONS[this.activation];
-    return tf.tidy(() => {
-      let h: tf.Tensor = z;
-      const tt = typeof t === 'number' ? tf.scalar(t) : t;
-      this.layers.forEach(({ W, b, extra }, l) => {
-        switch (this.layer) {
-          case 'concat':
-            h = tf.add(tf.matMul(tf.concat([h, typeof t === 'number' ? tf.fill([h.shape[0]!, 1], t) : t], 1), W), b);
-            break;
-          case 'ignore':
-            h = tf.add(tf.matMul(h, W), b);
-            break;
-          case 'squash':
-            h = tf.mul(tf.add(tf.matMul(h, W), b), tf.sigmoid(tf.add(tf.mul(tt, extra[0]!), extra[1]!)));
-            break;
-          case 'concatsquash':
-            h = tf.add(tf.mul(tf.add(tf.matMul(h, W), b), tf.sigmoid(tf.add(tf.mul(tt, extra[0]!), extra[1]!))), tf.mul(tt, extra[2]!));
-            break;
-          case 'hyper': {
-            // W·(1 + tanh(t·w_h)) is one scale: per row, it multiplies the product instead.
-            const scale = tf.add(1, tf.tanh(tf.mul(tt, extra[0]!)));
-            h = tf.add(typeof t === 'number' ? tf.matMul(h, tf.mul(W, scale)) : tf.mul(tf.matMul(h, W), scale), b);
-            break;
-          }
-        }
-        if (l + 1 < this.layers.length) h = act(h);
-      });
-      return h as tf.Tensor2D;
-    });
+  apply(t: number | tf.Tensor, z: tf.Tensor, c?: tf.Tensor): tf.Tensor2D {
+    if (this.contextDim > 0 && (!(c instanceof tf.Tensor) || c.rank !== 2 || c.shape[1] !== this.contextDim || c.shape[0] !== z.shape[0])) {
+      throw new InvalidArgumentError('ODENet.apply', 'context', c instanceof tf.Tensor ? c.shape : c, `must be a [${z.shape[0]}, ${this.contextDim}] tensor (one context row per row of z) for a net with contextDim ${this.contextDim}, got {value}.`);
+    }
+    return applyLayers(this.layer, this.activation, this.layerVariables, t, z, this.contextDim > 0 ? c! : null);
   }
 
   /**
@@ -134,7 +131,8 @@ export class ODENet {
    * otherwise everything is taped (the reference).
    */
   augmented(t: number, y: tf.Tensor2D, layout: AugmentedLayout, fused = true): tf.Tensor2D {
-    const taped = (tt: number, yy: tf.Tensor) => tapedAugmented((s, z) => this.apply(s, z), layout, tt, yy);
+    if ((layout.context ?? 0) !== this.contextDim) throw new InvalidArgumentError('ODENet.augmented', 'layout.context', layout.context, `must be the net's contextDim ${this.contextDim} (context rows in the state), got {value}.`);
+    const taped = (tt: number, yy: tf.Tensor) => tapedAugmented((s, z, c) => applyLayers(this.layer, this.activation, this.layerVariables, s, z, c), layout, tt, yy);
     if (!fused) return taped(t, y);
     return fusedAugmented({ kind: this.layer, activation: this.activation, layers: this.layerVariables }, layout, t, y, taped);
   }
@@ -144,6 +142,7 @@ export class ODENet {
    * default one op with a closed-form gradient (nn/fm-loss.ts); `fused: false` tapes `apply`.
    */
   flowMatchingLoss(t: tf.Tensor2D, x: tf.Tensor2D, u: tf.Tensor2D, fused = true): tf.Scalar {
+    if (this.contextDim > 0) throw new InvalidArgumentError('ODENet.flowMatchingLoss', 'contextDim', this.contextDim, 'must be 0: the flow-matching loss does not condition on a context yet, got {value}. Train a conditional CNF by maximum likelihood.');
     const taped = (tt: tf.Tensor2D, xx: tf.Tensor2D, uu: tf.Tensor2D) => tf.tidy(() => tf.mean(tf.sum(tf.square(tf.sub(this.apply(tt, xx), uu)), 1)) as tf.Scalar);
     if (!fused) return taped(t, x, u);
     return fusedFlowMatchingLoss({ kind: this.layer, activation: this.activation, layers: this.layerVariables }, t, x, u, taped);

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACTIVATIONS, LAYER_KINDS, ODENet, tf, useBackend } from '../../src/index.js';
 import type { ActivationName, LayerKind } from '../../src/index.js';
-import { augmentedWidth } from '../../src/nn/fused-field.js';
+import { augmentedWidth, CNF_DYNAMICS, CNF_DYNAMICS_FORWARD, CNF_DYNAMICS_GRAD } from '../../src/nn/fused-field.js';
 import type { AugmentedLayout } from '../../src/nn/fused-field.js';
 import { leaks, maxDiff, values } from '../tensor-helpers.js';
 
@@ -44,12 +44,12 @@ const cases: [LayerKind, ActivationName][] = [
   ...(Object.keys(ACTIVATIONS) as ActivationName[]).filter((a) => a !== 'tanh').map((a) => ['concatsquash', a] as [LayerKind, ActivationName]),
 ];
 
-/** The fused op's value and gradient against the taped reference's, for every layout. */
-function matchesTaped(layer: LayerKind, activation: ActivationName, seed: number): void {
-  const net = new ODENet({ dim: D, hidden: [7, 6], layer, activation, seed: 4 });
-  layouts.forEach((layout, i) => {
+/** The fused op's value and gradient against the taped reference's, for every layout (with `context` rows of c where given). */
+function matchesTaped(layer: LayerKind, activation: ActivationName, seed: number, context = 0): void {
+  const net = new ODENet({ dim: D, hidden: [7, 6], layer, activation, contextDim: context, seed: 4 });
+  layouts.map((l) => ({ ...l, context })).forEach((layout, i) => {
     const { y, w } = inputs(layout, seed + i);
-    const what = `${layer}/${activation} ${layout.trace} regs=${layout.regs}`;
+    const what = `${layer}/${activation} ${layout.trace} regs=${layout.regs} context=${context}`;
     const fusedValue = tf.tidy(() => values(net.augmented(0.3, y, layout, true)));
     const tapedValue = tf.tidy(() => values(net.augmented(0.3, y, layout, false)));
     expect(relDiff(fusedValue, tapedValue), what).toBeLessThan(1e-5);
@@ -64,11 +64,16 @@ describe('closed-form augmented CNF dynamics (fused op)', () => {
     matchesTaped(layer, activation, 10);
   });
 
+  it.each(LAYER_KINDS)('%s conditioned on a context (2 rows of c in the state): value and gradient, c’s included, equal the taped reference', (layer) => {
+    matchesTaped(layer, 'tanh', 110, 2);
+  });
+
   it('the kernel-only path (a backend without host buffers: cpu) agrees with the taped reference too', async () => {
     await useBackend('cpu');
     try {
       matchesTaped('concatsquash', 'tanh', 50);
       matchesTaped('hyper', 'swish', 60);
+      matchesTaped('concat', 'elu', 70, 2);
     } finally {
       await useBackend('wasm');
     }
@@ -116,7 +121,7 @@ describe('closed-form augmented CNF dynamics (fused op)', () => {
     net.dispose();
   });
 
-  it('frees the buffers held for a backward pass that never runs once its tape is done', () => {
+  it('frees what a backward pass that never runs would have read as soon as its tape is done', () => {
     const net = new ODENet({ dim: D, hidden: [8], seed: 6 });
     const layout: AugmentedLayout = { dim: D, regs: false, trace: 'hutchinson' };
     const { y, w } = inputs(layout, 40);
@@ -129,27 +134,25 @@ describe('closed-form augmented CNF dynamics (fused op)', () => {
       }, net.variables);
       tf.dispose([value, ...Object.values(grads)]);
     }
-    tf.tidy(() => {
-      net.augmented(0.1, y, layout); // the next evaluation sweeps what the finished tapes held
-    });
+    // The engine's tape owned what the unused evaluations saved and freed it when it was done.
     expect(buffers()).toBe(before);
     tf.dispose([y, w]);
     net.dispose();
   });
 
-  it('a variable assigned before a held, never-run backward pass is released keeps its new value (ignore layers hold W itself)', () => {
+  it('a variable assigned after an evaluation whose backward pass never ran keeps its new value (ignore layers save W itself)', () => {
     const net = new ODENet({ dim: D, hidden: [4], layer: 'ignore', seed: 1 });
     const layout: AugmentedLayout = { dim: D, regs: false, trace: 'hutchinson' };
     const { y, w } = inputs(layout, 70);
     const W = net.variables[0]!;
     const { value, grads } = tf.variableGrads(() => {
-      net.augmented(0.2, y, layout); // taped, never backpropagated: its buffers stay held
+      net.augmented(0.2, y, layout); // taped, never backpropagated
       return tf.sum(tf.square(W)) as tf.Scalar;
     }, net.variables);
     tf.dispose([value, ...Object.values(grads)]);
     tf.tidy(() => W.assign(tf.onesLike(W))); // an optimizer step
     tf.tidy(() => {
-      net.augmented(0.1, y, layout); // sweeps the held entry
+      net.augmented(0.1, y, layout);
     });
     expect(values(W).every((v) => v === 1)).toBe(true);
     tf.dispose([y, w]);
@@ -167,6 +170,31 @@ describe('closed-form augmented CNF dynamics (fused op)', () => {
     expect(relDiff(run(true), run(false))).toBeLessThan(1e-4);
     tf.dispose([y, w]);
     net.dispose();
+  });
+
+  it('is registered kernels: its arithmetic, the taped op with a registered gradient (run once per taped evaluation), and the backward pass', () => {
+    const net = new ODENet({ dim: D, hidden: [6], seed: 2 });
+    const layout: AugmentedLayout = { dim: D, regs: true, trace: 'exact' };
+    const { y, w } = inputs(layout, 90);
+    for (const backend of ['wasm', 'cpu', 'webgpu']) {
+      expect(tf.getKernel(CNF_DYNAMICS_FORWARD, backend), backend).toBeDefined();
+      expect(tf.getKernel(CNF_DYNAMICS, backend), backend).toBeDefined();
+      expect(tf.getKernel(CNF_DYNAMICS_GRAD, backend), backend).toBeDefined();
+    }
+    expect(tf.getGradient(CNF_DYNAMICS)?.saveAllInputs).toBe(true);
+    const kernelsOf = (fn: () => void) => {
+      let names: string[] = [];
+      return tf.profile(fn).then((p) => (names = p.kernels.map((k) => k.name))).then(() => names);
+    };
+    return kernelsOf(() => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(net.augmented(0.3, y, layout), w)) as tf.Scalar, net.variables);
+      tf.dispose([value, ...Object.values(grads)]);
+    }).then((names) => {
+      expect(names.filter((n) => n === CNF_DYNAMICS)).toHaveLength(1);
+      expect(names.filter((n) => n === CNF_DYNAMICS_GRAD)).toHaveLength(1);
+      tf.dispose([y, w]);
+      net.dispose();
+    });
   });
 
   it('leaves no tensors or backend buffers behind, forward or backward', () => {

@@ -139,8 +139,8 @@ describe('a solve that throws leaks nothing: tensors and backend buffers', () =>
       tf.dispose([value, ...Object.values(grads)]);
       return v;
     };
-    // A pass outside any tape sweeps what the fused op held for evaluations whose backward pass
-    // never ran (rejected steps: bounded, freed at the next evaluation; see nn/fused-field.ts).
+    // A pass outside any tape between the losses (the fused op's saved tensors belong to the
+    // engine's tape, which frees them when it is done; see nn/fused-field.ts).
     const settle = () => flow.logProb(x).dispose();
     settle();
     for (let i = 0; i < 3; i++) {

@@ -1,0 +1,45 @@
+/**
+ * One WebGPU program for a whole elementwise expression over same-shaped inputs: what would be a
+ * dispatch per operation (a kernel call each: sigmoid, multiply, subtract, …) becomes one. It
+ * follows tfjs-backend-webgpu's `WebGPUProgram` shape, which `runWebGPUProgram` compiles (once per
+ * expression and shape) and dispatches; the inputs are bound as `X0`, `X1`, … and read as
+ * `v0`, `v1`, … in the expression (WGSL, f32).
+ */
+
+/** The workgroup width of the flat dispatch. */
+const WORKGROUP = 128;
+
+/** A flat elementwise WGSL program computing `expr` from the inputs `v0 … v(n−1)`. */
+export class ElementwiseProgram {
+  readonly variableNames: string[];
+  readonly outputShape: number[];
+  readonly shaderKey: string;
+  readonly dispatchLayout: { x: number[] };
+  readonly dispatch: [number, number, number];
+  readonly workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
+  readonly size = true;
+
+  constructor(
+    outputShape: number[],
+    private readonly expr: string,
+    arity: number,
+  ) {
+    this.outputShape = outputShape;
+    this.variableNames = Array.from({ length: arity }, (_, i) => `X${i}`);
+    this.dispatchLayout = { x: outputShape.map((_, i) => i) };
+    this.dispatch = [Math.ceil(outputShape.reduce((p, d) => p * d, 1) / WORKGROUP), 1, 1];
+    this.shaderKey = `biflow_elementwise_${arity}_${expr}`;
+  }
+
+  getUserCode(): string {
+    const reads = this.variableNames.map((name, i) => `let v${i} = get${name}ByOutputIndex(index);`).join('\n          ');
+    return `
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          ${reads}
+          setOutputAtIndex(index, ${this.expr});
+        }
+      }
+    `;
+  }
+}

@@ -1,0 +1,323 @@
+/**
+ * The arithmetic of the fused CNF dynamics (fused-field.ts), as the bodies of its two registered
+ * kernels: `forward` makes dY/dt and the intermediates the backward pass reads, `backward` maps
+ * a cotangent of dY/dt to those of Y and of the net's variables. Both run on a KernelRunner (the
+ * backend's kernels, no engine bookkeeping per step) and, on wasm, do the narrow and
+ * parameter-sized arithmetic in JS on the heap. What is saved, and in which order, is one table
+ * ({@link savedTable}) that both read.
+ *
+ * Forward-mode tangents through every layer h ↦ σ(h·W(t) + b(t)):
+ *   a = h·W + b,  ȧ = u·W,  h' = σ(a),  u' = ȧ ⊙ σ'(a),
+ * from u = ε (Hutchinson) or the D unit vectors (exact trace); the backward pass is that
+ * computation's reverse mode written by hand, σ″ included.
+ */
+import type { tf } from '../backend/engine.js';
+import type { HostBuffers, KernelRunner } from '../backend/kernels.js';
+import type { ActivationName } from './activations.js';
+import type { LayerKind } from './odenet.js';
+import { effective, JETS, layerGrads } from './layer-kernels.js';
+
+type T = tf.TensorInfo;
+
+/** Which rows of the state tensor hold what. */
+export interface AugmentedLayout {
+  dim: number;
+  /** RNODE terms E (∫‖f‖²) and F (∫‖∂f/∂z‖²) follow L. */
+  regs: boolean;
+  /** 'hutchinson': the probe ε follows (`dim` rows); 'exact': no probe. */
+  trace: 'exact' | 'hutchinson';
+  /**
+   * Rows of the context c the net conditions on, last (default 0): constant like the probe
+   * (dc/dt = 0), so an adjoint solve carries ∂loss/∂c back with the state.
+   */
+  context?: number;
+}
+
+/** Number of rows of the state tensor for a layout. */
+export function augmentedWidth({ dim, regs, trace, context = 0 }: AugmentedLayout): number {
+  return dim + 1 + (regs ? 2 : 0) + (trace === 'hutchinson' ? dim : 0) + context;
+}
+
+/** The kernels' attributes: the time, the layout and the net's structure. */
+export interface DynamicsAttrs extends AugmentedLayout {
+  context: number;
+  t: number;
+  kind: LayerKind;
+  activation: ActivationName;
+  /** Number of layers; the variables are L equal groups (W, b, the kind's time weights, then W_c if conditioned). */
+  layers: number;
+}
+
+/** Per hidden layer, indices into the saved intermediates (−1: none): σ′, ȧ, a and the output h. */
+interface Entry {
+  d1: number;
+  ad: number;
+  a: number;
+  h: number;
+}
+
+/**
+ * The order of the saved intermediates: per hidden layer σ′, ȧ, (a), h; last f and its tangents.
+ * (Each engine tensor saved costs a clone and, in the backward pass, a zero cotangent: the
+ * layers' effective weights, a few vectors, are recomputed instead.)
+ */
+export function savedTable(a: DynamicsAttrs): { at: Entry[]; iF: number; count: number } {
+  let n = 0;
+  const at: Entry[] = [];
+  for (let l = 0; l < a.layers; l++) {
+    const e: Entry = { d1: -1, ad: -1, a: -1, h: -1 };
+    if (l + 1 < a.layers) {
+      e.d1 = n++;
+      e.ad = n++;
+      if (JETS[a.activation].needsInput) e.a = n++;
+      e.h = n++;
+    }
+    at.push(e);
+  }
+  return { at, iF: n, count: n + 2 };
+}
+
+/** The dynamics of one attribute set: its forward and backward kernels' bodies. */
+export function dynamics(attrs: DynamicsAttrs) {
+  const { dim: D, regs, trace, t, kind, context: C } = attrs;
+  const act = JETS[attrs.activation];
+  const hutch = trace === 'hutchinson';
+  const K = hutch ? 1 : D;
+  const width = augmentedWidth(attrs);
+  const { at, iF, count } = savedTable(attrs);
+  const L = attrs.layers;
+  // Rows: z, L, (E, F), then the constant ones: (ε), (c).
+  const probeRow = width - C - D;
+  const constRow = D + 1 + (regs ? 2 : 0);
+
+  /** The layers' variable groups from the flat list: the kind's own, and W_c ([C, n]) where conditioned. */
+  const groups = (vars: readonly T[]): { p: T[]; Wc: T | null }[] => {
+    const per = vars.length / L;
+    return Array.from({ length: L }, (_, l) => {
+      const g = vars.slice(l * per, (l + 1) * per);
+      return C > 0 ? { p: g.slice(0, -1), Wc: g[per - 1]! } : { p: g, Wc: null };
+    });
+  };
+
+  /** K-blocked tangent rows [K·B, n] times a per-row factor [B, n]. */
+  const rowScaler = (r: KernelRunner, B: number) => (u: T, f: T): T => (K === 1 ? r.mul(u, f) : r.reshape(r.mul(r.reshape(u, [K, B, -1]), f), [K * B, -1]));
+
+  /** z, the probe ([B, D] each) and the context ([B, C]) from Y's rows. */
+  function stateRows(r: KernelRunner, Y: T): { z: T; probe: T | null; c: T | null } {
+    const B = Y.shape[1]!;
+    // The narrow rows move by JS loops where the host holds the buffers (wasm): a handful of
+    // kernel calls on [D, B] tensors cost more than the work.
+    const host = r.host();
+    const rowsOf = (first: number, n = D): T => (host ? transposeRows(host, Y, first, n, B) : r.transpose(r.slice(Y, [first, 0], [n, B])));
+    return { z: rowsOf(0), probe: hutch ? rowsOf(probeRow) : null, c: C > 0 ? rowsOf(width - C, C) : null };
+  }
+
+  /** dY/dt and the saved intermediates (in {@link savedTable}'s order). */
+  function forward(r: KernelRunner, Y: T, vars: readonly T[]): { value: T; saved: T[] } {
+    const B = Y.shape[1]!;
+    const rowScale = rowScaler(r, B);
+    const host = r.host();
+    const { z, probe, c } = stateRows(r, Y);
+    const saved: T[] = new Array<T>(count);
+    let h: T = z;
+    let u: T | null = probe;
+    let fz: T = z;
+    let tang: T = z;
+    groups(vars).forEach(({ p, Wc }, l) => {
+      const e = effective(r, kind, t, p);
+      const entry = at[l]!;
+      // The context enters every layer as an input of its own: + c·W_c (odenet.ts).
+      const a = Wc ? r.add(r.matMul(h, e.W, e.b), r.matMul(c!, Wc)) : r.matMul(h, e.W, e.b);
+      // Exact trace: the first layer's tangents of the unit vectors are the rows of W.
+      const ad = u ? r.matMul(u, e.W) : r.reshape(r.tile(r.reshape(e.W, [D, 1, -1]), [1, B, 1]), [D * B, -1]);
+      if (l + 1 === L) {
+        fz = a;
+        tang = ad;
+        return;
+      }
+      const { h: hn, d1 } = act.jet(r, a);
+      saved[entry.d1] = d1;
+      saved[entry.ad] = ad;
+      if (entry.a >= 0) saved[entry.a] = a;
+      saved[entry.h] = hn;
+      h = hn;
+      u = rowScale(ad, d1);
+    });
+    saved[iF] = fz;
+    saved[iF + 1] = tang;
+    // ⟨ε, J ε⟩, or Σₖ (J e_k)_k with the D unit vectors; then the output rows [fᵀ; tr; (‖f‖², ‖J‖²); (0)].
+    if (host) return { value: readout(host, fz, tang, probe, B), saved };
+    const div = hutch ? r.sum(r.mul(probe!, tang), 1) : r.sum(r.sum(r.mul(r.reshape(tang, [D, B, D]), r.reshape(r.eye(D), [D, 1, D])), 2), 0);
+    const rows: T[] = [r.transpose(fz), r.reshape(div, [1, B])];
+    if (regs) {
+      const sq = r.square(tang);
+      const jac = hutch ? r.sum(sq, 1) : r.sum(r.sum(r.reshape(sq, [D, B, D]), 2), 0);
+      rows.push(r.reshape(r.sum(r.square(fz), 1), [1, B]), r.reshape(jac, [1, B]));
+    }
+    if (width > constRow) rows.push(r.zeros([width - constRow, B]));
+    return { value: r.concat(rows, 0), saved };
+  }
+
+  /** The cotangents of Y and of the variables (in their order) from dy, the cotangent of dY/dt. */
+  function backward(r: KernelRunner, dy: T, Y: T, vars: readonly T[], s: readonly T[]): T[] {
+    const B = Y.shape[1]!;
+    const rowScale = rowScaler(r, B);
+    const params = groups(vars);
+    const { z, probe: pr, c } = stateRows(r, Y);
+    const fz = s[iF]!;
+    const tang = s[iF + 1]!;
+    const host = r.host();
+    let aBar: T;
+    let adBar: T;
+    let probeBar: T | null;
+    if (host) [aBar, adBar, probeBar] = seeds(host, dy, fz, tang, pr, B);
+    else {
+      const dDiv = r.reshape(r.slice(dy, [D, 0], [1, B]), [B, 1]);
+      aBar = r.transpose(r.slice(dy, [0, 0], [D, B]));
+      adBar = hutch ? r.mul(pr!, dDiv) : r.reshape(r.mul(r.reshape(r.eye(D), [D, 1, D]), r.reshape(dDiv, [1, B, 1])), [D * B, D]);
+      probeBar = hutch ? r.mul(tang, dDiv) : null;
+      if (regs) {
+        const dE = r.reshape(r.slice(dy, [D + 1, 0], [1, B]), [B, 1]);
+        const dJ = r.reshape(r.slice(dy, [D + 2, 0], [1, B]), [B, 1]);
+        aBar = r.add(aBar, r.mul(fz, r.mul(dE, 2)));
+        adBar = r.add(adBar, rowScale(tang, r.mul(dJ, 2)));
+      }
+    }
+    // tfjs-wasm packs the right operand of a product on every call, so the narrower one goes there.
+    const outer = (x: T, y: T): T => (x.shape[1]! < y.shape[1]! ? r.transpose(r.matMul(r.transpose(y), x)) : r.matMul(r.transpose(x), y));
+    // A layer's inputs: the previous layer's h and u = ȧ ⊙ σ′ (recomputed: one product fewer to save).
+    const hIn = (l: number): T => (l === 0 ? z : s[at[l - 1]!.h]!);
+    const uIn = (l: number): T | null => (l === 0 ? pr : rowScale(s[at[l - 1]!.ad]!, s[at[l - 1]!.d1]!));
+    const grads: T[][] = [];
+    let cBar: T | null = null;
+    let zBar: T = aBar;
+    let uBar0: T | null = null;
+    for (let l = L - 1; l >= 0; l--) {
+      const e = at[l]!;
+      if (l < L - 1) {
+        // Through h' = σ(a) and u' = ȧ ⊙ σ′(a): aBar, adBar hold h̄', ū'.
+        const d1 = s[e.d1]!;
+        const prod = r.mul(adBar, s[e.ad]!);
+        const d1Bar = K === 1 ? prod : r.sum(r.reshape(prod, [K, B, -1]), 0);
+        adBar = rowScale(adBar, d1);
+        aBar = act.back(r, aBar, d1Bar, e.a >= 0 ? s[e.a]! : null, s[e.h]!, d1);
+      }
+      const eff = effective(r, kind, t, params[l]!.p);
+      const W = eff.W;
+      const u = uIn(l);
+      const db = r.sum(aBar, 0);
+      // W̄ = hᵀ·ā + uᵀ·ǡ as one product (tfjs-wasm's transposed matMul is not vectorised; transpose is cheap).
+      const dW = u ? outer(r.concat([hIn(l), u], 0), r.concat([aBar, adBar], 0)) : r.add(outer(hIn(l), aBar), r.sum(r.reshape(adBar, [D, B, -1]), 1));
+      grads[l] = layerGrads(r, kind, t, params[l]!.p, eff.ctx, dW, db);
+      const Wc = params[l]!.Wc;
+      if (Wc) {
+        grads[l]!.push(outer(c!, aBar));
+        const cb = r.matMul(aBar, r.transpose(Wc));
+        cBar = cBar ? r.add(cBar, cb) : cb;
+      }
+      const Wt = r.transpose(W);
+      const hBar = r.matMul(aBar, Wt);
+      if (l > 0) {
+        adBar = r.matMul(adBar, Wt);
+        aBar = hBar;
+      } else {
+        zBar = hBar;
+        if (hutch) uBar0 = r.matMul(adBar, Wt);
+      }
+    }
+    if (host) return [stateGrad(host, zBar, probeBar, uBar0, cBar, B), ...grads.flat()];
+    const yRows: T[] = [r.transpose(zBar), r.zeros([probeRow - D + (hutch ? 0 : D), B])];
+    if (probeBar) yRows.push(r.transpose(r.add(probeBar, uBar0!)));
+    if (cBar) yRows.push(r.transpose(cBar));
+    return [r.concat(yRows, 0), ...grads.flat()];
+  }
+
+  /** n rows of Y from `first` on, as a [B, n] matrix. */
+  function transposeRows(host: HostBuffers, Y: T, first: number, n: number, B: number): T {
+    const out = host.alloc([B, n]);
+    const [y, o] = [host.view(Y), host.view(out)];
+    for (let d = 0; d < n; d++) for (let b = 0, i = (first + d) * B; b < B; b++, i++) o[b * n + d] = y[i]!;
+    return out;
+  }
+
+  /** The output rows from f, the tangents and the probe. */
+  function readout(host: HostBuffers, fz: T, tang: T, probe: T | null, B: number): T {
+    const out = host.alloc([width, B]);
+    const [o, f, u] = [host.view(out), host.view(fz), host.view(tang)];
+    const e = probe ? host.view(probe) : null;
+    for (let b = 0; b < B; b++) {
+      let div = 0;
+      let kin = 0;
+      let jac = 0;
+      for (let d = 0; d < D; d++) {
+        const fd = f[b * D + d]!;
+        o[d * B + b] = fd;
+        kin += fd * fd;
+      }
+      if (e) {
+        for (let d = 0; d < D; d++) {
+          const ud = u[b * D + d]!;
+          div += e[b * D + d]! * ud;
+          jac += ud * ud;
+        }
+      } else {
+        for (let k = 0; k < D; k++) {
+          const row = (k * B + b) * D;
+          div += u[row + k]!;
+          for (let d = 0; d < D; d++) jac += u[row + d]! * u[row + d]!;
+        }
+      }
+      o[D * B + b] = div;
+      if (regs) {
+        o[(D + 1) * B + b] = kin;
+        o[(D + 2) * B + b] = jac;
+      }
+    }
+    o.fill(0, constRow * B);
+    return out;
+  }
+
+  /** The cotangents entering the last layer (f̄ + 2Ē f; ε·tr̄ + 2F̄ Jε) and the probe's direct one. */
+  function seeds(host: HostBuffers, dy: T, fz: T, tang: T, pr: T | null, B: number): [T, T, T | null] {
+    const [aBar, adBar] = [host.alloc([B, D]), host.alloc([K * B, D])];
+    const probeBar = pr ? host.alloc([B, D]) : null;
+    const [g, f, u, a, ad] = [host.view(dy), host.view(fz), host.view(tang), host.view(aBar), host.view(adBar)];
+    const [e, pb] = pr ? [host.view(pr), host.view(probeBar!)] : [null, null];
+    for (let b = 0; b < B; b++) {
+      const dDiv = g[D * B + b]!;
+      const dE = regs ? 2 * g[(D + 1) * B + b]! : 0;
+      const dJ = regs ? 2 * g[(D + 2) * B + b]! : 0;
+      for (let d = 0; d < D; d++) a[b * D + d] = g[d * B + b]! + dE * f[b * D + d]!;
+      if (e) {
+        for (let d = 0; d < D; d++) {
+          const i = b * D + d;
+          ad[i] = e[i]! * dDiv + dJ * u[i]!;
+          pb![i] = u[i]! * dDiv;
+        }
+      } else {
+        for (let k = 0; k < D; k++) for (let d = 0; d < D; d++) {
+          const i = (k * B + b) * D + d;
+          ad[i] = (k === d ? dDiv : 0) + dJ * u[i]!;
+        }
+      }
+    }
+    return [aBar, adBar, probeBar];
+  }
+
+  /** Y's cotangent rows [z̄ᵀ; 0; (ε̄ᵀ); (c̄ᵀ)] with ε̄ = direct part + the tangent chain's. */
+  function stateGrad(host: HostBuffers, zBar: T, probeBar: T | null, uBar0: T | null, cBar: T | null, B: number): T {
+    const out = host.alloc([width, B]);
+    const [o, zb] = [host.view(out), host.view(zBar)];
+    const [pb, ub] = probeBar ? [host.view(probeBar), host.view(uBar0!)] : [null, null];
+    const cb = cBar ? host.view(cBar) : null;
+    o.fill(0, D * B, (pb ? probeRow : width - C) * B);
+    for (let d = 0; d < D; d++) {
+      for (let b = 0; b < B; b++) o[d * B + b] = zb[b * D + d]!;
+      if (pb) for (let b = 0, r0 = (probeRow + d) * B; b < B; b++) o[r0 + b] = pb[b * D + d]! + ub![b * D + d]!;
+    }
+    for (let k = 0; k < C; k++) for (let b = 0, r0 = (width - C + k) * B; b < B; b++) o[r0 + b] = cb ? cb[b * C + k]! : 0;
+    return out;
+  }
+
+  return { forward, backward };
+}
