@@ -13,14 +13,20 @@ import type { SolveScope, StateSpace, Tolerance, VectorField } from './space.js'
 
 type Tensor = tf.Tensor;
 
-/** One number from a scalar tensor, or null where the backend cannot read synchronously (WebGPU in Node). */
-function syncRead(t: Tensor): number | null {
+/** A tensor's values, or null where the backend cannot read synchronously (WebGPU in Node: tfjs raises a ReferenceError there). */
+export function syncData(t: Tensor): tf.TypedArray | null {
   try {
-    return t.dataSync()[0]!;
+    return t.dataSync() as tf.TypedArray;
   } catch (e) {
     if (e instanceof ReferenceError && /OffscreenCanvas/.test(e.message)) return null;
     throw e;
   }
+}
+
+/** One number from a scalar tensor, or null where the backend cannot read synchronously. */
+function syncRead(t: Tensor): number | null {
+  const v = syncData(t);
+  return v === null ? null : v[0]!;
 }
 
 /** The error norm's one device→host read per step; adaptive steps cannot do without it. */

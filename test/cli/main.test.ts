@@ -24,7 +24,7 @@ describe('biflow CLI', () => {
     expect(code).toBe(0);
     expect(lines.find((l) => l.startsWith('rodas5'))).toMatch(/order 5\(4\)\s+stages {2}8 .*dense order 4 .*stiff: rosenbrock/);
     expect(lines.find((l) => l.startsWith('kvaerno5'))).toMatch(/order 5\(4\)\s+stages {2}7 FSAL .*dense order 4 .*stiff: esdirk, float64 and tensor states/);
-    expect(lines.find((l) => l.startsWith('auto'))).toMatch(/stiff: tsit5 → rodas5 when stiff, float64 states$/);
+    expect(lines.find((l) => l.startsWith('auto'))).toMatch(/stiff: tsit5 → rodas5 when stiff, float64 and tensor states$/);
   });
 
   it('rejects an unknown command with exit status 2', async () => {

@@ -67,7 +67,7 @@ describe('stiff methods: bad input and failures', () => {
     expect(calls).toBe(0);
   });
 
-  it('auto refuses tensor states, and rodas5/kvaerno5 refuse backsolve on them, with typed errors before any work, leaking nothing', () => {
+  it('auto refuses a tensor state rodas5 cannot take, and rodas5/kvaerno5/auto refuse backsolve on tensor states, with typed errors before any work, leaking nothing', () => {
     const before = tf.memory().numTensors;
     const y = tf.tensor2d([[1, 0, 0]]);
     let calls = 0;
@@ -75,8 +75,10 @@ describe('stiff methods: bad input and failures', () => {
       calls++;
       return tf.neg(s);
     };
-    expect(() => odeint(field, y, [0, 1], { method: 'auto' })).toThrow(/odeint: method "auto" switches methods on float64 states only/);
-    for (const method of ['rodas5', 'kvaerno5'] as const) {
+    // auto checks rodas5's state rules before its tsit5 part starts.
+    expect(() => odeint(field as never, [y, y], [0, 1], { method: 'auto' })).toThrow(/odeint: y0 must be one non-empty tensor of shape \[D\] or \[B, D\] .* for the stiff method 'auto', got "a tuple of 2 tensors"/);
+    expect(() => odeint(field, y, [0, 1], { method: 'auto', stepSize: 0.1 })).toThrow(/odeint: stepSize cannot be used with method 'auto'/);
+    for (const method of ['rodas5', 'kvaerno5', 'auto'] as const) {
       expect(() => odeint(field, y, [0, 1], { method, gradient: 'backsolve', params: [] })).toThrow(new RegExp(`odeint: gradient is not available with the stiff method '${method}' on tensor states yet, got "backsolve"`));
       expect(() => odeint(field, y, [0, 1], { method, jac: () => undefined })).toThrow(/odeint: jac is for float64 states .* on a tf.Tensor state/);
     }

@@ -20,7 +20,7 @@ export type RKMethodName = keyof typeof TABLEAUX;
 /** Every {@link RKMethodName}. */
 export const RK_METHOD_NAMES = Object.keys(TABLEAUX) as RKMethodName[];
 
-/** The stiff methods: Rosenbrock `rodas5` and ESDIRK `kvaerno5` (float64 and tensor states), and `auto` (tsit5, switching to rodas5; float64 states). */
+/** The stiff methods: Rosenbrock `rodas5` and ESDIRK `kvaerno5` (float64 and tensor states), and `auto` (tsit5, switching to rodas5; float64 and tensor states). */
 export const STIFF_METHOD_NAMES = ['rodas5', 'kvaerno5', 'auto'] as const;
 /** The name of a stiff method: `rodas5`, `kvaerno5`, `auto`. */
 export type StiffMethodName = (typeof STIFF_METHOD_NAMES)[number];
