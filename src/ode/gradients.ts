@@ -206,7 +206,7 @@ export function solveWithGradient(args: GradientSolveArgs, options: GradientOpti
  * this op, silently (an optimizer skips them), so that is an error, as diffrax makes it. It costs
  * the bookkeeping of one taped evaluation, no extra evaluation and no backward pass.
  */
-function checkingParamsOnce(f: VectorField<Tensor[]>, params: readonly Tensor[], gradient: GradientMode, fn: string): VectorField<Tensor[]> {
+export function checkingParamsOnce(f: VectorField<Tensor[]>, params: readonly Tensor[], gradient: GradientMode, fn: string): VectorField<Tensor[]> {
   let checked = false;
   return (t, y, out) => {
     if (checked) return f(t, y, out);

@@ -11,7 +11,8 @@ import { checkJac } from './implicit.js';
 import type { OdeintOptions, GradientSolution } from './odeint.js';
 import { Rosenbrock } from './rosenbrock.js';
 import { SaveAt } from './saveat.js';
-import { Solution, solve } from './solve.js';
+import { Solution, solve, spaceFor } from './solve.js';
+import { stiffBacksolve } from './stiff-adjoint.js';
 import { withoutOuterTape } from './gradients.js';
 import type { AdjointStats } from './gradients.js';
 import { solverFor } from './solver.js';
@@ -49,17 +50,25 @@ export function stiffOdeint<Y>(f: VectorField<Y>, y0: Y | ArrayLike<number>, tim
 
 /**
  * rodas5, kvaerno5 and auto on a tensor state (see stiff-tensor.ts): `direct` gradients through
- * the solve, `checkpoint` through replayed steps. Not yet: `backsolve`: it integrates y
- * backwards, which a stiff problem makes unstable; a stiff adjoint needs y from the forward
- * dense output (as adjointSensitivity does on float64 states).
+ * the solve, `checkpoint` through replayed steps, `backsolve` (rodas5, kvaerno5) by the
+ * interpolating adjoint of stiff-adjoint.ts (y from the forward dense output: integrating a
+ * stiff y backwards is unstable).
  */
 function tensorStiffOdeint<Y>(f: VectorField<Y>, y0: Y, times: number[], method: MethodName, options: OdeintOptions<Y>, fn: string): GradientSolution<Y> {
   const gradient = options.gradient ?? 'direct';
-  if (gradient === 'backsolve') {
-    throw new InvalidArgumentError(fn, 'gradient', gradient, `is not available with the stiff method '${method}' on tensor states yet, got {value}: backsolve integrates y backwards, where a stiff problem's fast decaying modes grow. Use gradient 'checkpoint' (O(steps) state memory, exact discrete gradient) or 'direct'.`);
+  if (gradient === 'backsolve' && method === 'auto') {
+    throw new InvalidArgumentError(fn, 'gradient', gradient, "is not available with method 'auto' on tensor states yet, got {value}. Use method 'rodas5' or 'kvaerno5' with backsolve, or gradient 'checkpoint' or 'direct' with auto.");
   }
   if (method === 'auto') return tensorAuto(f, y0, times, options, gradient, fn);
-  return odeintWith(f, y0, times, method === 'rodas5' ? new Rosenbrock(rodas5, { jac: options.jac }) : new Esdirk(kvaerno5, { jac: options.jac }), { ...options, method }, fn);
+  const make = (): Rosenbrock | Esdirk => (method === 'rodas5' ? new Rosenbrock(rodas5, { jac: options.jac }) : new Esdirk(kvaerno5, { jac: options.jac }));
+  if (gradient === 'backsolve') {
+    if (options.dense || options.events || options.stepSize !== undefined) throw new InvalidArgumentError(fn, 'gradient', gradient, `does not combine with dense output, events or a fixed stepSize for the stiff method '${method}' yet, got {value}. Use gradient 'checkpoint' or 'direct' for those.`);
+    make().checkSpace(spaceFor(y0), fn);
+    layoutOf(y0, method, fn);
+    const { rtol = 1e-7, atol = 1e-9 } = options;
+    return stiffBacksolve(f, y0, times, make, { rtol: rtol as number, atol: atol as number, adjointRtol: options.adjointRtol, adjointAtol: options.adjointAtol, maxSteps: options.maxSteps, params: options.params ?? [] }, fn);
+  }
+  return odeintWith(f, y0, times, make(), { ...options, method }, fn);
 }
 
 /**

@@ -67,7 +67,7 @@ describe('stiff methods: bad input and failures', () => {
     expect(calls).toBe(0);
   });
 
-  it('auto refuses a tensor state rodas5 cannot take, and rodas5/kvaerno5/auto refuse backsolve on tensor states, with typed errors before any work, leaking nothing', () => {
+  it('auto refuses a tensor state rodas5 cannot take, auto refuses backsolve on tensor states and rodas5/kvaerno5 its unsupported combinations, with typed errors before any work, leaking nothing', () => {
     const before = tf.memory().numTensors;
     const y = tf.tensor2d([[1, 0, 0]]);
     let calls = 0;
@@ -78,8 +78,12 @@ describe('stiff methods: bad input and failures', () => {
     // auto checks rodas5's state rules before its tsit5 part starts.
     expect(() => odeint(field as never, [y, y], [0, 1], { method: 'auto' })).toThrow(/odeint: y0 must be one non-empty tensor of shape \[D\] or \[B, D\] .* for the stiff method 'auto', got "a tuple of 2 tensors"/);
     expect(() => odeint(field, y, [0, 1], { method: 'auto', stepSize: 0.1 })).toThrow(/odeint: stepSize cannot be used with method 'auto'/);
+    expect(() => odeint(field, y, [0, 1], { method: 'auto', gradient: 'backsolve', params: [] })).toThrow(/odeint: gradient is not available with method 'auto' on tensor states yet, got "backsolve"/);
+    for (const method of ['rodas5', 'kvaerno5'] as const) {
+      expect(() => odeint(field, y, [0, 1], { method, gradient: 'backsolve', params: [], dense: true })).toThrow(new RegExp(`odeint: gradient does not combine with dense output, events or a fixed stepSize for the stiff method '${method}' yet, got "backsolve"`));
+      expect(() => odeint(field, y, [0, 1], { method, gradient: 'backsolve', params: 'W' as never })).toThrow(/odeint: params must be an array of tf.Tensor\/tf.Variable/);
+    }
     for (const method of ['rodas5', 'kvaerno5', 'auto'] as const) {
-      expect(() => odeint(field, y, [0, 1], { method, gradient: 'backsolve', params: [] })).toThrow(new RegExp(`odeint: gradient is not available with the stiff method '${method}' on tensor states yet, got "backsolve"`));
       expect(() => odeint(field, y, [0, 1], { method, jac: () => undefined })).toThrow(/odeint: jac is for float64 states .* on a tf.Tensor state/);
     }
     expect(calls).toBe(0);

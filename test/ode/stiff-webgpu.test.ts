@@ -6,7 +6,7 @@ afterAll(async () => {
 });
 
 describe('stiff methods on tensor states under WebGPU in Node', () => {
-  it.each(['rodas5', 'kvaerno5', 'auto'] as const)('%s: the host read of its Jacobian is a typed error naming the backend and the way out, not a raw ReferenceError (skips without an adapter)', async (method, ctx) => {
+  it.for(['rodas5', 'kvaerno5', 'auto'] as const)('%s: the host read of its Jacobian is a typed error naming the backend and the way out, not a raw ReferenceError (skips without an adapter)', { timeout: 120_000 }, async (method, ctx) => {
     try {
       await useBackend('webgpu');
     } catch (e) {
@@ -31,5 +31,5 @@ describe('stiff methods on tensor states under WebGPU in Node', () => {
     expect((err as Error).message).toMatch(pattern);
     expect(tf.memory().numTensors).toBe(before);
     y0.dispose();
-  }, 120_000);
+  });
 });
