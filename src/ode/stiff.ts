@@ -19,13 +19,19 @@ import { solverFor } from './solver.js';
 import { layoutOf } from './stiff-tensor.js';
 import { odeintWith } from './odeint.js';
 import type { VectorField } from './space.js';
-import { isStiffMethod, kvaerno5, rodas5 } from './tableaux/index.js';
+import { STIFF_METHOD_NAMES, isStiffMethod, kvaerno5, rodas5, rodas5p } from './tableaux/index.js';
+import type { JacobianFn } from './implicit.js';
 import type { MethodName } from './tableaux/index.js';
+
+/** The solver of a stiff method other than auto. */
+function stiffSolver(method: MethodName, jac: JacobianFn | undefined): Rosenbrock | Esdirk {
+  return method === 'kvaerno5' ? new Esdirk(kvaerno5, { jac }) : new Rosenbrock(method === 'rodas5p' ? rodas5p : rodas5, { jac });
+}
 
 /** Solves with a stiff method (see {@link odeint}); `method` is stiff or `options.jac` is set. */
 export function stiffOdeint<Y>(f: VectorField<Y>, y0: Y | ArrayLike<number>, times: number[], method: MethodName, options: OdeintOptions<Y>, fn: string): GradientSolution<Y> {
   if (!isStiffMethod(method)) {
-    throw new InvalidArgumentError(fn, 'jac', options.jac, `is used by the stiff methods only (rodas5, kvaerno5, auto), but method is '${method}'. Drop jac or pick a stiff method.`);
+    throw new InvalidArgumentError(fn, 'jac', options.jac, `is used by the stiff methods only (${STIFF_METHOD_NAMES.join(', ')}), but method is '${method}'. Drop jac or pick a stiff method.`);
   }
   const jac = checkJac(options.jac, fn);
   const tensor = y0 instanceof tf.Tensor || (Array.isArray(y0) && y0.some((t) => t instanceof tf.Tensor)) || (options.space !== undefined && options.space.name !== 'Float64Array');
@@ -43,7 +49,7 @@ export function stiffOdeint<Y>(f: VectorField<Y>, y0: Y | ArrayLike<number>, tim
     const t0 = times[0]!;
     return solveAuto({ f: field, y0: y0 as ArrayLike<number>, t0, t1: times[times.length - 1]!, tolerance: pid, saveAt, events: evs, eventTol, maxSteps, stiff: { jac }, fn }) as unknown as GradientSolution<Y>;
   }
-  const solver = method === 'rodas5' ? new Rosenbrock(rodas5, { jac }) : new Esdirk(kvaerno5, { jac });
+  const solver = stiffSolver(method, jac);
   const controller = stepSize !== undefined ? new ConstantStepSize({ dt: stepSize }) : new PIDController(pid);
   return solve({ f: field, y0: y0 as ArrayLike<number>, t0: times[0]!, t1: times[times.length - 1]!, solver, controller, saveAt, events: evs, eventTol, maxSteps, fn }) as unknown as GradientSolution<Y>;
 }
@@ -60,7 +66,7 @@ function tensorStiffOdeint<Y>(f: VectorField<Y>, y0: Y, times: number[], method:
     throw new InvalidArgumentError(fn, 'gradient', gradient, "is not available with method 'auto' on tensor states yet, got {value}. Use method 'rodas5' or 'kvaerno5' with backsolve, or gradient 'checkpoint' or 'direct' with auto.");
   }
   if (method === 'auto') return tensorAuto(f, y0, times, options, gradient, fn);
-  const make = (): Rosenbrock | Esdirk => (method === 'rodas5' ? new Rosenbrock(rodas5, { jac: options.jac }) : new Esdirk(kvaerno5, { jac: options.jac }));
+  const make = (): Rosenbrock | Esdirk => stiffSolver(method, options.jac);
   if (gradient === 'backsolve') {
     if (options.dense || options.events || options.stepSize !== undefined) throw new InvalidArgumentError(fn, 'gradient', gradient, `does not combine with dense output, events or a fixed stepSize for the stiff method '${method}' yet, got {value}. Use gradient 'checkpoint' or 'direct' for those.`);
     make().checkSpace(spaceFor(y0), fn);

@@ -15,8 +15,8 @@ describe('biflow CLI', () => {
     const { code, lines } = await run(['methods', '--json']);
     expect(code).toBe(0);
     const out = lastJson(lines) as { methods: { name: string; order: number; kind: string; stiff: boolean }[] };
-    expect(out.methods.map((m) => m.name)).toEqual(['euler', 'midpoint', 'heun', 'rk4', 'bosh3', 'dopri5', 'tsit5', 'dopri8', 'rodas5', 'kvaerno5', 'auto']);
-    expect(out.methods.filter((m) => m.stiff).map((m) => [m.name, m.kind, m.order])).toEqual([['rodas5', 'rosenbrock', 5], ['kvaerno5', 'esdirk', 5], ['auto', 'auto', 5]]);
+    expect(out.methods.map((m) => m.name)).toEqual(['euler', 'midpoint', 'heun', 'rk4', 'bosh3', 'dopri5', 'tsit5', 'dopri8', 'rodas5', 'rodas5p', 'kvaerno5', 'auto']);
+    expect(out.methods.filter((m) => m.stiff).map((m) => [m.name, m.kind, m.order])).toEqual([['rodas5', 'rosenbrock', 5], ['rodas5p', 'rosenbrock', 5], ['kvaerno5', 'esdirk', 5], ['auto', 'auto', 5]]);
   });
 
   it('lists the stiff methods in the plain-text table', async () => {
