@@ -82,7 +82,7 @@ describe('gradients through stiff steps on tensor states', () => {
     return out;
   }
   /** ∂loss/∂(W, b, y0) of the tensor solve, and the tensors it left behind. */
-  function tensorGradient(method: (typeof METHODS)[number], gradient: GradientMode, ts: number[], solver: object): { g: number[]; leaked: number } {
+  function tensorGradient(method: (typeof METHODS)[number] | 'rodas5p', gradient: GradientMode, ts: number[], solver: object): { g: number[]; leaked: number } {
     const W = tf.variable(tf.tensor2d(W0));
     const b = tf.variable(tf.tensor1d(B0));
     const Kt = tf.tensor1d(K);
@@ -120,6 +120,7 @@ describe('gradients through stiff steps on tensor states', () => {
     ['rodas5', 'direct', 1e-5], ['rodas5', 'checkpoint', 1e-5], ['kvaerno5', 'direct', 1e-4], ['kvaerno5', 'checkpoint', 1e-4],
     // The interpolating adjoint (y from the forward dense output): measured 1.1e-5 (rodas5), 7.4e-6 (kvaerno5).
     ['rodas5', 'backsolve', 5e-5], ['kvaerno5', 'backsolve', 5e-5],
+    ['rodas5p', 'direct', 1e-5],
   ] as const)('%s, %s gradient at rtol 1e-6 matches central differences of the float64 solve, leaking nothing', (method, gradient, bound) => {
     const { g, leaked } = tensorGradient(method, gradient, ts, adaptive);
     expect(relErr(g, fd)).toBeLessThan(bound);
