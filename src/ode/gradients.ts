@@ -97,7 +97,7 @@ export function gradsOf(objective: () => Tensor, xs: readonly Tensor[]): Tensor[
  * tape and, at the outermost level, the tape the error abandons is freed: tfjs frees a tape's
  * saved tensors only after a pass that succeeds.
  */
-function backwardStep<T>(fn: () => T): T {
+export function backwardStep<T>(fn: () => T): T {
   try {
     return withTapeCleanup(fn);
   } catch (e) {

@@ -14,7 +14,7 @@ import { tf } from '../backend/engine.js';
 import { isRecording } from '../backend/tape.js';
 import { InvalidArgumentError } from '../errors.js';
 import { PIDController } from './controller.js';
-import { checkingParamsOnce, gradsOf, withoutOuterTape } from './gradients.js';
+import { backwardStep, checkingParamsOnce, gradsOf, withoutOuterTape } from './gradients.js';
 import type { AdjointStats } from './gradients.js';
 import type { GradientSolution } from './odeint.js';
 import { SaveAt } from './saveat.js';
@@ -75,14 +75,16 @@ export function stiffBacksolve<Y>(f0: VectorField<Y>, y0in: Y, ts: number[], mak
     sol.dense?.values().forEach((v) => tf.keep(v));
     return {
       value: tf.stack(sol.ys),
-      gradFunc: (dy: Tensor) => {
+      // backwardStep: a pass that throws also releases the tape it abandons; the tidy frees every
+      // intermediate of the adjoint, also on errors.
+      gradFunc: (dy: Tensor) => backwardStep(() => {
         adjointStats.passes++;
         try {
-          return adjointPass(f, sol, ts, dy, params, makeSolver, rtolB, atolB, maxSteps, fn, add);
+          return tf.tidy(() => adjointPass(f, sol, ts, dy, params, makeSolver, rtolB, atolB, maxSteps, fn, add));
         } finally {
           tf.dispose(sol.dense?.values() ?? []);
         }
-      },
+      }),
     };
   });
   const stacked = op(y0, ...params) as Tensor;

@@ -148,7 +148,7 @@ describe('gradients through stiff steps on tensor states', () => {
     opt.dispose();
   });
 
-  it.each(METHODS)('%s: backsolve outside a gradient keeps no dense output, and repeated backsolve gradients leak nothing', (method) => {
+  it.each(METHODS)('%s: backsolve outside a gradient keeps no dense output; repeated backsolve gradients, and one whose backward pass throws, leak nothing', (method) => {
     const W = tf.variable(tf.tensor2d(W0));
     const y0 = tf.tensor2d(Y0);
     const f = (_t: number, y: tf.Tensor): tf.Tensor => tf.sub(ACTIVATIONS.tanh(tf.matMul(y, W, false, true)), tf.mul(y, 300));
@@ -161,6 +161,25 @@ describe('gradients through stiff steps on tensor states', () => {
     expect(tf.memory().numTensors).toBe(before);
     const run = (): unknown => tf.tidy(() => tf.grad((y: tf.Tensor) => tf.sum(odeint(f, y, [0, 0.5], opts).ys[1]!))(y0));
     expect(leaks(run)).toEqual([0, 0, 0]);
+    // A field that fails in the backward pass (the adjoint solve evaluates it) leaves nothing behind.
+    let calls = 0;
+    let failAt = Infinity;
+    const failing = (t: number, y: tf.Tensor): tf.Tensor => {
+      if (++calls === failAt) throw new Error('field failed');
+      return f(t, y);
+    };
+    const forwardCalls = (): number => {
+      calls = 0;
+      tf.tidy(() => odeint(failing, y0, [0, 0.5], opts).ys);
+      return calls;
+    };
+    const n = forwardCalls();
+    const mid = tf.memory().numTensors;
+    calls = 0;
+    failAt = n + 30;
+    expect(() => tf.tidy(() => tf.grad((y: tf.Tensor) => tf.sum(odeint(failing, y, [0, 0.5], opts).ys[1]!))(y0))).toThrow('field failed');
+    expect(calls).toBe(n + 30);
+    expect(tf.memory().numTensors).toBe(mid);
     tf.dispose([W, y0]);
   });
 
