@@ -1,5 +1,5 @@
 /**
- * Stiff work-precision benchmark (`npx tsx bench/stiff.ts [--quick]`): rodas5, kvaerno5 and auto
+ * Stiff work-precision benchmark (`npx tsx bench/stiff.ts [--quick]`): rodas5, rodas5p, kvaerno5 and auto
  * against scipy's Radau, BDF and LSODA (bench/reference/stiff_scipy.py, run in the same session)
  * on Robertson, HIRES, OREGO and Van der Pol (μ = 1000) at rtol 1e-4, 1e-6, 1e-8. Error is the
  * largest |y − ref| / (atol + rtol·|ref|) over the check points and components, against scipy
@@ -14,7 +14,7 @@ import { medianMs } from './timing.js';
 
 const quick = process.argv.includes('--quick');
 const RTOLS = quick ? [1e-6] : [1e-4, 1e-6, 1e-8];
-const METHODS = ['rodas5', 'kvaerno5', 'auto'] as const;
+const METHODS = ['rodas5', 'rodas5p', 'kvaerno5', 'auto'] as const;
 /** Problem, its name in the reference file, and atol as a multiple of rtol (as the python script). */
 const PROBLEMS: [StiffProblem, string, number][] = [
   [ROBERTSON, 'Robertson', 1e-6],

@@ -15,7 +15,7 @@ export {
   RungeKutta, Euler, Midpoint, Heun, RK4, Bosh3, Dopri5, Tsit5, Dopri8,
   ButcherTableau, TABLEAUX, METHOD_NAMES, RK_METHOD_NAMES, STIFF_METHOD_NAMES, isStiffMethod, isAdaptiveMethod, float64Space,
   ARENSTORF, BRUSSELATOR, LOTKA_VOLTERRA, VAN_DER_POL, PROBLEMS,
-  OdeSolver, ImplicitSolver, Rosenbrock, Rodas5, Esdirk, Kvaerno5, RosenbrockTableau, DirkTableau, AutoSolution, methodInfo,
+  OdeSolver, ImplicitSolver, Rosenbrock, Rodas5, Rodas5P, Esdirk, Kvaerno5, RosenbrockTableau, DirkTableau, AutoSolution, methodInfo,
   ROBERTSON, HIRES, OREGO, VAN_DER_POL_STIFF, RELAXATION, STIFF_PROBLEMS, relaxationExact,
 } from './ode/index.js';
 export type {

@@ -238,7 +238,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
       for (const r of rows) {
         const order = `${r.order}${r.embeddedOrder ? `(${r.embeddedOrder})` : '   '}`;
         const stages = r.stages === null ? ' –' : String(r.stages).padStart(2);
-        const kind = r.kind === 'explicit' ? '' : `  ${r.kind === 'auto' ? 'stiff: tsit5 → rodas5 when stiff, float64 states' : `stiff: ${r.kind}, float64 and tensor states`}`;
+        const kind = r.kind === 'explicit' ? '' : `  ${r.kind === 'auto' ? 'stiff: tsit5 → rodas5 when stiff, float64 and tensor states' : `stiff: ${r.kind}, float64 and tensor states`}`;
         out(`${r.name.padEnd(9)} order ${order}  stages ${stages}${r.fsal ? ' FSAL' : '     '}  dense order ${r.denseOrder}  ${r.adaptive ? 'adaptive' : 'fixed step'}${kind}`);
       }
     }

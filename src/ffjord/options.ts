@@ -86,7 +86,7 @@ export function checkCNFOptions(fn: string, o: Partial<CNFOptions>, prefix = '')
   if (o.activation !== undefined) checkActivation(fn, o.activation, { relu: false, arg: at('activation') });
   if (o.T !== undefined && !positive(o.T)) throw new InvalidArgumentError(fn, at('T'), o.T, 'must be a positive end time, got {value}. The usual value is 0.5.');
   if (o.method !== undefined) {
-    if (typeof o.method === 'string' && isStiffMethod(o.method)) throw new InvalidArgumentError(fn, at('method'), o.method, 'is a stiff method, which runs on float64 states only for now; a CNF integrates tensor states. Use an explicit method (dopri5, tsit5), got {value}.');
+    if (typeof o.method === 'string' && isStiffMethod(o.method)) throw new InvalidArgumentError(fn, at('method'), o.method, 'is a stiff method, got {value}; a CNF cannot use one: the stiff methods on tensor states take one [B, D] tensor of independent rows (J by D vector–Jacobian products), while a CNF integrates the tuple [z, log p, …] whose log-density term is the trace of the net\'s Jacobian (a stiff J would need its second derivatives, and a Hutchinson trace makes it random). Use an explicit method (dopri5, tsit5).');
     solverFor(o.method, fn);
   }
   for (const k of ['rtol', 'atol'] as const) {

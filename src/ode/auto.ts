@@ -10,6 +10,7 @@
  * References: Hairer, Nørsett, Wanner, Solving ODEs I, §IV.2 (stiffness detection in DOPRI5);
  * Rackauckas, Nie, DifferentialEquations.jl AutoTsit5(Rosenbrock23) (the composite idea).
  */
+import { tf } from '../backend/engine.js';
 import { InvalidArgumentError, MaxStepsExceededError } from '../errors.js';
 import { PIDController } from './controller.js';
 import type { PIDOptions } from './controller.js';
@@ -21,6 +22,7 @@ import { Solution, solve } from './solve.js';
 import type { SolveStats } from './solve.js';
 import { RungeKutta } from './solver.js';
 import type { RKWork } from './solver.js';
+import { tensorHRho } from './stiff-tensor.js';
 import type { StateSpace, Stepper, Tolerance, VectorField } from './space.js';
 import { rodas5, tsit5 } from './tableaux/index.js';
 
@@ -52,8 +54,8 @@ const NONSTIFF_STEPS = 6;
 /** Tsit5 that estimates h·ρ after each step (the estimate reads the step's stages; it changes nothing). */
 class StiffnessMonitor extends RungeKutta {
   private h = 0;
-  private y: Float64Array | null = null;
-  private work: RKWork<Float64Array> | null = null;
+  private y: unknown = null;
+  private work: RKWork<unknown> | null = null;
   private pending = false;
   private tol: Tolerance | null = null;
   private stiffRun = 0;
@@ -70,11 +72,11 @@ class StiffnessMonitor extends RungeKutta {
 
   override stepper<Y>(space: StateSpace<Y>, f: VectorField<Y>, work: RKWork<Y>, tol: Tolerance | null, fn: string): Stepper<Y> {
     const step = super.stepper(space, f, work, tol, fn);
-    this.work = work as unknown as RKWork<Float64Array>;
+    this.work = work as RKWork<unknown>;
     this.tol = tol;
     return (t, y, h) => {
       this.h = h;
-      this.y = y as unknown as Float64Array;
+      this.y = y;
       this.pending = true;
       return step(t, y, h);
     };
@@ -84,11 +86,21 @@ class StiffnessMonitor extends RungeKutta {
    * Called with y₁ after each accepted step (and with y₀ before the first, which is ignored):
    * whether stiffness is now confirmed.
    */
-  accepted(y1: Float64Array): boolean {
+  accepted(y1: unknown): boolean {
     if (!this.pending) return false;
     this.pending = false;
-    const { ks } = this.work!;
-    const y = this.y!;
+    const hRho = y1 instanceof Float64Array ? this.hRhoFloat64(y1) : tensorHRho(this.h, this.y as never, y1 as never, this.work!.ks as never, this.tableau.a, this.inner, this.atEnd, this.tol!);
+    if (hRho > STIFF_HRHO) {
+      this.calmRun = 0;
+      return ++this.stiffRun >= STIFF_STEPS;
+    }
+    if (++this.calmRun >= NONSTIFF_STEPS) this.stiffRun = 0;
+    return false;
+  }
+
+  private hRhoFloat64(y1: Float64Array): number {
+    const ks = this.work!.ks as unknown as Float64Array[];
+    const y = this.y as unknown as Float64Array;
     const a = this.tableau.a[this.inner]!;
     const kIn = ks[this.inner]!;
     const kEnd = ks[this.atEnd]!;
@@ -106,40 +118,35 @@ class StiffnessMonitor extends RungeKutta {
       num += dk * dk;
       den += dy * dy;
     }
-    if (den > 0 && Math.abs(this.h) * Math.sqrt(num / den) > STIFF_HRHO) {
-      this.calmRun = 0;
-      return ++this.stiffRun >= STIFF_STEPS;
-    }
-    if (++this.calmRun >= NONSTIFF_STEPS) this.stiffRun = 0;
-    return false;
+    return den > 0 ? Math.abs(this.h) * Math.sqrt(num / den) : 0;
   }
 }
 
-/** Arguments of {@link solveAuto}: a float64 problem, tolerances and what to save. */
-export interface AutoArgs {
-  f: VectorField<Float64Array>;
-  y0: ArrayLike<number>;
+/** Arguments of {@link solveAuto}: a float64 or tensor problem, tolerances and what to save. */
+export interface AutoArgs<Y> {
+  f: VectorField<Y>;
+  y0: Y | ArrayLike<number>;
   t0: number;
   t1: number;
   tolerance: PIDOptions;
   saveAt: SaveAt;
-  events?: readonly OdeEvent<Float64Array>[];
+  events?: readonly OdeEvent<Y>[];
   eventTol?: number;
   maxSteps?: number;
   stiff?: ImplicitOptions;
+  space?: StateSpace<Y>;
   fn: string;
 }
 
-/** Solves with tsit5, switching to rodas5 where stiffness is detected (see the module comment). */
-export function solveAuto(args: AutoArgs): AutoSolution<Float64Array> {
-  const { f, t0, t1, tolerance, saveAt, eventTol, fn } = args;
-  const maxSteps = args.maxSteps ?? 100_000;
+/** The tsit5 part of an `auto` solve: until t1, or until the step that confirmed stiffness. */
+function explicitSegment<Y>(args: AutoArgs<Y>): { first: Solution<Y>; userEvents: EventRecord<Y>[]; tSwitch: number | null } {
+  const { f, t0, t1, tolerance, saveAt, eventTol, space, fn } = args;
   const events = args.events ?? [];
   if (!Array.isArray(events)) throw new InvalidArgumentError(fn, 'events', events, 'must be an array of { g(t, y) } objects, got {value}.');
   const dir = t1 >= t0 ? 1 : -1;
   const monitor = new StiffnessMonitor();
   let switchAt: number | null = null;
-  const switchEvent: OdeEvent<Float64Array> = {
+  const switchEvent: OdeEvent<Y> = {
     name: 'auto: switch to rodas5',
     direction: 'falling',
     terminal: true,
@@ -151,35 +158,65 @@ export function solveAuto(args: AutoArgs): AutoSolution<Float64Array> {
   };
   const first = solve({
     f, y0: args.y0, t0, t1, solver: monitor, controller: new PIDController(tolerance), saveAt,
-    events: [...events, switchEvent], eventTol, maxSteps, fn,
+    events: [...events, switchEvent], eventTol, maxSteps: args.maxSteps ?? 100_000, space, fn,
   });
-  const own = (r: EventRecord<Float64Array>): boolean => r.index === events.length;
-  const userEvents = first.events.filter((r) => !own(r));
-  if (!first.terminal || !own(first.terminal)) {
+  const own = (r: EventRecord<Y>): boolean => r.index === events.length;
+  const switched = first.terminal !== null && own(first.terminal);
+  return { first, userEvents: first.events.filter((r) => !own(r)), tSwitch: switched ? first.terminal!.t : null };
+}
+
+/**
+ * Where `auto` would switch to rodas5 (null: never), found by its tsit5 part alone with nothing
+ * saved; the checkpoint gradient then solves the two parts as two gradient solves.
+ */
+export function autoSwitchTime<Y>(args: Omit<AutoArgs<Y>, 'saveAt' | 'events' | 'stiff'>): { tSwitch: number | null; stats: SolveStats } {
+  const { first, tSwitch } = explicitSegment({ ...args, saveAt: new SaveAt({ t0: false, t1: false }) });
+  first.dispose();
+  return { tSwitch, stats: first.stats };
+}
+
+/** The statistics of two consecutive solves as one. */
+export function sumStats(a: SolveStats, b: SolveStats): SolveStats {
+  const stats: SolveStats = { ...a };
+  for (const key of ['nfe', 'nAccepted', 'nRejected', 'nSteps', 'njev', 'nlu'] as const) stats[key] = (a[key] ?? 0) + (b[key] ?? 0);
+  return stats;
+}
+
+/** Solves with tsit5, switching to rodas5 where stiffness is detected (see the module comment). */
+export function solveAuto<Y>(args: AutoArgs<Y>): AutoSolution<Y> {
+  const { f, t0, t1, tolerance, saveAt, eventTol, space, fn } = args;
+  const maxSteps = args.maxSteps ?? 100_000;
+  const events = args.events ?? [];
+  const dir = t1 >= t0 ? 1 : -1;
+  const { first, userEvents, tSwitch } = explicitSegment(args);
+  if (tSwitch === null) {
     return new AutoSolution([], first.ts, first.ys, first.stats, userEvents, first.terminal, t0, first.t1, first.dense);
   }
-  const tSwitch = first.terminal.t;
+  const switchState = first.terminal!.y;
   const rest = (saveAt.ts ?? []).filter((tr) => (tr - tSwitch) * dir > 0);
   const switches = [{ t: tSwitch, from: 'tsit5', to: 'rodas5' }];
   // The two segments as one solution (also the partial one when the second runs out of steps).
-  const join = (second: Solution<Float64Array>): AutoSolution<Float64Array> => {
+  const join = (second: Solution<Y>): AutoSolution<Y> => {
     if (first.dense && second.dense) first.dense.extend(second.dense);
-    const stats: SolveStats = { ...first.stats };
-    for (const key of ['nfe', 'nAccepted', 'nRejected', 'nSteps', 'njev', 'nlu'] as const) stats[key] = (first.stats[key] ?? 0) + (second.stats[key] ?? 0);
+    // The switch state is no output (a tensor one is freed; on the tape its gradient still flows).
+    if (switchState instanceof tf.Tensor) switchState.dispose();
     // A partial second segment keeps its status ('max_steps'), as solve's own partial solutions do.
-    return new AutoSolution(switches, [...first.ts, ...second.ts], [...first.ys, ...second.ys], stats, [...userEvents, ...second.events], second.terminal, t0, second.t1, first.dense, second.status === 'max_steps' ? 'max_steps' : null);
+    return new AutoSolution(switches, [...first.ts, ...second.ts], [...first.ys, ...second.ys], sumStats(first.stats, second.stats), [...userEvents, ...second.events], second.terminal, t0, second.t1, first.dense, second.status === 'max_steps' ? 'max_steps' : null);
   };
   try {
     return join(solve({
-      f, y0: first.terminal.y, t0: tSwitch, t1, solver: new Rosenbrock(rodas5, args.stiff), controller: new PIDController(tolerance),
+      f, y0: switchState, t0: tSwitch, t1, solver: new Rosenbrock(rodas5, args.stiff), controller: new PIDController(tolerance),
       saveAt: new SaveAt({ ts: rest.length > 0 ? rest : undefined, steps: saveAt.steps, dense: saveAt.dense, t0: false, t1: saveAt.t1 }),
-      events, eventTol, maxSteps: Math.max(1, maxSteps - first.stats.nSteps), fn,
+      events, eventTol, maxSteps: Math.max(1, maxSteps - first.stats.nSteps), space, fn,
     }));
   } catch (e) {
-    if (!(e instanceof MaxStepsExceededError)) throw e;
+    if (!(e instanceof MaxStepsExceededError)) {
+      first.dispose();
+      throw e;
+    }
     throw new MaxStepsExceededError(
       `${fn}: maxSteps = ${maxSteps} steps were not enough to reach t1 = ${t1} (stopped at t = ${e.t}; tsit5 until t = ${tSwitch}, rodas5 after). Raise maxSteps or loosen rtol/atol.`,
-      e.t, join(e.partial as Solution<Float64Array>),
+      e.t, join(e.partial as Solution<Y>),
     );
   }
 }

@@ -97,7 +97,7 @@ export function gradsOf(objective: () => Tensor, xs: readonly Tensor[]): Tensor[
  * tape and, at the outermost level, the tape the error abandons is freed: tfjs frees a tape's
  * saved tensors only after a pass that succeeds.
  */
-function backwardStep<T>(fn: () => T): T {
+export function backwardStep<T>(fn: () => T): T {
   try {
     return withTapeCleanup(fn);
   } catch (e) {
@@ -206,7 +206,7 @@ export function solveWithGradient(args: GradientSolveArgs, options: GradientOpti
  * this op, silently (an optimizer skips them), so that is an error, as diffrax makes it. It costs
  * the bookkeeping of one taped evaluation, no extra evaluation and no backward pass.
  */
-function checkingParamsOnce(f: VectorField<Tensor[]>, params: readonly Tensor[], gradient: GradientMode, fn: string): VectorField<Tensor[]> {
+export function checkingParamsOnce(f: VectorField<Tensor[]>, params: readonly Tensor[], gradient: GradientMode, fn: string): VectorField<Tensor[]> {
   let checked = false;
   return (t, y, out) => {
     if (checked) return f(t, y, out);

@@ -34,7 +34,7 @@ export type { StiffProblem } from './stiff-problems.js';
 export { OdeSolver } from './solver-base.js';
 export { ImplicitSolver } from './implicit-solver.js';
 export type { ImplicitMethod } from './implicit-solver.js';
-export { Rosenbrock, Rodas5 } from './rosenbrock.js';
+export { Rosenbrock, Rodas5, Rodas5P } from './rosenbrock.js';
 export { Esdirk, Kvaerno5 } from './esdirk.js';
 export { RosenbrockTableau } from './rosenbrock-tableau.js';
 export type { RosenbrockSpec } from './rosenbrock-tableau.js';

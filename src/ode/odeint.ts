@@ -28,7 +28,7 @@ import type { MethodSwitch } from './auto.js';
 
 /** Options of {@link odeint}: the method, tolerances or a fixed step, step limits, and the gradient mode for tensor states. */
 export interface OdeintOptions<Y> extends Omit<Partial<PIDOptions>, 'rtol' | 'atol'> {
-  /** Default `dopri5`. The stiff `rodas5` and `kvaerno5` take float64 and tensor states, `auto` float64 ones. */
+  /** Default `dopri5`. The stiff `rodas5`, `kvaerno5` and `auto` take float64 and tensor states. */
   method?: MethodName;
   /** Stiff methods on float64 states: ∂f/∂y filled into its third argument (row-major n×n); default finite differences (tensor states: vector–Jacobian products). */
   jac?: JacobianFn;

@@ -19,18 +19,38 @@
  */
 import { tf } from '../backend/engine.js';
 import { isRecording } from '../backend/tape.js';
-import { InvalidArgumentError } from '../errors.js';
+import { BiflowError, InvalidArgumentError } from '../errors.js';
 import { gradsOf, withoutOuterTape } from './gradients.js';
 import type { StiffMatrix } from './implicit.js';
 import { BatchedLU } from './linalg.js';
 import type { SolveStats } from './solve.js';
-import type { StateSpace, VectorField } from './space.js';
+import type { StateSpace, Tolerance, VectorField } from './space.js';
 import { TensorSpace, TupleSpace } from './tensor-space.js';
+import { canReadSync } from '../backend/reads.js';
 
 type Tensor = tf.Tensor;
 
 /** float32's unit roundoff: the floor of any tolerance on tensor states. */
 export const FLOAT32_EPS = 2 ** -23;
+
+/**
+ * The stiff methods on tensor states factorise J on the host: where the backend cannot read
+ * synchronously (WebGPU), a typed error before any work, naming the way out.
+ */
+export function requireHostReads(): void {
+  if (!canReadSync()) {
+    throw new BiflowError(
+      `the stiff methods on tensor states factorise J on the host, and the '${tf.getBackend()}' backend in Node can only read tensors asynchronously. ` +
+        "Run stiff tensor solves on the 'wasm' or 'cpu' backend (useBackend('wasm')), or use an explicit method (dopri5, tsit5) on this one.",
+    );
+  }
+}
+
+/** The host copy of a tensor the stiff methods' float64 linear algebra needs (J, a right-hand side). */
+function hostData(t: Tensor): tf.TypedArray {
+  requireHostReads();
+  return t.dataSync() as tf.TypedArray;
+}
 
 /** How a tensor state holds its `[B, D]` rows (a `[D]` state is one row). */
 interface Layout {
@@ -120,11 +140,11 @@ export class TensorIterationMatrix<Y> implements StiffMatrix<Y> {
     };
     if (this.onTape) {
       this.J = jacobian();
-      this.host = Float64Array.from(this.J.dataSync());
+      this.host = Float64Array.from(hostData(this.J));
     } else {
       this.host = withoutOuterTape(() => {
         const J = jacobian();
-        const v = Float64Array.from(J.dataSync());
+        const v = Float64Array.from(hostData(J));
         J.dispose();
         return v;
       });
@@ -154,7 +174,7 @@ export class TensorIterationMatrix<Y> implements StiffMatrix<Y> {
     const { lu, shape } = this;
     const hg = this.factoredFor;
     const host = (v: Tensor, transposed: boolean): Tensor => {
-      const x = lu.solve(v.dataSync(), new Float64Array(v.size), transposed);
+      const x = lu.solve(hostData(v), new Float64Array(v.size), transposed);
       return tf.tensor(Float32Array.from(x), shape);
     };
     if (this.onTape && this.J !== null) {
@@ -177,4 +197,32 @@ export class TensorIterationMatrix<Y> implements StiffMatrix<Y> {
     const op = tf.customGrad((...args: (Tensor | tf.GradSaveFunc)[]) => ({ value: host(args[0] as Tensor, false), gradFunc: (dx: Tensor) => host(dx, true) }));
     return this.wrap(op(rhs) as Tensor);
   }
+}
+
+/**
+ * `auto`'s stiffness estimate on a tensor state: h·ρ with ρ ≈ ‖f(y₁) − f(Y_in)‖ / ‖y₁ − Y_in‖ in
+ * the error-weighted norm (see auto.ts), per row of a `[B, D]` batch, and the largest over the
+ * rows: the stiffest row limits the explicit step of the whole batch, so the batch switches as
+ * one. y₁ − Y_in is formed from the stages, h·Σ(a_end − a_in)ⱼkⱼ, not by subtracting the two
+ * states, whose float32 rounding would swamp a difference that small.
+ */
+export function tensorHRho(h: number, y: Tensor | Tensor[], y1: Tensor | Tensor[], ks: (Tensor | Tensor[])[], a: readonly ArrayLike<number>[], inner: number, atEnd: number, tol: Tolerance): number {
+  const one = (v: Tensor | Tensor[]): Tensor => (Array.isArray(v) ? v[0]! : v);
+  const state = one(y);
+  const rows = state.rank === 1 ? [1, state.size] : state.shape;
+  const value = withoutOuterTape(() => tf.tidy(() => {
+    const aIn = a[inner]!;
+    const aEnd = a[atEnd]!;
+    const terms = Array.from(aEnd, (c, j) => tf.mul(one(ks[j]!), h * (c - (j < aIn.length ? aIn[j]! : 0))));
+    const w = tf.reciprocal(tf.add(tol.atol as number, tf.mul(tol.rtol as number, tf.abs(one(y1)))));
+    const dy = tf.reshape(tf.mul(tf.addN(terms), w), rows);
+    const dk = tf.reshape(tf.mul(tf.sub(one(ks[atEnd]!), one(ks[inner]!)), w), rows);
+    const num = tf.sum(tf.square(dk), 1);
+    const den = tf.sum(tf.square(dy), 1);
+    // A row whose two states coincide carries no estimate (0), as on float64 states.
+    return tf.max(tf.where(tf.greater(den, 0), tf.div(num, tf.maximum(den, 1e-30)), tf.zerosLike(num)));
+  }));
+  const v = hostData(value)[0]!;
+  value.dispose();
+  return Math.abs(h) * Math.sqrt(v);
 }

@@ -15,8 +15,8 @@ describe('biflow CLI', () => {
     const { code, lines } = await run(['methods', '--json']);
     expect(code).toBe(0);
     const out = lastJson(lines) as { methods: { name: string; order: number; kind: string; stiff: boolean }[] };
-    expect(out.methods.map((m) => m.name)).toEqual(['euler', 'midpoint', 'heun', 'rk4', 'bosh3', 'dopri5', 'tsit5', 'dopri8', 'rodas5', 'kvaerno5', 'auto']);
-    expect(out.methods.filter((m) => m.stiff).map((m) => [m.name, m.kind, m.order])).toEqual([['rodas5', 'rosenbrock', 5], ['kvaerno5', 'esdirk', 5], ['auto', 'auto', 5]]);
+    expect(out.methods.map((m) => m.name)).toEqual(['euler', 'midpoint', 'heun', 'rk4', 'bosh3', 'dopri5', 'tsit5', 'dopri8', 'rodas5', 'rodas5p', 'kvaerno5', 'auto']);
+    expect(out.methods.filter((m) => m.stiff).map((m) => [m.name, m.kind, m.order])).toEqual([['rodas5', 'rosenbrock', 5], ['rodas5p', 'rosenbrock', 5], ['kvaerno5', 'esdirk', 5], ['auto', 'auto', 5]]);
   });
 
   it('lists the stiff methods in the plain-text table', async () => {
@@ -24,7 +24,7 @@ describe('biflow CLI', () => {
     expect(code).toBe(0);
     expect(lines.find((l) => l.startsWith('rodas5'))).toMatch(/order 5\(4\)\s+stages {2}8 .*dense order 4 .*stiff: rosenbrock/);
     expect(lines.find((l) => l.startsWith('kvaerno5'))).toMatch(/order 5\(4\)\s+stages {2}7 FSAL .*dense order 4 .*stiff: esdirk, float64 and tensor states/);
-    expect(lines.find((l) => l.startsWith('auto'))).toMatch(/stiff: tsit5 → rodas5 when stiff, float64 states$/);
+    expect(lines.find((l) => l.startsWith('auto'))).toMatch(/stiff: tsit5 → rodas5 when stiff, float64 and tensor states$/);
   });
 
   it('rejects an unknown command with exit status 2', async () => {

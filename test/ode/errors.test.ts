@@ -65,7 +65,7 @@ describe('typed errors name the function, the argument, the value and a fix', ()
 
   it('unknown method names list the valid ones', () => {
     const e = caught(() => odeint(decay, y0, [0, 1], { method: 'rk45' as never }), InvalidArgumentError);
-    expect(e.message).toBe('odeint: method is not a known method, got "rk45". Use one of: euler, midpoint, heun, rk4, bosh3, dopri5, tsit5, dopri8, rodas5, kvaerno5, auto.');
+    expect(e.message).toBe('odeint: method is not a known method, got "rk45". Use one of: euler, midpoint, heun, rk4, bosh3, dopri5, tsit5, dopri8, rodas5, rodas5p, kvaerno5, auto.');
   });
 
   it('maxSteps exceeded carries the partial solution', () => {

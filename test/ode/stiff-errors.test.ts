@@ -67,7 +67,7 @@ describe('stiff methods: bad input and failures', () => {
     expect(calls).toBe(0);
   });
 
-  it('auto refuses tensor states, and rodas5/kvaerno5 refuse backsolve on them, with typed errors before any work, leaking nothing', () => {
+  it('auto refuses a tensor state rodas5 cannot take, auto refuses backsolve on tensor states and rodas5/kvaerno5 its unsupported combinations, with typed errors before any work, leaking nothing', () => {
     const before = tf.memory().numTensors;
     const y = tf.tensor2d([[1, 0, 0]]);
     let calls = 0;
@@ -75,9 +75,15 @@ describe('stiff methods: bad input and failures', () => {
       calls++;
       return tf.neg(s);
     };
-    expect(() => odeint(field, y, [0, 1], { method: 'auto' })).toThrow(/odeint: method "auto" switches methods on float64 states only/);
+    // auto checks rodas5's state rules before its tsit5 part starts.
+    expect(() => odeint(field as never, [y, y], [0, 1], { method: 'auto' })).toThrow(/odeint: y0 must be one non-empty tensor of shape \[D\] or \[B, D\] .* for the stiff method 'auto', got "a tuple of 2 tensors"/);
+    expect(() => odeint(field, y, [0, 1], { method: 'auto', stepSize: 0.1 })).toThrow(/odeint: stepSize cannot be used with method 'auto'/);
+    expect(() => odeint(field, y, [0, 1], { method: 'auto', gradient: 'backsolve', params: [] })).toThrow(/odeint: gradient is not available with method 'auto' on tensor states yet, got "backsolve"/);
     for (const method of ['rodas5', 'kvaerno5'] as const) {
-      expect(() => odeint(field, y, [0, 1], { method, gradient: 'backsolve', params: [] })).toThrow(new RegExp(`odeint: gradient is not available with the stiff method '${method}' on tensor states yet, got "backsolve"`));
+      expect(() => odeint(field, y, [0, 1], { method, gradient: 'backsolve', params: [], dense: true })).toThrow(new RegExp(`odeint: gradient does not combine with dense output, events or a fixed stepSize for the stiff method '${method}' yet, got "backsolve"`));
+      expect(() => odeint(field, y, [0, 1], { method, gradient: 'backsolve', params: 'W' as never })).toThrow(/odeint: params must be an array of tf.Tensor\/tf.Variable/);
+    }
+    for (const method of ['rodas5', 'kvaerno5', 'auto'] as const) {
       expect(() => odeint(field, y, [0, 1], { method, jac: () => undefined })).toThrow(/odeint: jac is for float64 states .* on a tf.Tensor state/);
     }
     expect(calls).toBe(0);
@@ -87,7 +93,7 @@ describe('stiff methods: bad input and failures', () => {
 
   it.each(['rodas5', 'kvaerno5', 'auto'] as const)('a CNF configured with the stiff method %s is refused when the flow is built, leaking nothing', (method) => {
     const before = tf.memory().numTensors;
-    expect(() => createFlow({ type: 'ffjord', dim: 2, hidden: [8], cnf: { method, rtol: 1e-4, atol: 1e-4 } })).toThrow(/createFlow: cnf\.method is a stiff method, which runs on float64 states only for now/);
+    expect(() => createFlow({ type: 'ffjord', dim: 2, hidden: [8], cnf: { method, rtol: 1e-4, atol: 1e-4 } })).toThrow(/createFlow: cnf\.method is a stiff method, got "[a-z0-9]+"; a CNF cannot use one: the stiff methods on tensor states take one \[B, D\] tensor/);
     expect(() => createFlow({ type: 'biflow', dim: 2, cnf: { method } })).toThrow(InvalidArgumentError);
     expect(tf.memory().numTensors).toBe(before);
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { BiflowError, ConstantStepSize, DirkTableau, RosenbrockTableau, Kvaerno5, Rodas5, SaveAt, solve } from '../../src/index.js';
+import { BiflowError, ConstantStepSize, DirkTableau, RosenbrockTableau, Kvaerno5, Rodas5, Rodas5P, SaveAt, solve } from '../../src/index.js';
 import type { DirkSpec, RosenbrockSpec } from '../../src/index.js';
-import { kvaerno5, rodas5 } from '../../src/ode/tableaux/index.js';
+import { kvaerno5, rodas5, rodas5p } from '../../src/ode/tableaux/index.js';
 import { BatchedLU, DenseLU } from '../../src/ode/linalg.js';
 import { orderResiduals } from '../../src/ode/trees.js';
 
@@ -82,7 +82,7 @@ describe('the Kvaerno5 tableau', () => {
   });
 });
 
-describe.each([['rodas5', () => new Rodas5()], ['kvaerno5', () => new Kvaerno5()]] as const)('%s', (_name, make) => {
+describe.each([['rodas5', () => new Rodas5()], ['rodas5p', () => new Rodas5P()], ['kvaerno5', () => new Kvaerno5()]] as const)('%s', (_name, make) => {
   it('is L-stable: one step of y′ = −10⁸y with h = 1 damps y to below 1e-6', () => {
     const sol = solve({ f: (_t: number, y: Float64Array) => [-1e8 * y[0]!], y0: [1], t0: 0, t1: 1, solver: make(), controller: new ConstantStepSize({ dt: 1 }) });
     expect(Math.abs(sol.ys[0]![0]!)).toBeLessThan(1e-6);
@@ -105,6 +105,13 @@ describe('tableau validation of the stiff methods', () => {
     const bad = spec(rodas5);
     (bad.C as number[][])[4]![2]! += 1e-6;
     expect(() => new RosenbrockTableau(bad)).toThrow(BiflowError);
+    expect(() => new RosenbrockTableau(bad)).toThrow(/RosenbrockTableau\(rodas5-typo\): .*(order|sums)/);
+  });
+
+  it('accepts the Rodas5P data re-entered as a spec, and rejects it with one a coefficient off by 1e-6', () => {
+    expect(() => new RosenbrockTableau(spec(rodas5p))).not.toThrow();
+    const bad = spec(rodas5p);
+    (bad.a as number[][])[3]![1]! += 1e-6;
     expect(() => new RosenbrockTableau(bad)).toThrow(/RosenbrockTableau\(rodas5-typo\): .*(order|sums)/);
   });
 

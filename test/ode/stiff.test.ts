@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ConstantStepSize, HIRES, Kvaerno5, MaxStepsExceededError, OREGO, PIDController, RELAXATION, ROBERTSON, Rodas5, SaveAt,
+  ConstantStepSize, HIRES, Kvaerno5, MaxStepsExceededError, OREGO, PIDController, RELAXATION, ROBERTSON, Rodas5, Rodas5P, SaveAt,
   VAN_DER_POL_STIFF, odeint, relaxationExact, solve,
 } from '../../src/index.js';
 import type { StiffProblem } from '../../src/index.js';
 import { expm, logSlope, matVec, maxAbsDiff } from '../helpers.js';
 
-const METHODS = [['rodas5', () => new Rodas5()], ['kvaerno5', () => new Kvaerno5()]] as const;
+const METHODS = [['rodas5', () => new Rodas5()], ['rodas5p', () => new Rodas5P()], ['kvaerno5', () => new Kvaerno5()]] as const;
 
 // Reference states: scipy 1.17.1 solve_ivp(method='Radau', rtol=1e-13, atol=1e-15·scale), the values of
 // bench/reference/stiff_reference.json (python3 bench/reference/stiff_scipy.py --reference); they
@@ -52,6 +52,8 @@ const scaled = (ys: Float64Array[], ref: number[][], rtol: number, atol: number)
 // in-between check points come from its cubic Hermite interpolant (77× on Robertson).
 const BOUNDS: Record<string, Record<string, number>> = {
   rodas5: { Robertson: 3, HIRES: 3, OREGO: 3, 'Van der Pol (μ = 1000)': 50 },
+  // Rodas5P: measured 0.62, 5.7, 0.72, 1.0 (its embedded estimate follows Van der Pol's long steps; HIRES is looser).
+  rodas5p: { Robertson: 3, HIRES: 10, OREGO: 3, 'Van der Pol (μ = 1000)': 3 },
   kvaerno5: { Robertson: 100, HIRES: 30, OREGO: 100, 'Van der Pol (μ = 1000)': 5 },
 };
 
@@ -73,10 +75,13 @@ describe.each(METHODS)('%s', (name, make) => {
     const f = (_t: number, y: Float64Array, dy: Float64Array): void => {
       for (let i = 0; i < 3; i++) dy[i] = A[i]!.reduce((s, a, j) => s + a * y[j]!, 0);
     };
-    const ns = [8, 16, 32, 64]; // h·λ from −250 to −31: every step is far outside an explicit method's stability region
+    // h·λ from −250 to −31: every step is far outside an explicit method's stability region. Rodas5P is
+    // 14–37× more accurate here and reaches the roundoff floor (3e-13) at n = 64, so it stops at 32; its
+    // slope there is 5.5 (measured errors 2.1e-9, 4.8e-11, 9.7e-13: pre-asymptotic, above order 5).
+    const ns = name === 'rodas5p' ? [8, 16, 32] : [8, 16, 32, 64];
     const errs = ns.map((n) => maxAbsDiff(solve({ f, y0, t0: 0, t1: 2, solver: make(), controller: new ConstantStepSize({ dt: 2 / n }) }).ys[0]!, exact));
     expect(errs.every((e) => e > 1e-14)).toBe(true);
-    expect(Math.abs(logSlope(ns.map((n) => 2 / n), errs) - 5)).toBeLessThan(0.3);
+    expect(Math.abs(logSlope(ns.map((n) => 2 / n), errs) - 5)).toBeLessThan(name === 'rodas5p' ? 0.6 : 0.3);
   });
 
   it.each(REFERENCES.map((r) => [r.problem.name, r] as const))('solves %s at rtol 1e-6 against the reference', (_p, { problem, scale, ts, ys }) => {

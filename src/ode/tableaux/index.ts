@@ -8,9 +8,10 @@ import { kvaerno5 } from './kvaerno5.js';
 import { midpoint } from './midpoint.js';
 import { rk4 } from './rk4.js';
 import { rodas5 } from './rodas5.js';
+import { rodas5p } from './rodas5p.js';
 import { tsit5 } from './tsit5.js';
 
-export { bosh3, dopri5, dopri8, euler, heun, kvaerno5, midpoint, rk4, rodas5, tsit5 };
+export { bosh3, dopri5, dopri8, euler, heun, kvaerno5, midpoint, rk4, rodas5, rodas5p, tsit5 };
 
 /** Every explicit Runge–Kutta method by name, fixed-step first, then adaptive by order. */
 export const TABLEAUX = { euler, midpoint, heun, rk4, bosh3, dopri5, tsit5, dopri8 } as const;
@@ -20,9 +21,9 @@ export type RKMethodName = keyof typeof TABLEAUX;
 /** Every {@link RKMethodName}. */
 export const RK_METHOD_NAMES = Object.keys(TABLEAUX) as RKMethodName[];
 
-/** The stiff methods: Rosenbrock `rodas5` and ESDIRK `kvaerno5` (float64 and tensor states), and `auto` (tsit5, switching to rodas5; float64 states). */
-export const STIFF_METHOD_NAMES = ['rodas5', 'kvaerno5', 'auto'] as const;
-/** The name of a stiff method: `rodas5`, `kvaerno5`, `auto`. */
+/** The stiff methods: Rosenbrock `rodas5` and `rodas5p`, ESDIRK `kvaerno5`, and `auto` (tsit5, switching to rodas5); all on float64 and tensor states. */
+export const STIFF_METHOD_NAMES = ['rodas5', 'rodas5p', 'kvaerno5', 'auto'] as const;
+/** The name of a stiff method: `rodas5`, `rodas5p`, `kvaerno5`, `auto`. */
 export type StiffMethodName = (typeof STIFF_METHOD_NAMES)[number];
 
 /** Any built-in method: explicit Runge–Kutta or stiff. */
@@ -74,7 +75,10 @@ export interface MethodInfo {
  */
 export function methodInfo(name: MethodName): MethodInfo {
   if (name === 'auto') return { name, kind: 'auto', order: 5, embeddedOrder: 4, stages: null, fsal: false, denseOrder: 4, adaptive: true, stiff: true };
-  if (name === 'rodas5') return { name, kind: 'rosenbrock', order: rodas5.order, embeddedOrder: rodas5.embeddedOrder, stages: rodas5.stages, fsal: rodas5.interpolant.fsal, denseOrder: rodas5.denseOrder, adaptive: true, stiff: true };
+  if (name === 'rodas5' || name === 'rodas5p') {
+    const r = name === 'rodas5' ? rodas5 : rodas5p;
+    return { name, kind: 'rosenbrock', order: r.order, embeddedOrder: r.embeddedOrder, stages: r.stages, fsal: r.interpolant.fsal, denseOrder: r.denseOrder, adaptive: true, stiff: true };
+  }
   if (name === 'kvaerno5') return { name, kind: 'esdirk', order: kvaerno5.order, embeddedOrder: kvaerno5.embeddedOrder, stages: kvaerno5.stages, fsal: kvaerno5.interpolant.fsal, denseOrder: kvaerno5.denseOrder, adaptive: true, stiff: true };
   const t = TABLEAUX[name];
   return { name, kind: 'explicit', order: t.order, embeddedOrder: t.embeddedOrder ?? null, stages: t.stages, fsal: t.fsal, denseOrder: t.denseOrder, adaptive: t.adaptive, stiff: false };
