@@ -35,6 +35,7 @@ export async function trainGenerator(flow: Flow, data: Dataset, options: Generat
     const value = (options as Partial<TrainOptions>)[key];
     if (value !== undefined) throw new InvalidArgumentError('trainGenerator', key, value, 'is not supported for generator training, got {value}; save the flow afterwards with saveFlow.');
   }
+  if (flow.contextDim > 0) throw new InvalidArgumentError('trainGenerator', 'flow', `contextDim ${flow.contextDim}`, 'must be an unconditional flow, got one with {value}: the one-pass generator does not read a context yet. Sample a conditional flow by its inverse.');
   const { interior = 3, hidden, activation, seed = 0, schedule, freezeFlow, alignWeight, reconstructionWeight, ...trainOptions } = options;
   let generator = flow.generator instanceof Generator && flow.generator.interior === interior ? flow.generator : null;
   if (!generator) {
