@@ -30,7 +30,7 @@ import type { Task } from './sbi-tasks.js';
 interface Budget { sims: number; iters: number; batch: number; observations: number; reference: number; c2stSamples: number; c2stSteps: number; grid: number }
 
 const FULL: Budget = { sims: 20000, iters: 3000, batch: 256, observations: 10, reference: 10000, c2stSamples: 2000, c2stSteps: 300, grid: 60 };
-const QUICK: Budget = { sims: 1500, iters: 150, batch: 128, observations: 3, reference: 500, c2stSamples: 300, c2stSteps: 60, grid: 24 };
+const QUICK: Budget = { sims: 1000, iters: 80, batch: 128, observations: 3, reference: 400, c2stSamples: 200, c2stSteps: 40, grid: 16 };
 
 /** Rows [n, a] and [n, b] side by side as one [n, a + b] table. */
 function sideBySide(a: Float32Array, b: Float32Array, n: number): Float32Array {

@@ -138,8 +138,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
       });
       // The exact held-out NLL every --eval-every iterations (the trainer's validation), as testNll.
       const evals = result.evaluations.map((e) => ({ iter: e.iter, testNll: e.validationNll }));
-      // The one-pass generator reads no context yet: a conditional biflow trains none unless asked (and is then refused by name).
-      const generatorIters = o.generatorIters ?? (flow.config?.type === 'biflow' && flow.contextDim === 0 ? o.iters : 0);
+      const generatorIters = o.generatorIters ?? (flow.config?.type === 'biflow' ? o.iters : 0);
       let generator: { iters: number; seconds: number; align: number | null; reconstruction: number | null } | null = null;
       if (generatorIters > 0) {
         const g = await trainGenerator(flow, data, { iters: generatorIters, batch: o.batch, lr: o.lr, interior: o.interior, seed: o.seed, logEvery: o.logEvery, progress: o.json ? 'none' : 'auto' });

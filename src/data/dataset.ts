@@ -35,6 +35,7 @@ export interface Dataset {
 /** The context part of a {@link Dataset}: its width, batches aligned with the data's, held-out rows, and column names if known. */
 export interface DatasetContext {
   dim: number;
+  /** The context rows of training batch `i` (row r goes with row r of the data's batch i). */
   batch(i: number, size: number): Float32Array;
   test: Float32Array;
   names?: string[];

@@ -109,7 +109,7 @@ export class Flow {
     this.checkInput(fn, x);
     const pass = checkPassOptions(fn, options);
     const batch = checkBatch(fn, options.batch);
-    const c = this.contextFor(fn, options.context, x.shape[0]);
+    const c = this.blockContext(fn, options.context, x.shape[0]);
     try {
       return this.logProbRows(x, c, pass, batch);
     } finally {
@@ -149,7 +149,7 @@ export class Flow {
     if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(fn, 'rows', rows.length, `must hold a whole number of rows of ${d} values, at least one row, got {value} values.`);
     const pass = checkPassOptions(fn, options);
     const batch = checkBatch(fn, options.batch ?? 1000);
-    const c = this.contextFor(fn, options.context, n);
+    const c = this.blockContext(fn, options.context, n);
     let total = 0;
     try {
       for (let s = 0; s < n; s += batch) {
@@ -211,9 +211,6 @@ export class Flow {
     if (via === 'generator' && !generator) {
       throw new InvalidArgumentError('Flow.sample', 'via', via, 'needs a generator attached to the flow, got {value} with none. Train one with trainGenerator(flow, data) first.');
     }
-    if (via === 'generator' && this.contextDim > 0) {
-      throw new InvalidArgumentError('Flow.sample', 'via', via, "samples a conditional flow by its inverse only, got {value}: the one-pass generator does not read a context yet. Use via: 'inverse'.");
-    }
     return this.draw('Flow.sample', n, { ...options, trace: options.trace ?? 'hutchinson' }, (z, pass) => [generator && via === 'generator' ? generator.generate(z, pass.context) : this.bijector.inverse(z, pass).x])[0];
   }
 
@@ -233,7 +230,7 @@ export class Flow {
    */
   loss(x: tf.Tensor2D, context?: ContextInput): tf.Scalar {
     this.checkInput('Flow.loss', x);
-    const c = this.contextFor('Flow.loss', context, x.shape[0]);
+    const c = this.blockContext('Flow.loss', context, x.shape[0]);
     try {
       return tf.tidy(() => {
         const { y, logDet } = this.bijector.forward(x, { training: true, context: c });
@@ -295,7 +292,7 @@ export class Flow {
     const limit = memoryLimit();
     const fit = Math.floor(Math.min(limit.tensorBytes / row, (limit.totalBytes - tf.memory().numBytes) / (3 * row)));
     checkFits(fn, 'n', n, { bytes: 3 * row * n, largest: row * n, what: `${n} × ${this.dim} float32 latent draws, samples and their concatenation`, fix: `About ${fit} fit at once here: draw in calls of at most that many, each with its own seed, and read each out before the next.` });
-    const c = this.contextFor(fn, options.context, n);
+    const c = this.blockContext(fn, options.context, n);
     const z = this.base.sample(n, o.seed);
     let out: T;
     try {
@@ -313,8 +310,12 @@ export class Flow {
     return out;
   }
 
-  /** The checked, broadcast and standardised context rows for n rows (the caller disposes them), or undefined. */
-  private contextFor(fn: string, context: unknown, n: number): tf.Tensor2D | undefined {
+  /**
+   * The context rows the blocks see for `n` input rows: checked, broadcast and standardised (a
+   * new tensor the caller disposes), or undefined for an unconditional flow — what a one-pass
+   * generator trained against this flow reads too.
+   */
+  blockContext(fn: string, context: unknown, n: number): tf.Tensor2D | undefined {
     const raw = contextRows(fn, context, this.contextDim, n);
     if (!raw || !this.contextStandardizer) return raw;
     try {

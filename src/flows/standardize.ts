@@ -71,6 +71,7 @@ export class AffineStandardizer {
     return tf.fill([n], -this.logScale) as tf.Tensor1D;
   }
 
+  /** Releases the statistics' tensors. */
   dispose(): void {
     tf.dispose([this.mean, this.std]);
   }
