@@ -11,7 +11,8 @@ theta and x z-scored by the simulations' mean and std (sbi's default; the log-de
 z-scoring is added back, so log q is a density of theta in its own units), Adam lr 1e-3, batches
 of 256 drawn with replacement, 3000 iterations, one thread. Prints one JSON line: the mean KL(p||q)
 over the observations (E_p[log p - log q] on the reference samples), each observation's KL, the
-training seconds, and the versions.
+training seconds (wall and CPU: on a shared machine the wall time counts other processes too), and
+the versions.
 
 zuko is pure Python: fetch it (github:probabilists/zuko; tested with 1.6.0 on torch 1.13) and put
 its `zuko` package folder under bench/reference/vendor/ (ignored by git), or pass --zuko DIR (the
@@ -53,14 +54,14 @@ zt, zx = (theta - mt) / st, (x - mx) / sx
 flow = zuko.flows.NSF(features=2, context=2, transforms=4, hidden_features=(64, 64))
 opt = torch.optim.Adam(flow.parameters(), lr=a.lr)
 g = torch.Generator().manual_seed(a.seed)
-t0 = time.perf_counter()
+t0, cpu0 = time.perf_counter(), time.process_time()
 for it in range(a.iters):
     idx = torch.randint(0, len(sims), (a.batch,), generator=g)
     loss = -flow(zx[idx]).log_prob(zt[idx]).mean()
     opt.zero_grad()
     loss.backward()
     opt.step()
-seconds = time.perf_counter() - t0
+seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - cpu0
 
 m = len(ref) // len(obs)
 kls = []
@@ -71,5 +72,5 @@ with torch.no_grad():
         logq = flow(c).log_prob((rows - mt) / st).double() - torch.log(st).sum().double()
         kls.append(float(np.mean(ref[j * m:(j + 1) * m, 2] - logq.numpy())))
 print(json.dumps({"reference": "zuko", "zuko": zuko.__version__, "torch": torch.__version__, "task": name, "sims": len(sims),
-                  "iters": a.iters, "batch": a.batch, "zscore": not a.no_zscore, "trainSeconds": seconds,
+                  "iters": a.iters, "batch": a.batch, "zscore": not a.no_zscore, "trainSeconds": seconds, "trainCpuSeconds": cpu_seconds,
                   "meanKL": float(np.mean(kls)), "perObservation": kls, "finalLoss": float(loss)}))
