@@ -32,8 +32,8 @@ export { tf, useBackend, backendInfo, BackendUnavailableError, BACKEND_NAMES } f
 export type { AdapterInfo, BackendInfo, BackendName, UseBackendOptions } from './backend/index.js';
 export { ACTIVATIONS } from './nn/index.js';
 export type { ActivationName } from './nn/index.js';
-export { Flow, Sequential, Inverse, leafBlocks, StandardNormal, DiagNormal } from './flows/index.js';
-export type { Bijector, BijectorConfig, BijectorResult, InverseResult, PassOptions, Distribution, OnePassSampler, SampleVia, EvalOptions, SampleOptions } from './flows/index.js';
+export { Flow, Sequential, Inverse, leafBlocks, StandardNormal, DiagNormal, AffineStandardizer, Standardize } from './flows/index.js';
+export type { Bijector, BijectorConfig, BijectorResult, InverseResult, PassOptions, Distribution, OnePassSampler, SampleVia, EvalOptions, SampleOptions, Conditioning, ContextInput, StandardizationState } from './flows/index.js';
 export { AdditiveCoupling, AffineCoupling, DiagonalScaling, ActNorm, Permutation, LULinear, SplineCoupling } from './discrete/index.js';
 export type { CouplingOptions, SplineOptions } from './discrete/index.js';
 export { MLP } from './nn/index.js';
@@ -61,8 +61,8 @@ export type { FlowTrainOptions } from './biflow/train-flow.js';
 export type {
   Trainable, TrainOptions, TrainResult, TrainCallbacks, IterationLogs, LogRecord, LockOwner, EarlyStoppingOptions, Checkpointer, CheckpointSession, OptimizerState, RunProgress, ProgressMode, FolderWriter,
 } from './train/index.js';
-export { loadDataset } from './data/index.js';
-export type { Dataset } from './data/index.js';
+export { loadDataset, conditionalDataset } from './data/index.js';
+export type { Dataset, DatasetContext } from './data/index.js';
 export { writeFolderAtomically } from './biflow/index.js';
 export { DataFileError, parseCsv, parseNpy, parseNpz, encodeNpy, TABULAR_DATASETS, standardization, standardize, splitTable, loadTabular } from './data/index.js';
 export type { Table, Splits, Standardization, TabularName, TabularDataset } from './data/index.js';

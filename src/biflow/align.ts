@@ -42,8 +42,8 @@ export class AlignmentObjective implements Trainable {
     if (schedule !== 'after' && schedule !== 'joint') throw new InvalidArgumentError(fn, 'schedule', schedule, "must be 'after' or 'joint', got {value}.");
     if (!(alignWeight >= 0) || !(reconstructionWeight >= 0)) throw new InvalidArgumentError(fn, 'alignWeight', [alignWeight, reconstructionWeight], 'and reconstructionWeight must be non-negative numbers, got {value}.');
     const expected = countStates(flow.bijector, generator.interior);
-    if (generator.count !== expected || generator.dim !== flow.dim) {
-      throw new InvalidArgumentError(fn, 'generator', [generator.dim, generator.count], `must have dim ${flow.dim} and ${expected} segments for this flow (countStates(flow.bijector, ${generator.interior})), got {value}.`);
+    if (generator.count !== expected || generator.dim !== flow.dim || generator.contextDim !== flow.contextDim) {
+      throw new InvalidArgumentError(fn, 'generator', [generator.dim, generator.count], `must have dim ${flow.dim}, contextDim ${flow.contextDim} and ${expected} segments for this flow (countStates(flow.bijector, ${generator.interior})), got {value}.`);
     }
     this.schedule = schedule;
     this.freezeFlow = freezeFlow;
@@ -60,25 +60,35 @@ export class AlignmentObjective implements Trainable {
     return [...this.generator.trainableVariables, ...(this.trainsFlow ? this.flow.trainableVariables : [])];
   }
 
-  initialize(x: tf.Tensor2D): void {
-    if (this.schedule === 'joint') this.flow.initialize(x);
+  initialize(x: tf.Tensor2D, context?: tf.Tensor2D): void {
+    if (this.schedule === 'joint') this.flow.initialize(x, context);
   }
 
-  loss(x: tf.Tensor2D): tf.Scalar {
+  loss(x: tf.Tensor2D, context?: tf.Tensor2D): tf.Scalar {
+    // The context as the flow's blocks see it (checked, standardised); the generator reads the same rows.
+    const c = this.flow.blockContext('trainGenerator', context, x.shape[0]);
+    try {
+      return this.lossGiven(x, context, c);
+    } finally {
+      c?.dispose();
+    }
+  }
+
+  private lossGiven(x: tf.Tensor2D, context: tf.Tensor2D | undefined, c: tf.Tensor2D | undefined): tf.Scalar {
     return tf.tidy(() => {
       // Frozen: F's states are constants, computed off the tape (no recording, no backward through F).
       const targets = this.freezeFlow
-        ? withoutOuterTape(() => forwardStates(this.flow.bijector, x, this.generator.interior))
-        : forwardStates(this.flow.bijector, x, this.generator.interior);
+        ? withoutOuterTape(() => forwardStates(this.flow.bijector, x, this.generator.interior, c))
+        : forwardStates(this.flow.bijector, x, this.generator.interior, c);
       const M = targets.length;
-      const est = this.generator.chain(targets[M - 1]!);
+      const est = this.generator.chain(targets[M - 1]!, c);
       const sq = (a: tf.Tensor, b: tf.Tensor) => tf.mean(tf.sum(tf.square(tf.sub(a, b)), 1)) as tf.Scalar;
       const reconstruction = sq(est[0]!, x);
       const align = M > 1 ? (tf.div(tf.addN(est.slice(1).map((e, j) => sq(e, targets[j]!))), M - 1) as tf.Scalar) : tf.scalar(0);
       tf.dispose(this.last ? [this.last.align, this.last.reconstruction] : []);
       this.last = { align: tf.keep(align), reconstruction: tf.keep(reconstruction) };
       let total = tf.add(tf.mul(this.alignWeight, align), tf.mul(this.reconstructionWeight, reconstruction)) as tf.Scalar;
-      if (this.schedule === 'joint' || !this.freezeFlow) total = tf.add(total, this.flow.loss(x));
+      if (this.schedule === 'joint' || !this.freezeFlow) total = tf.add(total, this.flow.loss(x, context));
       return total;
     });
   }

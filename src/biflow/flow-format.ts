@@ -12,6 +12,8 @@ import { CNF } from '../ffjord/cnf.js';
 import type { Bijector } from '../flows/bijector.js';
 import { leafBlocks } from '../flows/compose.js';
 import type { Flow } from '../flows/flow.js';
+import { Standardize } from '../flows/standardize.js';
+import type { StandardizationState } from '../flows/standardize.js';
 import { generatorFromConfig } from './generator.js';
 import type { GeneratorConfig } from './generator.js';
 import { createFlow } from './registry.js';
@@ -44,6 +46,8 @@ export interface SavedFlow {
   probeStates?: number[];
   /** The attached one-pass generator, if any; its weights follow the flow's. */
   generator?: GeneratorConfig;
+  /** A conditional flow's fitted standardisations of x and of the context (absent: not fitted). */
+  standardization?: { x?: StandardizationState; context?: StandardizationState };
   weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
 }
 
@@ -64,6 +68,15 @@ export interface FlowIOHandler {
 
 const actnorms = (b: Bijector): ActNorm[] => leafBlocks(b).filter((x): x is ActNorm => x instanceof ActNorm);
 const cnfs = (b: Bijector): CNF[] => leafBlocks(b).filter((x): x is CNF => x instanceof CNF);
+const standardizer = (b: Bijector) => leafBlocks(b).find((x): x is Standardize => x instanceof Standardize)?.stats ?? null;
+
+/** The fitted standardisations of a flow, as flow.json records them (none fitted: undefined). */
+function standardizationOf(flow: Flow): SavedFlow['standardization'] {
+  const x = standardizer(flow.bijector);
+  const c = flow.contextStandardizer;
+  const out = { ...(x?.fitted ? { x: x.state } : {}), ...(c?.fitted ? { context: c.state } : {}) };
+  return Object.keys(out).length > 0 ? out : undefined;
+}
 /** A weights file name: plain, relative, in the same folder (no '..', no '/'), so no loader reads outside it. */
 const SAFE_NAME = /^(?!\.\.?$)[A-Za-z0-9_.-]+$/;
 
@@ -79,6 +92,7 @@ export async function encodeFlow(fn: string, flow: Flow): Promise<FlowArtifacts>
     actnormInitialized: actnorms(flow.bijector).map((a) => a.initialized),
     probeStates: cnfs(flow.bijector).map((c) => c.probeState),
     ...(flow.generator ? { generator: flow.generator.getConfig() as GeneratorConfig } : {}),
+    ...(standardizationOf(flow) ? { standardization: standardizationOf(flow) } : {}),
     weightsManifest: [{ paths: [WEIGHTS_FILE], weights: specs }],
   };
   return { json, weights: data };
@@ -144,5 +158,13 @@ export function decodeFlow(saved: SavedFlow, bytes: ArrayBuffer, files: { config
   tf.dispose(Object.values(weights));
   actnorms(flow.bijector).forEach((a, i) => (a.initialized = saved.actnormInitialized?.[i] ?? true));
   cnfs(flow.bijector).forEach((c, i) => c.setProbeState(saved.probeStates?.[i] ?? 0));
+  try {
+    const { x, context } = saved.standardization ?? {};
+    if (x) standardizer(flow.bijector)?.set(x);
+    if (context) flow.contextStandardizer?.set(context);
+  } catch (e) {
+    flow.dispose();
+    throw new ModelFileError(files.config, `has a standardization that does not fit the flow (${(e as Error).message})`, 'The file was edited; save the model again.');
+  }
   return flow;
 }

@@ -32,6 +32,8 @@ export interface GeneratorOptions {
   hidden?: number[];
   activation?: ActivationName | 'relu';
   seed?: number;
+  /** A conditional flow's context width: every segment then reads [u, c] (default 0). */
+  contextDim?: number;
 }
 
 /**
@@ -47,13 +49,13 @@ export interface GeneratorOptions {
  * states.length === countStates(flow.bijector, 0); // true; the last state is the latent z = F(x)
  * ```
  */
-export function forwardStates(b: Bijector, x: tf.Tensor2D, interior: number): tf.Tensor2D[] {
+export function forwardStates(b: Bijector, x: tf.Tensor2D, interior: number, context?: tf.Tensor2D): tf.Tensor2D[] {
   const out: tf.Tensor2D[] = [];
   let h = x;
   for (const block of leafBlocks(b)) {
     if (block instanceof CNF) out.push(...block.path(h, interior));
     else {
-      const { y, logDet } = block.forward(h);
+      const { y, logDet } = block.forward(h, { context });
       logDet.dispose();
       out.push(y);
     }
@@ -85,45 +87,56 @@ export class Generator implements OnePassSampler {
   private readonly hidden: number[];
   private readonly activation: ActivationName | 'relu';
   private readonly seed: number;
+  readonly contextDim: number;
 
   constructor(
     readonly dim: number,
     /** Number of segments: F's state count M (see `countStates`). */
     readonly count: number,
-    { interior = 3, hidden = [128, 128], activation = 'swish', seed = 0 }: GeneratorOptions = {},
+    { interior = 3, hidden = [128, 128], activation = 'swish', seed = 0, contextDim = 0 }: GeneratorOptions = {},
   ) {
     const fn = 'Generator';
     if (!Number.isInteger(dim) || dim < 1) throw new InvalidArgumentError(fn, 'dim', dim, 'must be a positive integer, got {value}.');
     if (!Number.isInteger(count) || count < 1) throw new InvalidArgumentError(fn, 'count', count, "must be a positive integer (F's number of states, countStates(flow.bijector, interior)), got {value}.");
     if (!Number.isInteger(interior) || interior < 0) throw new InvalidArgumentError(fn, 'interior', interior, 'must be an integer ≥ 0, got {value}.');
+    if (!Number.isSafeInteger(contextDim) || contextDim < 0) throw new InvalidArgumentError(fn, 'contextDim', contextDim, 'must be an integer ≥ 0, got {value}.');
     this.interior = interior;
+    this.contextDim = contextDim;
     this.hidden = hidden;
     this.activation = activation;
     this.seed = seed;
     // Zero last layers: G starts as the identity map, like a flow's couplings.
-    this.segments = Array.from({ length: count }, (_, j) => new MLP(dim, hidden, dim, { activation, seed: seed * 131 + j + 1 }));
+    this.segments = Array.from({ length: count }, (_, j) => new MLP(dim + contextDim, hidden, dim, { activation, seed: seed * 131 + j + 1 }));
   }
 
-  /** The estimates of every state from the latent z: `[ĥ₀ (data), ĥ₁, …, ĥ_{M−1}]`. */
-  chain(z: tf.Tensor2D): tf.Tensor2D[] {
+  /** The estimates of every state from the latent z: `[ĥ₀ (data), ĥ₁, …, ĥ_{M−1}]` (given the context rows c of a conditional flow, as its blocks see them). */
+  chain(z: tf.Tensor2D, context?: tf.Tensor2D): tf.Tensor2D[] {
     return tf.tidy(() => {
       const out: tf.Tensor2D[] = new Array(this.count);
       let u = z;
       for (let j = this.count - 1; j >= 0; j--) {
-        u = tf.add(u, this.segments[j]!.apply(u));
+        u = this.step(j, u, context);
         out[j] = u;
       }
       return out;
     });
   }
 
-  /** Data from latent points in one pass. */
-  generate(z: tf.Tensor2D): tf.Tensor2D {
+  /** Data from latent points in one pass (given the context rows, for a conditional flow). */
+  generate(z: tf.Tensor2D, context?: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
       let u = z;
-      for (let j = this.count - 1; j >= 0; j--) u = tf.add(u, this.segments[j]!.apply(u));
+      for (let j = this.count - 1; j >= 0; j--) u = this.step(j, u, context);
       return u;
     });
+  }
+
+  /** Segment j: u + MLPⱼ(u), or u + MLPⱼ([u, c]) for a conditional generator. */
+  private step(j: number, u: tf.Tensor2D, context?: tf.Tensor2D): tf.Tensor2D {
+    if (this.contextDim > 0 && (!context || context.shape[1] !== this.contextDim || context.shape[0] !== u.shape[0])) {
+      throw new InvalidArgumentError('Generator', 'context', context?.shape, `must be [${u.shape[0]}, ${this.contextDim}] rows (one per latent row), got {value}.`);
+    }
+    return tf.add(u, this.segments[j]!.apply(this.contextDim > 0 ? tf.concat([u, context!], 1) : u));
   }
 
   get trainableVariables(): tf.Variable[] {
@@ -132,7 +145,7 @@ export class Generator implements OnePassSampler {
 
   /** The configuration `generatorFromConfig` rebuilds it from. */
   getConfig(): GeneratorConfig {
-    return { kind: 'generator', dim: this.dim, count: this.count, interior: this.interior, hidden: this.hidden, activation: this.activation, seed: this.seed };
+    return { kind: 'generator', dim: this.dim, count: this.count, interior: this.interior, hidden: this.hidden, activation: this.activation, seed: this.seed, ...(this.contextDim > 0 ? { contextDim: this.contextDim } : {}) };
   }
 
   /** Releases the segments' variables. */

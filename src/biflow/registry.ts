@@ -10,13 +10,15 @@ import { InvalidArgumentError } from '../errors.js';
 import { buildAll, Sequential } from '../flows/compose.js';
 import { StandardNormal } from '../flows/distributions.js';
 import { Flow } from '../flows/flow.js';
+import type { Bijector } from '../flows/bijector.js';
+import { AffineStandardizer, Standardize } from '../flows/standardize.js';
 import { ActNorm, AdditiveCoupling, AffineCoupling, DiagonalScaling, LULinear, SplineCoupling } from '../discrete/index.js';
 import { checkActivation } from '../nn/activations.js';
 import type { ActivationName } from '../nn/activations.js';
 import { checkHidden } from '../nn/odenet.js';
 import { CNF } from '../ffjord/cnf.js';
 import type { CNFOptions } from '../ffjord/cnf.js';
-import { checkBlockCNF, checkBlocks, checkSpline, DEFAULT_BLOCKS, Stack } from './stack.js';
+import { checkBlockCNF, checkBlocks, checkSpline, cnfContext, DEFAULT_BLOCKS, Stack } from './stack.js';
 import type { BlockSpec } from './stack.js';
 
 /** Every flow type {@link createFlow} builds. */
@@ -44,19 +46,30 @@ export interface FlowConfig {
   blocks?: BlockSpec[];
   /** biflow: hidden sizes of the CNF blocks' nets (default [64, 64, 64]); `hidden` is the couplings'. */
   cnfHidden?: number[];
+  /**
+   * Width k of the context c of a conditional flow q(x | c) (default 0: unconditional). Every
+   * coupling's conditioner reads [x_A, c]; ActNorm, LU and permutations ignore it.
+   */
+  contextDim?: number;
+  /**
+   * Conditional flows: z-score x (a first block with its log-det) and the context (an input
+   * transform), the statistics fitted from the training data by `flow.initialize` (training's
+   * first batch) — sbi's default. Default true when `contextDim` > 0; false turns it off.
+   */
+  standardize?: boolean;
 }
 
 const DEFAULT_LAYERS: Record<string, number> = { nice: 4, realnvp: 6, glow: 4, nsf: 4, ffjord: 1, biflow: 1 };
 
 /** Every key of {@link FlowConfig}; any other is a typo and rejected rather than ignored. */
-const CONFIG_KEYS: Record<keyof FlowConfig, true> = { type: true, dim: true, hidden: true, layers: true, bins: true, bound: true, activation: true, seed: true, cnf: true, blocks: true, cnfHidden: true };
+const CONFIG_KEYS: Record<keyof FlowConfig, true> = { type: true, dim: true, hidden: true, layers: true, bins: true, bound: true, activation: true, seed: true, cnf: true, blocks: true, cnfHidden: true, contextDim: true, standardize: true };
 
 /**
  * Every rule on a configuration, checked before anything is built (and so by `loadFlow` on a saved
  * one): the fields' own rules come from where they are used (activations, layer kinds, methods,
  * CNF options, block specs), read here once.
  */
-function checkConfig(config: FlowConfig): Required<Omit<FlowConfig, 'blocks' | 'cnfHidden'>> & Pick<FlowConfig, 'blocks' | 'cnfHidden'> {
+function checkConfig(config: FlowConfig): Required<Omit<FlowConfig, 'blocks' | 'cnfHidden' | 'contextDim' | 'standardize'>> & Pick<FlowConfig, 'blocks' | 'cnfHidden' | 'contextDim' | 'standardize'> {
   const fn = 'createFlow';
   if (config == null || typeof config !== 'object') throw new InvalidArgumentError(fn, 'config', config, "must be an object such as { type: 'realnvp', dim: 2 }, got {value}.");
   for (const [k, v] of Object.entries(config)) {
@@ -82,8 +95,13 @@ function checkConfig(config: FlowConfig): Required<Omit<FlowConfig, 'blocks' | '
     if (config.blocks !== undefined) checkBlocks(fn, config.blocks);
     if (config.cnfHidden !== undefined) checkHidden(fn, config.cnfHidden, 'cnfHidden');
   }
+  const { contextDim = 0, standardize } = config;
+  if (!Number.isSafeInteger(contextDim) || contextDim < 0) throw new InvalidArgumentError(fn, 'contextDim', contextDim, 'must be an integer ≥ 0 (the width of the context; 0: unconditional), got {value}.');
+  if (standardize !== undefined && typeof standardize !== 'boolean') throw new InvalidArgumentError(fn, 'standardize', standardize, 'must be true or false, got {value}.');
   return {
     type, dim, hidden, layers, bins, bound, activation, seed, cnf,
+    // Only conditional flows record these, so unconditional configurations stay as they were.
+    ...(contextDim > 0 ? { contextDim, standardize: standardize ?? true } : standardize !== undefined ? { standardize } : {}),
     ...(type === 'biflow' ? { blocks: config.blocks ?? [...DEFAULT_BLOCKS], ...(config.cnfHidden ? { cnfHidden: config.cnfHidden } : {}) } : {}),
   };
 }
@@ -103,10 +121,16 @@ function checkConfig(config: FlowConfig): Required<Omit<FlowConfig, 'blocks' | '
  */
 export function createFlow(config: FlowConfig): Flow {
   const c = checkConfig(config);
-  const { dim, hidden, layers, activation, seed } = c;
+  const { dim, hidden, layers, activation, seed, contextDim = 0 } = c;
+  const z = contextDim > 0 && c.standardize !== false;
+  // A conditional flow's standardisations: x's as a first block (its log-det counted), the context's on the Flow.
+  const conditional = (blocks: Bijector[]): Flow => {
+    const std = z ? new Standardize(dim) : null;
+    const bijector = std ? new Sequential([std, ...blocks]) : blocks.length === 1 && blocks[0] instanceof Stack ? blocks[0] : new Sequential(blocks);
+    return new Flow(bijector, new StandardNormal(dim), { ...c }, { contextDim, contextStandardizer: z ? new AffineStandardizer(contextDim) : null });
+  };
   if (c.type === 'biflow') {
-    const stack = new Stack({ dim, blocks: c.blocks!, hidden: config.hidden, cnfHidden: c.cnfHidden, activation, bins: c.bins, bound: c.bound, cnf: c.cnf, seed });
-    return new Flow(stack, new StandardNormal(dim), { ...c });
+    return conditional([new Stack({ dim, blocks: c.blocks!, hidden: config.hidden, cnfHidden: c.cnfHidden, activation, bins: c.bins, bound: c.bound, cnf: c.cnf, seed, contextDim })]);
   }
   const parity = (i: number): 'even' | 'odd' => (i % 2 === 0 ? 'even' : 'odd');
   const blocks = buildAll((add) => {
@@ -114,26 +138,26 @@ export function createFlow(config: FlowConfig): Flow {
       const s = seed * 1000 + i;
       switch (c.type) {
         case 'nice':
-          add(new AdditiveCoupling({ dim, parity: parity(i), hidden, activation, seed: s }));
+          add(new AdditiveCoupling({ dim, parity: parity(i), hidden, activation, seed: s, contextDim }));
           break;
         case 'realnvp':
-          add(new AffineCoupling({ dim, parity: parity(i), hidden, activation, seed: s }));
+          add(new AffineCoupling({ dim, parity: parity(i), hidden, activation, seed: s, contextDim }));
           break;
         case 'glow':
           add(new ActNorm(dim));
           add(new LULinear(dim, s));
-          add(new AffineCoupling({ dim, parity: parity(i), hidden, activation, seed: s }));
+          add(new AffineCoupling({ dim, parity: parity(i), hidden, activation, seed: s, contextDim }));
           break;
         case 'nsf':
           if (i > 0) add(new LULinear(dim, s));
-          add(new SplineCoupling({ dim, parity: parity(i), hidden, bins: c.bins, bound: c.bound, seed: s }));
+          add(new SplineCoupling({ dim, parity: parity(i), hidden, bins: c.bins, bound: c.bound, seed: s, contextDim }));
           break;
         case 'ffjord':
-          add(new CNF({ activation: activation as ActivationName, ...c.cnf, dim, hidden, seed: s }));
+          add(new CNF({ activation: activation as ActivationName, ...c.cnf, dim, hidden, seed: s, ...cnfContext(contextDim) }));
           break;
       }
     }
     if (c.type === 'nice') add(new DiagonalScaling(dim));
   });
-  return new Flow(new Sequential(blocks), new StandardNormal(dim), { ...c });
+  return conditional(blocks);
 }

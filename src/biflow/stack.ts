@@ -55,6 +55,8 @@ export interface StackOptions {
   /** Solver settings shared by every CNF block. */
   cnf?: Omit<CNFOptions, 'dim' | 'hidden' | 'seed'>;
   seed?: number;
+  /** Width of the context every coupling's conditioner (and every CNF's ODE net) reads (default 0). */
+  contextDim?: number;
 }
 
 /** Per-block numbers of the latest passes. */
@@ -107,9 +109,14 @@ export function checkBlocks(fn: string, blocks: unknown): asserts blocks is read
   });
 }
 
+/** What a CNF block is given for a context of width `contextDim`: the one place conditional CNFs are wired. */
+export function cnfContext(contextDim: number): { contextDim: number } {
+  return { contextDim };
+}
+
 /** Builds the blocks of a stack; couplings alternate their parity among themselves. */
 function buildBlocks(o: StackOptions): Bijector[] {
-  const { dim, seed = 0, activation = 'relu', bins = 8, bound = 4 } = o;
+  const { dim, seed = 0, activation = 'relu', bins = 8, bound = 4, contextDim = 0 } = o;
   let couplings = 0;
   const make = (raw: BlockSpec, i: number): Bijector => {
     const b = spec(raw);
@@ -121,12 +128,12 @@ function buildBlocks(o: StackOptions): Bijector[] {
       case 'lu': return new LULinear(dim, s);
       case 'permutation': return new Permutation(dim, { seed: s });
       case 'scale': return new DiagonalScaling(dim);
-      case 'additive': couplings++; return new AdditiveCoupling({ dim, parity, hidden, activation, seed: s });
-      case 'affine': couplings++; return new AffineCoupling({ dim, parity, hidden, activation, seed: s });
-      case 'spline': couplings++; return new SplineCoupling({ dim, parity, hidden, bins: b.bins ?? bins, bound: b.bound ?? bound, seed: s });
+      case 'additive': couplings++; return new AdditiveCoupling({ dim, parity, hidden, activation, seed: s, contextDim });
+      case 'affine': couplings++; return new AffineCoupling({ dim, parity, hidden, activation, seed: s, contextDim });
+      case 'spline': couplings++; return new SplineCoupling({ dim, parity, hidden, bins: b.bins ?? bins, bound: b.bound ?? bound, seed: s, contextDim });
       case 'cnf': {
         const act = activation === 'relu' ? 'tanh' : activation;
-        return new CNF({ activation: act, ...o.cnf, ...b.cnf, dim, hidden, seed: s });
+        return new CNF({ activation: act, ...o.cnf, ...b.cnf, dim, hidden, seed: s, ...cnfContext(contextDim) });
       }
     }
   };

@@ -36,9 +36,9 @@ export async function trainGenerator(flow: Flow, data: Dataset, options: Generat
     if (value !== undefined) throw new InvalidArgumentError('trainGenerator', key, value, 'is not supported for generator training, got {value}; save the flow afterwards with saveFlow.');
   }
   const { interior = 3, hidden, activation, seed = 0, schedule, freezeFlow, alignWeight, reconstructionWeight, ...trainOptions } = options;
-  let generator = flow.generator instanceof Generator && flow.generator.interior === interior ? flow.generator : null;
+  let generator = flow.generator instanceof Generator && flow.generator.interior === interior && flow.generator.contextDim === flow.contextDim ? flow.generator : null;
   if (!generator) {
-    generator = new Generator(flow.dim, countStates(flow.bijector, interior), { interior, hidden, activation, seed });
+    generator = new Generator(flow.dim, countStates(flow.bijector, interior), { interior, hidden, activation, seed, contextDim: flow.contextDim });
     flow.generator?.dispose();
     flow.generator = generator;
   }

@@ -33,6 +33,7 @@ import type { Common } from './options.js';
 import { harnessCommands } from './harness.js';
 import { refuseResumeConflicts } from './resume.js';
 import { benchCommands } from './bench.js';
+import { checkContextData, checkDataContext, contextColumnsOption, contextFileOption, contextFromFlags, contextValuesOption } from './context.js';
 
 /** The package's own package.json: two levels up from src/cli, three from dist/src/cli. */
 function packageVersion(): string {
@@ -92,6 +93,8 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
     .addOption(new Option('--objective <name>', 'ml: maximum likelihood; cfm / ot-cfm: flow matching of the CNF block (ffjord, or biflow with one cnf block)').choices([...OBJECTIVES]).default('ml'))
     .addOption(new Option('--sigma <x>', 'cfm, ot-cfm: width of the Gaussian path (default 0)').argParser(num('sigma')))
     .addOption(new Option('--eval-every <n>', 'every N iterations, log the exact held-out NLL (0: never)').default(0).argParser(int('eval-every')))
+    .addOption(contextColumnsOption())
+    .option('--no-standardize', 'conditional flow: do not z-score x and the context (on by default, as sbi does)')
     .option('--resume', 'continue the run stored in --out')
     .option('--overwrite', 'replace the run stored in --out (only a run biflow wrote is ever replaced)')
     .requiredOption('--out <dir>', 'run folder: model/, train.json, optimizer.bin (new, empty, or a run to --resume/--overwrite)')
@@ -99,24 +102,28 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
       data: string; model: FlowType; iters: number; batch: number; lr: number; weightDecay: number; hidden?: number[]; layers?: number;
       checkpointEvery: number; logEvery: number; resume?: boolean; overwrite?: boolean; out: string; solver: MethodName; tol: number; trace: 'exact' | 'hutchinson';
       gradient: GradientMode; kineticWeight: number; jacobianWeight: number; blocks?: BlockKind[]; cnfHidden?: number[]; generatorIters?: number; interior: number;
-      objective: Objective; sigma?: number; evalEvery: number;
+      objective: Objective; sigma?: number; evalEvery: number; context?: string[]; standardize: boolean;
     }, cmd: Command) => {
       const fn = 'biflow train';
       if (o.resume && o.overwrite) throw new UsageError(fn, '--overwrite', true, 'cannot go with --resume: continue the run in --out or replace it, not both.');
       // Before anything is loaded or trained: --out must be new, empty, or a run biflow wrote (continued or replaced only when asked).
       checkUnlocked(fn, o.out);
       checkRunFolder(fn, o.out, { resume: o.resume, overwrite: o.overwrite });
+      checkContextData(fn, o.context, o.data);
       await startBackend(o);
-      const data = loadDataset(o.data, { seed: o.seed });
+      const data = loadDataset(o.data, { seed: o.seed, context: o.context });
+      const contextDim = data.context?.dim;
       const cnf = { method: o.solver, rtol: o.tol, atol: o.tol, trace: o.trace, gradient: o.gradient, kineticWeight: o.kineticWeight, jacobianWeight: o.jacobianWeight };
       const config: FlowConfig = {
         type: o.model, dim: data.dim, hidden: o.hidden, layers: o.layers, seed: o.seed,
         ...(o.model === 'ffjord' || o.model === 'biflow' ? { cnf } : {}), ...(o.model === 'biflow' ? { blocks: o.blocks, cnfHidden: o.cnfHidden } : {}),
+        ...(contextDim ? { contextDim, standardize: o.standardize } : {}),
       };
       const flow = o.resume ? await loadFlow(o.out) : createFlow(config);
       if (o.resume) {
         try {
           refuseResumeConflicts(cmd, o.out, flow.config as unknown as FlowConfig);
+          checkDataContext(fn, flow, contextDim, o.data);
           if (flow.dim !== data.dim) throw new BiflowError(`${fn}: the run in ${o.out} has dim ${flow.dim} but ${o.data} has ${data.dim} columns. Resume on the data the run was trained on.`);
         } catch (e) {
           flow.dispose();
@@ -127,7 +134,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
         iters: o.iters, batch: o.batch, lr: o.lr, weightDecay: o.weightDecay, logEvery: o.logEvery, checkpointEvery: o.checkpointEvery, checkpointDir: o.out, overwrite: o.overwrite,
         // Progress goes to standard error, as a bar only when standard error is a terminal.
         saveModel: (dir) => saveFlow(flow, dir), resumeFrom: o.resume ? o.out : undefined, progress: o.json ? 'none' : 'auto',
-        objective: o.objective, sigma: o.sigma, seed: o.seed, ...(o.evalEvery > 0 ? { validation: data.test, evalEvery: o.evalEvery } : {}),
+        objective: o.objective, sigma: o.sigma, seed: o.seed, ...(o.evalEvery > 0 ? { validation: data.test, validationContext: data.context?.test, evalEvery: o.evalEvery } : {}),
       });
       // The exact held-out NLL every --eval-every iterations (the trainer's validation), as testNll.
       const evals = result.evaluations.map((e) => ({ iter: e.iter, testNll: e.validationNll }));
@@ -140,7 +147,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
         await withFolderLock(fn, o.out, () => saveFlow(flow, path.join(o.out, 'model')));
       }
       // Exact by default: the test NLL takes the exact trace whatever estimator trained the model.
-      const { testNll, units } = testNllOf(await flow.nllAsync(data.test), data.nllOffset);
+      const { testNll, units } = testNllOf(await flow.nllAsync(data.test, data.context ? { context: data.context.test } : {}), data.nllOffset);
       const params = flow.trainableVariables.reduce((n, v) => n + v.size, 0);
       const blocks = flow.bijector instanceof Stack ? flow.bijector.blockStats() : null;
       finish(o, [
@@ -149,7 +156,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
         `test NLL ${testNll.toFixed(4)} nats${units.text}, ${params} parameters, saved to ${o.out}`,
       ], {
         command: 'train', model: flow.config?.type, objective: o.objective, evals, data: data.name, iters: result.iters, seconds: result.seconds, testNll, ...units.json, params, out: o.out,
-        loss: result.history.at(-1)?.loss ?? null, generator, blocks,
+        loss: result.history.at(-1)?.loss ?? null, generator, blocks, ...(data.context ? { context: data.context.names ?? null, contextDim } : {}),
       }, out);
       flow.dispose();
     });
@@ -157,13 +164,16 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
   common(prog.command('eval').description('test NLL of a saved model'))
     .requiredOption('--model <dir>', 'model folder')
     .requiredOption('--data <name|file>', 'dataset (its held-out split)')
-    .action(async (o: Common & { model: string; data: string }) => {
+    .addOption(contextColumnsOption())
+    .action(async (o: Common & { model: string; data: string; context?: string[] }) => {
+      checkContextData('biflow eval', o.context, o.data);
       await startBackend(o);
       const flow = await loadFlow(o.model);
-      const data = loadDataset(o.data, { seed: o.seed });
+      const data = loadDataset(o.data, { seed: o.seed, context: o.context });
+      checkDataContext('biflow eval', flow, data.context?.dim, o.data);
       if (data.dim !== flow.dim) throw new BiflowError(`biflow eval: the model has dim ${flow.dim} but ${o.data} has ${data.dim} columns. Evaluate on data of the model's dimension.`);
       // Exact by default: the exact trace, whatever estimator trained the model.
-      const { testNll, units } = testNllOf(await flow.nllAsync(data.test), data.nllOffset);
+      const { testNll, units } = testNllOf(await flow.nllAsync(data.test, data.context ? { context: data.context.test } : {}), data.nllOffset);
       const stats = flow.stats();
       const nfe = stats.nfeForward !== undefined ? `, forward NFE ${stats.nfeForward}` : '';
       finish(o, [`test NLL ${testNll.toFixed(4)} nats${units.text} on ${data.test.length / data.dim} held-out points of ${data.name}${nfe}`], { command: 'eval', testNll, ...units.json, n: data.test.length / data.dim, model: o.model, nfe: stats.nfeForward ?? null }, out);
@@ -176,11 +186,21 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
     .addOption(new Option('--out <file>', 'CSV file to write, or .png/.svg for a scatter plot of a 2-D model').makeOptionMandatory().argParser(outFile('out', ['.csv', '.png', '.svg'])))
     .addOption(new Option('--extent <xmin,xmax,ymin,ymax>', 'plotted region (figures)').default([-4, 4, -4, 4]).argParser(extent('extent')))
     .addOption(new Option('--via <sampler>', 'exact inverse, or the learned one-pass generator (biflow)').choices(['inverse', 'generator']).default('inverse'))
-    .action(async (o: Common & { model: string; n: number; out: string; extent: number[]; via: 'inverse' | 'generator' }) => {
+    .addOption(contextValuesOption())
+    .addOption(contextFileOption())
+    .action(async (o: Common & { model: string; n: number; out: string; extent: number[]; via: 'inverse' | 'generator'; context?: number[]; contextFile?: string }) => {
       await startBackend(o);
       const flow = await loadFlow(o.model);
+      let c: ReturnType<typeof contextFromFlags>;
+      try {
+        c = contextFromFlags('biflow sample', flow, o, o.n);
+      } catch (e) {
+        flow.dispose();
+        throw e;
+      }
+      o.n = c.n;
       // The async forms: they run on every backend, WebGPU included.
-      const s = await flow.sampleAsync(o.n, { seed: o.seed, via: o.via });
+      const s = await flow.sampleAsync(o.n, { seed: o.seed, via: o.via, context: c.context });
       const flat = (await s.data()) as Float32Array;
       s.dispose();
       const rows = Array.from({ length: o.n }, (_, i) => Array.from(flat.subarray(i * flow.dim, (i + 1) * flow.dim)));
@@ -201,9 +221,17 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
     .addOption(new Option('--grid <n>', `grid cells per side (${GRID.min} to ${GRID.max})`).default(100).argParser(int('grid', GRID)))
     .addOption(new Option('--extent <xmin,xmax,ymin,ymax>', 'plotted region').default([-4, 4, -4, 4]).argParser(extent('extent')))
     .option('--trajectory <data>', 'instead: paths of 300 points of this dataset flowing from data to latent (CNF models)')
-    .action(async (o: Common & { model: string; out: string; grid: number; extent: number[]; trajectory?: string }) => {
+    .addOption(contextValuesOption())
+    .action(async (o: Common & { model: string; out: string; grid: number; extent: number[]; trajectory?: string; context?: number[] }) => {
       await startBackend(o);
       const flow = await loadFlow(o.model);
+      let context: number[] | undefined;
+      try {
+        context = contextFromFlags('biflow plot', flow, o, 1).context as number[] | undefined;
+      } catch (e) {
+        flow.dispose();
+        throw e;
+      }
       if (flow.dim !== 2) throw new BiflowError(`biflow plot: figures need a 2-D model, this one has dim ${flow.dim}.`);
       const ext = o.extent as Extent;
       if (o.trajectory) {
@@ -219,8 +247,8 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
         return;
       }
       const n = o.grid;
-      const density = await flow.densityGridAsync(ext, n);
-      const samples = await flow.sampleAsync(500, { seed: o.seed });
+      const density = await flow.densityGridAsync(ext, n, { context });
+      const samples = await flow.sampleAsync(500, { seed: o.seed, context });
       const svg = densityFigure(density, n, ext, { title: `${flow.config?.type ?? 'flow'} density`, samples: (await samples.data()) as Float32Array });
       samples.dispose();
       await writeFigure(o.out, svg);

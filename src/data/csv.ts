@@ -126,17 +126,21 @@ export function parseCsv(file: string, text: string, fn = 'loadDataFile'): Table
   const values: number[] = [];
   let dim = -1;
   let header = false;
+  let columns: string[] | undefined;
   let rows = 0;
   for (const { line, cells } of records(text, bad)) {
     if (dim < 0) {
       dim = cells.length;
       header = cells.some(isName);
-      if (header) continue;
+      if (header) {
+        columns = cells;
+        continue;
+      }
     }
     if (cells.length !== dim) throw bad(`line ${line} has ${cells.length} values where the ${header ? 'header' : 'first row'} has ${dim}`, 'Make every row the same length.');
     for (let j = 0; j < dim; j++) values.push(cellValue(cells[j]!, line, j + 1, bad));
     rows++;
   }
   if (dim < 0) throw new DataFileError(file, 'is empty', 'Give one sample per line, comma-separated.', fn);
-  return { data: Float32Array.from(values), rows, dim };
+  return { data: Float32Array.from(values), rows, dim, ...(columns ? { columns } : {}) };
 }

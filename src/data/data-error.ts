@@ -19,6 +19,8 @@ export interface Table {
   data: Float32Array;
   rows: number;
   dim: number;
+  /** The column names of a CSV header line, when the file has one. */
+  columns?: string[];
 }
 
 /** The largest finite float32: rows are stored as float32, so larger values would become ±Inf. */

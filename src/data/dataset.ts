@@ -6,11 +6,11 @@
 import { InvalidArgumentError } from '../errors.js';
 import { requireRows } from './data-error.js';
 import { loadDataFile } from './files.js';
-import { rng, shuffleRows } from './random.js';
 import { TABULAR_DATASETS } from './tabular.js';
 import type { TabularName } from './tabular.js';
 import { loadTabular } from './tabular-files.js';
 import { TOY_DATASETS, toyData } from './toy.js';
+import { contextColumns, rowsDataset } from './conditional.js';
 
 /** A dataset as the trainer and evaluators see it: seeded training batches and held-out rows. */
 export interface Dataset {
@@ -25,6 +25,20 @@ export interface Dataset {
    * of a standardisation the loader applied; absent or 0 when the rows are the data as given).
    */
   nllOffset?: number;
+  /**
+   * A conditional dataset's context part: the rows c that go with the data rows, batch for batch
+   * (row r of `context.batch(i, n)` belongs to row r of `batch(i, n)`, and the same for `test`).
+   */
+  context?: DatasetContext;
+}
+
+/** The context part of a {@link Dataset}: its width, batches aligned with the data's, held-out rows, and column names if known. */
+export interface DatasetContext {
+  dim: number;
+  /** The context rows of training batch `i` (row r goes with row r of the data's batch i). */
+  batch(i: number, size: number): Float32Array;
+  test: Float32Array;
+  names?: string[];
 }
 
 /**
@@ -41,7 +55,10 @@ export interface Dataset {
  * data.test.length / data.dim;   // held-out rows
  * ```
  */
-export function loadDataset(spec: string, { seed = 0, testSize = 5000 }: { seed?: number; testSize?: number } = {}): Dataset {
+export function loadDataset(spec: string, { seed = 0, testSize = 5000, context }: { seed?: number; testSize?: number; context?: readonly (string | number)[] } = {}): Dataset {
+  if (context !== undefined && !/\.(csv|npy|txt)$/.test(spec)) {
+    throw new InvalidArgumentError('loadDataset', 'context', context, `names columns of a .csv/.npy file, got {value} for ${JSON.stringify(spec)}, which is not one.`);
+  }
   if ((TOY_DATASETS as readonly string[]).includes(spec)) {
     return {
       name: spec,
@@ -58,22 +75,8 @@ export function loadDataset(spec: string, { seed = 0, testSize = 5000 }: { seed?
   const table = loadDataFile(spec);
   // A 1-row file would leave no training row, and batches drawn from none are all zeros.
   requireRows(table, spec, 2, 'loadDataset holds out 10% of a file\'s rows (at least 1) as the test set and trains on the rest.', 'loadDataset');
-  const data = shuffleRows(table.data.slice(), table.dim, rng(`split:${seed}`));
-  const nTest = Math.max(1, Math.round(table.rows * 0.1));
-  const train = data.subarray(nTest * table.dim);
-  const nTrain = table.rows - nTest;
-  return {
-    name: spec,
-    dim: table.dim,
-    batch: (i, size) => {
-      const r = rng(`batch:${seed}:${i}`);
-      const out = new Float32Array(size * table.dim);
-      for (let k = 0; k < size; k++) {
-        const row = r.int(nTrain);
-        out.set(train.subarray(row * table.dim, (row + 1) * table.dim), k * table.dim);
-      }
-      return out;
-    },
-    test: data.subarray(0, nTest * table.dim),
-  };
+  if (context === undefined) return rowsDataset(spec, table, seed, 0);
+  const { joined, names } = contextColumns(table, context, spec);
+  const data = rowsDataset(spec, joined, seed, context.length);
+  return { ...data, context: { ...data.context!, names } };
 }

@@ -8,7 +8,8 @@
  *   Dinh, Sohl-Dickstein, Bengio, "Density estimation using Real NVP", arXiv:1605.08803.
  */
 import { tf } from '../backend/engine.js';
-import type { Bijector, BijectorConfig, BijectorResult, InverseResult } from '../flows/bijector.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { Bijector, BijectorConfig, BijectorResult, InverseResult, PassOptions } from '../flows/bijector.js';
 import { MLP } from '../nn/mlp.js';
 import type { ActivationName } from '../nn/activations.js';
 import { fusedCoupling, fusedCouplingAvailable } from './coupling-kernel.js';
@@ -28,6 +29,8 @@ export interface CouplingOptions {
    * the wasm and cpu backends); false tapes the engine ops (the reference path).
    */
   fused?: boolean;
+  /** Width of the context c the conditioner also reads, as [x_A, c] (default 0: unconditional). */
+  contextDim?: number;
 }
 
 /**
@@ -40,44 +43,54 @@ export abstract class Coupling implements Bijector {
   readonly net: MLP;
   /** Whether the forward pass runs as the fused kernel where the backend has it (`options.fused`, default true). */
   fused: boolean;
+  readonly contextDim: number;
 
   protected constructor(
     private readonly kind: string,
     private readonly options: CouplingOptions,
     perComponent: number,
   ) {
-    const { dim, parity, hidden = [64, 64], activation = 'relu', seed = 0 } = options;
+    const { dim, parity, hidden = [64, 64], activation = 'relu', seed = 0, contextDim = 0 } = options;
+    if (!Number.isSafeInteger(contextDim) || contextDim < 0) throw new InvalidArgumentError(kind, 'contextDim', contextDim, 'must be an integer ≥ 0, got {value}.');
     this.dim = dim;
     this.fused = options.fused ?? true;
+    this.contextDim = contextDim;
     this.split = new Split(dim, parity);
     try {
-      this.net = new MLP(this.split.a.length, hidden, this.split.b.length * perComponent, { activation, seed });
+      this.net = new MLP(this.split.a.length + contextDim, hidden, this.split.b.length * perComponent, { activation, seed });
     } catch (e) {
       this.split.dispose(); // a conditioner that cannot be built (bad options, too large) leaves nothing behind
       throw e;
     }
   }
 
+  abstract forward(x: tf.Tensor2D, options?: PassOptions): BijectorResult;
+  abstract inverse(y: tf.Tensor2D, options?: PassOptions): InverseResult;
+
   /**
-   * The conditioner's input for the rows x: x_A. Built here only, so that every path (taped,
-   * fused) conditions on the same columns.
+   * What the conditioner reads: x_A, or [x_A, c] for a conditional block (the one place a
+   * coupling meets its context). The Flow has checked and broadcast c; called directly, a
+   * conditional block still refuses a missing or misshapen one.
    */
-  protected conditionerInput(x: tf.Tensor2D): tf.Tensor2D {
-    return this.split.conditioning(x);
+  protected conditionerInput(xa: tf.Tensor2D, options?: PassOptions): tf.Tensor2D {
+    if (this.contextDim === 0) return xa;
+    const c = options?.context;
+    if (!(c instanceof tf.Tensor) || c.rank !== 2 || c.shape[1] !== this.contextDim || c.shape[0] !== xa.shape[0]) {
+      throw new InvalidArgumentError(this.kind, 'context', c instanceof tf.Tensor ? c.shape : c, `must be [${xa.shape[0]}, ${this.contextDim}] rows (one per input row), got {value}.`);
+    }
+    return tf.concat([xa, c], 1);
   }
 
   /**
    * The forward pass as one fused kernel, or null where it does not run (option off, another backend).
    * @internal
    */
-  protected fusedForward(x: tf.Tensor2D, transform: FusedTransform, { scaleBound = 0, bins = 0, bound = 0 } = {}): BijectorResult | null {
+  protected fusedForward(x: tf.Tensor2D, options: PassOptions | undefined, transform: FusedTransform, { scaleBound = 0, bins = 0, bound = 0 } = {}): BijectorResult | null {
     if (!this.fused || !fusedCouplingAvailable()) return null;
-    const { y, logDet } = fusedCoupling(x, this.conditionerInput(x), this.net.variables, { transform, idx: this.split.b, activation: this.options.activation ?? 'relu', scaleBound, bins, bound });
+    const cond = this.conditionerInput(this.split.conditioning(x), options);
+    const { y, logDet } = fusedCoupling(x, cond, this.net.variables, { transform, idx: this.split.b, activation: this.options.activation ?? 'relu', scaleBound, bins, bound });
     return { y, logDet };
   }
-
-  abstract forward(x: tf.Tensor2D): BijectorResult;
-  abstract inverse(y: tf.Tensor2D): InverseResult;
 
   get trainableVariables(): tf.Variable[] {
     return this.net.variables;
@@ -100,20 +113,20 @@ export class AdditiveCoupling extends Coupling {
   }
 
   /** Maps data → latent; returns log|det ∂y/∂x| per row. */
-  forward(x: tf.Tensor2D): BijectorResult {
+  forward(x: tf.Tensor2D, options?: PassOptions): BijectorResult {
     return tf.tidy(() => {
-      const fused = this.fusedForward(x, 'additive');
+      const fused = this.fusedForward(x, options, 'additive');
       if (fused) return { y: fused.y, logDet: fused.logDet };
       const [xa, xb] = this.split.parts(x);
-      return { y: this.split.join(xa, tf.add(xb, this.net.apply(xa))), logDet: tf.zeros([x.shape[0]]) as tf.Tensor1D };
+      return { y: this.split.join(xa, tf.add(xb, this.net.apply(this.conditionerInput(xa, options)))), logDet: tf.zeros([x.shape[0]]) as tf.Tensor1D };
     });
   }
 
   /** Maps latent → data; returns log|det ∂x/∂y| per row. */
-  inverse(y: tf.Tensor2D): InverseResult {
+  inverse(y: tf.Tensor2D, options?: PassOptions): InverseResult {
     return tf.tidy(() => {
       const [ya, yb] = this.split.parts(y);
-      return { x: this.split.join(ya, tf.sub(yb, this.net.apply(ya))), logDet: tf.zeros([y.shape[0]]) as tf.Tensor1D };
+      return { x: this.split.join(ya, tf.sub(yb, this.net.apply(this.conditionerInput(ya, options)))), logDet: tf.zeros([y.shape[0]]) as tf.Tensor1D };
     });
   }
 
@@ -128,8 +141,9 @@ export class AffineCoupling extends Coupling {
     super('affine-coupling', options, 2);
   }
 
-  private scaleShift(xa: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] {
-    const out = this.net.apply(xa);
+  /** (s, t) from the conditioner's input ([x_A] or [x_A, c]). */
+  private scaleShift(input: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] {
+    const out = this.net.apply(input);
     const nb = this.split.b.length;
     const raw = tf.slice(out, [0, 0], [-1, nb]);
     const c = this.scaleBound;
@@ -137,21 +151,21 @@ export class AffineCoupling extends Coupling {
   }
 
   /** Maps data → latent; returns log|det ∂y/∂x| per row. */
-  forward(x: tf.Tensor2D): BijectorResult {
+  forward(x: tf.Tensor2D, options?: PassOptions): BijectorResult {
     return tf.tidy(() => {
-      const fused = this.fusedForward(x, 'affine', { scaleBound: this.scaleBound });
+      const fused = this.fusedForward(x, options, 'affine', { scaleBound: this.scaleBound });
       if (fused) return { y: fused.y, logDet: fused.logDet };
       const [xa, xb] = this.split.parts(x);
-      const [s, t] = this.scaleShift(xa);
+      const [s, t] = this.scaleShift(this.conditionerInput(xa, options));
       return { y: this.split.join(xa, tf.add(tf.mul(xb, tf.exp(s)), t)), logDet: tf.sum(s, 1) as tf.Tensor1D };
     });
   }
 
   /** Maps latent → data; returns log|det ∂x/∂y| per row. */
-  inverse(y: tf.Tensor2D): InverseResult {
+  inverse(y: tf.Tensor2D, options?: PassOptions): InverseResult {
     return tf.tidy(() => {
       const [ya, yb] = this.split.parts(y);
-      const [s, t] = this.scaleShift(ya);
+      const [s, t] = this.scaleShift(this.conditionerInput(ya, options));
       return { x: this.split.join(ya, tf.mul(tf.sub(yb, t), tf.exp(tf.neg(s)))), logDet: tf.neg(tf.sum(s, 1)) as tf.Tensor1D };
     });
   }

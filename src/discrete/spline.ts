@@ -9,7 +9,7 @@
  */
 import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { BijectorResult, InverseResult } from '../flows/bijector.js';
+import type { BijectorResult, InverseResult, PassOptions } from '../flows/bijector.js';
 import { Coupling } from './coupling.js';
 import { MIN_BIN, MIN_DERIVATIVE } from './spline-host.js';
 import type { MaskParity } from './masks.js';
@@ -24,6 +24,8 @@ export interface SplineOptions {
   seed?: number;
   /** Fused forward kernel (default true; see {@link CouplingOptions}). */
   fused?: boolean;
+  /** Width of the context c the conditioner also reads, as [x_A, c] (default 0). */
+  contextDim?: number;
 }
 
 
@@ -102,8 +104,9 @@ export class SplineCoupling extends Coupling {
     this.bound = bound;
   }
 
-  private params(xa: tf.Tensor2D): Knots {
-    const raw = tf.reshape(this.net.apply(xa), [xa.shape[0], this.split.b.length, 3 * this.bins - 1]);
+  /** The knots from the conditioner's input ([x_A] or [x_A, c]). */
+  private params(input: tf.Tensor2D): Knots {
+    const raw = tf.reshape(this.net.apply(input), [input.shape[0], this.split.b.length, 3 * this.bins - 1]);
     return knots(raw, this.bins, this.bound);
   }
 
@@ -118,12 +121,12 @@ export class SplineCoupling extends Coupling {
   }
 
   /** Maps data → latent; returns log|det ∂y/∂x| per row. */
-  forward(x: tf.Tensor2D): BijectorResult {
+  forward(x: tf.Tensor2D, options?: PassOptions): BijectorResult {
     return tf.tidy(() => {
-      const fused = this.fusedForward(x, 'spline', { bins: this.bins, bound: this.bound });
+      const fused = this.fusedForward(x, options, 'spline', { bins: this.bins, bound: this.bound });
       if (fused) return { y: fused.y, logDet: fused.logDet };
       const [xa, xb] = this.split.parts(x);
-      const { inside, vc, cw, w, ch, h, d0, d1, s } = this.bin(xa, xb, false);
+      const { inside, vc, cw, w, ch, h, d0, d1, s } = this.bin(this.conditionerInput(xa, options), xb, false);
       const th = tf.div(tf.sub(vc, cw), w);
       const tt = tf.mul(th, tf.sub(1, th));
       const denom = tf.add(s, tf.mul(tf.sub(tf.add(d1, d0), tf.mul(2, s)), tt));
@@ -135,10 +138,10 @@ export class SplineCoupling extends Coupling {
   }
 
   /** Maps latent → data; returns log|det ∂x/∂y| per row. */
-  inverse(y: tf.Tensor2D): InverseResult {
+  inverse(y: tf.Tensor2D, options?: PassOptions): InverseResult {
     return tf.tidy(() => {
       const [ya, yb] = this.split.parts(y);
-      const { inside, vc, cw, w, ch, h, d0, d1, s } = this.bin(ya, yb, true);
+      const { inside, vc, cw, w, ch, h, d0, d1, s } = this.bin(this.conditionerInput(ya, options), yb, true);
       // Solve the bin's rational quadratic for θ: aθ² + bθ + c = 0, the root in [0, 1].
       const dy = tf.sub(vc, ch);
       const sumD = tf.sub(tf.add(d1, d0), tf.mul(2, s));

@@ -128,7 +128,7 @@ export class CNF implements Bijector {
   private pass(fn: string, x: tf.Tensor2D, toLatent: boolean, options: PassOptions | undefined): { y: tf.Tensor2D; logDet: tf.Tensor1D; nfe: number; backward: () => number } {
     const o = checkPassOptions(fn, options);
     if (!(x instanceof tf.Tensor) || x.rank !== 2 || x.shape[1] !== this.dim) throw new InvalidArgumentError(fn, 'x', x instanceof tf.Tensor ? x.shape : x, `must be a [N, ${this.dim}] tensor, got {value}.`);
-    const context = this.checkContext(fn, o.context, x.shape[0]);
+    const context = this.checkContext(fn, options?.context, x.shape[0]);
     let stats = { nfe: 0, backward: () => 0 };
     const D = this.dim;
     // withTapeCleanup: a solve that throws under the caller's tape (a non-finite field) takes the

@@ -37,7 +37,7 @@ export interface PassOptions {
 export const TRACE_ESTIMATORS: readonly TraceEstimator[] = ['exact', 'hutchinson'];
 
 /** Rejects malformed per-call options by name, before any work starts. */
-export function checkPassOptions(fn: string, o: PassOptions | undefined): PassOptions {
+export function checkPassOptions(fn: string, o: (Omit<PassOptions, 'context'> & { context?: unknown }) | undefined): Omit<PassOptions, 'context'> {
   if (o === undefined) return {};
   if (o === null || typeof o !== 'object') throw new InvalidArgumentError(fn, 'options', o, "must be an object such as { trace: 'hutchinson', seed: 1 }, got {value}.");
   if (o.trace !== undefined && !TRACE_ESTIMATORS.includes(o.trace)) throw new InvalidArgumentError(fn, 'trace', o.trace, `must be one of ${TRACE_ESTIMATORS.join(', ')}, got {value}.`);
@@ -74,8 +74,8 @@ export interface Bijector {
   readonly trainableVariables: tf.Variable[];
   /** The JSON description the registry rebuilds this block from. */
   getConfig(): BijectorConfig;
-  /** Data-dependent initialisation (ActNorm); a no-op for most blocks. */
-  initialize?(x: tf.Tensor2D): void;
+  /** Data-dependent initialisation (ActNorm, a standardisation); a no-op for most blocks. `options.context`: a conditional flow's context rows. */
+  initialize?(x: tf.Tensor2D, options?: PassOptions): void;
   /** A penalty the latest forward pass adds to the training loss (RNODE), or null. */
   regularization?(): tf.Scalar | null;
   /** Numbers worth logging while training (a CNF's NFE); summed over a Sequential. */

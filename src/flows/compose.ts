@@ -56,12 +56,12 @@ export class Sequential implements Bijector {
     }));
   }
 
-  initialize(x: tf.Tensor2D): void {
+  initialize(x: tf.Tensor2D, options?: PassOptions): void {
     tf.tidy(() => {
       let y = x;
       for (const b of this.blocks) {
-        b.initialize?.(y);
-        y = b.forward(y).y;
+        b.initialize?.(y, options);
+        y = b.forward(y, options).y;
       }
     });
   }

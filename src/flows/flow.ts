@@ -9,7 +9,10 @@ import { checkFits, memoryLimit } from '../backend/memory.js';
 import { checkPassOptions } from './bijector.js';
 import type { Bijector, PassOptions, TraceEstimator } from './bijector.js';
 import { checkBatch, inBatches, onFiniteRows } from './rows.js';
+import { contextRows } from './context.js';
+import type { ContextInput } from './context.js';
 import type { Distribution } from './distributions.js';
+import type { AffineStandardizer } from './standardize.js';
 
 /**
  * A learned one-pass map latent → data (BiFlow's generator) that can stand in for the exact
@@ -17,8 +20,8 @@ import type { Distribution } from './distributions.js';
  */
 export interface OnePassSampler {
   readonly dim: number;
-  /** Data points from latent points `[N, dim]`, in one pass. */
-  generate(z: tf.Tensor2D): tf.Tensor2D;
+  /** Data points from latent points `[N, dim]`, in one pass (a conditional flow's: given the context rows). */
+  generate(z: tf.Tensor2D, context?: tf.Tensor2D): tf.Tensor2D;
   readonly trainableVariables: tf.Variable[];
   /** A JSON description from which it can be rebuilt (weights apart). */
   getConfig(): Record<string, unknown>;
@@ -32,12 +35,23 @@ export type SampleVia = 'inverse' | 'generator';
 /**
  * Options of the evaluations (`logProb`, `nll`, `densityGrid`, `sampleAndLogProb`): exact unless
  * `trace: 'hutchinson'` asks for the one-probe estimate, its probe a function of `seed` (default
- * 0); `batch` rows at a time. For the samplers `seed` also seeds the latent draws.
+ * 0); `batch` rows at a time. For the samplers `seed` also seeds the latent draws. A
+ * conditional flow needs `context` (see {@link ContextInput}: `[N, contextDim]` rows or one
+ * context for all); an unconditional one refuses it.
  */
 export interface EvalOptions {
   trace?: TraceEstimator;
   seed?: number;
   batch?: number;
+  context?: ContextInput;
+}
+
+/** How a flow is conditioned: the context width, and the context's standardisation if it has one. */
+export interface Conditioning {
+  /** Width k of the context c of q(x | c) (default 0: unconditional). */
+  contextDim?: number;
+  /** The input transform of the context (sbi's z-scoring), applied before any block sees it. */
+  contextStandardizer?: AffineStandardizer | null;
 }
 
 /** Options of `Flow.sample`: the seed of the latent draws, the sampler, and the inverse's trace and batch. */
@@ -59,13 +73,24 @@ export class Flow {
   /** The learned one-pass sampler attached to this flow, if any (not among `trainableVariables`). */
   generator: OnePassSampler | null = null;
 
+  /** Width of the context of a conditional flow q(x | c); 0 for an unconditional one. */
+  readonly contextDim: number;
+  /** The context's standardisation (an input transform, no log-det), or null. */
+  readonly contextStandardizer: AffineStandardizer | null;
+
   constructor(
     readonly bijector: Bijector,
     readonly base: Distribution,
     /** The JSON configuration the registry built this flow from (what saveFlow records). */
     readonly config: Record<string, unknown> | null = null,
+    conditioning: Conditioning = {},
   ) {
     if (bijector.dim !== base.dim) throw new InvalidArgumentError('Flow', 'base.dim', base.dim, `must equal the bijector's dim ${bijector.dim}, got {value}.`);
+    const { contextDim = 0, contextStandardizer = null } = conditioning;
+    if (!Number.isSafeInteger(contextDim) || contextDim < 0) throw new InvalidArgumentError('Flow', 'contextDim', contextDim, 'must be an integer ≥ 0, got {value}.');
+    if (contextStandardizer && contextStandardizer.dim !== contextDim) throw new InvalidArgumentError('Flow', 'contextStandardizer.dim', contextStandardizer.dim, `must equal contextDim ${contextDim}, got {value}.`);
+    this.contextDim = contextDim;
+    this.contextStandardizer = contextStandardizer;
   }
 
   get dim(): number {
@@ -85,17 +110,28 @@ export class Flow {
     this.checkInput(fn, x);
     const pass = checkPassOptions(fn, options);
     const batch = checkBatch(fn, options.batch);
+    const c = this.blockContext(fn, options.context, x.shape[0]);
+    try {
+      return this.logProbRows(x, c, pass, batch);
+    } finally {
+      c?.dispose();
+    }
+  }
+
+  /** logProb of checked rows x given their (standardised) context rows c, in batches. */
+  private logProbRows(x: tf.Tensor2D, c: tf.Tensor2D | undefined, pass: Omit<PassOptions, 'context'>, batch: number): tf.Tensor1D {
+    const rowsOf = (t: tf.Tensor2D, start: number, size: number) => (size === t.shape[0] ? t : (tf.slice(t, [start, 0], [size, -1]) as tf.Tensor2D));
+    const run = (good: tf.Tensor2D, context?: tf.Tensor2D) => tf.tidy(() => {
+      const { y, logDet } = this.bijector.forward(good, { trace: pass.trace, seed: pass.seed, context });
+      return tf.add(this.base.logProb(y), logDet) as tf.Tensor1D;
+    });
     return inBatches(x.shape[0], batch, (start, size) => {
-      const rows = size === x.shape[0] ? x : (tf.slice(x, [start, 0], [size, this.dim]) as tf.Tensor2D);
+      // x and its context travel as one [size, dim + k] block, so the finite-row filter keeps them aligned.
+      const rows = c ? tf.tidy(() => tf.concat([rowsOf(x, start, size), rowsOf(c, start, size)], 1) as tf.Tensor2D) : rowsOf(x, start, size);
       try {
         // One rule for every flow: a non-finite row's log-density is NaN, and the pass never sees
         // it, so neither the other rows' values nor the parameters' gradients are touched by it.
-        return onFiniteRows(rows, (good) => [
-          tf.tidy(() => {
-            const { y, logDet } = this.bijector.forward(good, { trace: pass.trace, seed: pass.seed });
-            return tf.add(this.base.logProb(y), logDet) as tf.Tensor1D;
-          }),
-        ]);
+        return onFiniteRows(rows, (good) => [c ? tf.tidy(() => run(tf.slice(good, [0, 0], [-1, this.dim]), tf.slice(good, [0, this.dim], [-1, -1]))) : run(good)]);
       } finally {
         if (rows !== x) rows.dispose();
       }
@@ -114,17 +150,22 @@ export class Flow {
     if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(fn, 'rows', rows.length, `must hold a whole number of rows of ${d} values, at least one row, got {value} values.`);
     const pass = checkPassOptions(fn, options);
     const batch = checkBatch(fn, options.batch ?? 1000);
+    const c = this.blockContext(fn, options.context, n);
     let total = 0;
-    for (let s = 0; s < n; s += batch) {
-      const m = Math.min(batch, n - s);
-      total += tf.tidy(() => readValues(tf.sum(this.logProb(tf.tensor2d(rows.subarray(s * d, (s + m) * d), [m, d]), { ...pass, batch })), fn)[0]!);
+    try {
+      for (let s = 0; s < n; s += batch) {
+        const m = Math.min(batch, n - s);
+        total += tf.tidy(() => readValues(tf.sum(this.logProbRows(tf.tensor2d(rows.subarray(s * d, (s + m) * d), [m, d]), (c && (tf.slice(c, [s, 0], [m, -1]) as tf.Tensor2D)), pass, batch)), fn)[0]!);
+      }
+    } finally {
+      c?.dispose();
     }
     return -total / n;
   }
 
-  /** The trainer's validation score ({@link Trainable}'s `evaluate`): the exact {@link nll} of the rows. */
-  evaluate(rows: Float32Array): number {
-    return this.nll(rows);
+  /** The trainer's validation score ({@link Trainable}'s `evaluate`): the exact {@link nll} of the rows (given their context rows, for a conditional flow). */
+  evaluate(rows: Float32Array, context?: Float32Array): number {
+    return this.nll(rows, context === undefined ? {} : { context });
   }
 
   /**
@@ -171,7 +212,7 @@ export class Flow {
     if (via === 'generator' && !generator) {
       throw new InvalidArgumentError('Flow.sample', 'via', via, 'needs a generator attached to the flow, got {value} with none. Train one with trainGenerator(flow, data) first.');
     }
-    return this.draw('Flow.sample', n, { ...options, trace: options.trace ?? 'hutchinson' }, (z, pass) => [generator && via === 'generator' ? generator.generate(z) : this.bijector.inverse(z, pass).x])[0];
+    return this.draw('Flow.sample', n, { ...options, trace: options.trace ?? 'hutchinson' }, (z, pass) => [generator && via === 'generator' ? generator.generate(z, pass.context) : this.bijector.inverse(z, pass).x])[0];
   }
 
   /** Samples with their log-density (exact unless `trace` says otherwise), in one inverse pass. */
@@ -188,18 +229,23 @@ export class Flow {
    * estimator they were configured to train with (a fresh Hutchinson probe per step), and their
    * RNODE penalties are added. A non-finite row makes it NaN.
    */
-  loss(x: tf.Tensor2D): tf.Scalar {
+  loss(x: tf.Tensor2D, context?: ContextInput): tf.Scalar {
     this.checkInput('Flow.loss', x);
-    return tf.tidy(() => {
-      const { y, logDet } = this.bijector.forward(x, { training: true });
-      const nll = tf.neg(tf.mean(tf.add(this.base.logProb(y), logDet))) as tf.Scalar;
-      // Penalties of the forward pass just made (a CNF's RNODE terms), if any.
-      const reg = this.bijector.regularization?.() ?? null;
-      if (!reg) return nll;
-      const total = tf.add(nll, reg) as tf.Scalar;
-      reg.dispose();
-      return total;
-    });
+    const c = this.blockContext('Flow.loss', context, x.shape[0]);
+    try {
+      return tf.tidy(() => {
+        const { y, logDet } = this.bijector.forward(x, { training: true, context: c });
+        const nll = tf.neg(tf.mean(tf.add(this.base.logProb(y), logDet))) as tf.Scalar;
+        // Penalties of the forward pass just made (a CNF's RNODE terms), if any.
+        const reg = this.bijector.regularization?.() ?? null;
+        if (!reg) return nll;
+        const total = tf.add(nll, reg) as tf.Scalar;
+        reg.dispose();
+        return total;
+      });
+    } finally {
+      c?.dispose();
+    }
   }
 
   /**
@@ -234,18 +280,30 @@ export class Flow {
    * The training loss and its gradients with respect to `vars` on any backend: `tf.variableGrads`
    * of {@link loss}, its solves and their adjoint (backsolve) passes awaited (see `runDeferred`).
    */
-  lossAndGradsAsync(x: tf.Tensor2D, vars: tf.Variable[] = this.trainableVariables): Promise<{ value: tf.Scalar; grads: tf.NamedTensorMap }> {
-    return runDeferred(() => tf.variableGrads(() => this.loss(x), vars));
+  lossAndGradsAsync(x: tf.Tensor2D, vars: tf.Variable[] = this.trainableVariables, context?: ContextInput): Promise<{ value: tf.Scalar; grads: tf.NamedTensorMap }> {
+    return runDeferred(() => tf.variableGrads(() => this.loss(x, context), vars));
   }
 
   /** The trainer's validation score on any backend: {@link nllAsync} of the rows. */
-  evaluateAsync(rows: Float32Array): Promise<number> {
-    return this.nllAsync(rows);
+  evaluateAsync(rows: Float32Array, context?: Float32Array): Promise<number> {
+    return runDeferred(() => this.evaluate(rows, context));
   }
 
-  /** Data-dependent initialisation of the blocks that have one (ActNorm). */
-  initialize(x: tf.Tensor2D): void {
-    this.bijector.initialize?.(x);
+  /**
+   * Data-dependent initialisation, once: the context's standardisation is fitted to `context`,
+   * then the blocks that have one (ActNorm, the data's standardisation) to x. Training runs it on
+   * its first batch; call it first with all the training rows to fit the statistics to them.
+   */
+  initialize(x: tf.Tensor2D, context?: ContextInput): void {
+    this.checkInput('Flow.initialize', x);
+    const raw = contextRows('Flow.initialize', context, this.contextDim, x.shape[0]);
+    if (raw) this.contextStandardizer?.fit(raw);
+    const c = raw && this.contextStandardizer ? this.contextStandardizer.apply(raw) : raw;
+    try {
+      this.bijector.initialize?.(x, { context: c });
+    } finally {
+      tf.dispose([raw, c].filter((t): t is tf.Tensor2D => !!t));
+    }
   }
 
   /** Solver statistics of the blocks that have them (NFE of CNF blocks), for training logs. */
@@ -261,6 +319,7 @@ export class Flow {
   dispose(): void {
     this.bijector.dispose();
     this.base.dispose();
+    this.contextStandardizer?.dispose();
     this.generator?.dispose();
     this.generator = null;
   }
@@ -275,19 +334,37 @@ export class Flow {
     const limit = memoryLimit();
     const fit = Math.floor(Math.min(limit.tensorBytes / row, (limit.totalBytes - tf.memory().numBytes) / (3 * row)));
     checkFits(fn, 'n', n, { bytes: 3 * row * n, largest: row * n, what: `${n} × ${this.dim} float32 latent draws, samples and their concatenation`, fix: `About ${fit} fit at once here: draw in calls of at most that many, each with its own seed, and read each out before the next.` });
+    const c = this.blockContext(fn, options.context, n);
     const z = this.base.sample(n, o.seed);
     let out: T;
     try {
       out = inBatches(n, batch, (start, size) =>
-        tf.tidy(() => pass(size === n ? z : (tf.slice(z, [start, 0], [size, this.dim]) as tf.Tensor2D), { trace: o.trace, seed: o.seed })),
+        tf.tidy(() => pass(size === n ? z : (tf.slice(z, [start, 0], [size, this.dim]) as tf.Tensor2D), { trace: o.trace, seed: o.seed, context: c && (size === n ? c : (tf.slice(c, [start, 0], [size, -1]) as tf.Tensor2D)) })),
       );
     } catch (e) {
       z.dispose();
       throw e;
+    } finally {
+      c?.dispose();
     }
     // A pass may hand z back itself (an identity block); it is then the caller's.
     if (!out.includes(z)) z.dispose();
     return out;
+  }
+
+  /**
+   * The context rows the blocks see for `n` input rows: checked, broadcast and standardised (a
+   * new tensor the caller disposes), or undefined for an unconditional flow — what a one-pass
+   * generator trained against this flow reads too.
+   */
+  blockContext(fn: string, context: unknown, n: number): tf.Tensor2D | undefined {
+    const raw = contextRows(fn, context, this.contextDim, n);
+    if (!raw || !this.contextStandardizer) return raw;
+    try {
+      return this.contextStandardizer.apply(raw);
+    } finally {
+      raw.dispose();
+    }
   }
 
   private checkInput(fn: string, x: tf.Tensor): void {

@@ -49,4 +49,13 @@ function checkValidation(fn: string, model: Trainable, data: Dataset, opts: Trai
     throw new InvalidArgumentError(fn, 'validation', rows.length, `must hold whole rows of the data's ${data.dim} columns, at least one, got {value} numbers.`);
   }
   if (typeof model.evaluate !== 'function') throw new InvalidArgumentError(fn, 'validation', 'rows', 'needs a model with evaluate(rows) (a Flow has it: its exact NLL); this model has none.');
+  const { validationContext } = opts;
+  if (data.context === undefined) {
+    if (validationContext !== undefined) throw new InvalidArgumentError(fn, 'validationContext', validationContext, 'is for a conditional dataset (one with a context part), got {value} for an unconditional one.');
+    return;
+  }
+  const k = data.context.dim;
+  if (!(validationContext instanceof Float32Array) || validationContext.length !== (rows.length / data.dim) * k) {
+    throw new InvalidArgumentError(fn, 'validationContext', validationContext instanceof Float32Array ? validationContext.length : validationContext, `must hold the ${k} context values of each of the ${rows.length / data.dim} validation rows (${(rows.length / data.dim) * k} numbers; e.g. data.context.test), got {value}.`);
+  }
 }

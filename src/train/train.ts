@@ -25,14 +25,14 @@ export type { LogRecord } from './progress.js';
 /** What the training loop needs of a model. */
 export interface Trainable {
   readonly trainableVariables: tf.Variable[];
-  /** The training loss on a batch (for flows: the mean negative log-likelihood). */
-  loss(x: tf.Tensor2D): tf.Scalar;
-  /** Data-dependent initialisation, run once on the first batch of a fresh run. */
-  initialize?(x: tf.Tensor2D): void;
+  /** The training loss on a batch (for flows: the mean negative log-likelihood); `context`: the batch's context rows, for a conditional dataset. */
+  loss(x: tf.Tensor2D, context?: tf.Tensor2D): tf.Scalar;
+  /** Data-dependent initialisation, run once on the first batch of a fresh run (with its context rows, if any). */
+  initialize?(x: tf.Tensor2D, context?: tf.Tensor2D): void;
   /** Extra numbers to log per iteration (e.g. NFE of a CNF). */
   stats?(): Record<string, number>;
-  /** The validation score of held-out rows (row-major, `dim` columns), lower is better; for flows the exact mean NLL in nats. Needed for `validation`. */
-  evaluate?(rows: Float32Array): number;
+  /** The validation score of held-out rows (row-major, `dim` columns; with their context rows for a conditional dataset), lower is better; for flows the exact mean NLL in nats. Needed for `validation`. */
+  evaluate?(rows: Float32Array, context?: Float32Array): number;
 }
 
 /** What onIterationEnd receives: the iteration's loss and the model's stats (e.g. NFE). */
@@ -93,6 +93,8 @@ export interface TrainOptions {
    * validation split (`{ validation }`, as loadTabular returns).
    */
   validation?: Float32Array | { validation: Float32Array };
+  /** A conditional dataset's validation context rows, one per validation row (row-major, `data.context.dim` columns). */
+  validationContext?: Float32Array;
   /** Validate every N iterations (default: logEvery). */
   evalEvery?: number;
   /** Stop when the validation NLL stops improving (needs `validation`). */
@@ -202,17 +204,24 @@ async function loop(model: Trainable, data: Dataset, opts: TrainOptions, optimiz
   try {
     while (iter < iters && !signal?.aborted && !stoppedEarly) {
       const x = tf.tensor2d(data.batch(iter, batch), [batch, data.dim]);
-      if (iter === 0) await runDeferred(() => model.initialize?.(x));
-      const t0 = performance.now();
-      // runDeferred: the same step where reads are synchronous; on WebGPU its adaptive solves and
-      // their adjoint passes are awaited (the loss and its tape replayed with the answers).
-      const { value, grads } = await runDeferred(() => tf.variableGrads(() => model.loss(x), vars));
-      optimizer.apply(vars.map((v) => grads[v.name]));
+      // A conditional dataset's context rows, drawn for the same rows as x.
+      const c = data.context ? tf.tensor2d(data.context.batch(iter, batch), [batch, data.context.dim]) : undefined;
+      let t0 = 0;
       try {
-        // Read asynchronously: on WebGL/WebGPU a synchronous read stalls the page.
-        loss = (await value.data())[0]!;
+        if (iter === 0) await runDeferred(() => model.initialize?.(x, c));
+        t0 = performance.now();
+        // runDeferred: the same step where reads are synchronous; on WebGPU its adaptive solves and
+        // their adjoint passes are awaited (the loss and its tape replayed with the answers).
+        const { value, grads } = await runDeferred(() => tf.variableGrads(() => model.loss(x, c), vars));
+        optimizer.apply(vars.map((v) => grads[v.name]));
+        try {
+          // Read asynchronously: on WebGL/WebGPU a synchronous read stalls the page.
+          loss = (await value.data())[0]!;
+        } finally {
+          tf.dispose([value, ...Object.values(grads)]);
+        }
       } finally {
-        tf.dispose([x, value, ...Object.values(grads)]);
+        tf.dispose(c ? [x, c] : [x]);
       }
       const dt = (performance.now() - t0) / 1000;
       seconds += dt;
@@ -223,7 +232,7 @@ async function loop(model: Trainable, data: Dataset, opts: TrainOptions, optimiz
       if (iter % logEvery === 0 || iter === iters) log();
       await callbacks.onIterationEnd?.(iter, { loss, ...(model.stats?.() ?? {}) });
       if (rows && (iter % evalEvery === 0 || iter === iters)) {
-        const validationNll = await runDeferred(() => model.evaluate!(rows));
+        const validationNll = await runDeferred(() => model.evaluate!(rows, opts.validationContext));
         evaluations.push({ iter, validationNll });
         await callbacks.onEvaluation?.(iter, { validationNll });
         stoppedEarly = stopper?.update(iter, validationNll) ?? false;

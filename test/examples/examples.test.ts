@@ -11,6 +11,9 @@ import { lbfgs } from '../../examples/lbfgs.js';
 import { main as lotkaVolterra } from '../../examples/lotka-volterra.js';
 import { main as robertson } from '../../examples/robertson.js';
 import { main as tabular, syntheticRows } from '../../examples/tabular.js';
+import { main as sbi } from '../../examples/sbi.js';
+import { gaussianMixture, twoMoons } from '../../examples/sbi-tasks.js';
+import { parseNpy } from '../../src/data/index.js';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -96,4 +99,48 @@ describe('examples (--quick)', () => {
     expect(Math.abs(r.x[0]! - 1)).toBeLessThan(1e-6);
     expect(Math.abs(r.x[1]! - 1)).toBeLessThan(1e-6);
   });
+
+  it('sbi tasks: each true posterior integrates to 1 over the prior box, and its exact sampler has the density\'s mean', () => {
+    // Midpoint quadrature fine enough for the narrowest feature (σ = 0.1; the moons' ring, 0.01).
+    const check = (task: typeof gaussianMixture, xo: number[], step: number) => {
+      const p = task.posterior(xo);
+      const [lo, hi] = task.box;
+      let [mass, m0, m1] = [0, 0, 0];
+      for (let a = lo + step / 2; a < hi; a += step) {
+        for (let b = lo + step / 2; b < hi; b += step) {
+          const w = Math.exp(p.logProb([a, b])) * step * step;
+          [mass, m0, m1] = [mass + w, m0 + w * a, m1 + w * b];
+        }
+      }
+      const s = p.sample(20000, 1);
+      const mean = [0, 1].map((d) => s.reduce((acc, v, k) => (k % 2 === d ? acc + v : acc), 0) / 20000);
+      return { mass, quadratureMean: [m0 / mass, m1 / mass], mean };
+    };
+    // Near the box's edge, where the truncation reweights the broad component.
+    const gm = check(gaussianMixture, [9.4, -3], 0.01);
+    expect(gm.mass).toBeCloseTo(1, 3);
+    gm.mean.forEach((v, d) => expect(Math.abs(v - gm.quadratureMean[d]!)).toBeLessThan(0.02));
+    const tm = check(twoMoons, [0.05, -0.1], 0.002);
+    expect(tm.mass).toBeCloseTo(1, 2);
+    tm.mean.forEach((v, d) => expect(Math.abs(v - tm.quadratureMean[d]!)).toBeLessThan(0.01));
+  });
+
+  it('sbi: a conditional NSF per task, KL(p‖q) ≥ 0 up to sampling noise, C2ST in (0.4, 1], the zuko reference data written', async () => {
+    const r = await quick(sbi) as { figures: string[]; results: { task: string; sims: number; meanKL: number; meanC2st: number; perObservation: { kl: number; c2st: number }[] }[] };
+    expect(r.results.map((t) => t.task)).toEqual(['gaussian_mixture', 'two_moons']);
+    for (const t of r.results) {
+      expect(t.perObservation).toHaveLength(3);
+      for (const o of t.perObservation) {
+        expect(o.kl).toBeGreaterThan(-0.1);
+        expect(o.kl).toBeLessThan(20);
+        expect(o.c2st).toBeGreaterThan(0.4);
+        expect(o.c2st).toBeLessThanOrEqual(1);
+      }
+    }
+    const out = path.dirname(r.figures[0]!);
+    const sims = parseNpy('sims', readFileSync(path.join(out, 'gaussian_mixture-sims.npy')));
+    expect([sims.rows, sims.dim]).toEqual([r.results[0]!.sims, 4]);
+    const ref = parseNpy('ref', readFileSync(path.join(out, 'gaussian_mixture-reference.npy')));
+    expect(ref.dim).toBe(3);
+  }, 300_000);
 });
