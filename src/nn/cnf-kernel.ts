@@ -16,6 +16,7 @@ import type { HostBuffers, KernelRunner } from '../backend/kernels.js';
 import type { ActivationName } from './activations.js';
 import type { LayerKind } from './odenet.js';
 import { effective, JETS, layerGrads } from './layer-kernels.js';
+import { gpuLayer } from './layer-program.js';
 
 type T = tf.TensorInfo;
 
@@ -124,8 +125,19 @@ export function dynamics(attrs: DynamicsAttrs) {
     let fz: T = z;
     let tang: T = z;
     groups(vars).forEach(({ p, Wc }, l) => {
-      const e = effective(r, kind, t, p);
       const entry = at[l]!;
+      // WebGPU: each quantity of the layer as one fused program (layer-program.ts).
+      const g = gpuLayer(r, { kind, activation: attrs.activation, t, p, Wc, c, h, u, B }, l + 1 === L, entry.a >= 0);
+      if (g) {
+        if (l + 1 === L) [fz, tang] = [g.a!, g.ad];
+        else {
+          [saved[entry.d1], saved[entry.ad], saved[entry.h]] = [g.d1!, g.ad, g.h!];
+          if (entry.a >= 0) saved[entry.a] = g.a!;
+          [h, u] = [g.h!, g.u!];
+        }
+        return;
+      }
+      const e = effective(r, kind, t, p);
       // The context enters every layer as an input of its own: + c·W_c (odenet.ts).
       const a = Wc ? r.add(r.matMul(h, e.W, e.b), r.matMul(c!, Wc)) : r.matMul(h, e.W, e.b);
       // Exact trace: the first layer's tangents of the unit vectors are the rows of W.
