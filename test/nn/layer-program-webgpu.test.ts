@@ -1,0 +1,104 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { ODENet, tf, useBackend } from '../../src/index.js';
+import type { ActivationName, LayerKind } from '../../src/index.js';
+import type { AugmentedLayout } from '../../src/nn/fused-field.js';
+
+afterAll(async () => {
+  await useBackend('wasm');
+});
+
+const D = 2;
+const C = 2;
+const B = 37;
+
+const widthOf = (l: AugmentedLayout) => D + 1 + (l.regs ? 2 : 0) + (l.trace === 'hutchinson' ? D : 0) + (l.context ?? 0);
+
+/** The fused op's value and its gradients (Y's and every variable's) for a weighted sum. */
+async function valueAndGrads(net: ODENet, layout: AugmentedLayout): Promise<number[]> {
+  const y = tf.randomNormal([widthOf(layout), B], 0, 1, 'float32', 11) as tf.Tensor2D;
+  const w = tf.randomNormal([widthOf(layout), B], 0, 1, 'float32', 12);
+  const v = net.augmented(0.7, y, layout);
+  const g = tf.grads((yy: tf.Tensor, ..._vs: tf.Tensor[]) => tf.sum(tf.mul(net.augmented(0.7, yy as tf.Tensor2D, layout), w)))([y, ...net.variables]);
+  const out = (await Promise.all([v, ...g].map((t) => t.data()))).flatMap((a) => Array.from(a));
+  tf.dispose([y, w, v, ...g]);
+  return out;
+}
+
+const rel = (a: number[], b: number[]) => Math.max(...a.map((x, i) => Math.abs(x - b[i]!))) / Math.max(...b.map(Math.abs));
+
+async function onWebGPU(skip: () => void): Promise<boolean> {
+  try {
+    await useBackend('webgpu');
+    return true;
+  } catch (e) {
+    console.warn(`WebGPU test skipped: ${(e as Error).message}`);
+    skip();
+    return false;
+  }
+}
+
+/** WebGPU programs dispatched by one call of fn (its outputs read and disposed). */
+async function dispatches(fn: () => tf.Tensor | tf.Tensor[]): Promise<number> {
+  const backend = tf.engine().backend as unknown as { runWebGPUProgram: (...args: unknown[]) => unknown };
+  const orig = backend.runWebGPUProgram;
+  let n = 0;
+  backend.runWebGPUProgram = (...args: unknown[]) => (n++, orig.apply(backend, args));
+  try {
+    const out = [fn()].flat();
+    await Promise.all(out.map((t) => t.data()));
+    tf.dispose(out);
+    return n;
+  } finally {
+    backend.runWebGPUProgram = orig;
+  }
+}
+
+describe('the ODE-net layers as fused WGSL programs (webgpu on Dawn; lavapipe in CI)', () => {
+  it('every layer kind, with context, exact trace and Hutchinson, matches wasm to float32 round-off and leaks nothing', async (ctx) => {
+    const kinds: [LayerKind, ActivationName][] = [['concatsquash', 'tanh'], ['concat', 'softplus'], ['squash', 'elu'], ['ignore', 'sigmoid'], ['hyper', 'swish']];
+    const cases: [ODENet, AugmentedLayout][] = kinds.flatMap(([layer, activation], i) => [
+      [new ODENet({ dim: D, hidden: [20, 17], layer, activation, contextDim: C, seed: 20 + i }), { dim: D, regs: true, trace: 'exact', context: C }],
+      [new ODENet({ dim: D, hidden: [20, 17], layer, activation, contextDim: C, seed: 30 + i }), { dim: D, regs: false, trace: 'hutchinson', context: C }],
+    ]);
+    cases.push([new ODENet({ dim: D, hidden: [18], layer: 'concatsquash', seed: 40 }), { dim: D, regs: false, trace: 'exact' }]);
+    await useBackend('wasm');
+    const reference = [];
+    for (const [net, layout] of cases) reference.push(await valueAndGrads(net, layout));
+    if (!(await onWebGPU(() => ctx.skip()))) return;
+    for (const [i, [net, layout]] of cases.entries()) {
+      const gpu = await valueAndGrads(net, layout);
+      expect(rel(gpu, reference[i]!), `${net.kind}/${net.activation}/${layout.trace}`).toBeLessThan(1e-5);
+    }
+    const buffers = () => tf.engine().backend.numDataIds();
+    const before = [tf.memory().numTensors, buffers()];
+    for (let k = 0; k < 3; k++) for (const [net, layout] of cases.slice(0, 2)) await valueAndGrads(net, layout);
+    expect([tf.memory().numTensors, buffers()]).toEqual(before);
+    await useBackend('wasm');
+    for (const [net] of cases) net.dispose();
+  }, 180_000);
+
+  it('a hidden layer costs four dispatches per evaluation (h, σ′, ȧ, ȧ⊙σ′), five where σ″ reads a', async (ctx) => {
+    if (!(await onWebGPU(() => ctx.skip()))) return;
+    const count = async (hidden: number[], activation: ActivationName, trace: 'exact' | 'hutchinson') => {
+      const net = new ODENet({ dim: D, hidden, activation, seed: 5 });
+      const layout: AugmentedLayout = { dim: D, regs: false, trace };
+      const y = tf.randomNormal([widthOf(layout), B], 0, 1, 'float32', 13) as tf.Tensor2D;
+      await dispatches(() => net.augmented(0.3, y, layout)); // compiles the programs
+      const forward = await dispatches(() => net.augmented(0.3, y, layout));
+      const grad = await dispatches(() => tf.grads((yy: tf.Tensor, ..._vs: tf.Tensor[]) => tf.sum(net.augmented(0.3, yy as tf.Tensor2D, layout)))([y, ...net.variables]));
+      tf.dispose(y);
+      net.dispose();
+      return { forward, grad };
+    };
+    for (const trace of ['exact', 'hutchinson'] as const) {
+      const [one, three] = [await count([64], 'tanh', trace), await count([64, 64, 64], 'tanh', trace)];
+      expect(three.forward - one.forward, trace).toBe(2 * 4);
+      const [eluOne, eluTwo] = [await count([32], 'elu', trace), await count([32, 32], 'elu', trace)];
+      expect(eluTwo.forward - eluOne.forward, trace).toBe(5);
+      // Per evaluation at dim 2, hidden [64, 64, 64] (concatsquash, tanh): 37 before the layer programs.
+      expect(three.forward, trace).toBeLessThanOrEqual(22);
+      console.info(`dispatches per evaluation (${trace}, hidden [64, 64, 64]): forward ${three.forward}, value + gradient ${three.grad}`);
+    }
+    await useBackend('wasm');
+  }, 180_000);
+});
