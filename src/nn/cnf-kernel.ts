@@ -16,7 +16,7 @@ import type { HostBuffers, KernelRunner } from '../backend/kernels.js';
 import type { ActivationName } from './activations.js';
 import type { LayerKind } from './odenet.js';
 import { effective, JETS, layerGrads } from './layer-kernels.js';
-import { gpuLayer } from './layer-program.js';
+import { gpuActivationBack, gpuLayer } from './layer-program.js';
 
 type T = tf.TensorInfo;
 
@@ -209,10 +209,13 @@ export function dynamics(attrs: DynamicsAttrs) {
       if (l < L - 1) {
         // Through h' = σ(a) and u' = ȧ ⊙ σ′(a): aBar, adBar hold h̄', ū'.
         const d1 = s[e.d1]!;
-        const prod = r.mul(adBar, s[e.ad]!);
-        const d1Bar = K === 1 ? prod : r.sum(r.reshape(prod, [K, B, -1]), 0);
+        const a = e.a >= 0 ? s[e.a]! : null;
+        // WebGPU: the block sum and the reverse as one program (layer-program.ts).
+        const fusedBar = gpuActivationBack(r, attrs.activation, aBar, adBar, s[e.ad]!, s[e.h]!, d1, a);
+        const prod = fusedBar ? null : r.mul(adBar, s[e.ad]!);
+        const d1Bar = !prod || K === 1 ? prod : r.sum(r.reshape(prod, [K, B, -1]), 0);
         adBar = rowScale(adBar, d1);
-        aBar = act.back(r, aBar, d1Bar, e.a >= 0 ? s[e.a]! : null, s[e.h]!, d1);
+        aBar = fusedBar ?? act.back(r, aBar, d1Bar!, a, s[e.h]!, d1);
       }
       const eff = effective(r, kind, t, params[l]!.p);
       const W = eff.W;

@@ -13,8 +13,9 @@
  */
 import type { tf } from '../backend/engine.js';
 import type { KernelRunner } from '../backend/kernels.js';
+import { ElementwiseProgram } from '../backend/webgpu-elementwise.js';
 import type { ActivationName } from './activations.js';
-import { ACTIVATION_DEFS, WGSL_ARITH } from './activation-defs.js';
+import { ACTIVATION_DEFS, activationBack, WGSL_ARITH } from './activation-defs.js';
 import { LAYER_DEFS } from './layer-defs.js';
 import type { LayerKind } from './odenet.js';
 
@@ -198,4 +199,49 @@ export function gpuLayer(r: KernelRunner, x: GpuLayerInputs, last: boolean, need
   if (last) return { a: run('a'), h: null, d1: null, ad: run('ad'), u: null };
   const d1 = run('d1');
   return { a: needsA ? run('a') : null, h: run('h'), d1, ad: run('ad'), u: run('u', d1) };
+}
+
+/**
+ * The reverse through a hidden layer's activation and its tangents in one program:
+ *   ā = h̄·σ′ + σ̄′·σ″  with  σ̄′ = Σₖ ǔₖ ⊙ ȧₖ  (the K tangent blocks summed in the program),
+ * printed from the activation's definition (what were a product, a block sum and the reverse).
+ * Inputs X0 … X5: h̄ [B, n], ǔ and ȧ [K·B, n], h, σ′ [B, n], and a where σ″ reads it. A flat
+ * elementwise dispatch whose body reads across the K blocks.
+ */
+export class ActivationBackProgram extends ElementwiseProgram {
+  constructor(
+    private readonly activation: ActivationName,
+    private readonly blocks: number,
+    shape: [number, number],
+  ) {
+    // The expression slot names the program (its shader key); the body is getUserCode's.
+    super(shape, `activation_back_${activation}_${blocks}`, ACTIVATION_DEFS[activation].needsInput ? 6 : 5);
+  }
+
+  override getUserCode(): string {
+    const def = ACTIVATION_DEFS[this.activation];
+    const aBar = activationBack(def, WGSL_ARITH, 'hb', 'db', def.needsInput ? 'av' : '0.0', 'hv', 'dv');
+    return `
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          var db = 0.0;
+          for (var k = 0; k < ${this.blocks}; k = k + 1) { db = db + X1[k * uniforms.size + index] * X2[k * uniforms.size + index]; }
+          // Every input read (a binding the shader never reads leaves the pipeline's layout and fails to bind).
+          let hb = X0[index];
+          let hv = X3[index];
+          let dv = X4[index];
+          ${def.needsInput ? 'let av = X5[index];' : ''}
+          setOutputAtIndex(index, ${aBar});
+        }
+      }
+    `;
+  }
+}
+
+/** ā from h̄, the tangents' cotangent ǔ and the saved ȧ, h, σ′ (and a) as one program, or null on backends that run no WGSL. */
+export function gpuActivationBack(r: KernelRunner, activation: ActivationName, hBar: T, uBar: T, ad: T, h: T, d1: T, a: T | null): T | null {
+  if (!r.runsPrograms()) return null;
+  const shape = h.shape as [number, number];
+  const blocks = uBar.shape[0]! / shape[0];
+  return r.program(new ActivationBackProgram(activation, blocks, shape), [hBar, uBar, ad, h, d1, ...(a ? [a] : [])]);
 }

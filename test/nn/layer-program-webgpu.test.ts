@@ -2,6 +2,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ODENet, tf, useBackend } from '../../src/index.js';
 import type { ActivationName, LayerKind } from '../../src/index.js';
 import type { AugmentedLayout } from '../../src/nn/fused-field.js';
+import { KernelRunner } from '../../src/backend/kernels.js';
+import { JETS } from '../../src/nn/layer-kernels.js';
+import { gpuActivationBack } from '../../src/nn/layer-program.js';
 
 afterAll(async () => {
   await useBackend('wasm');
@@ -67,7 +70,7 @@ describe('the ODE-net layers as fused WGSL programs (webgpu on Dawn; lavapipe in
     if (!(await onWebGPU(() => ctx.skip()))) return;
     for (const [i, [net, layout]] of cases.entries()) {
       const gpu = await valueAndGrads(net, layout);
-      expect(rel(gpu, reference[i]!), `${net.kind}/${net.activation}/${layout.trace}`).toBeLessThan(1e-5);
+      expect(rel(gpu, reference[i]!), `case ${i} (${layout.trace})`).toBeLessThan(1e-5);
     }
     const buffers = () => tf.engine().backend.numDataIds();
     const before = [tf.memory().numTensors, buffers()];
@@ -76,6 +79,36 @@ describe('the ODE-net layers as fused WGSL programs (webgpu on Dawn; lavapipe in
     await useBackend('wasm');
     for (const [net] of cases) net.dispose();
   }, 180_000);
+
+  it('the reverse through each activation and K tangent blocks is one program that matches the composed kernels', async (ctx) => {
+    if (!(await onWebGPU(() => ctx.skip()))) return;
+    const [rows, n, K] = [13, 9, 3];
+    for (const name of Object.keys(JETS) as ActivationName[]) {
+      const r = KernelRunner.create()!;
+      try {
+        const mk = (m: number, s: number) => r.constant(Float32Array.from({ length: m * n }, (_, i) => 2 * Math.sin(0.37 * i + s)), [m, n]);
+        const [hBar, uBar, ad, a] = [mk(rows, 1), mk(K * rows, 2), mk(K * rows, 3), mk(rows, 4)];
+        const { h, d1 } = JETS[name].jet(r, a!);
+        let fused: tf.TensorInfo | null = null;
+        const count = await dispatches(() => {
+          fused = gpuActivationBack(r, name, hBar!, uBar!, ad!, h, d1, JETS[name].needsInput ? a! : null);
+          return tf.tensor([0]);
+        });
+        const d1Bar = r.sum(r.reshape(r.mul(uBar!, ad!), [K, rows, n]), 0);
+        const composed = JETS[name].back(r, hBar!, d1Bar, a!, h, d1);
+        const [x, y] = await Promise.all([r.keep(fused!), r.keep(composed)].map(async (t) => {
+          const v = Array.from(await t.data());
+          t.dispose();
+          return v;
+        }));
+        expect(count, name).toBe(1);
+        expect(rel(x!, y!), name).toBeLessThan(1e-5);
+      } finally {
+        r.free();
+      }
+    }
+    await useBackend('wasm');
+  }, 60_000);
 
   it('a hidden layer costs four dispatches per evaluation (h, σ′, ȧ, ȧ⊙σ′), five where σ″ reads a', async (ctx) => {
     if (!(await onWebGPU(() => ctx.skip()))) return;
@@ -97,7 +130,9 @@ describe('the ODE-net layers as fused WGSL programs (webgpu on Dawn; lavapipe in
       expect(eluTwo.forward - eluOne.forward, trace).toBe(5);
       // Per evaluation at dim 2, hidden [64, 64, 64] (concatsquash, tanh): 37 before the layer programs.
       expect(three.forward, trace).toBeLessThanOrEqual(22);
-      console.info(`dispatches per evaluation (${trace}, hidden [64, 64, 64]): forward ${three.forward}, value + gradient ${three.grad}`);
+      // The backward pass's reverse through the activation and the tangent blocks is one program (34 and 32 before).
+      expect((three.grad - one.grad) / 2, trace).toBeLessThanOrEqual(31);
+      console.info(`dispatches per evaluation (${trace}, hidden [64, 64, 64]): forward ${three.forward}, value + gradient ${three.grad}; per hidden layer ${(three.forward - one.forward) / 2}, ${(three.grad - one.grad) / 2}`);
     }
     await useBackend('wasm');
   }, 180_000);
