@@ -144,9 +144,23 @@ export class KernelRunner {
    * composes the expression from the runner's kernels.
    */
   elementwise(expr: string, inputs: TI[], shape = inputs[0]!.shape): TI | null {
-    const b = this.backend as unknown as { runWebGPUProgram?(program: unknown, inputs: TI[], dtype: 'float32'): TI };
+    return this.runsPrograms() ? this.program(new ElementwiseProgram(shape, expr, inputs.length), inputs) : null;
+  }
+
+  /** Whether the backend runs WGSL programs (WebGPU): {@link program} is then available. */
+  runsPrograms(): boolean {
+    return typeof (this.backend as unknown as { runWebGPUProgram?: unknown }).runWebGPUProgram === 'function';
+  }
+
+  /**
+   * One dispatch of a tfjs-backend-webgpu `WebGPUProgram` (float32 output) with the values of its
+   * own uniforms (`program.uniforms`, in order), or null on backends that run no WGSL.
+   */
+  program(program: object, inputs: TI[], uniforms?: { type: string; data: number[] }[]): TI | null {
+    const b = this.backend as unknown as { runWebGPUProgram?(program: unknown, inputs: TI[], dtype: 'float32', uniforms?: unknown): TI };
     if (!b.runWebGPUProgram) return null;
-    const out = b.runWebGPUProgram(new ElementwiseProgram(shape, expr, inputs.length), inputs, 'float32');
+    runnerCalls++;
+    const out = b.runWebGPUProgram(program, inputs, 'float32', uniforms);
     this.made.push(out);
     return out;
   }

@@ -16,6 +16,7 @@ import type { HostBuffers, KernelRunner } from '../backend/kernels.js';
 import type { ActivationName } from './activations.js';
 import type { LayerKind } from './odenet.js';
 import { effective, JETS, layerGrads } from './layer-kernels.js';
+import { gpuActivationBack, gpuLayer } from './layer-program.js';
 
 type T = tf.TensorInfo;
 
@@ -124,8 +125,19 @@ export function dynamics(attrs: DynamicsAttrs) {
     let fz: T = z;
     let tang: T = z;
     groups(vars).forEach(({ p, Wc }, l) => {
-      const e = effective(r, kind, t, p);
       const entry = at[l]!;
+      // WebGPU: each quantity of the layer as one fused program (layer-program.ts).
+      const g = gpuLayer(r, { kind, activation: attrs.activation, t, p, Wc, c, h, u, B }, l + 1 === L, entry.a >= 0);
+      if (g) {
+        if (l + 1 === L) [fz, tang] = [g.a!, g.ad];
+        else {
+          [saved[entry.d1], saved[entry.ad], saved[entry.h]] = [g.d1!, g.ad, g.h!];
+          if (entry.a >= 0) saved[entry.a] = g.a!;
+          [h, u] = [g.h!, g.u!];
+        }
+        return;
+      }
+      const e = effective(r, kind, t, p);
       // The context enters every layer as an input of its own: + c·W_c (odenet.ts).
       const a = Wc ? r.add(r.matMul(h, e.W, e.b), r.matMul(c!, Wc)) : r.matMul(h, e.W, e.b);
       // Exact trace: the first layer's tangents of the unit vectors are the rows of W.
@@ -197,10 +209,13 @@ export function dynamics(attrs: DynamicsAttrs) {
       if (l < L - 1) {
         // Through h' = σ(a) and u' = ȧ ⊙ σ′(a): aBar, adBar hold h̄', ū'.
         const d1 = s[e.d1]!;
-        const prod = r.mul(adBar, s[e.ad]!);
-        const d1Bar = K === 1 ? prod : r.sum(r.reshape(prod, [K, B, -1]), 0);
+        const a = e.a >= 0 ? s[e.a]! : null;
+        // WebGPU: the block sum and the reverse as one program (layer-program.ts).
+        const fusedBar = gpuActivationBack(r, attrs.activation, aBar, adBar, s[e.ad]!, s[e.h]!, d1, a);
+        const prod = fusedBar ? null : r.mul(adBar, s[e.ad]!);
+        const d1Bar = !prod || K === 1 ? prod : r.sum(r.reshape(prod, [K, B, -1]), 0);
         adBar = rowScale(adBar, d1);
-        aBar = act.back(r, aBar, d1Bar, e.a >= 0 ? s[e.a]! : null, s[e.h]!, d1);
+        aBar = fusedBar ?? act.back(r, aBar, d1Bar!, a, s[e.h]!, d1);
       }
       const eff = effective(r, kind, t, params[l]!.p);
       const W = eff.W;
