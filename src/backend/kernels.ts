@@ -60,6 +60,9 @@ export interface HostBuffers {
 }
 
 /** Runs kernels of the active backend, tracking every buffer it makes until `free()`. */
+/** WebGPU's default `maxComputeWorkgroupsPerDimension` (the limit every adapter guarantees). */
+export const MAX_WORKGROUPS_PER_DIMENSION = 65535;
+
 export class KernelRunner {
   private readonly made: TI[] = [];
   private readonly scalars = new Map<number, TI>();
@@ -159,6 +162,10 @@ export class KernelRunner {
   program(program: object, inputs: TI[], uniforms?: { type: string; data: number[] }[]): TI | null {
     const b = this.backend as unknown as { runWebGPUProgram?(program: unknown, inputs: TI[], dtype: 'float32', uniforms?: unknown): TI };
     if (!b.runWebGPUProgram) return null;
+    // A dispatch wider than WebGPU's guaranteed limit per dimension would fail on the device:
+    // null, so the caller takes its kernel path instead.
+    const d = (program as { dispatch?: number[] }).dispatch;
+    if (d && d.some((v) => v > MAX_WORKGROUPS_PER_DIMENSION)) return null;
     runnerCalls++;
     const out = b.runWebGPUProgram(program, inputs, 'float32', uniforms);
     this.made.push(out);

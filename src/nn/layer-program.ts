@@ -12,6 +12,7 @@
  * ([B, ≤ 64]·[≤ 64, 64]) and a dispatch costs more than the repeated multiply-adds.
  */
 import type { tf } from '../backend/engine.js';
+import { MAX_WORKGROUPS_PER_DIMENSION } from '../backend/kernels.js';
 import type { KernelRunner } from '../backend/kernels.js';
 import { ElementwiseProgram } from '../backend/webgpu-elementwise.js';
 import type { ActivationName } from './activations.js';
@@ -180,6 +181,9 @@ export function gpuLayer(r: KernelRunner, x: GpuLayerInputs, last: boolean, need
   const [W, b, ...extras] = x.p as [T, T, ...T[]];
   const [rows, n] = W.shape as [number, number];
   const nIn = def.timeRow ? rows - 1 : rows;
+  // More rows (tangent rows count K·B) than one dispatch covers: the caller's kernel path instead.
+  const tangentRows = x.u ? x.u.shape[0]! : nIn * x.B;
+  if (Math.ceil(Math.max(x.B, tangentRows) / TILE) > MAX_WORKGROUPS_PER_DIMENSION) return null;
   const extraSizes = extras.map((e) => e.shape.reduce((s, d) => s * d, 1));
   const C = x.Wc ? x.Wc.shape[0]! : 0;
   const packed = 3 + extras.length + (C > 0 ? 2 : 0) > MAX_INPUTS;

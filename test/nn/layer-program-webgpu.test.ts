@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ODENet, tf, useBackend } from '../../src/index.js';
 import type { ActivationName, LayerKind } from '../../src/index.js';
 import type { AugmentedLayout } from '../../src/nn/fused-field.js';
-import { KernelRunner } from '../../src/backend/kernels.js';
+import { KernelRunner, MAX_WORKGROUPS_PER_DIMENSION } from '../../src/backend/kernels.js';
 import { JETS } from '../../src/nn/layer-kernels.js';
 import { gpuActivationBack } from '../../src/nn/layer-program.js';
 
@@ -109,6 +109,23 @@ describe('the ODE-net layers as fused WGSL programs (webgpu on Dawn; lavapipe in
     }
     await useBackend('wasm');
   }, 60_000);
+
+  it('a program wider than WebGPU guarantees per dimension is not dispatched: null, so the caller takes its kernel path', async (ctx) => {
+    if (!(await onWebGPU(() => ctx.skip()))) return;
+    const r = KernelRunner.create()!;
+    try {
+      const wide = { dispatch: [MAX_WORKGROUPS_PER_DIMENSION + 1, 1, 1] };
+      let out: tf.TensorInfo | null | undefined;
+      expect(await dispatches(() => {
+        out = r.program(wide, []);
+        return tf.tensor([0]);
+      })).toBe(0);
+      expect(out).toBeNull();
+    } finally {
+      r.free();
+    }
+    await useBackend('wasm');
+  });
 
   it('a hidden layer costs four dispatches per evaluation (h, σ′, ȧ, ȧ⊙σ′), five where σ″ reads a', async (ctx) => {
     if (!(await onWebGPU(() => ctx.skip()))) return;
