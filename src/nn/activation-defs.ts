@@ -115,3 +115,82 @@ export const WGSL_ARITH: Arith<string> = {
   exp: (a) => `exp(${a})`,
   step: (a) => `select(0.0, 1.0, ${a} > 0.0)`,
 };
+
+/** A value and its derivative along one direction (0: none), for forward-mode derivatives. */
+export interface Dual<T> {
+  v: T | number;
+  d: T | number;
+}
+
+/**
+ * Forward-mode derivatives over any arithmetic: evaluating a definition on duals gives its
+ * derivative along the seeded input, so partial derivatives are read from the definitions
+ * themselves (the layer kinds' gradients). Zeros and ones stay numbers, costing no work.
+ */
+export function dualArith<T>(o: Arith<T>): Arith<Dual<T>> {
+  const N = NUMBER_ARITH;
+  const num = (...xs: (T | number)[]): boolean => xs.every((x) => typeof x === 'number');
+  const add = (a: T | number, b: T | number): T | number => (a === 0 ? b : b === 0 ? a : num(a, b) ? N.add(a as number, b as number) : o.add(a, b));
+  const sub = (a: T | number, b: T | number): T | number => (b === 0 ? a : num(a, b) ? N.sub(a as number, b as number) : o.sub(a, b));
+  const mul = (a: T | number, b: T | number): T | number => (a === 0 || b === 0 ? 0 : a === 1 ? b : b === 1 ? a : num(a, b) ? N.mul(a as number, b as number) : o.mul(a, b));
+  const un = (f: 'sigmoid' | 'softplus' | 'elu' | 'exp' | 'step', a: T | number): T | number => (typeof a === 'number' ? N[f](a) : o[f](a));
+  const min = (a: T | number, b: T | number): T | number => (typeof a === 'number' ? (typeof b === 'number' ? Math.min(a, b) : o.minimum(b, a)) : o.minimum(a, b));
+  const lift = (a: Dual<T> | number): Dual<T> => (typeof a === 'number' ? { v: a, d: 0 } : a);
+  const chain = (a: Dual<T> | number, f: (v: T | number) => T | number, df: (v: T | number, fv: T | number) => T | number): Dual<T> => {
+    const x = lift(a);
+    const fv = f(x.v);
+    return { v: fv, d: x.d === 0 ? 0 : mul(x.d, df(x.v, fv)) };
+  };
+  return {
+    add: (a, b) => ((x, y) => ({ v: add(x.v, y.v), d: add(x.d, y.d) }))(lift(a), lift(b)),
+    sub: (a, b) => ((x, y) => ({ v: sub(x.v, y.v), d: y.d === 0 ? x.d : sub(x.d === 0 ? 0 : x.d, y.d) }))(lift(a), lift(b)),
+    mul: (a, b) => ((x, y) => ({ v: mul(x.v, y.v), d: add(mul(x.v, y.d), mul(x.d, y.v)) }))(lift(a), lift(b)),
+    minimum: (a, b) => {
+      const [x, y] = [lift(a), lift(b)];
+      const aLess = un('step', sub(y.v, x.v));
+      return { v: min(x.v, y.v), d: add(mul(x.d, aLess), mul(y.d, sub(1, aLess))) };
+    },
+    sigmoid: (a) => chain(a, (v) => un('sigmoid', v), (_v, s) => mul(s, sub(1, s))),
+    softplus: (a) => chain(a, (v) => un('softplus', v), (v) => un('sigmoid', v)),
+    elu: (a) => chain(a, (v) => un('elu', v), (v) => add(un('step', v), mul(sub(1, un('step', v)), un('exp', min(v, 0))))),
+    exp: (a) => chain(a, (v) => un('exp', v), (_v, e) => e),
+    step: (a) => ({ v: un('step', lift(a).v), d: 0 }),
+  };
+}
+
+/**
+ * ∂f/∂x at x for each named input x of f, one forward-mode pass per input (f's other inputs
+ * and any constants it closes over held fixed).
+ */
+export function partials<T>(o: Arith<T>, f: (d: Arith<Dual<T>>, x: Record<string, Dual<T>>) => Dual<T>, x: Readonly<Record<string, T | number>>): Record<string, T | number> {
+  const d = dualArith(o);
+  const names = Object.keys(x);
+  return Object.fromEntries(names.map((k) => [k, f(d, Object.fromEntries(names.map((n) => [n, { v: x[n]!, d: n === k ? 1 : 0 }]))).d]));
+}
+
+/** Elementwise over vectors (length 1 broadcasts, numbers too): one loop per operation. */
+const vec2 = (f: (a: number, b: number) => number) => (a: Float64Array | number, b: Float64Array | number): Float64Array => {
+  const [A, B] = [a, b].map((x) => (typeof x === 'number' ? Float64Array.of(x) : x)) as [Float64Array, Float64Array];
+  const n = Math.max(A.length, B.length);
+  const [sa, sb] = [A.length === 1 ? 0 : 1, B.length === 1 ? 0 : 1];
+  const out = new Float64Array(n);
+  for (let j = 0; j < n; j++) out[j] = f(A[j * sa]!, B[j * sb]!);
+  return out;
+};
+const vec1 = (f: (a: number) => number) => (a: Float64Array): Float64Array => a.map(f);
+
+/**
+ * Float64 vectors over a layer's units: the definitions evaluated once per layer in JS (the host
+ * forms of the fused ops), not once per unit.
+ */
+export const VECTOR_ARITH: Arith<Float64Array> = {
+  add: vec2(NUMBER_ARITH.add),
+  sub: vec2(NUMBER_ARITH.sub),
+  mul: vec2(NUMBER_ARITH.mul),
+  minimum: vec2(NUMBER_ARITH.minimum),
+  sigmoid: vec1(NUMBER_ARITH.sigmoid),
+  softplus: vec1(NUMBER_ARITH.softplus),
+  elu: vec1(NUMBER_ARITH.elu),
+  exp: vec1(NUMBER_ARITH.exp),
+  step: vec1(NUMBER_ARITH.step),
+};
