@@ -10,15 +10,18 @@
  * forward pass carries tangents with the state, and the backward pass is its reverse mode by hand.
  *
  * The op is built the way tfjs-core extends itself: a named kernel registered per backend
- * (`registerKernel`: wasm, cpu, webgpu) returns dY/dt and the intermediates its backward pass
- * reads; where a tape records, a second registered op takes them as inputs and returns the
- * value, and its registered gradient (`registerGradient` with `saveAllInputs`) receives them, so
- * the engine's own tape keeps the saved tensors and frees them when the tape is done (a
- * rejected adaptive step, an output no loss used, a solve that threw). Inputs rather than
- * outputs: the engine gives every output the loss does not read a zero cotangent of its size in
- * each backward pass, megabytes per evaluation. The backward pass is a third registered kernel. Where the gradient itself is being taped (a gradient of
- * the gradient: a Hessian through the field), the gradient is taken on the taped reference
- * instead, at the saved inputs, so higher orders stay right.
+ * (`registerKernel`: wasm, cpu, webgpu) returns dY/dt and what its backward pass reads; where a
+ * tape records, a second registered op takes that as an input and returns the value, and its
+ * registered gradient (`registerGradient`) receives it, so the engine's own tape keeps the saved
+ * tensors and frees them when the tape is done (a rejected adaptive step, an output no loss used,
+ * a solve that threw). Inputs rather than outputs: the engine gives every output the loss does
+ * not read a zero cotangent of its size in each backward pass. One saved tensor (`inputsToSave`:
+ * Y, the variables and the intermediates packed end to end), since the engine clones each saved
+ * tensor through a kernel and a tape node of its own. The backward pass is a third registered
+ * kernel. Where a tape records inside another (a gradient of the gradient may be taken: a Hessian
+ * through the field), the nested form saves every input one by one (`saveAllInputs`), each
+ * connected to its original, and a taped gradient is taken on the taped reference at them, so
+ * higher orders stay right.
  */
 import { tf } from '../backend/engine.js';
 import { KernelRunner } from '../backend/kernels.js';
