@@ -7,8 +7,8 @@
 import type { tf } from '../backend/engine.js';
 import type { HostBuffers, KernelRunner } from '../backend/kernels.js';
 import type { ActivationName } from './activations.js';
-import { ACTIVATION_DEFS, activationBack, partials, VECTOR_ARITH, WGSL_ARITH } from './activation-defs.js';
-import type { ActivationDef, Arith, Dual } from './activation-defs.js';
+import { ACTIVATION_DEFS, activationBack, NUMBER_ARITH, WGSL_ARITH } from './activation-defs.js';
+import type { ActivationDef, Arith } from './activation-defs.js';
 import { LAYER_DEFS, namedExtras } from './layer-defs.js';
 import type { LayerDef } from './layer-defs.js';
 import type { LayerKind } from './odenet.js';
@@ -91,104 +91,78 @@ export function effective(r: KernelRunner, kind: LayerKind, t: number, p: LayerP
   return { W: S ? r.mul(W, S) : W, b: Sh, ctx: S ? [S] : [] };
 }
 
-/** x's j-th unit: a number, a vector's element, or a one-element vector's only one. */
-const unit = (x: Float64Array | number | undefined, j: number): number => (x === undefined ? 0 : typeof x === 'number' ? x : x.length === 1 ? x[0]! : x[j]!);
-
-/** A layer's time variables as float64 vectors, from the host's buffers. */
-const hostVectors = (host: HostBuffers, q: Record<string, T>): Record<string, Float64Array> => Object.fromEntries(Object.keys(q).map((k) => [k, Float64Array.from(host.view(q[k]!))]));
-
 /**
- * A per-unit scale's arithmetic in JS on the host's buffers (wasm): the definition evaluated on
- * float64 vectors, and one [in, out] product, where as many kernel calls cost more than the work.
+ * A per-unit scale's arithmetic in JS on the host's buffers (wasm): a few vectors and one
+ * [in, out] product, where as many kernel calls cost more than the work.
  */
 function effectiveHost(host: HostBuffers, def: LayerDef, t: number, W: T, b: T, q: Record<string, T>): { W: T; b: T; ctx: T[] } {
   const [rows, n] = W.shape as [number, number];
   const [We, be, g] = [host.alloc([rows, n]), host.alloc([n]), host.alloc([n])];
-  const qv = hostVectors(host, q);
-  const S = def.scale!(VECTOR_ARITH, t as unknown as Float64Array, qv);
-  const Sh = def.shift(VECTOR_ARITH, t as unknown as Float64Array, Float64Array.from(host.view(b)), S, qv);
-  const [Wv, WeV, beV, gV] = [W, We, be, g].map((x) => host.view(x)) as Float32Array[];
+  const names = Object.keys(q);
+  const [Wv, bv, WeV, beV, gV] = [W, b, We, be, g].map((x) => host.view(x)) as Float32Array[];
+  const views = names.map((k) => host.view(q[k]!));
+  const at: Record<string, number> = {};
   for (let j = 0; j < n; j++) {
-    gV![j] = unit(S, j);
-    beV![j] = unit(Sh, j);
+    names.forEach((k, i) => (at[k] = views[i]!.length === 1 ? views[i]![0]! : views[i]![j]!));
+    const s = def.scale!(NUMBER_ARITH, t, at);
+    gV![j] = s;
+    beV![j] = def.shift(NUMBER_ARITH, t, bv![j]!, s, at);
   }
   for (let i = 0, k = 0; i < rows; i++) for (let j = 0; j < n; j++, k++) WeV![k] = Wv![k]! * gV![j]!;
   return { W: We, b: be, ctx: [g] };
 }
 
-/**
- * The partial derivatives of a kind's scale S and shift Sh (layer-defs.ts) with respect to its
- * inputs (b, S and the time variables), read from the definition by forward-mode duals; t is a
- * constant. Values are vectors over the units (or numbers) of the given arithmetic.
- */
-function layerPartials<U>(o: Arith<U>, def: LayerDef, t: number, b: U | number, S: U | number | null, q: Readonly<Record<string, U | number>>) {
-  const shift = partials(o, (d, x) => def.shift(d, t as unknown as Dual<U>, x.b!, S === null ? null : x.S!, x), { b, ...(S === null ? {} : { S }), ...q });
-  const scale = def.scale ? partials(o, (d, x) => def.scale!(d, t as unknown as Dual<U>, x), q) : {};
-  return { shift, scale };
-}
-
-/**
- * Gradients of the layer's variables [W, b, ...extras] from those of its effective W = W⊙S and
- * b = Sh, by the chain rule through the kind's one definition (layerPartials):
- *   W̄ = W̄ₑ⊙S,  S̄ = Σᵢ W̄ₑ⊙W + b̄ₑ·∂Sh/∂S,  b̄ = b̄ₑ·∂Sh/∂b,  q̄ = S̄·∂S/∂q + b̄ₑ·∂Sh/∂q,
- * W's time row (`timeRow` kinds) taking the gradient of `wt`.
- */
+/** Gradients of the layer's variables from those of its effective W and b. */
 export function layerGrads(r: KernelRunner, kind: LayerKind, t: number, p: LayerParams, ctx: T[], dW: T, db: T): T[] {
-  const def = LAYER_DEFS[kind];
-  const host = r.host();
-  const [Wfull, b] = p as [T, T];
-  const [rows, n] = Wfull.shape as [number, number];
-  const W = def.timeRow ? r.slice(Wfull, [0, 0], [rows - 1, n]) : Wfull;
-  const q = namedExtras(def, p, () => r.slice(Wfull, [rows - 1, 0], [1, n]));
-  if (host) return layerGradsHost(host, def, t, p, W, q, ctx[0] ?? null, dW, db);
-  for (const k of Object.keys(q)) q[k] = r.reshape(q[k]!, [q[k]!.shape.reduce((a, d) => a * d, 1)]);
-  const S = ctx[0] ?? null;
-  const { shift, scale } = layerPartials<T>(r, def, t, b, S, q);
-  const times = (x: T, y: T | number | undefined): T | number => (y === undefined || y === 0 ? 0 : y === 1 ? x : r.mul(x, y));
-  const plus = (x: T | number, y: T | number): T | number => (x === 0 ? y : y === 0 ? x : r.add(x, y));
-  const sBar = S ? (plus(r.sum(r.mul(dW, W), 0), times(db, shift.S)) as T) : null;
-  const bar = (k: string, size: number): T => {
-    const g = plus(times(db, shift[k]), sBar ? times(sBar, scale[k]) : 0);
-    const v = typeof g === 'number' ? r.zeros([n]) : g;
-    // A per-layer variable ([1]) gathers its units' gradients.
-    return size === 1 && v.shape[0] !== 1 ? r.sum(v) : v;
-  };
-  const size = (k: string): number => q[k]!.shape[0]!;
-  const dWe = S ? r.mul(dW, S) : dW;
-  const dWfull = def.timeRow ? r.concat([dWe, r.reshape(bar('wt', n), [1, n])], 0) : dWe;
-  const dbOut = times(db, shift.b);
-  return [dWfull, typeof dbOut === 'number' ? r.zeros([n]) : dbOut, ...def.extras.map((k, i) => r.reshape(bar(k, size(k)), p[2 + i]!.shape))];
-}
-
-/** {@link layerGrads} in JS on the host's buffers (wasm): per unit, the same partials as numbers. */
-function layerGradsHost(host: HostBuffers, def: LayerDef, t: number, p: LayerParams, W: T, q: Record<string, T>, S: T | null, dWe: T, dbe: T): T[] {
-  const [rows, n] = p[0]!.shape as [number, number];
-  const wRows = W.shape[0]!;
-  const outs = [host.alloc([rows, n]), host.alloc([n]), ...def.extras.map((_, i) => host.alloc(p[2 + i]!.shape))];
-  const [Wv, bv, dWeV, dbeV] = [W, p[1]!, dWe, dbe].map((x) => host.view(x)) as Float32Array[];
-  const Sv = S ? host.view(S) : null;
-  // S per unit, or one for the layer (hyper).
-  const Sat = (j: number): number => (Sv!.length === 1 ? Sv![0]! : Sv![j]!);
-  const [dW, db] = [host.view(outs[0]!), host.view(outs[1]!)];
-  const extras = def.extras.map((_, i) => host.view(outs[2 + i]!));
-  extras.forEach((e) => e.fill(0));
-  const sBar = new Float64Array(n);
-  for (let i = 0, k = 0; i < wRows; i++) {
-    for (let j = 0; j < n; j++, k++) {
-      sBar[j] += dWeV![k]! * Wv![k]!;
-      dW[k] = Sv ? dWeV![k]! * Sat(j) : dWeV![k]!;
+  const [W, b] = p as [T, T];
+  switch (kind) {
+    case 'ignore':
+      return [dW, db];
+    case 'concat': {
+      const n = W.shape[1]!;
+      return [r.concat([dW, r.reshape(r.mul(db, t), [1, n])], 0), db];
+    }
+    case 'squash':
+    case 'concatsquash': {
+      const host = r.host();
+      if (host) return squashGradsHost(host, kind, t, p, ctx[0]!, dW, db);
+      const n = W.shape[1]!;
+      const g = ctx[0]!;
+      const dg = r.add(r.sum(r.mul(dW, W), 0), r.mul(db, b));
+      const dPre = r.mul(dg, r.mul(g, r.sub(1, g)));
+      const out = [r.mul(dW, g), r.mul(db, g), r.reshape(r.mul(dPre, t), [1, n]), dPre];
+      if (kind === 'concatsquash') out.push(r.reshape(r.mul(db, t), [1, n]));
+      return out;
+    }
+    case 'hyper': {
+      // ctx: the scale 1 + tanh(t·w_h).
+      const scale = ctx[0]!;
+      const th = r.sub(scale, 1);
+      return [r.mul(dW, scale), db, r.reshape(r.mul(r.mul(r.sub(1, r.square(th)), t), r.sum(r.mul(dW, W))), [1, 1])];
     }
   }
-  const qvec = hostVectors(host, q);
-  const Svec = Sv ? Float64Array.from(Sv) : null;
-  const { shift, scale } = layerPartials(VECTOR_ARITH, def, t, Float64Array.from(bv!), Svec, qvec);
+}
+
+/** Gradients of a gated layer's variables from those of its effective W and b, in JS (see above). */
+function squashGradsHost(host: HostBuffers, kind: LayerKind, t: number, p: LayerParams, g: T, dWe: T, dbe: T): T[] {
+  const [rows, n] = p[0]!.shape as [number, number];
+  const outs = [host.alloc([rows, n]), host.alloc([n]), host.alloc([1, n]), host.alloc([n]), ...(kind === 'concatsquash' ? [host.alloc([1, n])] : [])];
+  const [W, b, gV, dWeV, dbeV] = [p[0]!, p[1]!, g, dWe, dbe].map((x) => host.view(x)) as Float32Array[];
+  const [dW, db, dwg, dbg, dwb] = outs.map((x) => host.view(x));
+  const dg = new Float64Array(n);
+  for (let i = 0, k = 0; i < rows; i++) {
+    for (let j = 0; j < n; j++, k++) {
+      dg[j] += dWeV![k]! * W![k]!;
+      dW![k] = dWeV![k]! * gV![j]!;
+    }
+  }
   for (let j = 0; j < n; j++) {
-    const g = dbeV![j]!;
-    const s = Sv ? sBar[j]! + g * unit(shift.S, j) : 0;
-    db[j] = g * unit(shift.b, j);
-    const bar = (k: string): number => g * unit(shift[k], j) + s * unit(scale[k], j);
-    if (def.timeRow) dW[wRows * n + j] = bar('wt');
-    def.extras.forEach((k, i) => (extras[i]!.length === 1 ? (extras[i]![0]! += bar(k)) : (extras[i]![j] = bar(k))));
+    const gj = gV![j]!;
+    const pre = (dg[j]! + dbeV![j]! * b![j]!) * gj * (1 - gj);
+    db![j] = dbeV![j]! * gj;
+    dwg![j] = t * pre;
+    dbg![j] = pre;
+    if (dwb) dwb[j] = t * dbeV![j]!;
   }
   return outs;
 }
