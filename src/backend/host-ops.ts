@@ -2,7 +2,7 @@
  * Arithmetic on host buffers (see `KernelRunner.host`) that fused ops share.
  */
 import type { tf } from './engine.js';
-import type { HostBuffers } from './kernels.js';
+import type { HostBuffers, KernelRunner } from './kernels.js';
 
 /**
  * xᵀ of a matrix, column by column: strided reads and sequential writes, 2–4× faster here on
@@ -26,4 +26,38 @@ export function hostSplitRows(host: HostBuffers, x: tf.TensorInfo, rows: number)
   host.view(top).set(v.subarray(0, rows * n));
   host.view(rest).set(v.subarray(rows * n));
   return [top, rest];
+}
+
+/** Number of elements of a shape. */
+const sizeOf = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
+
+/**
+ * The tensors laid end to end in one flat buffer: what a registered gradient saves as one
+ * tensor (the engine clones each saved tensor through an op and a tape node of its own). By JS
+ * copies where the host holds the buffers (wasm), else by one concatenation.
+ */
+export function packFlat(r: KernelRunner, xs: readonly tf.TensorInfo[]): tf.TensorInfo {
+  const host = r.host();
+  if (!host) return r.concat(xs.map((x) => r.reshape(x, [sizeOf(x.shape)])), 0);
+  const out = host.alloc([xs.reduce((n, x) => n + sizeOf(x.shape), 0)]);
+  const o = host.view(out);
+  let at = 0;
+  for (const x of xs) {
+    const v = host.view(x);
+    o.set(v, at);
+    at += v.length;
+  }
+  return out;
+}
+
+/** {@link packFlat} undone: the pieces of the given shapes, as new buffers (wasm) or slices. */
+export function unpackFlat(r: KernelRunner, packed: tf.TensorInfo, shapes: readonly (readonly number[])[]): tf.TensorInfo[] {
+  const host = r.host();
+  const offsets = shapes.reduce<number[]>((acc, s) => [...acc, acc[acc.length - 1]! + sizeOf(s)], [0]);
+  if (!host) return shapes.map((s, i) => r.reshape(r.slice(packed, [offsets[i]!], [sizeOf(s)]), [...s]));
+  // Every buffer first: an allocation may grow the heap, which detaches older views.
+  const outs = shapes.map((s) => host.alloc([...s]));
+  const v = host.view(packed);
+  outs.forEach((x, i) => host.view(x).set(v.subarray(offsets[i]!, offsets[i + 1]!)));
+  return outs;
 }

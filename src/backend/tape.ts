@@ -34,6 +34,14 @@ export function isRecording(): boolean {
   return s.gradientDepth > 0 && s.kernelDepth === 0 && s.activeTape !== null;
 }
 
+/**
+ * Whether a tape records inside another one's (a gradient of a gradient may be taken): an op's
+ * backward pass can only be taped where its forward pass ran this deep.
+ */
+export function isNestedRecording(): boolean {
+  return isRecording() && engineState().gradientDepth > 1;
+}
+
 /** Inside a customGrad op's forward pass (kernel depth 1): whether a gradient tape recorded the op, so its backward pass will run. */
 export function isTapedOp(): boolean {
   const s = engineState();

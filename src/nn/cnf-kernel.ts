@@ -78,6 +78,26 @@ export function savedTable(a: DynamicsAttrs): { at: Entry[]; iF: number; count: 
   return { at, iF: n, count: n + 2 };
 }
 
+/**
+ * The shapes of the saved intermediates (in {@link savedTable}'s order) for a batch of B rows,
+ * from each layer's output width: σ′, (a) and h are [B, n], the tangents ȧ [K·B, n].
+ */
+export function savedShapes(a: DynamicsAttrs, widths: readonly number[], B: number): number[][] {
+  const { at, iF, count } = savedTable(a);
+  const KB = (a.trace === 'hutchinson' ? 1 : a.dim) * B;
+  const shapes: number[][] = new Array<number[]>(count);
+  at.forEach((e, l) => {
+    const n = widths[l]!;
+    if (e.d1 >= 0) shapes[e.d1] = [B, n];
+    if (e.ad >= 0) shapes[e.ad] = [KB, n];
+    if (e.a >= 0) shapes[e.a] = [B, n];
+    if (e.h >= 0) shapes[e.h] = [B, n];
+  });
+  shapes[iF] = [B, a.dim];
+  shapes[iF + 1] = [KB, a.dim];
+  return shapes;
+}
+
 /** The dynamics of one attribute set: its forward and backward kernels' bodies. */
 export function dynamics(attrs: DynamicsAttrs) {
   const { dim: D, regs, trace, t, kind, context: C } = attrs;

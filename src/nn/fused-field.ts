@@ -10,22 +10,26 @@
  * forward pass carries tangents with the state, and the backward pass is its reverse mode by hand.
  *
  * The op is built the way tfjs-core extends itself: a named kernel registered per backend
- * (`registerKernel`: wasm, cpu, webgpu) returns dY/dt and the intermediates its backward pass
- * reads; where a tape records, a second registered op takes them as inputs and returns the
- * value, and its registered gradient (`registerGradient` with `saveAllInputs`) receives them, so
- * the engine's own tape keeps the saved tensors and frees them when the tape is done (a
- * rejected adaptive step, an output no loss used, a solve that threw). Inputs rather than
- * outputs: the engine gives every output the loss does not read a zero cotangent of its size in
- * each backward pass, megabytes per evaluation. The backward pass is a third registered kernel. Where the gradient itself is being taped (a gradient of
- * the gradient: a Hessian through the field), the gradient is taken on the taped reference
- * instead, at the saved inputs, so higher orders stay right.
+ * (`registerKernel`: wasm, cpu, webgpu) returns dY/dt and what its backward pass reads; where a
+ * tape records, a second registered op takes that as an input and returns the value, and its
+ * registered gradient (`registerGradient`) receives it, so the engine's own tape keeps the saved
+ * tensors and frees them when the tape is done (a rejected adaptive step, an output no loss used,
+ * a solve that threw). Inputs rather than outputs: the engine gives every output the loss does
+ * not read a zero cotangent of its size in each backward pass. One saved tensor (`inputsToSave`:
+ * Y, the variables and the intermediates packed end to end), since the engine clones each saved
+ * tensor through a kernel and a tape node of its own. The backward pass is a third registered
+ * kernel. Where a tape records inside another (a gradient of the gradient may be taken: a Hessian
+ * through the field), the nested form saves every input one by one (`saveAllInputs`), each
+ * connected to its original, and a taped gradient is taken on the taped reference at them, so
+ * higher orders stay right.
  */
 import { tf } from '../backend/engine.js';
 import { KernelRunner } from '../backend/kernels.js';
-import { isRecording } from '../backend/tape.js';
+import { packFlat, unpackFlat } from '../backend/host-ops.js';
+import { isNestedRecording, isRecording } from '../backend/tape.js';
 import { gradsOf } from '../ode/gradients.js';
 import type { ActivationName } from './activations.js';
-import { augmentedWidth, dynamics, savedTable } from './cnf-kernel.js';
+import { augmentedWidth, dynamics, savedShapes, savedTable } from './cnf-kernel.js';
 import type { AugmentedLayout, DynamicsAttrs } from './cnf-kernel.js';
 import type { LayerKind } from './odenet.js';
 import { applyLayers } from './taped-net.js';
@@ -38,11 +42,12 @@ type Tensor = tf.Tensor;
 
 /**
  * The registered kernels' names: the dynamics' arithmetic (value + intermediates), the taped op
- * that hands the value and its intermediates to the tape (its gradient registered), and the
- * closed-form backward pass.
+ * that hands the value and its intermediates to the tape (its gradient registered: the first-order
+ * form saves one packed tensor, the nested form every input), and the closed-form backward pass.
  */
 export const CNF_DYNAMICS_FORWARD = 'BiflowCNFDynamicsForward';
 export const CNF_DYNAMICS = 'BiflowCNFDynamics';
+export const CNF_DYNAMICS_NESTED = 'BiflowCNFDynamicsNested';
 export const CNF_DYNAMICS_GRAD = 'BiflowCNFDynamicsGrad';
 
 /** The backends the kernels are registered for (each runs them on a KernelRunner). */
@@ -50,41 +55,88 @@ const BACKENDS = ['wasm', 'cpu', 'webgpu'] as const;
 
 type KernelArgs = { inputs: unknown; attrs: unknown };
 
+/**
+ * What the forward kernel returns besides dY/dt: nothing (no tape records), every intermediate
+ * (the nested form), or Y, the variables and the intermediates packed into one buffer.
+ */
+type ForwardOutputs = 'value' | 'all' | 'packed';
+
+/** The attributes of the packed form: the forward's, and the shapes of Y and the variables. */
+interface PackedAttrs extends DynamicsAttrs {
+  inputShapes: number[][];
+}
+
 /** Runs `body` on a KernelRunner of the active backend and hands its outputs to the engine. */
-function onRunner(body: (r: KernelRunner, inputs: T[], attrs: DynamicsAttrs) => T[]) {
+function onRunner<A extends DynamicsAttrs>(body: (r: KernelRunner, inputs: T[], attrs: A) => T[]) {
   return ((args: KernelArgs) => {
     const r = KernelRunner.create()!;
     try {
-      return body(r, Object.values(args.inputs as Record<string, T>), args.attrs as DynamicsAttrs).map((x) => r.output(x));
+      return body(r, Object.values(args.inputs as Record<string, T>), args.attrs as A).map((x) => r.output(x));
     } finally {
       r.free();
     }
   }) as unknown as tf.KernelFunc;
 }
 
-/** Inputs [Y, ...variables]; outputs [dY/dt, ...intermediates]. */
-const forwardKernel = onRunner((r, [y, ...vars], attrs) => {
+/** Y's, the variables' and the intermediates' shapes, in the packed buffer's order. */
+function packShapes(attrs: PackedAttrs): number[][] {
+  const [yShape, ...varShapes] = attrs.inputShapes;
+  const per = varShapes.length / attrs.layers;
+  const widths = Array.from({ length: attrs.layers }, (_, l) => varShapes[l * per]![1]!);
+  return [...attrs.inputShapes, ...savedShapes(attrs, widths, yShape![1]!)];
+}
+
+/** Inputs [Y, ...variables]; outputs [dY/dt] and what `outputs` asks for. */
+const forwardKernel = onRunner<DynamicsAttrs & { outputs: ForwardOutputs }>((r, [y, ...vars], attrs) => {
   const { value, saved } = dynamics(attrs).forward(r, y!, vars);
-  return [value, ...saved];
+  if (attrs.outputs === 'value') return [value];
+  return attrs.outputs === 'all' ? [value, ...saved] : [value, packFlat(r, [y!, ...vars, ...saved])];
 });
 
-/** Inputs [dy, Y, ...variables, ...intermediates]; outputs [Ȳ, ...variable cotangents]. */
-const backwardKernel = onRunner((r, [dy, y, ...rest], attrs) => {
-  const nVars = rest.length - savedTable(attrs).count;
-  return dynamics(attrs).backward(r, dy!, y!, rest.slice(0, nVars), rest.slice(nVars));
+/** Inputs [dy, Y, ...variables, ...intermediates] (nested) or [dy, packed]; outputs [Ȳ, ...variable cotangents]. */
+const backwardKernel = onRunner<DynamicsAttrs & Partial<PackedAttrs>>((r, [dy, ...rest], attrs) => {
+  const parts = attrs.inputShapes ? unpackFlat(r, rest[0]!, packShapes(attrs as PackedAttrs)) : rest;
+  const nVars = parts.length - 1 - savedTable(attrs).count;
+  return dynamics(attrs).backward(r, dy!, parts[0]!, parts.slice(1, nVars + 1), parts.slice(nVars + 1));
 });
 
-/** Inputs [Y, ...variables, value, ...intermediates]; output the value (its buffer, shared). */
-const tapedKernel = onRunner((_r, inputs, attrs) => [inputs[inputs.length - savedTable(attrs).count - 1]!]);
+/** Nested form: inputs [Y, ...variables, value, ...intermediates]; output the value (its buffer, shared). */
+const nestedKernel = onRunner((_r, inputs, attrs) => [inputs[inputs.length - savedTable(attrs).count - 1]!]);
+
+/** Packed form: inputs { y, v0 … vN, value, packed }; output the value. */
+const packedKernel = ((args: KernelArgs) => {
+  const r = KernelRunner.create()!;
+  try {
+    return [r.output((args.inputs as Record<string, T>).value!)];
+  } finally {
+    r.free();
+  }
+}) as unknown as tf.KernelFunc;
 
 for (const backendName of BACKENDS) {
   tf.registerKernel({ kernelName: CNF_DYNAMICS_FORWARD, backendName, kernelFunc: forwardKernel });
-  tf.registerKernel({ kernelName: CNF_DYNAMICS, backendName, kernelFunc: tapedKernel });
+  tf.registerKernel({ kernelName: CNF_DYNAMICS, backendName, kernelFunc: packedKernel });
+  tf.registerKernel({ kernelName: CNF_DYNAMICS_NESTED, backendName, kernelFunc: nestedKernel });
   tf.registerKernel({ kernelName: CNF_DYNAMICS_GRAD, backendName, kernelFunc: backwardKernel });
 }
 
+/** The cotangents of Y and the variables from the closed-form backward kernel. */
+const closedForm = (dy: Tensor, inputs: Tensor[], attrs: tf.NamedAttrMap): Tensor[] => tf.engine().runKernel(CNF_DYNAMICS_GRAD, [dy, ...inputs] as unknown as tf.NamedTensorMap, attrs) as Tensor[];
+
 tf.registerGradient({
   kernelName: CNF_DYNAMICS,
+  // One saved tensor: the engine clones each saved tensor through an op and a tape node of its
+  // own (the nested form's ~30 per evaluation cost more than packing the buffers once).
+  inputsToSave: ['packed'],
+  gradFunc: (dys, [packed], attrsMap) => {
+    const dy = (Array.isArray(dys) ? dys[0] : dys)!;
+    const [yBar, ...varBars] = closedForm(dy, [packed!], attrsMap);
+    return { y: () => yBar!, ...Object.fromEntries(varBars.map((g, i) => [`v${i}`, () => g])) };
+  },
+});
+
+tf.registerGradient({
+  kernelName: CNF_DYNAMICS_NESTED,
   // Y, the variables and the intermediates, as inputs: an output the loss does not read would
   // cost the engine a zero cotangent of its size in every backward pass.
   saveAllInputs: true,
@@ -102,7 +154,7 @@ tf.registerGradient({
       const reference = (t: number, yy: Tensor) => tapedAugmented((s, z, c) => applyLayers(attrs.kind, attrs.activation, layers, s, z, c), attrs, t, yy);
       grads = gradsOf(() => tf.sum(tf.mul(reference(attrs.t, y!), dy)), [y!, ...vars]);
     } else {
-      grads = tf.engine().runKernel(CNF_DYNAMICS_GRAD, [dy, ...saved.slice(0, nVars + 1), ...saved.slice(nVars + 2)] as unknown as tf.NamedTensorMap, attrsMap) as Tensor[];
+      grads = closedForm(dy, [...saved.slice(0, nVars + 1), ...saved.slice(nVars + 2)], attrsMap);
     }
     return Object.fromEntries(grads.map((g, i) => [String(i), () => g]));
   },
@@ -129,16 +181,23 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
   const inputs = [y, ...net.layers.flat()];
   // The arithmetic runs below the engine (a recorded op without a gradient would stop the tape);
   // where a tape records, the taped op takes the value and the intermediates as its inputs, and
-  // the engine keeps them for the registered gradient until the tape is done.
+  // the engine keeps them for the registered gradient until the tape is done. Only where a tape
+  // records inside another (a gradient of the gradient may be taken) are they kept one by one,
+  // each connected to its original on the tape; else they travel packed in one buffer.
+  const outputs: ForwardOutputs = !isRecording() ? 'value' : isNestedRecording() ? 'all' : 'packed';
   const engine = tf.engine() as unknown as { backend: unknown; makeTensorFromTensorInfo(x: T): Tensor };
   const kernel = tf.getKernel(CNF_DYNAMICS_FORWARD, tf.getBackend())!;
-  const infos = kernel.kernelFunc({ inputs: inputs as unknown as tf.NamedTensorInfoMap, attrs: attrs as unknown as tf.NamedAttrMap, backend: engine.backend as tf.KernelBackend }) as T[];
+  const infos = kernel.kernelFunc({ inputs: inputs as unknown as tf.NamedTensorInfoMap, attrs: { ...attrs, outputs } as unknown as tf.NamedAttrMap, backend: engine.backend as tf.KernelBackend }) as T[];
   const outs = infos.map((x) => engine.makeTensorFromTensorInfo(x));
-  if (!isRecording()) {
-    tf.dispose(outs.slice(1));
-    return outs[0] as tf.Tensor2D;
+  if (outputs === 'value') return outs[0] as tf.Tensor2D;
+  let value: Tensor;
+  if (outputs === 'packed') {
+    const named = { y, ...Object.fromEntries(inputs.slice(1).map((v, i) => [`v${i}`, v])), value: outs[0]!, packed: outs[1]! };
+    const packedAttrs: PackedAttrs = { ...attrs, inputShapes: inputs.map((x) => x.shape) };
+    [value] = tf.engine().runKernel(CNF_DYNAMICS, named as unknown as tf.NamedTensorMap, packedAttrs as unknown as tf.NamedAttrMap) as Tensor[];
+  } else {
+    [value] = tf.engine().runKernel(CNF_DYNAMICS_NESTED, [...inputs, ...outs] as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as Tensor[];
   }
-  const [value] = tf.engine().runKernel(CNF_DYNAMICS, [...inputs, ...outs] as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as Tensor[];
   tf.dispose(outs);
   return value as tf.Tensor2D;
 }

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACTIVATIONS, LAYER_KINDS, ODENet, tf, useBackend } from '../../src/index.js';
 import type { ActivationName, LayerKind } from '../../src/index.js';
-import { augmentedWidth, CNF_DYNAMICS, CNF_DYNAMICS_FORWARD, CNF_DYNAMICS_GRAD } from '../../src/nn/fused-field.js';
+import { augmentedWidth, CNF_DYNAMICS, CNF_DYNAMICS_FORWARD, CNF_DYNAMICS_GRAD, CNF_DYNAMICS_NESTED } from '../../src/nn/fused-field.js';
 import type { AugmentedLayout } from '../../src/nn/fused-field.js';
 import { leaks, maxDiff, values } from '../tensor-helpers.js';
 
@@ -181,7 +181,8 @@ describe('closed-form augmented CNF dynamics (fused op)', () => {
       expect(tf.getKernel(CNF_DYNAMICS, backend), backend).toBeDefined();
       expect(tf.getKernel(CNF_DYNAMICS_GRAD, backend), backend).toBeDefined();
     }
-    expect(tf.getGradient(CNF_DYNAMICS)?.saveAllInputs).toBe(true);
+    expect(tf.getGradient(CNF_DYNAMICS)?.inputsToSave).toEqual(['packed']);
+    expect(tf.getGradient(CNF_DYNAMICS_NESTED)?.saveAllInputs).toBe(true);
     const kernelsOf = (fn: () => void) => {
       let names: string[] = [];
       return tf.profile(fn).then((p) => (names = p.kernels.map((k) => k.name))).then(() => names);
@@ -195,6 +196,32 @@ describe('closed-form augmented CNF dynamics (fused op)', () => {
       tf.dispose([y, w]);
       net.dispose();
     });
+  });
+
+  it('a taped evaluation saves one tensor (one engine clone), not one per variable and intermediate; nested tapes keep each', async () => {
+    // The engine clones every saved tensor through an Identity kernel and a tape node of its own.
+    const net = new ODENet({ dim: D, hidden: [6, 6], seed: 3 });
+    const layout: AugmentedLayout = { dim: D, regs: true, trace: 'hutchinson' };
+    const { y, w } = inputs(layout, 95);
+    // The op runs first; the clones it saves are listed before it (a kernel is listed when it ends).
+    const clones = async (fn: () => void) => {
+      const names = (await tf.profile(fn)).kernels.map((k) => k.name);
+      const op = names.findIndex((n) => n === CNF_DYNAMICS || n === CNF_DYNAMICS_NESTED);
+      expect(op).toBeGreaterThan(-1);
+      return names.slice(0, op).filter((n) => n === 'Identity').length;
+    };
+    const loss = (yy: tf.Tensor) => tf.sum(tf.mul(net.augmented(0.3, yy as tf.Tensor2D, layout), w)) as tf.Scalar;
+    expect(await clones(() => {
+      const { value, grads } = tf.variableGrads(() => loss(y), net.variables);
+      tf.dispose([value, ...Object.values(grads)]);
+    })).toBe(1);
+    // Inside another tape (a gradient of the gradient may follow): Y, the 3 × 5 variables and the intermediates.
+    const nested = await clones(() => {
+      tf.dispose(tf.grad((yy: tf.Tensor) => tf.sum(tf.square(tf.grad(loss)(yy))))(y));
+    });
+    expect(nested).toBeGreaterThan(1 + 3 * 5);
+    tf.dispose([y, w]);
+    net.dispose();
   });
 
   it('leaves no tensors or backend buffers behind, forward or backward', () => {
