@@ -183,8 +183,10 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
   // where a tape records, the taped op takes the value and the intermediates as its inputs, and
   // the engine keeps them for the registered gradient until the tape is done. Only where a tape
   // records inside another (a gradient of the gradient may be taken) are they kept one by one,
-  // each connected to its original on the tape; else they travel packed in one buffer.
-  const outputs: ForwardOutputs = !isRecording() ? 'value' : isNestedRecording() ? 'all' : 'packed';
+  // each connected to its original on the tape; else they travel packed in one buffer — except on
+  // WebGPU, whose engine clones of saved tensors are reference counts (no dispatch) while packing
+  // costs a concatenation and a slice per tensor.
+  const outputs: ForwardOutputs = !isRecording() ? 'value' : isNestedRecording() || tf.getBackend() === 'webgpu' ? 'all' : 'packed';
   const engine = tf.engine() as unknown as { backend: unknown; makeTensorFromTensorInfo(x: T): Tensor };
   const kernel = tf.getKernel(CNF_DYNAMICS_FORWARD, tf.getBackend())!;
   const infos = kernel.kernelFunc({ inputs: inputs as unknown as tf.NamedTensorInfoMap, attrs: { ...attrs, outputs } as unknown as tf.NamedAttrMap, backend: engine.backend as tf.KernelBackend }) as T[];
