@@ -133,9 +133,14 @@ export function referenceLogProb(flow: Flow, rows: Float32Array, { method = 'dop
         const r = b.forward(tf.tensor2d(Float32Array.from(state), [n, d]));
         return { y: r.y, logDet: r.logDet };
       });
-      // (readValues frees each tensor; inside runDeferred an attempt's tidy frees them if it stops early)
-      const y = readValues(out.y, fn);
-      const ld = readValues(out.logDet, fn);
+      let y: ArrayLike<number>, ld: ArrayLike<number>;
+      try {
+        y = readValues(out.y, fn);
+        ld = readValues(out.logDet, fn);
+      } finally {
+        // readValues frees what it reads; a refused read leaves the other to free here.
+        tf.dispose([out.y, out.logDet]);
+      }
       state = Float64Array.from(y);
       Array.from(ld).forEach((v, i) => (logDet[i] += v));
     }
@@ -199,6 +204,9 @@ function* sweepSteps(fn: string, flow: Flow, rows: Float32Array, options: SweepO
   const n = rows.length / d;
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(fn, 'rows', rows.length, `must hold whole rows of ${d} values, got {value} values.`);
   const saved = cnfs.map((c) => c.getConfig() as unknown as CNFOptions);
+  // Each block's end time (a device read), once: fixed steps are T / steps.
+  const endTimes = () => cnfs.map((cnf) => cnf.T);
+  const Ts = yield* both(endTimes, () => runDeferred(endTimes));
   const referenceTol = options.referenceTol ?? 1e-10;
   const start = performance.now();
   const ref = yield* both(() => referenceLogProb(flow, rows, { tol: referenceTol }), () => referenceLogProbAsync(flow, rows, { tol: referenceTol }));
@@ -208,7 +216,7 @@ function* sweepSteps(fn: string, flow: Flow, rows: Float32Array, options: SweepO
   const out: SweepRow[] = [];
   try {
     for (const c of configurations(o)) {
-      cnfs.forEach((cnf) => cnf.setSolver({ method: c.solver, rtol: c.tol ?? undefined, atol: c.tol ?? undefined, stepSize: c.steps ? cnf.T / c.steps : undefined }));
+      cnfs.forEach((cnf, i) => cnf.setSolver({ method: c.solver, rtol: c.tol ?? undefined, atol: c.tol ?? undefined, stepSize: c.steps ? Ts[i]! / c.steps : undefined }));
       // One batch: the NFE reported is that of one solve over all the points (exact trace, the default).
       const lp = yield* both(
         () => tf.tidy(() => flow.logProb(x, { batch: n }).dataSync()),
