@@ -70,4 +70,21 @@ describe('biflow compare and tolerance on --backend webgpu', () => {
       if (row.solver === 'rk4') expect(row.nfe).toBe(ref.nfe);
     });
   }, 120_000);
+
+  it('train --model biflow trains the one-pass generator there (trainGenerator), its alignment terms as on wasm', async (ctx) => {
+    if (!(await webgpuOrSkip(ctx))) return;
+    const args = (backend: string) => ['train', '--data', '8gaussians', '--model', 'biflow', '--blocks', 'actnorm,cnf,spline', '--hidden', '8', '--cnf-hidden', '8',
+      '--iters', '2', '--generator-iters', '2', '--interior', '1', '--batch', '32', '--out', path.join(dir, `biflow-${backend}`), '--backend', backend, '--json'];
+    const gpu = await run(args('webgpu'));
+    expect(gpu.code).toBe(0);
+    const wasm = await run(args('wasm'));
+    expect(wasm.code).toBe(0);
+    type Trained = { generator: { iters: number; align: number; reconstruction: number } };
+    const [g, w] = [gpu, wasm].map((r) => (lastJson(r.lines) as unknown as Trained).generator);
+    expect(g!.iters).toBe(2);
+    for (const key of ['align', 'reconstruction'] as const) {
+      expect(Number.isFinite(g![key]), key).toBe(true);
+      expect(Math.abs(g![key] - w![key]), key).toBeLessThan(1e-2 * Math.max(1, Math.abs(w![key])));
+    }
+  }, 120_000);
 });
