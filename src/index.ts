@@ -40,12 +40,12 @@ export { MLP } from './nn/index.js';
 export {
   createFlow, FLOW_TYPES, saveFlow, loadFlow, ModelFileError,
   Stack, BLOCK_KINDS, DEFAULT_BLOCKS, Generator, forwardStates, countStates, AlignmentObjective, trainGenerator,
-  energyDistance, samplerReport, compare, compareMarkdown, compareFigure, COMPARE_COLUMNS, toleranceSweep, problemSweep, referenceLogProb,
+  energyDistance, samplerReport, samplerReportAsync, compare, compareMarkdown, compareFigure, COMPARE_COLUMNS, toleranceSweep, toleranceSweepAsync, problemSweep, referenceLogProb, referenceLogProbAsync,
 } from './biflow/index.js';
 export type {
   FlowArtifacts, FlowIOHandler, SavedFlow,
   FlowConfig, FlowType, BlockKind, BlockSpec, BlockStats, StackOptions, GeneratorOptions, GeneratorConfig, AlignmentOptions, GeneratorTrainOptions,
-  SamplerReport, CompareOptions, CompareRow, ComparePanel, SweepOptions, SweepRow, ToleranceResult, ProblemRow,
+  SamplerReport, SamplerReportOptions, CompareOptions, CompareRow, ComparePanel, SweepOptions, SweepRow, ToleranceResult, ProblemRow, ReferenceOptions,
 } from './biflow/index.js';
 export { CNF, setTrace, cnfField64, cnfForward64 } from './ffjord/index.js';
 export type { CNFOptions, CNFStats, TraceEstimator } from './ffjord/index.js';

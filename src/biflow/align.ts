@@ -10,6 +10,7 @@
  * `trainGenerator` (train-generator.ts) runs it in the shared training loop.
  */
 import { tf } from '../backend/engine.js';
+import { canReadSync, deferredRun, readValues } from '../backend/reads.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Flow } from '../flows/flow.js';
 import { withoutOuterTape } from '../ode/gradients.js';
@@ -32,6 +33,8 @@ export class AlignmentObjective implements Trainable {
   private readonly alignWeight: number;
   private readonly reconstructionWeight: number;
   private last: { align: tf.Scalar; reconstruction: tf.Scalar } | null = null;
+  /** The same terms as numbers, read inside the step where reads are only asynchronous (WebGPU). */
+  private lastValues: [number, number] | null = null;
 
   constructor(
     readonly flow: Flow,
@@ -87,6 +90,11 @@ export class AlignmentObjective implements Trainable {
       const align = M > 1 ? (tf.div(tf.addN(est.slice(1).map((e, j) => sq(e, targets[j]!))), M - 1) as tf.Scalar) : tf.scalar(0);
       tf.dispose(this.last ? [this.last.align, this.last.reconstruction] : []);
       this.last = { align: tf.keep(align), reconstruction: tf.keep(reconstruction) };
+      if (deferredRun()) {
+        // No synchronous reads (the step runs by replay): read both terms now, in one read, for stats().
+        const [a, r] = Array.from(readValues(tf.stack([align, reconstruction]), 'AlignmentObjective.loss'));
+        this.lastValues = [a!, r!];
+      }
       let total = tf.add(tf.mul(this.alignWeight, align), tf.mul(this.reconstructionWeight, reconstruction)) as tf.Scalar;
       if (this.schedule === 'joint' || !this.freezeFlow) total = tf.add(total, this.flow.loss(x, context));
       return total;
@@ -97,8 +105,9 @@ export class AlignmentObjective implements Trainable {
   stats(): Record<string, number> {
     const out: Record<string, number> = { ...this.flow.stats() };
     if (this.last) {
-      out.align = this.last.align.dataSync()[0]!;
-      out.reconstruction = this.last.reconstruction.dataSync()[0]!;
+      const [align, reconstruction] = canReadSync() || !this.lastValues ? [readValues(tf.clone(this.last.align), 'AlignmentObjective.stats')[0]!, readValues(tf.clone(this.last.reconstruction), 'AlignmentObjective.stats')[0]!] : this.lastValues;
+      out.align = align;
+      out.reconstruction = reconstruction;
     }
     return out;
   }
@@ -107,5 +116,6 @@ export class AlignmentObjective implements Trainable {
   dispose(): void {
     tf.dispose(this.last ? [this.last.align, this.last.reconstruction] : []);
     this.last = null;
+    this.lastValues = null;
   }
 }

@@ -8,7 +8,6 @@
  * const { rows, panels } = await compare(loadDataset('8gaussians'), { models: ['realnvp', 'ffjord', 'biflow'], iters: 500 });
  * console.log(compareMarkdown(rows));
  */
-import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Dataset } from '../data/dataset.js';
 import { OBJECTIVES } from '../ffjord/flow-matching.js';
@@ -18,7 +17,7 @@ import { gridFigure } from '../plot/charts.js';
 import { densityFigure, samplesFigure } from '../plot/figures.js';
 import { train } from './train-flow.js';
 import { trainGenerator } from './train-generator.js';
-import { samplerReport } from './metrics.js';
+import { samplerReportAsync } from './metrics.js';
 import { createFlow, FLOW_TYPES } from './registry.js';
 import type { FlowConfig, FlowType } from './registry.js';
 
@@ -126,15 +125,16 @@ export async function compare(data: Dataset, options: CompareOptions = {}): Prom
         generatorTrainSeconds = (await trainGenerator(flow, data, { iters: options.generatorIters ?? iters, batch, lr, seed, progress: 'none' })).result.seconds;
       }
       // Exact (the default, whatever trained it), in the data's own units: a loader's standardisation is part of the model (its log-det added).
-      const testNll = flow.nll(test) + (data.nllOffset ?? 0);
-      const report = samplerReport(flow, test, { samples, seed });
+      // The async forms: the same numbers where reads are synchronous, and WebGPU runs them too.
+      const testNll = (await flow.nllAsync(test)) + (data.nllOffset ?? 0);
+      const report = await samplerReportAsync(flow, test, { samples, seed });
       rows.push({
         model, objective, testNll, params: flow.trainableVariables.reduce((n, v) => n + v.size, 0) + (flow.generator?.trainableVariables.reduce((n, v) => n + v.size, 0) ?? 0),
         trainSeconds: result.seconds, nfeForward: stats.nfeForward ?? null, nfeBackward: stats.nfeBackward ?? null,
         sampleSecondsInverse: report.secondsInverse, sampleSecondsGenerator: report.secondsGenerator, energyInverse: report.energyInverse,
         energyGenerator: report.energyGenerator, generatorTrainSeconds, reconstructionData: report.reconstructionData,
       });
-      if (data.dim === 2) panels.push(panelOf(flow, name, grid, extent, samples, seed));
+      if (data.dim === 2) panels.push(await panelOf(flow, name, grid, extent, samples, seed));
     } finally {
       flow.dispose();
     }
@@ -142,9 +142,16 @@ export async function compare(data: Dataset, options: CompareOptions = {}): Prom
   return { rows, panels };
 }
 
-function panelOf(flow: Flow, model: string, grid: number, extent: [number, number, number, number], samples: number, seed: number): ComparePanel {
-  const draw = (via: 'inverse' | 'generator') => tf.tidy(() => flow.sample(samples, { seed, via }).dataSync() as Float32Array);
-  return { model, density: flow.densityGrid(extent, grid), samplesInverse: draw('inverse'), samplesGenerator: flow.generator ? draw('generator') : null };
+async function panelOf(flow: Flow, model: string, grid: number, extent: [number, number, number, number], samples: number, seed: number): Promise<ComparePanel> {
+  const draw = async (via: 'inverse' | 'generator') => {
+    const s = await flow.sampleAsync(samples, { seed, via });
+    try {
+      return (await s.data()) as Float32Array;
+    } finally {
+      s.dispose();
+    }
+  };
+  return { model, density: await flow.densityGridAsync(extent, grid), samplesInverse: await draw('inverse'), samplesGenerator: flow.generator ? await draw('generator') : null };
 }
 
 const fmt = (v: unknown): string => (v === null || v === undefined ? '—' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : String(v));

@@ -5,6 +5,9 @@
 import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Flow } from '../flows/flow.js';
+import { readValues, runDeferred } from '../backend/reads.js';
+import { both, runSteps, runStepsAsync } from './steps.js';
+import type { Steps } from './steps.js';
 
 /**
  * Energy distance 2·E‖X − Y‖ − E‖X − X′‖ − E‖Y − Y′‖ between the rows of a and b (row-major,
@@ -42,6 +45,8 @@ export function energyDistance(a: ArrayLike<number>, b: ArrayLike<number>, dim: 
   return 2 * meanDistance(a, n, b, m, false) - meanDistance(a, n, a, n, true) - meanDistance(b, m, b, m, true);
 }
 
+const median = (times: number[]): number => times.sort((x, y) => x - y)[Math.floor(times.length / 2)]!;
+
 /** Median wall time of `repeats` runs of fn, in seconds. */
 export function medianSeconds(fn: () => void, repeats: number): number {
   const times: number[] = [];
@@ -50,8 +55,18 @@ export function medianSeconds(fn: () => void, repeats: number): number {
     fn();
     times.push((performance.now() - start) / 1000);
   }
-  times.sort((x, y) => x - y);
-  return times[Math.floor(times.length / 2)]!;
+  return median(times);
+}
+
+/** {@link medianSeconds} of an async fn (each run awaited, so its device work is included). */
+export async function medianSecondsAsync(fn: () => Promise<void>, repeats: number): Promise<number> {
+  const times: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const start = performance.now();
+    await fn();
+    times.push((performance.now() - start) / 1000);
+  }
+  return median(times);
 }
 
 /** {@link samplerReport}'s figures; the generator's are null when the flow has none. */
@@ -72,7 +87,7 @@ export interface SamplerReport {
   logProbGenerator: number | null;
 }
 
-const rowNorms = (a: tf.Tensor2D, b: tf.Tensor2D): number => tf.tidy(() => tf.mean(tf.norm(tf.sub(a, b), 'euclidean', 1)).dataSync()[0]!);
+const rowNorms = (a: tf.Tensor2D, b: tf.Tensor2D): number => readValues(tf.mean(tf.norm(tf.sub(a, b), 'euclidean', 1)), 'samplerReport')[0]!;
 
 /**
  * Compares the flow's exact-inverse sampler with its generator (when one is attached) on
@@ -88,32 +103,75 @@ const rowNorms = (a: tf.Tensor2D, b: tf.Tensor2D): number => tf.tidy(() => tf.me
  * report.energyInverse;  // energy distance of the inverse sampler's draws to the held-out rows
  * ```
  */
-export function samplerReport(flow: Flow, heldOut: Float32Array, { samples = 1000, seed = 0, repeats = 3 }: { samples?: number; seed?: number; repeats?: number } = {}): SamplerReport {
+export function samplerReport(flow: Flow, heldOut: Float32Array, options: SamplerReportOptions = {}): SamplerReport {
+  return runSteps(reportSteps(flow, heldOut, options));
+}
+
+/**
+ * {@link samplerReport} on any backend, WebGPU included: the same figures, its solves and reads
+ * awaited (the timings are of `Flow.sampleAsync`).
+ *
+ * @example
+ * ```ts
+ * import { createFlow, loadDataset, samplerReportAsync } from 'biflow';
+ *
+ * const data = loadDataset('moons');
+ * const flow = createFlow({ type: 'realnvp', dim: 2 });
+ * const report = await samplerReportAsync(flow, data.test.subarray(0, 2 * 500), { samples: 200, repeats: 1 });
+ * report.energyInverse;
+ * ```
+ */
+export function samplerReportAsync(flow: Flow, heldOut: Float32Array, options: SamplerReportOptions = {}): Promise<SamplerReport> {
+  return runStepsAsync(reportSteps(flow, heldOut, options));
+}
+
+/** Options of {@link samplerReport}: samples per sampler, their seed, timing repeats (median). */
+export interface SamplerReportOptions {
+  samples?: number;
+  seed?: number;
+  repeats?: number;
+}
+
+function* reportSteps(flow: Flow, heldOut: Float32Array, { samples = 1000, seed = 0, repeats = 3 }: SamplerReportOptions): Steps<SamplerReport> {
   const d = flow.dim;
   const rows = Math.min(samples, heldOut.length / d);
   const ref = heldOut.subarray(0, rows * d);
-  const draw = (via: 'inverse' | 'generator') => {
+  // Device reads through readValues: dataSync where the backend can, else answered by runDeferred.
+  const drawn = (via: 'inverse' | 'generator') => () => {
     const s = flow.sample(samples, { seed, via });
-    const data = s.dataSync() as Float32Array;
-    const logProb = tf.tidy(() => tf.mean(flow.logProb(s)).dataSync()[0]!);
+    const data = Float32Array.from(readValues(tf.clone(s), 'samplerReport'));
+    const logProb = readValues(tf.tidy(() => tf.mean(flow.logProb(s))), 'samplerReport')[0]!;
     s.dispose();
-    return { data, logProb, seconds: medianSeconds(() => flow.sample(samples, { seed, via }).dispose(), repeats) };
+    return { data, logProb };
   };
-  const inv = draw('inverse');
+  function* draw(via: 'inverse' | 'generator') {
+    const { data, logProb } = yield* both(drawn(via), () => runDeferred(drawn(via)));
+    const seconds = yield* both(
+      () => medianSeconds(() => flow.sample(samples, { seed, via }).dispose(), repeats),
+      () => medianSecondsAsync(async () => (await flow.sampleAsync(samples, { seed, via })).dispose(), repeats),
+    );
+    return { data, logProb, seconds };
+  }
+  const inv = yield* draw('inverse');
   const report: SamplerReport = {
     samples, energyInverse: energyDistance(inv.data, ref, d), energyGenerator: null, secondsInverse: inv.seconds, secondsGenerator: null, speedup: null,
     reconstructionData: null, reconstructionLatent: null, logProbInverse: inv.logProb, logProbGenerator: null,
   };
   const g = flow.generator;
   if (!g) return report;
-  const gen = draw('generator');
-  const x = tf.tensor2d(ref, [rows, d]);
-  const z = flow.base.sample(samples, seed + 1);
-  const reconstructionData = tf.tidy(() => rowNorms(g.generate(flow.bijector.forward(x).y), x));
-  const reconstructionLatent = tf.tidy(() => rowNorms(flow.bijector.forward(g.generate(z)).y, z));
-  tf.dispose([x, z]);
+  const gen = yield* draw('generator');
+  const reconstructions = () => {
+    const x = tf.tensor2d(ref, [rows, d]);
+    const z = flow.base.sample(samples, seed + 1);
+    try {
+      return [tf.tidy(() => rowNorms(g.generate(flow.bijector.forward(x).y), x)), tf.tidy(() => rowNorms(flow.bijector.forward(g.generate(z)).y, z))];
+    } finally {
+      tf.dispose([x, z]);
+    }
+  };
+  const [reconstructionData, reconstructionLatent] = yield* both(reconstructions, () => runDeferred(reconstructions));
   return {
     ...report, energyGenerator: energyDistance(gen.data, ref, d), secondsGenerator: gen.seconds, speedup: inv.seconds / gen.seconds,
-    reconstructionData, reconstructionLatent, logProbGenerator: gen.logProb,
+    reconstructionData: reconstructionData!, reconstructionLatent: reconstructionLatent!, logProbGenerator: gen.logProb,
   };
 }

@@ -9,6 +9,7 @@
  * solver's own, down to float32's floor of about 1e-6 nats.
  */
 import { tf } from '../backend/engine.js';
+import { readValues, runDeferred } from '../backend/reads.js';
 import { BiflowError, InvalidArgumentError } from '../errors.js';
 import type { Bijector } from '../flows/bijector.js';
 import { leafBlocks } from '../flows/compose.js';
@@ -23,7 +24,9 @@ import type { Problem } from '../ode/problems.js';
 import type { StiffProblem } from '../ode/stiff-problems.js';
 import { METHOD_NAMES, isAdaptiveMethod } from '../ode/tableaux/index.js';
 import type { MethodName } from '../ode/tableaux/index.js';
-import { medianSeconds } from './metrics.js';
+import { medianSeconds, medianSecondsAsync } from './metrics.js';
+import { both, runSteps, runStepsAsync } from './steps.js';
+import type { Steps } from './steps.js';
 
 /** The solver × tolerance grid of a sweep. */
 export interface SweepOptions {
@@ -75,6 +78,29 @@ function configurations(o: ReturnType<typeof checkSweep>): Configuration[] {
   return o.solvers.flatMap((solver): Configuration[] => (isAdaptiveMethod(solver) ? o.tols.map((tol) => ({ solver, tol, steps: null })) : o.steps.map((steps) => ({ solver, tol: null, steps }))));
 }
 
+/** Options of {@link referenceLogProb}: the float64 solver and its rtol = atol. */
+export interface ReferenceOptions {
+  method?: MethodName;
+  tol?: number;
+}
+
+/**
+ * {@link referenceLogProb} on any backend, WebGPU included: the weights and the discrete blocks'
+ * outputs are read asynchronously (by `runDeferred`; the float64 solves run on the host).
+ *
+ * @example
+ * ```ts
+ * import { createFlow, referenceLogProbAsync, toyData } from 'biflow';
+ *
+ * const flow = createFlow({ type: 'ffjord', dim: 2 });
+ * const { logProb } = await referenceLogProbAsync(flow, toyData('moons', 10, 0));
+ * logProb.length; // 10
+ * ```
+ */
+export function referenceLogProbAsync(flow: Flow, rows: Float32Array, options: ReferenceOptions = {}): Promise<{ logProb: Float64Array; nfe: number }> {
+  return runDeferred(() => referenceLogProb(flow, rows, options));
+}
+
 /**
  * Per-point log-likelihoods of the rows under the flow with every CNF block solved in float64.
  *
@@ -88,7 +114,9 @@ function configurations(o: ReturnType<typeof checkSweep>): Configuration[] {
  * nfe;
  * ```
  */
-export function referenceLogProb(flow: Flow, rows: Float32Array, { method = 'dopri8', tol = 1e-10 }: { method?: MethodName; tol?: number } = {}): { logProb: Float64Array; nfe: number } {
+export function referenceLogProb(flow: Flow, rows: Float32Array, { method = 'dopri8', tol = 1e-10 }: ReferenceOptions = {}): { logProb: Float64Array; nfe: number } {
+  // Device reads (weights, discrete blocks' outputs) through readValues: dataSync where the backend can, else answered by runDeferred.
+  const fn = 'referenceLogProb';
   const d = flow.dim;
   const n = rows.length / d;
   let state: Float64Array = Float64Array.from(rows);
@@ -101,12 +129,20 @@ export function referenceLogProb(flow: Flow, rows: Float32Array, { method = 'dop
       r.logDet.forEach((v, i) => (logDet[i] += v));
       nfe += r.nfe;
     } else {
-      const { y, ld } = tf.tidy(() => {
-        const out = b.forward(tf.tensor2d(Float32Array.from(state), [n, d]));
-        return { y: out.y.dataSync(), ld: out.logDet.dataSync() };
+      const out = tf.tidy(() => {
+        const r = b.forward(tf.tensor2d(Float32Array.from(state), [n, d]));
+        return { y: r.y, logDet: r.logDet };
       });
+      let y: ArrayLike<number>, ld: ArrayLike<number>;
+      try {
+        y = readValues(out.y, fn);
+        ld = readValues(out.logDet, fn);
+      } finally {
+        // readValues frees what it reads; a refused read leaves the other to free here.
+        tf.dispose([out.y, out.logDet]);
+      }
       state = Float64Array.from(y);
-      ld.forEach((v, i) => (logDet[i] += v));
+      Array.from(ld).forEach((v, i) => (logDet[i] += v));
     }
   }
   let base: Float64Array;
@@ -118,7 +154,7 @@ export function referenceLogProb(flow: Flow, rows: Float32Array, { method = 'dop
       base[i] = -0.5 * d * Math.log(2 * Math.PI) - 0.5 * s;
     }
   } else {
-    base = Float64Array.from(tf.tidy(() => flow.base.logProb(tf.tensor2d(Float32Array.from(state), [n, d])).dataSync()));
+    base = Float64Array.from(readValues(tf.tidy(() => flow.base.logProb(tf.tensor2d(Float32Array.from(state), [n, d]))), fn));
   }
   return { logProb: base.map((v, i) => v + logDet[i]!), nfe };
 }
@@ -139,7 +175,28 @@ export function referenceLogProb(flow: Flow, rows: Float32Array, { method = 'dop
  * ```
  */
 export function toleranceSweep(flow: Flow, rows: Float32Array, options: SweepOptions & { referenceTol?: number } = {}): ToleranceResult {
-  const fn = 'toleranceSweep';
+  return runSteps(sweepSteps('toleranceSweep', flow, rows, options));
+}
+
+/**
+ * {@link toleranceSweep} on any backend, WebGPU included: every evaluation through
+ * `Flow.logProbAsync` (and timed so), the float64 reference's reads awaited.
+ *
+ * @example
+ * ```ts
+ * import { createFlow, loadDataset, toleranceSweepAsync } from 'biflow';
+ *
+ * const flow = createFlow({ type: 'ffjord', dim: 2 });
+ * const rows = loadDataset('8gaussians').test.subarray(0, 2 * 20);
+ * const sweep = await toleranceSweepAsync(flow, rows, { tols: [1e-3], solvers: ['dopri5', 'rk4'], steps: [4] });
+ * sweep.rows.length; // 2
+ * ```
+ */
+export function toleranceSweepAsync(flow: Flow, rows: Float32Array, options: SweepOptions & { referenceTol?: number } = {}): Promise<ToleranceResult> {
+  return runStepsAsync(sweepSteps('toleranceSweepAsync', flow, rows, options));
+}
+
+function* sweepSteps(fn: string, flow: Flow, rows: Float32Array, options: SweepOptions & { referenceTol?: number }): Steps<ToleranceResult> {
   const o = checkSweep(fn, options);
   const cnfs = cnfBlocks(flow.bijector);
   if (cnfs.length === 0) throw new InvalidArgumentError(fn, 'flow', flow.config?.type ?? 'flow', "must have a CNF block (type 'ffjord' or 'biflow'), got {value}.");
@@ -147,20 +204,36 @@ export function toleranceSweep(flow: Flow, rows: Float32Array, options: SweepOpt
   const n = rows.length / d;
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(fn, 'rows', rows.length, `must hold whole rows of ${d} values, got {value} values.`);
   const saved = cnfs.map((c) => c.getConfig() as unknown as CNFOptions);
+  // Each block's end time (a device read), once: fixed steps are T / steps.
+  const endTimes = () => cnfs.map((cnf) => cnf.T);
+  const Ts = yield* both(endTimes, () => runDeferred(endTimes));
   const referenceTol = options.referenceTol ?? 1e-10;
   const start = performance.now();
-  const ref = referenceLogProb(flow, rows, { tol: referenceTol });
+  const ref = yield* both(() => referenceLogProb(flow, rows, { tol: referenceTol }), () => referenceLogProbAsync(flow, rows, { tol: referenceTol }));
   const refSeconds = (performance.now() - start) / 1000;
   const refNll = -ref.logProb.reduce((a, b) => a + b, 0) / n;
   const x = tf.tensor2d(rows, [n, d]);
   const out: SweepRow[] = [];
   try {
     for (const c of configurations(o)) {
-      cnfs.forEach((cnf) => cnf.setSolver({ method: c.solver, rtol: c.tol ?? undefined, atol: c.tol ?? undefined, stepSize: c.steps ? cnf.T / c.steps : undefined }));
+      cnfs.forEach((cnf, i) => cnf.setSolver({ method: c.solver, rtol: c.tol ?? undefined, atol: c.tol ?? undefined, stepSize: c.steps ? Ts[i]! / c.steps : undefined }));
       // One batch: the NFE reported is that of one solve over all the points (exact trace, the default).
-      const lp = tf.tidy(() => flow.logProb(x, { batch: n }).dataSync());
+      const lp = yield* both(
+        () => tf.tidy(() => flow.logProb(x, { batch: n }).dataSync()),
+        async () => {
+          const t = await flow.logProbAsync(x, { batch: n });
+          try {
+            return await t.data();
+          } finally {
+            t.dispose();
+          }
+        },
+      );
       const nfe = cnfs.reduce((s, cnf) => s + cnf.stats.nfeForward, 0);
-      const seconds = medianSeconds(() => flow.logProb(x, { batch: n }).dispose(), o.repeats);
+      const seconds = yield* both(
+        () => medianSeconds(() => flow.logProb(x, { batch: n }).dispose(), o.repeats),
+        () => medianSecondsAsync(async () => (await flow.logProbAsync(x, { batch: n })).dispose(), o.repeats),
+      );
       let pointError = 0;
       let sum = 0;
       lp.forEach((v, i) => {

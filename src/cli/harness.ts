@@ -10,7 +10,7 @@ import { compare, compareFigure, compareMarkdown, COMPARE_COLUMNS } from '../bif
 import { loadFlow } from '../biflow/io.js';
 import { FLOW_TYPES } from '../biflow/registry.js';
 import type { FlowType } from '../biflow/registry.js';
-import { problemSweep, toleranceSweep } from '../biflow/tolerance.js';
+import { problemSweep, toleranceSweepAsync } from '../biflow/tolerance.js';
 import type { ProblemRow, SweepRow } from '../biflow/tolerance.js';
 import { loadDataset } from '../data/dataset.js';
 import { BiflowError } from '../errors.js';
@@ -82,7 +82,7 @@ export function harnessCommands(prog: Command, out: (s: string) => void): void {
       const data = loadDataset(o.data, { seed: o.seed });
       if (data.dim !== flow.dim) throw new BiflowError(`biflow tolerance: the model has dim ${flow.dim} but ${o.data} has ${data.dim} columns. Use data of the model's dimension.`);
       const rows = data.test.subarray(0, Math.min(o.points, data.test.length / data.dim) * data.dim);
-      const sweep = toleranceSweep(flow, rows, { tols: o.tols, solvers: o.solvers, steps: o.steps, referenceTol: o.referenceTol });
+      const sweep = await toleranceSweepAsync(flow, rows, { tols: o.tols, solvers: o.solvers, steps: o.steps, referenceTol: o.referenceTol });
       // NLLs in the data's own units (a tabular loader's standardisation adds its log-det); the errors are differences and unchanged.
       const offset = data.nllOffset ?? 0;
       sweep.reference.nll += offset;

@@ -5,6 +5,8 @@
  * log-density can be computed to 1e-9 and beyond — the reference of the solver-tolerance harness,
  * where float32 solves cannot go below ~1e-7.
  */
+import { tf } from '../backend/engine.js';
+import { readValues } from '../backend/reads.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { ActivationName } from '../nn/activations.js';
 import { ACTIVATION_DEFS, NUMBER_ARITH } from '../nn/activation-defs.js';
@@ -38,7 +40,8 @@ function layers64(cnf: CNF): Layer64[] {
   const def = LAYER_DEFS[net.layer];
   const sizes = [net.dim, ...net.hidden, net.dim];
   return net.layerVariables.map((vars, l) => {
-    const layer = vars.map((v) => Float64Array.from(v.dataSync()));
+    // readValues: dataSync where the backend can, else answered by runDeferred (WebGPU: referenceLogProbAsync).
+    const layer = vars.map((v) => Float64Array.from(readValues(tf.clone(v), 'cnfField64')));
     const Wc = net.contextDim > 0 ? layer.pop()! : null;
     const rows = sizes[l]!;
     const cols = sizes[l + 1]!;
