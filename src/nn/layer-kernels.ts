@@ -101,9 +101,11 @@ function effectiveHost(host: HostBuffers, def: LayerDef, t: number, W: T, b: T, 
   const names = Object.keys(q);
   const [Wv, bv, WeV, beV, gV] = [W, b, We, be, g].map((x) => host.view(x)) as Float32Array[];
   const views = names.map((k) => host.view(q[k]!));
-  const at: Record<string, number> = {};
+  // Plain loops over one reused record (this runs per unit, per layer, per evaluation).
+  const at: Record<string, number> = Object.fromEntries(names.map((k) => [k, 0]));
+  const per = views.map((v) => v.length !== 1);
   for (let j = 0; j < n; j++) {
-    names.forEach((k, i) => (at[k] = views[i]!.length === 1 ? views[i]![0]! : views[i]![j]!));
+    for (let i = 0; i < names.length; i++) at[names[i]!] = views[i]![per[i] ? j : 0]!;
     const s = def.scale!(NUMBER_ARITH, t, at);
     gV![j] = s;
     beV![j] = def.shift(NUMBER_ARITH, t, bv![j]!, s, at);
