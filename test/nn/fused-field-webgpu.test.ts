@@ -5,6 +5,7 @@ import { KernelRunner } from '../../src/backend/kernels.js';
 import { JETS } from '../../src/nn/layer-kernels.js';
 import type { AugmentedLayout } from '../../src/nn/fused-field.js';
 import { CNF_DYNAMICS } from '../../src/nn/fused-field.js';
+import { onWebGPU, rel } from '../webgpu-helpers.js';
 
 afterAll(async () => {
   await useBackend('wasm');
@@ -27,19 +28,7 @@ async function valueAndGrads(net: ODENet, layout: AugmentedLayout): Promise<{ va
   return { value, grads };
 }
 
-const rel = (a: number[], b: number[]) => Math.max(...a.map((x, i) => Math.abs(x - b[i]!))) / Math.max(...b.map(Math.abs));
 
-/** A backend switch that skips the test where no WebGPU adapter is present. */
-async function onWebGPU(skip: () => void): Promise<boolean> {
-  try {
-    await useBackend('webgpu');
-    return true;
-  } catch (e) {
-    console.warn(`WebGPU test skipped: ${(e as Error).message}`);
-    skip();
-    return false;
-  }
-}
 
 describe('the fused CNF dynamics on webgpu (Dawn; lavapipe in CI)', () => {
   it('the registered webgpu kernel gives the wasm value and gradients to float32 round-off, with and without context, and leaks no buffers', async (ctx) => {

@@ -5,6 +5,7 @@ import type { AugmentedLayout } from '../../src/nn/fused-field.js';
 import { KernelRunner, MAX_WORKGROUPS_PER_DIMENSION } from '../../src/backend/kernels.js';
 import { JETS } from '../../src/nn/layer-kernels.js';
 import { gpuActivationBack } from '../../src/nn/layer-program.js';
+import { onWebGPU, rel } from '../webgpu-helpers.js';
 
 afterAll(async () => {
   await useBackend('wasm');
@@ -27,18 +28,7 @@ async function valueAndGrads(net: ODENet, layout: AugmentedLayout): Promise<numb
   return out;
 }
 
-const rel = (a: number[], b: number[]) => Math.max(...a.map((x, i) => Math.abs(x - b[i]!))) / Math.max(...b.map(Math.abs));
 
-async function onWebGPU(skip: () => void): Promise<boolean> {
-  try {
-    await useBackend('webgpu');
-    return true;
-  } catch (e) {
-    console.warn(`WebGPU test skipped: ${(e as Error).message}`);
-    skip();
-    return false;
-  }
-}
 
 /** WebGPU programs dispatched by one call of fn (its outputs read and disposed). */
 async function dispatches(fn: () => tf.Tensor | tf.Tensor[]): Promise<number> {
