@@ -25,7 +25,7 @@ export interface FlowTrainOptions extends TrainOptions {
 }
 
 /** The model the loop trains for `opts.objective`, and the loop's own options; typed errors name the option. */
-export function withObjective(model: Trainable, opts: FlowTrainOptions, data?: Dataset): { model: Trainable; opts: TrainOptions } {
+export function withObjective(model: Trainable, opts: FlowTrainOptions): { model: Trainable; opts: TrainOptions } {
   const fn = 'train';
   const { objective = 'ml', sigma, seed, ...rest } = opts ?? ({} as FlowTrainOptions);
   if (!(OBJECTIVES as readonly string[]).includes(objective)) {
@@ -35,7 +35,6 @@ export function withObjective(model: Trainable, opts: FlowTrainOptions, data?: D
     if (sigma !== undefined) throw new InvalidArgumentError(fn, 'sigma', sigma, "applies to flow matching only (objective 'cfm' or 'ot-cfm'), got {value} with objective 'ml'.");
     return { model, opts: rest };
   }
-  if (data?.context) throw new InvalidArgumentError(fn, 'objective', objective, "trains unconditional flows only, got {value} with a conditional dataset (it has a context part). Use objective 'ml'.");
   return { model: flowMatchingObjective(model, { objective, sigma, seed }), opts: rest };
 }
 
@@ -52,6 +51,6 @@ export function withObjective(model: Trainable, opts: FlowTrainOptions, data?: D
  * ```
  */
 export async function train(model: Trainable, data: Dataset, opts: FlowTrainOptions, checkpointer?: Checkpointer): Promise<TrainResult> {
-  const w = withObjective(model, opts, data);
+  const w = withObjective(model, opts);
   return trainLoop(w.model, data, w.opts, checkpointer);
 }

@@ -27,6 +27,6 @@ import type { FlowTrainOptions } from './train-flow.js';
  * ```
  */
 export async function train(model: Trainable, data: Dataset, opts: FlowTrainOptions, checkpointer?: Checkpointer | FolderWriter): Promise<TrainResult> {
-  const w = withObjective(model, opts, data);
+  const w = withObjective(model, opts);
   return nodeLoop(w.model, data, w.opts, checkpointer);
 }

@@ -22,6 +22,10 @@
  * (ActNorm) of the blocks before the CNF still runs on the first batch. The whole flow's
  * log-likelihood stays exact. Flows without a CNF block, and stacks with several, are refused.
  *
+ * A conditional flow q(x | c) trains the same way on batches of (x, c): the context, standardised
+ * as for the flow's own loss, goes to every block (the fixed ones too) and to the field, f(t, x | c);
+ * the OT pairing reorders the base samples only, so each data row keeps its context.
+ *
  * References: Lipman et al., "Flow Matching for Generative Modeling", arXiv:2210.02747;
  * Tong et al., "Improving and generalizing flow-based generative models with minibatch optimal
  * transport", arXiv:2302.00482.
@@ -134,30 +138,52 @@ export class FlowMatching {
     return this.cnf.net.variables;
   }
 
-  /** Data-dependent initialisation of the blocks before the CNF (ActNorm), on the first batch. */
-  initialize(x: tf.Tensor2D): void {
-    tf.tidy(() => {
-      let y = x;
-      for (const b of this.before) {
-        b.initialize?.(y);
-        y = b.forward(y).y;
-      }
-    });
+  /**
+   * Data-dependent initialisation on the first batch: the context's standardisation (a
+   * conditional flow's, fitted to `context` as Flow.initialize fits it), then the blocks before
+   * the CNF (ActNorm, the data's standardisation).
+   */
+  initialize(x: tf.Tensor2D, context?: tf.Tensor2D): void {
+    const c = this.flow.initialContext('train', context, x.shape[0]);
+    try {
+      tf.tidy(() => {
+        let y = x;
+        for (const b of this.before) {
+          b.initialize?.(y, { context: c });
+          y = b.forward(y, { context: c }).y;
+        }
+      });
+    } finally {
+      c?.dispose();
+    }
   }
 
-  /** The flow-matching loss on a batch of data rows (fresh base samples, times and noise each call). */
-  loss(x: tf.Tensor2D): tf.Scalar {
+  /**
+   * The flow-matching loss on a batch of data rows (fresh base samples, times and noise each
+   * call); a conditional flow's batch comes with its context rows, one per data row, standardised
+   * as Flow.loss does. The blocks before the CNF map the data given c, those after it the base
+   * samples, and the field regresses f(t, x | c) onto u.
+   */
+  loss(x: tf.Tensor2D, context?: tf.Tensor2D): tf.Scalar {
     const n = x.shape[0];
     const D = this.cnf.dim;
+    const c = this.flow.blockContext('train', context, n);
     // tfjs treats seed 0 as unseeded: every draw's seed is ≥ 1.
     const s = (this.seed * 1_000_003 + ++this.draws) * 4;
-    const [x0, x1] = tf.tidy(() => {
-      let a = x;
-      for (const b of this.before) a = b.forward(a).y;
-      let z = this.flow.base.sample(n, s + 1);
-      for (let i = this.after.length - 1; i >= 0; i--) z = this.after[i]!.inverse(z).x;
-      return [a, z];
-    });
+    let x0: tf.Tensor2D, x1: tf.Tensor2D;
+    try {
+      [x0, x1] = tf.tidy(() => {
+        let a = x;
+        for (const b of this.before) a = b.forward(a, { context: c }).y;
+        let z = this.flow.base.sample(n, s + 1);
+        for (let i = this.after.length - 1; i >= 0; i--) z = this.after[i]!.inverse(z, { context: c }).x;
+        return [a, z];
+      });
+    } catch (e) {
+      c?.dispose();
+      throw e;
+    }
+    // OT pairs permute the base rows only: each data row keeps its own context row.
     let paired = x1;
     if (this.options.objective === 'ot-cfm') {
       if (this.solver?.n !== n) {
@@ -168,22 +194,22 @@ export class FlowMatching {
       paired = tf.tidy(() => tf.gather(x1, tf.tensor1d(perm, 'int32')));
       x1.dispose();
     }
-    const owned = this.before.length > 0 ? [x0, paired] : [paired];
+    const owned = [...(this.before.length > 0 ? [x0, paired] : [paired]), ...(c ? [c] : [])];
     try {
       return tf.tidy(() => {
         const tau = tf.randomUniform([n, 1], 0, 1, 'float32', s + 2) as tf.Tensor2D;
         const eps = this.sigma > 0 ? (tf.randomNormal([n, D], 0, 1, 'float32', s + 3) as tf.Tensor2D) : null;
         const { t, x: xt, u } = flowMatchingBatch(x0, paired, tau, this.cnf.T, this.sigma, eps);
-        return this.cnf.net.flowMatchingLoss(t, xt, u, this.options.fused ?? true);
+        return this.cnf.net.flowMatchingLoss(t, xt, u, this.options.fused ?? true, c);
       });
     } finally {
       tf.dispose(owned);
     }
   }
 
-  /** The exact held-out NLL of the flow in nats (what `validation` scores; exact by default). */
-  evaluate(rows: Float32Array): number {
-    return this.flow.evaluate(rows);
+  /** The exact held-out NLL of the flow in nats, given the rows' contexts for a conditional flow (what `validation` scores; exact by default). */
+  evaluate(rows: Float32Array, context?: Float32Array): number {
+    return this.flow.evaluate(rows, context);
   }
 }
 

@@ -296,14 +296,29 @@ export class Flow {
    */
   initialize(x: tf.Tensor2D, context?: ContextInput): void {
     this.checkInput('Flow.initialize', x);
-    const raw = contextRows('Flow.initialize', context, this.contextDim, x.shape[0]);
-    if (raw) this.contextStandardizer?.fit(raw);
-    const c = raw && this.contextStandardizer ? this.contextStandardizer.apply(raw) : raw;
+    const c = this.initialContext('Flow.initialize', context, x.shape[0]);
     try {
       this.bijector.initialize?.(x, { context: c });
     } finally {
-      tf.dispose([raw, c].filter((t): t is tf.Tensor2D => !!t));
+      c?.dispose();
     }
+  }
+
+  /**
+   * {@link blockContext} of a first batch, the context's standardisation fitted to it first (once):
+   * what {@link initialize} hands the blocks, and what a training model of its own (flow
+   * matching) initialises the blocks it trains with. A new tensor the caller disposes.
+   */
+  initialContext(fn: string, context: unknown, n: number): tf.Tensor2D | undefined {
+    if (this.contextStandardizer && !this.contextStandardizer.fitted) {
+      const raw = contextRows(fn, context, this.contextDim, n);
+      try {
+        if (raw) this.contextStandardizer.fit(raw);
+      } finally {
+        raw?.dispose();
+      }
+    }
+    return this.blockContext(fn, context, n);
   }
 
   /** Solver statistics of the blocks that have them (NFE of CNF blocks), for training logs. */

@@ -138,13 +138,15 @@ export class ODENet {
   }
 
   /**
-   * The flow-matching loss (1/B) Σ_b ‖f(t_b, x_b) − u_b‖² at a time per row (t [B, 1]): by
+   * The flow-matching loss (1/B) Σ_b ‖f(t_b, x_b | c_b) − u_b‖² at a time per row (t [B, 1]): by
    * default one op with a closed-form gradient (nn/fm-loss.ts); `fused: false` tapes `apply`.
+   * A conditioned net (`contextDim` > 0) reads the context rows c [B, contextDim] and always
+   * tapes `apply`: the closed-form op has no context term.
    */
-  flowMatchingLoss(t: tf.Tensor2D, x: tf.Tensor2D, u: tf.Tensor2D, fused = true): tf.Scalar {
-    if (this.contextDim > 0) throw new InvalidArgumentError('ODENet.flowMatchingLoss', 'contextDim', this.contextDim, 'must be 0: the flow-matching loss does not condition on a context yet, got {value}. Train a conditional CNF by maximum likelihood.');
-    const taped = (tt: tf.Tensor2D, xx: tf.Tensor2D, uu: tf.Tensor2D) => tf.tidy(() => tf.mean(tf.sum(tf.square(tf.sub(this.apply(tt, xx), uu)), 1)) as tf.Scalar);
-    if (!fused) return taped(t, x, u);
+  flowMatchingLoss(t: tf.Tensor2D, x: tf.Tensor2D, u: tf.Tensor2D, fused = true, c?: tf.Tensor2D): tf.Scalar {
+    if (this.contextDim === 0 && c !== undefined) throw new InvalidArgumentError('ODENet.flowMatchingLoss', 'context', c instanceof tf.Tensor ? c.shape : c, 'was given to a net without a context (contextDim 0), got {value}. Drop it, or build the net with contextDim.');
+    const taped = (tt: tf.Tensor2D, xx: tf.Tensor2D, uu: tf.Tensor2D) => tf.tidy(() => tf.mean(tf.sum(tf.square(tf.sub(this.apply(tt, xx, c), uu)), 1)) as tf.Scalar);
+    if (!fused || this.contextDim > 0) return taped(t, x, u);
     return fusedFlowMatchingLoss({ kind: this.layer, activation: this.activation, layers: this.layerVariables }, t, x, u, taped);
   }
 
