@@ -77,11 +77,23 @@ export class PendingWork extends Error {
 export class DeferredRun {
   private readonly answers: unknown[] = [];
   private next = 0;
+  private readonly draws: number[] = [];
+  private nextDraw = 0;
   private readonly owned: { dispose(): void }[] = [];
 
-  /** Starts an attempt: answers are served from the first again. */
+  /** Starts an attempt: answers and draws are served from the first again. */
   rewind(): void {
     this.next = 0;
+    this.nextDraw = 0;
+  }
+
+  /** The next counter value of this attempt: advanced by the first attempt, served to the later ones. */
+  draw(advance: () => number): number {
+    if (this.nextDraw < this.draws.length) return this.draws[this.nextDraw++]!;
+    const v = advance();
+    this.draws.push(v);
+    this.nextDraw++;
+    return v;
   }
 
   /**
@@ -108,6 +120,17 @@ export class DeferredRun {
 }
 
 let active: DeferredRun | null = null;
+
+/**
+ * A counter's next value (`advance` steps it and returns it) that every attempt of a replayed
+ * computation sees the same: the first attempt advances the counter, later attempts are served
+ * what it gave, so the counter ends where the synchronous run leaves it. Random draws seeded by a
+ * counter (a CNF's training probes, flow matching's batch noise) go through it, so the answers a
+ * later attempt is served (a solve's steps, a read) were computed from the same draws.
+ */
+export function stableDraw(advance: () => number): number {
+  return active ? active.draw(advance) : advance();
+}
 
 /** The replayed computation now running, if any. */
 export function deferredRun(): DeferredRun | null {

@@ -19,7 +19,7 @@
  */
 import { tf } from '../backend/engine.js';
 import { withTapeCleanup } from '../backend/tape.js';
-import { readValues } from '../backend/reads.js';
+import { readValues, stableDraw } from '../backend/reads.js';
 import { InvalidArgumentError } from '../errors.js';
 import { checkPassOptions } from '../flows/bijector.js';
 import type { Bijector, BijectorConfig, BijectorResult, InverseResult, PassOptions, TraceEstimator } from '../flows/bijector.js';
@@ -92,7 +92,8 @@ export class CNF implements Bijector {
    */
   private drawProbe(n: number, callSeed: number | null): tf.Tensor {
     const own = (this.options.seed ?? 0) * 1_000_003;
-    const seed = callSeed === null ? own + ++this.probeCount : -(own + callSeed) - 0.5;
+    // stableDraw: a replayed attempt (runDeferred, WebGPU) draws the probe the first attempt drew.
+    const seed = callSeed === null ? own + stableDraw(() => ++this.probeCount) : -(own + callSeed) - 0.5;
     const g = tf.randomNormal([n, this.dim], 0, 1, 'float32', seed);
     if (this.options.probe !== 'rademacher') return g;
     const r = tf.sign(g);

@@ -36,6 +36,7 @@
  * flow.logProb(x);   // exact, as for a flow trained by maximum likelihood
  */
 import { tf } from '../backend/engine.js';
+import { readValues, stableDraw } from '../backend/reads.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Bijector } from '../flows/bijector.js';
 import { leafBlocks } from '../flows/compose.js';
@@ -169,7 +170,8 @@ export class FlowMatching {
     const D = this.cnf.dim;
     const c = this.flow.blockContext('train', context, n);
     // tfjs treats seed 0 as unseeded: every draw's seed is ≥ 1.
-    const s = (this.seed * 1_000_003 + ++this.draws) * 4;
+    // stableDraw: a replayed attempt (runDeferred, WebGPU) draws what the first attempt drew.
+    const s = (this.seed * 1_000_003 + stableDraw(() => ++this.draws)) * 4;
     let x0: tf.Tensor2D, x1: tf.Tensor2D;
     try {
       [x0, x1] = tf.tidy(() => {
@@ -190,8 +192,15 @@ export class FlowMatching {
         this.solver = new AssignmentSolver(n);
         this.cost = new Float64Array(n * n);
       }
-      const perm = squaredDistanceAssignment(x0.dataSync(), x1.dataSync(), D, this.solver, this.cost!);
-      paired = tf.tidy(() => tf.gather(x1, tf.tensor1d(perm, 'int32')));
+      try {
+        // readValues: answered from runDeferred's log where reads are asynchronous (WebGPU).
+        const perm = squaredDistanceAssignment(readValues(tf.clone(x0), 'FlowMatching.loss'), readValues(tf.clone(x1), 'FlowMatching.loss'), D, this.solver, this.cost!);
+        paired = tf.tidy(() => tf.gather(x1, tf.tensor1d(perm, 'int32')));
+      } catch (e) {
+        // x0 is the caller's x unless blocks came before the CNF.
+        tf.dispose([x1, ...(this.before.length > 0 ? [x0] : []), ...(c ? [c] : [])]);
+        throw e;
+      }
       x1.dispose();
     }
     const owned = [...(this.before.length > 0 ? [x0, paired] : [paired]), ...(c ? [c] : [])];

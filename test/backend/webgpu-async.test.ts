@@ -6,6 +6,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { tf, useBackend, odeint, odeintAsync, solve, solveAsync, Dopri5, PIDController, SaveAt, createFlow, SyncReadError } from '../../src/index.js';
 import type { Flow } from '../../src/index.js';
+import { runDeferred } from '../../src/backend/reads.js';
+import { flowMatchingObjective } from '../../src/ffjord/flow-matching.js';
+import { onWebGPU } from '../webgpu-helpers.js';
 
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   let m = 0;
@@ -101,4 +104,24 @@ describe('async solves and flows on WebGPU', () => {
     x.dispose();
     flow.dispose();
   }, 600_000);
+
+  it("an ot-cfm flow-matching loss runs on webgpu through runDeferred (its pairing reads the batches by the read rules) and matches wasm", async (ctx) => {
+    const value = async () => {
+      const flow = createFlow({ type: 'ffjord', dim: 2, hidden: [8, 8], seed: 4 });
+      const fm = flowMatchingObjective(flow, { objective: 'ot-cfm', seed: 2 });
+      const x = tf.tensor2d(X);
+      const v = await runDeferred(() => fm.loss(x));
+      const out = (await v.data())[0]!;
+      tf.dispose([v, x]);
+      flow.dispose();
+      return out;
+    };
+    await useBackend('wasm');
+    const onWasm = await value();
+    if (!(await onWebGPU(() => ctx.skip()))) return;
+    const onGpu = await value();
+    expect(Number.isFinite(onGpu)).toBe(true);
+    expect(Math.abs(onGpu - onWasm)).toBeLessThan(1e-4 * Math.max(1, Math.abs(onWasm)));
+    await useBackend('wasm');
+  }, 120_000);
 });

@@ -7,6 +7,8 @@ import {
   tf, odeint, odeintAsync, solve, solveAsync, Dopri5, PIDController, SaveAt, runDeferred, createFlow, SyncReadError, NonFiniteError, MaxStepsExceededError,
 } from '../../src/index.js';
 import { asIfNoSyncReads } from '../../src/backend/reads.js';
+import { leafBlocks } from '../../src/flows/compose.js';
+import { CNF } from '../../src/ffjord/cnf.js';
 
 const A = tf.tensor2d([[-0.4, 1.5], [-1.5, -0.4]]);
 const field = (_t: number, y: tf.Tensor): tf.Tensor => tf.tanh(tf.matMul(y, A, false, true));
@@ -115,5 +117,26 @@ describe('runDeferred (sync code on asynchronous reads)', () => {
     expect(await runDeferred(() => 7)).toBe(7);
     x.dispose();
     flow.dispose();
+  }, 60_000);
+
+  it('a replayed training step draws the Hutchinson probe the first attempt drew: the same loss and gradients as the sync step, and the probe counter ends where the sync one does', async () => {
+    const make = () => createFlow({ type: 'ffjord', dim: 2, hidden: [8], seed: 3, cnf: { trace: 'hutchinson' } });
+    const x = tf.tensor2d([[0.3, -0.1], [1.2, 0.4], [-0.7, 0.8], [0.1, 0.1]]);
+    const cnfOf = (f: ReturnType<typeof make>) => leafBlocks(f.bijector).find((blk) => blk instanceof CNF)!;
+    const a = make();
+    const { value, grads } = tf.variableGrads(() => a.loss(x), a.trainableVariables);
+    const ref = { loss: value.dataSync()[0]!, grads: a.trainableVariables.map((v) => grads[v.name]!.dataSync().slice()), probes: cnfOf(a).probeState };
+    tf.dispose([value, ...Object.values(grads)]);
+    const b = make();
+    await asIfNoSyncReads(async () => {
+      const r = await b.lossAndGradsAsync(x, b.trainableVariables);
+      expect(r.value.dataSync()[0]).toBe(ref.loss);
+      b.trainableVariables.forEach((v, i) => expect(r.grads[v.name]!.dataSync()).toEqual(ref.grads[i]));
+      tf.dispose([r.value, ...Object.values(r.grads)]);
+    });
+    expect(cnfOf(b).probeState).toBe(ref.probes);
+    x.dispose();
+    a.dispose();
+    b.dispose();
   }, 60_000);
 });
