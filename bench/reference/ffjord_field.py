@@ -41,14 +41,29 @@ def use_device(name):
     return torch.cuda.synchronize
 
 
-def serve(iteration, threads, extra):
-    """The --serve protocol: a ready line, then for each count k read from stdin one JSON line with
-    the milliseconds of k timed iterations and extra(k)'s fields."""
-    print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "threads": threads, "ready": True}), flush=True)
+def serve(iteration, threads, extra, ready=None, commands=None):
+    """The --serve protocol: a ready line (`ready`, or PyTorch's), then for each count k read from
+    stdin one JSON line with the milliseconds of k timed iterations and extra(k)'s fields; a line
+    naming one of `commands` answers with that command's JSON instead."""
+    print(json.dumps({**(ready or {"impl": "pytorch", "torch": torch.__version__, "threads": threads}), "ready": True}), flush=True)
     for line in sys.stdin:
+        if commands and line.strip() in commands:
+            print(json.dumps(commands[line.strip()]()), flush=True)
+            continue
         ts = []
         for _ in range(int(line)):
             s = time.perf_counter()
             iteration()
             ts.append(1e3 * (time.perf_counter() - s))
         print(json.dumps({"times_ms": ts, **extra(len(ts))}), flush=True)
+
+
+def median_ms(iteration, iters):
+    """The median wall time of `iters` iterations, in milliseconds."""
+    times = []
+    for _ in range(iters):
+        s = time.perf_counter()
+        iteration()
+        times.append(time.perf_counter() - s)
+    times.sort()
+    return 1e3 * times[len(times) // 2]

@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.join(HERE, "vendor"))
 import numpy as np
 import torch
 import zuko
+from ffjord_field import median_ms, serve
 
 p = argparse.ArgumentParser()
 p.add_argument("--model", choices=["realnvp", "nsf", "nice", "glow"], default="realnvp")
@@ -76,22 +77,6 @@ info = {"impl": "zuko", "zuko": zuko.__version__, "torch": torch.__version__, "t
 for _ in range(a.warmup):
     iteration()
 if a.serve:
-    print(json.dumps({**info, "ready": True}), flush=True)
-    for line in sys.stdin:
-        if line.strip() == "nll":
-            print(json.dumps({"nll": nll()}), flush=True)
-            continue
-        ts = []
-        for _ in range(int(line)):
-            s = time.perf_counter()
-            iteration()
-            ts.append(1e3 * (time.perf_counter() - s))
-        print(json.dumps({"times_ms": ts, "nfe_forward": [0] * len(ts), "nfe_backward": [0] * len(ts)}), flush=True)
+    serve(iteration, a.threads, lambda k: {"nfe_forward": [0] * k, "nfe_backward": [0] * k}, ready=info, commands={"nll": lambda: {"nll": nll()}})
     sys.exit(0)
-times = []
-for _ in range(a.iters):
-    s = time.perf_counter()
-    iteration()
-    times.append(time.perf_counter() - s)
-times.sort()
-print(json.dumps({**info, "ms_per_iter": round(1e3 * times[len(times) // 2], 3)}))
+print(json.dumps({**info, "ms_per_iter": round(median_ms(iteration, a.iters), 3)}))

@@ -28,7 +28,7 @@ os.environ.setdefault("OMP_NUM_THREADS", str(a.threads))
 import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
-from ffjord_field import Field, serve
+from ffjord_field import Field, median_ms, serve
 
 torch.set_num_threads(a.threads)
 torch.manual_seed(0)
@@ -76,12 +76,6 @@ if a.serve:
         return out
     serve(iteration, a.threads, extra)
     sys.exit(0)
-times = []
-for _ in range(a.iters):
-    s = time.perf_counter()
-    iteration()
-    times.append(time.perf_counter() - s)
-times.sort()
-ms = 1e3 * times[len(times) // 2]
+ms = median_ms(iteration, a.iters)
 print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "threads": a.threads, "batch": a.batch, "dim": a.dim,
                   "hidden": a.hidden, "objective": a.objective, "ms_per_iter": round(ms, 3), "ms_per_nfe": round(ms, 3)}))
