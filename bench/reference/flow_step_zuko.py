@@ -14,7 +14,7 @@ is rows [kB, (k+1)B) of --train, as biflow's batch k; without them the batches a
 --warmup untimed iterations run first (biflow's warm-up and kernel-count iterations). With --serve it answers stdin lines: a count k -> k timed
 iterations ({"times_ms": [...]}); "nll" -> the mean test NLL ({"nll": x}).
 """
-import argparse, json, os, sys, time
+import argparse, json, os, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "vendor"))
