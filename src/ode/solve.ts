@@ -230,7 +230,7 @@ export function asyncFormOf(fn: string): string {
  * backend that can only read asynchronously. Fixed steps read nothing they cannot skip.
  */
 export function checkSyncReads(fn: string, adaptive: boolean, y0: unknown): void {
-  if (adaptive && !canReadSync() && !deferredRun() && (y0 instanceof tf.Tensor || Array.isArray(y0) && y0[0] instanceof tf.Tensor)) {
+  if (adaptive && !canReadSync() && !deferredRun() && isTensorState(y0)) {
     throw new SyncReadError(fn, asyncFormOf(fn));
   }
 }
