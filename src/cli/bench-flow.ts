@@ -22,7 +22,7 @@ import { leafBlocks } from '../flows/compose.js';
 import { Adam } from '../train/adam.js';
 import { median } from '../train/progress.js';
 import { alternate, referenceScript, TorchServer } from './bench.js';
-import { common, finish, int, list, startBackend, UsageError } from './options.js';
+import { atLeast, common, finish, int, list, startBackend } from './options.js';
 import type { Common } from './options.js';
 
 /** The discrete flows the benchmark knows. */
@@ -157,12 +157,8 @@ export function flowBenchCommand(bench: Command, out: (s: string) => void): void
     .option('--taped', 'tape the couplings and run Adam as kernels (the reference path) instead of the fused kernels')
     .option('--no-torch', 'skip the zuko side')
     .action(async (o: Common & { model: FlowStepModel | 'all'; batch: number[]; pairs: number; warmup: number; nllIters: number; threads: number; taped?: boolean; torch: boolean }) => {
-      for (const [flag, v] of [['batch', Math.min(...o.batch)], ['pairs', o.pairs], ['threads', o.threads]] as const) {
-        if (!(v >= 1)) throw new UsageError('biflow bench flow-step', `--${flag}`, v, 'must be ≥ 1, got {value}.');
-      }
-      for (const [flag, v] of [['warmup', o.warmup], ['nll-iters', o.nllIters]] as const) {
-        if (!(v >= 0)) throw new UsageError('biflow bench flow-step', `--${flag}`, v, 'must be ≥ 0, got {value}.');
-      }
+      atLeast('biflow bench flow-step', 1, [['batch', Math.min(...o.batch)], ['pairs', o.pairs], ['threads', o.threads]]);
+      atLeast('biflow bench flow-step', 0, [['warmup', o.warmup], ['nll-iters', o.nllIters]]);
       await startBackend(o);
       const rows = await flowStepComparison({
         models: o.model === 'all' ? [...FLOW_STEP_MODELS] : [o.model], batches: o.batch, seed: o.seed, fused: !o.taped, pairs: o.pairs, warmup: o.warmup, nllIters: o.nllIters,

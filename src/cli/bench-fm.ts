@@ -16,7 +16,7 @@ import { flowMatchingObjective } from '../ffjord/flow-matching.js';
 import { AssignmentSolver, squaredDistanceAssignment } from '../ffjord/ot.js';
 import { median } from '../train/progress.js';
 import { referenceScript, TorchServer } from './bench.js';
-import { common, finish, int, list, startBackend, UsageError } from './options.js';
+import { atLeast, common, finish, int, list, startBackend } from './options.js';
 import type { Common } from './options.js';
 
 type FmObjective = 'cfm' | 'ot-cfm';
@@ -139,10 +139,8 @@ export function fmBenchCommand(bench: Command, out: (s: string) => void): void {
     .option('--taped', 'tape the FM loss (the reference path) instead of the closed-form op')
     .option('--no-torch', 'skip the PyTorch side')
     .action(async (o: Common & { objective: FmObjective | 'both'; batch: number[]; hidden: number; pairs: number; warmup: number; threads: number; taped?: boolean; torch: boolean }) => {
-      for (const [flag, v] of [['batch', Math.min(...o.batch)], ['hidden', o.hidden], ['pairs', o.pairs], ['threads', o.threads]] as const) {
-        if (!(v >= 1)) throw new UsageError('biflow bench fm-step', `--${flag}`, v, 'must be ≥ 1, got {value}.');
-      }
-      if (!(o.warmup >= 0)) throw new UsageError('biflow bench fm-step', '--warmup', o.warmup, 'must be ≥ 0, got {value}.');
+      atLeast('biflow bench fm-step', 1, [['batch', Math.min(...o.batch)], ['hidden', o.hidden], ['pairs', o.pairs], ['threads', o.threads]]);
+      atLeast('biflow bench fm-step', 0, [['warmup', o.warmup]]);
       await startBackend(o);
       const rows = await fmStepComparison({
         objectives: o.objective === 'both' ? ['cfm', 'ot-cfm'] : [o.objective], batches: o.batch, hidden: o.hidden, seed: o.seed, fused: !o.taped,

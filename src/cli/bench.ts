@@ -23,7 +23,7 @@ import { BiflowError } from '../errors.js';
 import { leafBlocks } from '../flows/compose.js';
 import { CNF } from '../ffjord/cnf.js';
 import { median } from '../train/progress.js';
-import { common, finish, int, list, num, startBackend, UsageError } from './options.js';
+import { atLeast, common, finish, int, list, num, startBackend, UsageError } from './options.js';
 import type { Common } from './options.js';
 import { fmBenchCommand } from './bench-fm.js';
 import { flowBenchCommand } from './bench-flow.js';
@@ -329,9 +329,7 @@ export function benchCommands(prog: Command, out: (s: string) => void): void {
     .option('--taped', 'tape the augmented dynamics (the reference path) instead of the closed-form op')
     .option('--no-torch', 'skip the PyTorch side')
     .action(async (o: Common & { batch: number[]; solver: 'rk4' | 'dopri5'; steps: number; tol: number; hidden: number; dim: number; iters: number; rounds: number; warmup: number; threads: number; taped?: boolean; torch: boolean }) => {
-      for (const [flag, v] of [['batch', Math.min(...o.batch)], ['steps', o.steps], ['hidden', o.hidden], ['dim', o.dim], ['iters', o.iters], ['rounds', o.rounds], ['threads', o.threads]] as const) {
-        if (!(v >= 1)) throw new UsageError('biflow bench ffjord-step', `--${flag}`, v, 'must be ≥ 1, got {value}.');
-      }
+      atLeast('biflow bench ffjord-step', 1, [['batch', Math.min(...o.batch)], ['steps', o.steps], ['hidden', o.hidden], ['dim', o.dim], ['iters', o.iters], ['rounds', o.rounds], ['threads', o.threads]]);
       if (!(o.tol > 0)) throw new UsageError('biflow bench ffjord-step', '--tol', o.tol, 'must be positive, got {value}.');
       const info = await startBackend(o);
       const rows = await ffjordStepComparison({

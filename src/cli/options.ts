@@ -38,6 +38,12 @@ export const int = (name: string, range: { min?: number; max?: number } = {}) =>
   if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new UsageError('biflow', `--${name}`, v, `must be an integer${bounds}, got {value}.`);
   return n;
 };
+/** Throws a UsageError naming `command` for the first `[flag, value]` below `min` (NaN included). */
+export function atLeast(command: string, min: number, flags: readonly (readonly [string, number])[]): void {
+  for (const [flag, v] of flags) {
+    if (!(v >= min)) throw new UsageError(command, `--${flag}`, v, `must be ≥ ${min}, got {value}.`);
+  }
+}
 export const num = (name: string) => (v: string): number => {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError('biflow', `--${name}`, v, 'must be a finite number, got {value}.');
