@@ -140,12 +140,19 @@ function register(layers: number): void {
 
 /** Whether the active backend runs the fused coupling (wasm, cpu); elsewhere the taped path runs. */
 export function fusedCouplingAvailable(): boolean {
-  const r = KernelRunner.create();
-  if (!r) return false;
-  const ok = (BACKENDS as readonly string[]).includes(tf.getBackend()) && r.hostOrCpu() !== null;
-  r.free();
+  // Asked on every coupling forward: decided once per backend (it depends on the backend alone).
+  const name = tf.getBackend();
+  let ok = availability.get(name);
+  if (ok === undefined) {
+    const r = KernelRunner.create();
+    ok = r !== null && (BACKENDS as readonly string[]).includes(name) && r.hostOrCpu() !== null;
+    r?.free();
+    availability.set(name, ok);
+  }
   return ok;
 }
+
+const availability = new Map<string, boolean>();
 
 /**
  * One coupling forward as a single kernel: y = x with the components `idx` transformed by the
