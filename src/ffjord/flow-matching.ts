@@ -172,39 +172,30 @@ export class FlowMatching {
     // tfjs treats seed 0 as unseeded: every draw's seed is ≥ 1.
     // stableDraw: a replayed attempt (runDeferred, WebGPU) draws what the first attempt drew.
     const s = (this.seed * 1_000_003 + stableDraw(() => ++this.draws)) * 4;
-    let x0: tf.Tensor2D, x1: tf.Tensor2D;
+    // Everything this call makes is freed once, at the end, whichever step fails.
+    const owned: tf.Tensor[] = c ? [c] : [];
     try {
-      [x0, x1] = tf.tidy(() => {
+      const [x0, x1] = tf.tidy(() => {
         let a = x;
         for (const b of this.before) a = b.forward(a, { context: c }).y;
         let z = this.flow.base.sample(n, s + 1);
         for (let i = this.after.length - 1; i >= 0; i--) z = this.after[i]!.inverse(z, { context: c }).x;
         return [a, z];
       });
-    } catch (e) {
-      c?.dispose();
-      throw e;
-    }
-    // OT pairs permute the base rows only: each data row keeps its own context row.
-    let paired = x1;
-    if (this.options.objective === 'ot-cfm') {
-      if (this.solver?.n !== n) {
-        this.solver = new AssignmentSolver(n);
-        this.cost = new Float64Array(n * n);
-      }
-      try {
+      // x0 is the caller's x unless blocks came before the CNF.
+      owned.push(x1, ...(this.before.length > 0 ? [x0] : []));
+      // OT pairs permute the base rows only: each data row keeps its own context row.
+      let paired = x1;
+      if (this.options.objective === 'ot-cfm') {
+        if (this.solver?.n !== n) {
+          this.solver = new AssignmentSolver(n);
+          this.cost = new Float64Array(n * n);
+        }
         // readValues: answered from runDeferred's log where reads are asynchronous (WebGPU).
         const perm = squaredDistanceAssignment(readValues(tf.clone(x0), 'FlowMatching.loss'), readValues(tf.clone(x1), 'FlowMatching.loss'), D, this.solver, this.cost!);
         paired = tf.tidy(() => tf.gather(x1, tf.tensor1d(perm, 'int32')));
-      } catch (e) {
-        // x0 is the caller's x unless blocks came before the CNF.
-        tf.dispose([x1, ...(this.before.length > 0 ? [x0] : []), ...(c ? [c] : [])]);
-        throw e;
+        owned.push(paired);
       }
-      x1.dispose();
-    }
-    const owned = [...(this.before.length > 0 ? [x0, paired] : [paired]), ...(c ? [c] : [])];
-    try {
       return tf.tidy(() => {
         const tau = tf.randomUniform([n, 1], 0, 1, 'float32', s + 2) as tf.Tensor2D;
         const eps = this.sigma > 0 ? (tf.randomNormal([n, D], 0, 1, 'float32', s + 3) as tf.Tensor2D) : null;
