@@ -59,10 +59,10 @@ export interface HostBuffers {
   alloc(shape: number[]): TI;
 }
 
-/** Runs kernels of the active backend, tracking every buffer it makes until `free()`. */
 /** WebGPU's default `maxComputeWorkgroupsPerDimension` (the limit every adapter guarantees). */
 export const MAX_WORKGROUPS_PER_DIMENSION = 65535;
 
+/** Runs kernels of the active backend, tracking every buffer it makes until `free()`. */
 export class KernelRunner {
   private readonly made: TI[] = [];
   private readonly scalars = new Map<number, TI>();
