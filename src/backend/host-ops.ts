@@ -1,7 +1,7 @@
 /**
  * Arithmetic on host buffers (see `KernelRunner.host`) that fused ops share.
  */
-import type { tf } from './engine.js';
+import { tf } from './engine.js';
 import type { HostBuffers, KernelRunner } from './kernels.js';
 
 /**
@@ -29,7 +29,7 @@ export function hostSplitRows(host: HostBuffers, x: tf.TensorInfo, rows: number)
 }
 
 /** Number of elements of a shape. */
-const sizeOf = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
+const sizeOf = (shape: readonly number[]): number => tf.util.sizeFromShape([...shape]);
 
 /**
  * The tensors laid end to end in one flat buffer: what a registered gradient saves as one

@@ -59,10 +59,10 @@ export interface HostBuffers {
   alloc(shape: number[]): TI;
 }
 
-/** Runs kernels of the active backend, tracking every buffer it makes until `free()`. */
 /** WebGPU's default `maxComputeWorkgroupsPerDimension` (the limit every adapter guarantees). */
 export const MAX_WORKGROUPS_PER_DIMENSION = 65535;
 
+/** Runs kernels of the active backend, tracking every buffer it makes until `free()`. */
 export class KernelRunner {
   private readonly made: TI[] = [];
   private readonly scalars = new Map<number, TI>();
@@ -187,7 +187,7 @@ export class KernelRunner {
    * as long as x; `keep` takes a reference of its own).
    */
   reshape(x: TI, shape: number[]): TI {
-    const size = x.shape.reduce((p, d) => p * d, 1);
+    const size = tf.util.sizeFromShape(x.shape);
     const known = shape.reduce((p, d) => (d === -1 ? p : p * d), 1);
     return { dataId: x.dataId, shape: shape.map((d) => (d === -1 ? size / known : d)), dtype: x.dtype };
   }
@@ -195,7 +195,7 @@ export class KernelRunner {
     return this.run('Tile', { x }, { reps });
   }
   zeros(shape: number[]): TI {
-    return this.constant(new Float32Array(shape.reduce((p, d) => p * d, 1)), shape);
+    return this.constant(new Float32Array(tf.util.sizeFromShape(shape)), shape);
   }
   /** The n×n identity. */
   eye(n: number): TI {
@@ -264,7 +264,7 @@ export class KernelRunner {
     if (tf.getBackend() !== 'cpu' || !b.data) return this.host();
     return {
       view: (x) => b.data!.get(x.dataId)!.values as Float32Array,
-      alloc: (shape) => this.constant(new Float32Array(shape.reduce((p, d) => p * d, 1)), shape),
+      alloc: (shape) => this.constant(new Float32Array(tf.util.sizeFromShape(shape)), shape),
     };
   }
 

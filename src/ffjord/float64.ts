@@ -49,15 +49,13 @@ function layers64(cnf: CNF): Layer64[] {
     const W = def.timeRow ? layer[0]!.subarray(0, rows * cols) : layer[0]!;
     const b = layer[1]!;
     const q = namedExtras(def, layer, () => layer[0]!.subarray(rows * cols));
-    const at = (j: number): Record<string, number> => Object.fromEntries(Object.entries(q).map(([k, v]) => [k, v.length === 1 ? v[0]! : v[j]!]));
+    // Each unit's named time weights, once: the field reads them at every evaluation.
+    const at = Array.from({ length: cols }, (_, j): Record<string, number> => Object.fromEntries(Object.entries(q).map(([k, v]) => [k, v.length === 1 ? v[0]! : v[j]!])));
     const scale = (t: number, out: Float64Array) => {
-      for (let j = 0; j < cols; j++) out[j] = def.scale ? def.scale(NUMBER_ARITH, t, at(j)) : 1;
+      for (let j = 0; j < cols; j++) out[j] = def.scale ? def.scale(NUMBER_ARITH, t, at[j]!) : 1;
     };
     const shift = (t: number, out: Float64Array) => {
-      for (let j = 0; j < cols; j++) {
-        const qj = at(j);
-        out[j] = def.shift(NUMBER_ARITH, t, b[j]!, def.scale ? def.scale(NUMBER_ARITH, t, qj) : null, qj);
-      }
+      for (let j = 0; j < cols; j++) out[j] = def.shift(NUMBER_ARITH, t, b[j]!, def.scale ? def.scale(NUMBER_ARITH, t, at[j]!) : null, at[j]!);
     };
     return { W, Wc, rows, cols, scale, shift };
   });

@@ -1,8 +1,8 @@
 /**
  * The FM loss op's arithmetic on host buffers (tfjs-wasm keeps tensors in its heap): where a
  * kernel call on a [B, n] tensor costs more than the work — column sums (tfjs-wasm transposes
- * before reducing an axis), transposes, and the gated layers' elementwise steps, fused here into
- * one loop each. Every function allocates its outputs before it takes views (an allocation may
+ * before reducing an axis) and the gated layers' elementwise steps, fused here into one loop
+ * each (transposes: host-ops' hostTranspose). Every function allocates its outputs before it takes views (an allocation may
  * grow the heap, which detaches older views).
  */
 import type { tf } from '../backend/engine.js';
@@ -13,15 +13,6 @@ type T = tf.TensorInfo;
 /** Host kernels for the FM loss op. */
 export function fmHost(host: HostBuffers) {
   return {
-    /** xᵀ of a matrix. */
-    transpose(x: T): T {
-      const [m, n] = x.shape as [number, number];
-      const out = host.alloc([n, m]);
-      const [a, o] = [host.view(x), host.view(out)];
-      for (let i = 0; i < m; i++) for (let j = 0, k = i * n; j < n; j++, k++) o[j * m + i] = a[k]!;
-      return out;
-    },
-
     /** Σ over rows: [m, n] → [n]. */
     colSum(x: T): T {
       const [m, n] = x.shape as [number, number];

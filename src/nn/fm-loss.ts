@@ -17,6 +17,7 @@
  * Gradients of the gradient (a Hessian through the loss) are taken on the taped reference.
  */
 import { tf } from '../backend/engine.js';
+import { hostTranspose } from '../backend/host-ops.js';
 import { KernelRunner } from '../backend/kernels.js';
 import { engineState, isTapedOp } from '../backend/tape.js';
 import { gradsOf } from '../ode/gradients.js';
@@ -141,7 +142,8 @@ export function fusedFlowMatchingLoss(net: FusedNet, t: tf.Tensor2D, x: tf.Tenso
       tBar = r.add(tBar, r.reshape(r.sum(v, 1), [B, 1]));
     };
     const colSum = (v: T) => (hx ? hx.colSum(v) : r.sum(v, 0));
-    const transpose = (v: T) => (hx ? hx.transpose(v) : r.transpose(v));
+    const host = r.host();
+    const transpose = (v: T) => (host ? hostTranspose(host, v) : r.transpose(v));
     const row = (v: T) => r.reshape(colSum(v), [1, -1]);
     // hᵀ·ā as a product with the narrow operand on the right (tfjs-wasm packs the right one).
     const outer = (a: T, b: T): T => (a.shape[1]! < b.shape[1]! ? transpose(r.matMul(transpose(b), a)) : r.matMul(transpose(a), b));

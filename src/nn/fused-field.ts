@@ -103,15 +103,8 @@ const backwardKernel = onRunner<DynamicsAttrs & Partial<PackedAttrs>>((r, [dy, .
 /** Nested form: inputs [Y, ...variables, value, ...intermediates]; output the value (its buffer, shared). */
 const nestedKernel = onRunner((_r, inputs, attrs) => [inputs[inputs.length - savedTable(attrs).count - 1]!]);
 
-/** Packed form: inputs { y, v0 … vN, value, packed }; output the value. */
-const packedKernel = ((args: KernelArgs) => {
-  const r = KernelRunner.create()!;
-  try {
-    return [r.output((args.inputs as Record<string, T>).value!)];
-  } finally {
-    r.free();
-  }
-}) as unknown as tf.KernelFunc;
+/** Packed form: inputs { y, v0 … vN, value, packed }; output the value (its buffer, shared). */
+const packedKernel = onRunner((_r, inputs) => [inputs[inputs.length - 2]!]);
 
 for (const backendName of BACKENDS) {
   tf.registerKernel({ kernelName: CNF_DYNAMICS_FORWARD, backendName, kernelFunc: forwardKernel });
