@@ -73,6 +73,11 @@ export class KernelRunner {
   ) {}
 
   /** A runner on the active backend, or null where the backend lacks a kernel the runner needs. */
+  /** Whether the active backend has the kernels a runner calls (what `create` checks, without making one). */
+  static available(): boolean {
+    return kernelsOf(tf.getBackend()) !== null;
+  }
+
   static create(): KernelRunner | null {
     const kernels = kernelsOf(tf.getBackend());
     return kernels ? new KernelRunner(tf.engine().backend as unknown as Backend, kernels) : null;

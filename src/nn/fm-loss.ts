@@ -48,7 +48,7 @@ export type FlowMatchingReference = (t: tf.Tensor2D, x: tf.Tensor2D, u: tf.Tenso
  * gradients of the gradient).
  */
 export function fusedFlowMatchingLoss(net: FusedNet, t: tf.Tensor2D, x: tf.Tensor2D, u: tf.Tensor2D, reference: FlowMatchingReference): tf.Scalar {
-  if (!KernelRunner.create()) return reference(t, x, u);
+  if (!KernelRunner.available()) return reference(t, x, u);
   const { kind, activation, layers } = net;
   const variables = layers.flat() as tf.Tensor[];
   const act = JETS[activation];

@@ -169,7 +169,7 @@ export type AugmentedReference = (t: number, y: Tensor) => Tensor;
  * respect to Y and the net's variables is written in closed form.
  */
 export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number, y: tf.Tensor2D, reference: AugmentedReference): tf.Tensor2D {
-  if (!KernelRunner.create()) return reference(t, y) as tf.Tensor2D;
+  if (!KernelRunner.available()) return reference(t, y) as tf.Tensor2D;
   const attrs: DynamicsAttrs = { dim: layout.dim, regs: layout.regs, trace: layout.trace, context: layout.context ?? 0, t, kind: net.kind, activation: net.activation, layers: net.layers.length };
   const inputs = [y, ...net.layers.flat()];
   // The arithmetic runs below the engine (a recorded op without a gradient would stop the tape);

@@ -150,10 +150,12 @@ export class ODENet {
     return fusedFlowMatchingLoss({ kind: this.layer, activation: this.activation, layers: this.layerVariables }, t, x, u, taped);
   }
 
-  /** The variables layer by layer: W, b, then the kind's time weights. */
-  get layerVariables(): tf.Variable[][] {
-    return this.layers.map(({ W, b, extra }) => [W, b, ...extra]);
+  /** The variables layer by layer: W, b, then the kind's time weights (read at every evaluation: built once). */
+  get layerVariables(): readonly (readonly tf.Variable[])[] {
+    return (this.byLayer ??= this.layers.map(({ W, b, extra }) => [W, b, ...extra]));
   }
+
+  private byLayer?: tf.Variable[][];
 
   get variables(): tf.Variable[] {
     return this.layerVariables.flat();
