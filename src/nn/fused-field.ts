@@ -86,6 +86,20 @@ function packShapes(attrs: PackedAttrs): number[][] {
   return [...attrs.inputShapes, ...savedShapes(attrs, widths, yShape![1]!)];
 }
 
+/**
+ * The most floats the packed form copies (twice: packed in the forward pass, unpacked in the
+ * backward). On wasm a copy costs about 0.8 ns a float and the engine's clones of some 30 saved
+ * tensors (the unpacked form) about 0.8 ms an evaluation, so packing pays below about a million
+ * floats: B ≈ 400 for a 64-64-64 net (measured: packing is 20 % cheaper in CPU time at B = 100, and
+ * 10 % dearer at B = 1000, for rk4 × 8).
+ */
+export const PACK_LIMIT = 1 << 20;
+
+/** The number of floats the packed form holds. */
+function packedSize(attrs: PackedAttrs): number {
+  return packShapes(attrs).reduce((n, s) => n + tf.util.sizeFromShape(s), 0);
+}
+
 /** Inputs [Y, ...variables]; outputs [dY/dt] and what `outputs` asks for. */
 const forwardKernel = onRunner<DynamicsAttrs & { outputs: ForwardOutputs }>((r, [y, ...vars], attrs) => {
   const { value, saved } = dynamics(attrs).forward(r, y!, vars);
@@ -170,25 +184,27 @@ export type AugmentedReference = (t: number, y: Tensor) => Tensor;
  */
 export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number, y: tf.Tensor2D, reference: AugmentedReference): tf.Tensor2D {
   if (!KernelRunner.available()) return reference(t, y) as tf.Tensor2D;
-  const attrs: DynamicsAttrs = { dim: layout.dim, regs: layout.regs, trace: layout.trace, context: layout.context ?? 0, t, kind: net.kind, activation: net.activation, layers: net.layers.length };
   const inputs = [y, ...net.layers.flat()];
+  const attrs: DynamicsAttrs & { outputs: ForwardOutputs } = { dim: layout.dim, regs: layout.regs, trace: layout.trace, context: layout.context ?? 0, t, kind: net.kind, activation: net.activation, layers: net.layers.length, outputs: 'value' };
   // The arithmetic runs below the engine (a recorded op without a gradient would stop the tape);
   // where a tape records, the taped op takes the value and the intermediates as its inputs, and
   // the engine keeps them for the registered gradient until the tape is done. Only where a tape
-  // records inside another (a gradient of the gradient may be taken) are they kept one by one,
-  // each connected to its original on the tape; else they travel packed in one buffer — except on
-  // WebGPU, whose engine clones of saved tensors are reference counts (no dispatch) while packing
-  // costs a concatenation and a slice per tensor.
-  const outputs: ForwardOutputs = !isRecording() ? 'value' : isNestedRecording() || tf.getBackend() === 'webgpu' ? 'all' : 'packed';
+  // records inside another (a gradient of the gradient may be taken) must they be kept one by
+  // one, each connected to its original on the tape; else they travel packed in one buffer where
+  // that is cheaper: not on WebGPU, whose engine clones of saved tensors are reference counts (no
+  // dispatch) while packing costs a concatenation and a slice per tensor, nor past PACK_LIMIT.
+  const inputShapes = inputs.map((x) => x.shape);
+  if (isRecording()) attrs.outputs = isNestedRecording() || tf.getBackend() === 'webgpu' || packedSize({ ...attrs, inputShapes }) > PACK_LIMIT ? 'all' : 'packed';
+  const { outputs } = attrs;
   const engine = tf.engine() as unknown as { backend: unknown; makeTensorFromTensorInfo(x: T): Tensor };
   const kernel = tf.getKernel(CNF_DYNAMICS_FORWARD, tf.getBackend())!;
-  const infos = kernel.kernelFunc({ inputs: inputs as unknown as tf.NamedTensorInfoMap, attrs: { ...attrs, outputs } as unknown as tf.NamedAttrMap, backend: engine.backend as tf.KernelBackend }) as T[];
+  const infos = kernel.kernelFunc({ inputs: inputs as unknown as tf.NamedTensorInfoMap, attrs: attrs as unknown as tf.NamedAttrMap, backend: engine.backend as tf.KernelBackend }) as T[];
   const outs = infos.map((x) => engine.makeTensorFromTensorInfo(x));
   if (outputs === 'value') return outs[0] as tf.Tensor2D;
   let value: Tensor;
   if (outputs === 'packed') {
     const named = { y, ...Object.fromEntries(inputs.slice(1).map((v, i) => [`v${i}`, v])), value: outs[0]!, packed: outs[1]! };
-    const packedAttrs: PackedAttrs = { ...attrs, inputShapes: inputs.map((x) => x.shape) };
+    const packedAttrs: PackedAttrs = { ...attrs, inputShapes };
     [value] = tf.engine().runKernel(CNF_DYNAMICS, named as unknown as tf.NamedTensorMap, packedAttrs as unknown as tf.NamedAttrMap) as Tensor[];
   } else {
     [value] = tf.engine().runKernel(CNF_DYNAMICS_NESTED, [...inputs, ...outs] as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as Tensor[];
