@@ -87,13 +87,13 @@ function packShapes(attrs: PackedAttrs): number[][] {
 }
 
 /**
- * The most floats the packed form copies (twice: packed in the forward pass, unpacked in the
- * backward). On wasm a copy costs about 0.8 ns a float and the engine's clones of some 30 saved
- * tensors (the unpacked form) about 0.8 ms an evaluation, so packing pays below about a million
- * floats: B ≈ 400 for a 64-64-64 net (measured: packing is 20 % cheaper in CPU time at B = 100, and
- * 10 % dearer at B = 1000, for rk4 × 8).
+ * The most floats the packed form copies (packed in the forward pass, unpacked in the backward).
+ * On wasm the copies cost about 3 ns a float and the engine's clones of some 30 saved tensors
+ * (the unpacked form) about 0.8 ms an evaluation, so packing pays below about 250 000 floats:
+ * B ≈ 400 for a 64-64-64 net (measured for rk4 × 8: packing is 20 % cheaper in CPU time at
+ * B = 100, 10 % dearer at B = 1000).
  */
-export const PACK_LIMIT = 1 << 20;
+export const PACK_LIMIT = 1 << 18;
 
 /** The number of floats the packed form holds. */
 function packedSize(attrs: PackedAttrs): number {

@@ -225,13 +225,13 @@ describe('closed-form augmented CNF dynamics (fused op)', () => {
   });
 
   it('past PACK_LIMIT floats a taped evaluation hands its intermediates to the tape one by one (no copies), with the same gradient and no leaks', async () => {
-    // 2 × 256 units: Y, the variables and σ′, ȧ, h of both layers for B rows pass the limit.
-    const big = 2 * 3 * 256 * 700;
+    // 2 × 128 units: σ′, ȧ and h of both layers for 400 rows pass the limit.
+    const big = 2 * 3 * 128 * 400;
     expect(big).toBeGreaterThan(PACK_LIMIT);
-    const net = new ODENet({ dim: 2, hidden: [256, 256], seed: 5 });
+    const net = new ODENet({ dim: 2, hidden: [128, 128], seed: 5 });
     const layout: AugmentedLayout = { dim: 2, regs: true, trace: 'hutchinson' };
     const width = augmentedWidth(layout);
-    const [y, w] = tf.tidy(() => [tf.randomNormal([width, 700], 0, 1, 'float32', 7), tf.randomNormal([width, 700], 0, 1, 'float32', 8)] as tf.Tensor2D[]);
+    const [y, w] = tf.tidy(() => [tf.randomNormal([width, 400], 0, 1, 'float32', 7), tf.randomNormal([width, 400], 0, 1, 'float32', 8)] as tf.Tensor2D[]);
     const names = (await tf.profile(() => {
       const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(net.augmented(0.3, y!, layout), w!)) as tf.Scalar, net.variables);
       tf.dispose([value, ...Object.values(grads)]);
