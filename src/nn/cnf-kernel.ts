@@ -217,6 +217,23 @@ export function dynamics(attrs: DynamicsAttrs) {
     }
     // tfjs-wasm packs the right operand of a product on every call, so the narrower one goes there.
     const outer = (x: T, y: T): T => (x.shape[1]! < y.shape[1]! ? r.transpose(r.matMul(r.transpose(y), x)) : r.matMul(r.transpose(x), y));
+    const ones = host ? r.constant(new Float32Array(B).fill(1), [1, B]) : null;
+    /**
+     * W̄ = hᵀ·ā + uᵀ·ǡ and b̄ = Σ_rows ā on the host's backend (wasm): two products, not one of
+     * the stacked [h; u] and [ā; ǡ] (stacking copies four [B, n] blocks that the products read in
+     * place), and b̄ as a product with a row of ones that reuses the packing of the operand it
+     * shares (tfjs-wasm keeps an operand's packing with the tensor; its column sum transposes).
+     */
+    const weightGrads = (h: T, aB: T, u: T, adB: T): [T, T] => {
+      const n = aB.shape[1]!;
+      if (h.shape[1]! < n) {
+        // The narrow inputs are the packed operands: W̄ᵀ = āᵀ·h + ǡᵀ·u, b̄ = āᵀ·1.
+        const aT = r.transpose(aB);
+        const dWt = r.add(r.matMul(aT, h), r.matMul(r.transpose(adB), u));
+        return [r.transpose(dWt), r.reshape(r.matMul(aT, r.reshape(ones!, [B, 1])), [n])];
+      }
+      return [r.add(r.matMul(r.transpose(h), aB), r.matMul(r.transpose(u), adB)), r.reshape(r.matMul(ones!, aB), [n])];
+    };
     // A layer's inputs: the previous layer's h and u = ȧ ⊙ σ′ (recomputed: one product fewer to save).
     const hIn = (l: number): T => (l === 0 ? z : s[at[l - 1]!.h]!);
     const uIn = (l: number): T | null => (l === 0 ? pr : rowScale(s[at[l - 1]!.ad]!, s[at[l - 1]!.d1]!));
@@ -240,9 +257,14 @@ export function dynamics(attrs: DynamicsAttrs) {
       const eff = effective(r, kind, t, params[l]!.p);
       const W = eff.W;
       const u = uIn(l);
-      const db = r.sum(aBar, 0);
-      // W̄ = hᵀ·ā + uᵀ·ǡ as one product (tfjs-wasm's transposed matMul is not vectorised; transpose is cheap).
-      const dW = u ? outer(r.concat([hIn(l), u], 0), r.concat([aBar, adBar], 0)) : r.add(outer(hIn(l), aBar), r.sum(r.reshape(adBar, [D, B, -1]), 1));
+      let dW: T;
+      let db: T;
+      if (host && u) [dW, db] = weightGrads(hIn(l), aBar, u, adBar);
+      else {
+        db = r.sum(aBar, 0);
+        // W̄ = hᵀ·ā + uᵀ·ǡ as one product, one dispatch fewer (tfjs' transposed matMul is not vectorised on wasm).
+        dW = u ? outer(r.concat([hIn(l), u], 0), r.concat([aBar, adBar], 0)) : r.add(outer(hIn(l), aBar), r.sum(r.reshape(adBar, [D, B, -1]), 1));
+      }
       grads[l] = layerGrads(r, kind, t, params[l]!.p, eff.ctx, dW, db);
       const Wc = params[l]!.Wc;
       if (Wc) {

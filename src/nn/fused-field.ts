@@ -57,9 +57,10 @@ type KernelArgs = { inputs: unknown; attrs: unknown };
 
 /**
  * What the forward kernel returns besides dY/dt: nothing (no tape records), every intermediate
- * (the nested form), or Y, the variables and the intermediates packed into one buffer.
+ * (the nested form), Y, the variables and the intermediates packed into one buffer, or Y and the
+ * variables packed and the intermediates one by one (`split`: past {@link PACK_LIMIT}).
  */
-type ForwardOutputs = 'value' | 'all' | 'packed';
+type ForwardOutputs = 'value' | 'all' | 'packed' | 'split';
 
 /** The attributes of the packed form: the forward's, and the shapes of Y and the variables. */
 interface PackedAttrs extends DynamicsAttrs {
@@ -86,16 +87,43 @@ function packShapes(attrs: PackedAttrs): number[][] {
   return [...attrs.inputShapes, ...savedShapes(attrs, widths, yShape![1]!)];
 }
 
+/**
+ * The most floats the packed form copies (packed in the forward pass, unpacked in the backward);
+ * past it the split form saves the intermediates one by one. On wasm the copies cost about 3 ns
+ * a float and the engine's clone of a saved tensor (an op and a tape node) tens of microseconds,
+ * so packing pays below about 250 000 floats: B ≈ 400 for a 64-64-64 net (measured for rk4 × 8:
+ * packing is 20 % cheaper in CPU time than one clone per tensor at B = 100, 10 % dearer at
+ * B = 1000).
+ */
+export const PACK_LIMIT = 1 << 18;
+
+/** The number of floats the packed form holds. */
+function packedSize(attrs: PackedAttrs): number {
+  return packShapes(attrs).reduce((n, s) => n + tf.util.sizeFromShape(s), 0);
+}
+
 /** Inputs [Y, ...variables]; outputs [dY/dt] and what `outputs` asks for. */
 const forwardKernel = onRunner<DynamicsAttrs & { outputs: ForwardOutputs }>((r, [y, ...vars], attrs) => {
   const { value, saved } = dynamics(attrs).forward(r, y!, vars);
-  if (attrs.outputs === 'value') return [value];
-  return attrs.outputs === 'all' ? [value, ...saved] : [value, packFlat(r, [y!, ...vars, ...saved])];
+  switch (attrs.outputs) {
+    case 'value':
+      return [value];
+    case 'all':
+      return [value, ...saved];
+    case 'packed':
+      return [value, packFlat(r, [y!, ...vars, ...saved])];
+    case 'split':
+      return [value, packFlat(r, [y!, ...vars]), ...saved];
+  }
 });
 
-/** Inputs [dy, Y, ...variables, ...intermediates] (nested) or [dy, packed]; outputs [Ȳ, ...variable cotangents]. */
+/**
+ * Inputs [dy, Y, ...variables, ...intermediates] (nested), [dy, packed] or [dy, packed Y and
+ * variables, ...intermediates] (split); outputs [Ȳ, ...variable cotangents].
+ */
 const backwardKernel = onRunner<DynamicsAttrs & Partial<PackedAttrs>>((r, [dy, ...rest], attrs) => {
-  const parts = attrs.inputShapes ? unpackFlat(r, rest[0]!, packShapes(attrs as PackedAttrs)) : rest;
+  const { inputShapes } = attrs;
+  const parts = !inputShapes ? rest : rest.length > 1 ? [...unpackFlat(r, rest[0]!, inputShapes), ...rest.slice(1)] : unpackFlat(r, rest[0]!, packShapes(attrs as PackedAttrs));
   const nVars = parts.length - 1 - savedTable(attrs).count;
   return dynamics(attrs).backward(r, dy!, parts[0]!, parts.slice(1, nVars + 1), parts.slice(nVars + 1));
 });
@@ -103,8 +131,15 @@ const backwardKernel = onRunner<DynamicsAttrs & Partial<PackedAttrs>>((r, [dy, .
 /** Nested form: inputs [Y, ...variables, value, ...intermediates]; output the value (its buffer, shared). */
 const nestedKernel = onRunner((_r, inputs, attrs) => [inputs[inputs.length - savedTable(attrs).count - 1]!]);
 
-/** Packed form: inputs { y, v0 … vN, value, packed }; output the value (its buffer, shared). */
-const packedKernel = onRunner((_r, inputs) => [inputs[inputs.length - 2]!]);
+/** Packed and split forms: inputs { y, v0 … vN, value, packed, (s0 … sM) }; output the value (its buffer, shared). */
+const packedKernel = ((args: KernelArgs) => {
+  const r = KernelRunner.create()!;
+  try {
+    return [r.output((args.inputs as { value: T }).value)];
+  } finally {
+    r.free();
+  }
+}) as unknown as tf.KernelFunc;
 
 for (const backendName of BACKENDS) {
   tf.registerKernel({ kernelName: CNF_DYNAMICS_FORWARD, backendName, kernelFunc: forwardKernel });
@@ -116,17 +151,34 @@ for (const backendName of BACKENDS) {
 /** The cotangents of Y and the variables from the closed-form backward kernel. */
 const closedForm = (dy: Tensor, inputs: Tensor[], attrs: tf.NamedAttrMap): Tensor[] => tf.engine().runKernel(CNF_DYNAMICS_GRAD, [dy, ...inputs] as unknown as tf.NamedTensorMap, attrs) as Tensor[];
 
+/** The packed and split forms' gradient: the closed form from what they saved. */
+const packedGrad: tf.GradFunc = (dys, saved, attrsMap) => {
+  const dy = (Array.isArray(dys) ? dys[0] : dys)!;
+  const [yBar, ...varBars] = closedForm(dy, saved, attrsMap);
+  return { y: () => yBar!, ...Object.fromEntries(varBars.map((g, i) => [`v${i}`, () => g])) };
+};
+
 tf.registerGradient({
   kernelName: CNF_DYNAMICS,
   // One saved tensor: the engine clones each saved tensor through an op and a tape node of its
   // own (the nested form's ~30 per evaluation cost more than packing the buffers once).
   inputsToSave: ['packed'],
-  gradFunc: (dys, [packed], attrsMap) => {
-    const dy = (Array.isArray(dys) ? dys[0] : dys)!;
-    const [yBar, ...varBars] = closedForm(dy, [packed!], attrsMap);
-    return { y: () => yBar!, ...Object.fromEntries(varBars.map((g, i) => [`v${i}`, () => g])) };
-  },
+  gradFunc: packedGrad,
 });
+
+/**
+ * The split form's taped op for n intermediates, registered on first use (a registered gradient
+ * names the inputs it saves): it saves the packed Y and variables and each intermediate, n + 1
+ * engine clones rather than the nested form's one per variable too.
+ */
+export function splitKernel(n: number): string {
+  const kernelName = `${CNF_DYNAMICS}Split${n}`;
+  if (!tf.getGradient(kernelName)) {
+    for (const backendName of BACKENDS) tf.registerKernel({ kernelName, backendName, kernelFunc: packedKernel });
+    tf.registerGradient({ kernelName, inputsToSave: ['packed', ...Array.from({ length: n }, (_, i) => `s${i}`)], gradFunc: packedGrad });
+  }
+  return kernelName;
+}
 
 tf.registerGradient({
   kernelName: CNF_DYNAMICS_NESTED,
@@ -170,26 +222,30 @@ export type AugmentedReference = (t: number, y: Tensor) => Tensor;
  */
 export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number, y: tf.Tensor2D, reference: AugmentedReference): tf.Tensor2D {
   if (!KernelRunner.available()) return reference(t, y) as tf.Tensor2D;
-  const attrs: DynamicsAttrs = { dim: layout.dim, regs: layout.regs, trace: layout.trace, context: layout.context ?? 0, t, kind: net.kind, activation: net.activation, layers: net.layers.length };
   const inputs = [y, ...net.layers.flat()];
+  const attrs: DynamicsAttrs & { outputs: ForwardOutputs } = { dim: layout.dim, regs: layout.regs, trace: layout.trace, context: layout.context ?? 0, t, kind: net.kind, activation: net.activation, layers: net.layers.length, outputs: 'value' };
   // The arithmetic runs below the engine (a recorded op without a gradient would stop the tape);
   // where a tape records, the taped op takes the value and the intermediates as its inputs, and
   // the engine keeps them for the registered gradient until the tape is done. Only where a tape
-  // records inside another (a gradient of the gradient may be taken) are they kept one by one,
-  // each connected to its original on the tape; else they travel packed in one buffer — except on
-  // WebGPU, whose engine clones of saved tensors are reference counts (no dispatch) while packing
-  // costs a concatenation and a slice per tensor.
-  const outputs: ForwardOutputs = !isRecording() ? 'value' : isNestedRecording() || tf.getBackend() === 'webgpu' ? 'all' : 'packed';
+  // records inside another (a gradient of the gradient may be taken) must they be kept one by
+  // one, each connected to its original on the tape, as on WebGPU, whose engine clones of saved
+  // tensors are reference counts (no dispatch) while packing costs a concatenation and a slice
+  // per tensor. Else they travel packed in one buffer, and past PACK_LIMIT floats only Y and the
+  // variables do (the intermediates one by one: no copies of them).
+  const inputShapes = inputs.map((x) => x.shape);
+  if (isRecording()) attrs.outputs = isNestedRecording() || tf.getBackend() === 'webgpu' ? 'all' : packedSize({ ...attrs, inputShapes }) > PACK_LIMIT ? 'split' : 'packed';
+  const { outputs } = attrs;
   const engine = tf.engine() as unknown as { backend: unknown; makeTensorFromTensorInfo(x: T): Tensor };
   const kernel = tf.getKernel(CNF_DYNAMICS_FORWARD, tf.getBackend())!;
-  const infos = kernel.kernelFunc({ inputs: inputs as unknown as tf.NamedTensorInfoMap, attrs: { ...attrs, outputs } as unknown as tf.NamedAttrMap, backend: engine.backend as tf.KernelBackend }) as T[];
+  const infos = kernel.kernelFunc({ inputs: inputs as unknown as tf.NamedTensorInfoMap, attrs: attrs as unknown as tf.NamedAttrMap, backend: engine.backend as tf.KernelBackend }) as T[];
   const outs = infos.map((x) => engine.makeTensorFromTensorInfo(x));
   if (outputs === 'value') return outs[0] as tf.Tensor2D;
   let value: Tensor;
-  if (outputs === 'packed') {
-    const named = { y, ...Object.fromEntries(inputs.slice(1).map((v, i) => [`v${i}`, v])), value: outs[0]!, packed: outs[1]! };
-    const packedAttrs: PackedAttrs = { ...attrs, inputShapes: inputs.map((x) => x.shape) };
-    [value] = tf.engine().runKernel(CNF_DYNAMICS, named as unknown as tf.NamedTensorMap, packedAttrs as unknown as tf.NamedAttrMap) as Tensor[];
+  if (outputs !== 'all') {
+    const separate = outs.slice(2);
+    const named = { y, ...Object.fromEntries(inputs.slice(1).map((v, i) => [`v${i}`, v])), value: outs[0]!, packed: outs[1]!, ...Object.fromEntries(separate.map((x, i) => [`s${i}`, x])) };
+    const packedAttrs: PackedAttrs = { ...attrs, inputShapes };
+    [value] = tf.engine().runKernel(separate.length ? splitKernel(separate.length) : CNF_DYNAMICS, named as unknown as tf.NamedTensorMap, packedAttrs as unknown as tf.NamedAttrMap) as Tensor[];
   } else {
     [value] = tf.engine().runKernel(CNF_DYNAMICS_NESTED, [...inputs, ...outs] as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as Tensor[];
   }

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACTIVATIONS, LAYER_KINDS, ODENet, tf, useBackend } from '../../src/index.js';
 import type { ActivationName, LayerKind } from '../../src/index.js';
-import { augmentedWidth, CNF_DYNAMICS, CNF_DYNAMICS_FORWARD, CNF_DYNAMICS_GRAD, CNF_DYNAMICS_NESTED } from '../../src/nn/fused-field.js';
+import { augmentedWidth, CNF_DYNAMICS, CNF_DYNAMICS_FORWARD, CNF_DYNAMICS_GRAD, CNF_DYNAMICS_NESTED, PACK_LIMIT, splitKernel } from '../../src/nn/fused-field.js';
 import type { AugmentedLayout } from '../../src/nn/fused-field.js';
 import { leaks, maxDiff, values } from '../tensor-helpers.js';
 
@@ -221,6 +221,35 @@ describe('closed-form augmented CNF dynamics (fused op)', () => {
     });
     expect(nested).toBeGreaterThan(1 + 3 * 5);
     tf.dispose([y, w]);
+    net.dispose();
+  });
+
+  it('past PACK_LIMIT floats a taped evaluation hands its intermediates to the tape one by one (no copies; Y and the variables packed), with the same gradient and no leaks', async () => {
+    // 2 × 128 units: σ′, ȧ and h of both layers for 400 rows pass the limit.
+    const big = 2 * 3 * 128 * 400;
+    expect(big).toBeGreaterThan(PACK_LIMIT);
+    const net = new ODENet({ dim: 2, hidden: [128, 128], seed: 5 });
+    const layout: AugmentedLayout = { dim: 2, regs: true, trace: 'hutchinson' };
+    const width = augmentedWidth(layout);
+    const [y, w] = tf.tidy(() => [tf.randomNormal([width, 400], 0, 1, 'float32', 7), tf.randomNormal([width, 400], 0, 1, 'float32', 8)] as tf.Tensor2D[]);
+    const names = (await tf.profile(() => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(net.augmented(0.3, y!, layout), w!)) as tf.Scalar, net.variables);
+      tf.dispose([value, ...Object.values(grads)]);
+    })).kernels.map((k) => k.name);
+    // σ′, ȧ, h of the 2 hidden layers, f and its tangents: 8 intermediates, and the packed Y and variables.
+    const op = names.indexOf(splitKernel(8));
+    expect(op).toBeGreaterThan(-1);
+    expect(names).not.toContain(CNF_DYNAMICS);
+    expect(names).not.toContain(CNF_DYNAMICS_NESTED);
+    expect(names.slice(0, op).filter((n) => n === 'Identity')).toHaveLength(1 + 8);
+    expect(relDiff(gradient(net, layout, y!, w!, true), gradient(net, layout, y!, w!, false))).toBeLessThan(1e-4);
+    const buffers = (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds();
+    expect(leaks(() => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(net.augmented(0.3, y!, layout), w!)) as tf.Scalar, net.variables);
+      tf.dispose([value, ...Object.values(grads)]);
+    })).toEqual([0, 0, 0]);
+    expect((tf.engine().backend as unknown as { numDataIds(): number }).numDataIds()).toBe(buffers);
+    tf.dispose([y!, w!]);
     net.dispose();
   });
 
