@@ -13,7 +13,6 @@
  * (the couplings' training does not take them; the taped path, `fused: false`, does).
  */
 import { tf } from '../backend/engine.js';
-import { hostSplitRows, hostTranspose } from '../backend/host-ops.js';
 import { KernelRunner } from '../backend/kernels.js';
 import { engineState } from '../backend/tape.js';
 import { BiflowError } from '../errors.js';
@@ -21,6 +20,7 @@ import type { HostBuffers } from '../backend/kernels.js';
 import { JETS } from '../nn/layer-kernels.js';
 import type { ActivationName } from '../nn/activations.js';
 import { transformBackward, transformForward } from './coupling-host.js';
+import { denseBackward } from './dense-host.js';
 import type { TransformSpec } from './coupling-host.js';
 
 type T = tf.TensorInfo;
@@ -85,28 +85,16 @@ function backward(yBar: T, lBar: T, saved: readonly T[], attrs: CouplingAttrs): 
   const { r, host } = runner();
   try {
     const { xBar, oBar } = transformBackward(host, attrs, yBar, lBar, x, o);
-    // hᵀ·ā with the narrow operand on the right (tfjs-wasm packs the right one), as the FM loss op.
-    // Host loops are scalar and the backend's kernels SIMD: a weight gradient hᵀ·ā transposes
-    // only the narrower operand (a single column is its own transpose, a view), and the bias
-    // gradient comes with it: [hᵀ; 1ᵀ]·ā = [hᵀā; Σ_rows ā] in one product.
-    const N = x.shape[0]!;
-    const ones = r.constant(new Float32Array(N).fill(1), [1, N]);
-    const weightGrads = (h: T, a: T): [T, T] => {
-      if (h.shape[1]! > a.shape[1]!) return [hostTranspose(host, r.matMul(hostTranspose(host, a), h)), r.reshape(r.matMul(ones, a), [a.shape[1]!])];
-      const left = h.shape[1] === 1 ? r.concat([r.reshape(h, [1, N]), ones], 0) : hostTranspose(host, h, true);
-      return hostSplitRows(host, r.matMul(left, a), h.shape[1]!);
-    };
     const grads: T[] = [];
-    let aBar = oBar;
-    let zBar: T | null = null;
+    // The cotangent of each layer's output, from the last layer's pre-activation (ō) down to z̄.
+    let raw = oBar;
     for (let l = L - 1; l >= 0; l--) {
-      const hIn = l === 0 ? z : hs[l - 1]!;
-      [grads[2 * l], grads[2 * l + 1]] = weightGrads(hIn, aBar);
-      const hBar = r.matMul(aBar, hostTranspose(host, params[2 * l]!));
-      if (l === 0) zBar = hBar;
-      else aBar = r.mul(hBar, attrs.activation === 'relu' ? r.step(hIn) : ds[l - 1]!);
+      const sigma = l === L - 1 ? null : { t: attrs.activation === 'relu' ? hs[l]! : ds[l]!, relu: attrs.activation === 'relu' };
+      const { gW, gb, rawIn } = denseBackward(r, host, l === 0 ? z : hs[l - 1]!, raw, sigma, params[2 * l]!);
+      [grads[2 * l], grads[2 * l + 1], raw] = [gW, gb, rawIn];
     }
-    return [xBar, zBar!, ...grads].map((g) => r.keep(g));
+    const zBar = raw;
+    return [xBar, zBar, ...grads].map((g) => r.keep(g));
   } finally {
     r.free();
   }
