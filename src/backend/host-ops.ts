@@ -29,7 +29,15 @@ export function blockTranspose(r: KernelRunner, x: tf.TensorInfo, onesRow = fals
   const [m, n] = x.shape as [number, number];
   const b = [32, 16, 8].find((d) => m % d === 0 && m > d);
   const t = b ? r.reshape(r.transpose(r.reshape(x, [m / b, b, n]), [2, 0, 1]), [n, m]) : r.transpose(x);
-  return onesRow ? r.concat([t, r.constant(new Float32Array(m).fill(1), [1, m])], 0) : t;
+  if (!onesRow) return t;
+  // tfjs-wasm's Concat copies in JS, slower than one typed-array copy into a buffer made for both.
+  const host = r.host();
+  if (!host) return r.concat([t, r.constant(new Float32Array(m).fill(1), [1, m])], 0);
+  const out = host.alloc([n + 1, m]);
+  const o = host.view(out);
+  o.set(host.view(t));
+  o.fill(1, n * m);
+  return out;
 }
 
 /** [x, 1]: x [m, n] with a last column of ones ([m, n + 1]), so that a product gᵀ·[x, 1] gives gᵀx and g's column sums at once. */
