@@ -177,9 +177,9 @@ export class KernelRunner {
     return out;
   }
 
-  /** The transpose of a matrix. */
-  transpose(x: TI): TI {
-    return this.run('Transpose', { x }, { perm: [1, 0] });
+  /** The transpose of a matrix, or x's axes permuted by `perm`. */
+  transpose(x: TI, perm: number[] = [1, 0]): TI {
+    return this.run('Transpose', { x }, { perm });
   }
   concat(xs: TI[], axis: number): TI {
     return this.run('Concat', xs, { axis });

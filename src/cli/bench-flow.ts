@@ -18,6 +18,8 @@ import type { KernelCount } from '../backend/kernel-count.js';
 import { createFlow } from '../biflow/registry.js';
 import { loadDataset } from '../data/dataset.js';
 import { Coupling } from '../discrete/coupling.js';
+import { ActNorm } from '../discrete/elementwise.js';
+import { LULinear } from '../discrete/lu-linear.js';
 import { leafBlocks } from '../flows/compose.js';
 import { Adam } from '../train/adam.js';
 import { median } from '../train/progress.js';
@@ -33,7 +35,7 @@ export type FlowStepModel = (typeof FLOW_STEP_MODELS)[number];
 export interface FlowStepRow {
   model: FlowStepModel;
   batch: number;
-  /** The fused coupling kernels and host Adam (false: the taped couplings and kernel Adam, the reference path). */
+  /** The fused coupling, ActNorm and LU kernels and host Adam (false: the taped blocks and kernel Adam, the reference path). */
   fused: boolean;
   /** biflow: median milliseconds per iteration. */
   ms_per_iter: number;
@@ -52,7 +54,7 @@ export interface FlowStepRow {
 /** A prepared biflow iteration on batches `data.batch(0)`, `data.batch(1)`, … */
 function biflowFlowStep(model: FlowStepModel, batch: number, seed: number, fused: boolean, data: ReturnType<typeof loadDataset>) {
   const flow = createFlow({ type: model, dim: 2, seed, ...(model === 'nsf' ? { bound: 5 } : {}) });
-  for (const b of leafBlocks(flow.bijector)) if (b instanceof Coupling) b.fused = fused;
+  for (const b of leafBlocks(flow.bijector)) if (b instanceof Coupling || b instanceof ActNorm || b instanceof LULinear) b.fused = fused;
   const vars = flow.trainableVariables;
   const adam = new Adam(vars, { lr: 1e-3, fused });
   let i = 0;
@@ -154,7 +156,7 @@ export function flowBenchCommand(bench: Command, out: (s: string) => void): void
     .addOption(new Option('--warmup <n>', 'untimed iterations first').default(5).argParser(int('warmup')))
     .addOption(new Option('--nll-iters <n>', 'train both sides to this many iterations on the same batches and report test NLL (0: skip)').default(0).argParser(int('nll-iters')))
     .addOption(new Option('--threads <n>', "PyTorch's threads").default(1).argParser(int('threads')))
-    .option('--taped', 'tape the couplings and run Adam as kernels (the reference path) instead of the fused kernels')
+    .option('--taped', 'tape the couplings, ActNorm and LU blocks and run Adam as kernels (the reference path) instead of the fused kernels')
     .option('--no-torch', 'skip the zuko side')
     .action(async (o: Common & { model: FlowStepModel | 'all'; batch: number[]; pairs: number; warmup: number; nllIters: number; threads: number; taped?: boolean; torch: boolean }) => {
       atLeast('biflow bench flow-step', 1, [['batch', Math.min(...o.batch)], ['pairs', o.pairs], ['threads', o.threads]]);

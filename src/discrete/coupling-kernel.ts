@@ -13,14 +13,12 @@
  * (the couplings' training does not take them; the taped path, `fused: false`, does).
  */
 import { tf } from '../backend/engine.js';
-import { hostSplitRows, hostTranspose } from '../backend/host-ops.js';
-import { KernelRunner } from '../backend/kernels.js';
-import { engineState } from '../backend/tape.js';
-import { BiflowError } from '../errors.js';
-import type { HostBuffers } from '../backend/kernels.js';
+import type { HostBuffers, KernelRunner } from '../backend/kernels.js';
 import { JETS } from '../nn/layer-kernels.js';
 import type { ActivationName } from '../nn/activations.js';
 import { transformBackward, transformForward } from './coupling-host.js';
+import { denseBackward } from './dense-host.js';
+import { fusedOpsAvailable, registerFusedOp } from './fused-op.js';
 import type { TransformSpec } from './coupling-host.js';
 
 type T = tf.TensorInfo;
@@ -31,16 +29,10 @@ interface CouplingAttrs extends TransformSpec {
   layers: number;
 }
 
-const BACKENDS = ['wasm', 'cpu'] as const;
 const registered = new Set<number>();
 
 const kernelName = (layers: number) => `BiflowCoupling${layers}`;
 const paramNames = (layers: number) => Array.from({ length: 2 * layers }, (_, i) => `p${i}`);
-
-function runner(): { r: KernelRunner; host: HostBuffers } {
-  const r = KernelRunner.create()!;
-  return { r, host: r.hostOrCpu()! };
-}
 
 /** The conditioner forward from its input z: its output o and, per hidden layer, h and σ′ (null for relu). */
 function mlpForward(r: KernelRunner, z: T, params: readonly T[], activation: CouplingAttrs['activation']): { o: T; hs: T[]; ds: T[] } {
@@ -62,97 +54,48 @@ function mlpForward(r: KernelRunner, z: T, params: readonly T[], activation: Cou
   throw new Error('unreachable: a conditioner has at least one layer');
 }
 
-function forwardKernel({ inputs, attrs }: { inputs: Record<string, T>; attrs: CouplingAttrs }): T[] {
-  const { r, host } = runner();
-  try {
-    const params = paramNames(attrs.layers).map((p) => inputs[p]!);
-    const { o, hs, ds } = mlpForward(r, inputs.z!, params, attrs.activation);
-    const { y, logDet } = transformForward(host, attrs, inputs.x!, o);
-    return [y, logDet, o, ...hs, ...ds].map((t) => r.output(t));
-  } finally {
-    r.free();
-  }
-}
-
 /** x̄, z̄ and the parameters' gradients (layer by layer: W, b) from ȳ and l̄. */
-function backward(yBar: T, lBar: T, saved: readonly T[], attrs: CouplingAttrs): tf.Tensor[] {
+function backward(r: KernelRunner, host: HostBuffers, [yBar, lBar]: T[], saved: readonly T[], attrs: CouplingAttrs): T[] {
   const L = attrs.layers;
   const [x, z] = saved as [T, T];
   const params = saved.slice(2, 2 + 2 * L);
   const o = saved[2 + 2 * L]!;
   const hs = saved.slice(3 + 2 * L, 2 + 3 * L);
   const ds = saved.slice(2 + 3 * L);
-  const { r, host } = runner();
-  try {
-    const { xBar, oBar } = transformBackward(host, attrs, yBar, lBar, x, o);
-    // hᵀ·ā with the narrow operand on the right (tfjs-wasm packs the right one), as the FM loss op.
-    // Host loops are scalar and the backend's kernels SIMD: a weight gradient hᵀ·ā transposes
-    // only the narrower operand (a single column is its own transpose, a view), and the bias
-    // gradient comes with it: [hᵀ; 1ᵀ]·ā = [hᵀā; Σ_rows ā] in one product.
-    const N = x.shape[0]!;
-    const ones = r.constant(new Float32Array(N).fill(1), [1, N]);
-    const weightGrads = (h: T, a: T): [T, T] => {
-      if (h.shape[1]! > a.shape[1]!) return [hostTranspose(host, r.matMul(hostTranspose(host, a), h)), r.reshape(r.matMul(ones, a), [a.shape[1]!])];
-      const left = h.shape[1] === 1 ? r.concat([r.reshape(h, [1, N]), ones], 0) : hostTranspose(host, h, true);
-      return hostSplitRows(host, r.matMul(left, a), h.shape[1]!);
-    };
-    const grads: T[] = [];
-    let aBar = oBar;
-    let zBar: T | null = null;
-    for (let l = L - 1; l >= 0; l--) {
-      const hIn = l === 0 ? z : hs[l - 1]!;
-      [grads[2 * l], grads[2 * l + 1]] = weightGrads(hIn, aBar);
-      const hBar = r.matMul(aBar, hostTranspose(host, params[2 * l]!));
-      if (l === 0) zBar = hBar;
-      else aBar = r.mul(hBar, attrs.activation === 'relu' ? r.step(hIn) : ds[l - 1]!);
-    }
-    return [xBar, zBar!, ...grads].map((g) => r.keep(g));
-  } finally {
-    r.free();
+  const { xBar, oBar } = transformBackward(host, attrs, yBar, lBar, x, o);
+  const grads: T[] = [];
+  // The cotangent of each layer's output, from the last layer's pre-activation (ō) down to z̄.
+  let raw = oBar;
+  for (let l = L - 1; l >= 0; l--) {
+    const sigma = l === L - 1 ? null : { t: attrs.activation === 'relu' ? hs[l]! : ds[l]!, relu: attrs.activation === 'relu' };
+    const { gW, gb, rawIn } = denseBackward(r, host, l === 0 ? z : hs[l - 1]!, raw, sigma, params[2 * l]!);
+    [grads[2 * l], grads[2 * l + 1], raw] = [gW, gb, rawIn];
   }
+  return [xBar, raw, ...grads]; // raw is now z̄
 }
 
 /** Registers the kernel (wasm, cpu) and its gradient for conditioners of `layers` weight layers, once. */
 function register(layers: number): void {
   if (registered.has(layers)) return;
   registered.add(layers);
-  const name = kernelName(layers);
-  for (const backendName of BACKENDS) {
-    tf.registerKernel({ kernelName: name, backendName, kernelFunc: forwardKernel as unknown as tf.KernelFunc });
-  }
-  const names = ['x', 'z', ...paramNames(layers)];
-  tf.registerGradient({
-    kernelName: name,
-    inputsToSave: names,
+  registerFusedOp<CouplingAttrs>({
+    name: kernelName(layers),
+    inputs: ['x', 'z', ...paramNames(layers)],
     // o, the hidden outputs and their σ′ (at most 2·(layers − 1) + 1 of them).
     outputsToSave: [false, false, ...Array.from({ length: 2 * layers - 1 }, () => true)],
-    gradFunc: (dy, saved, attrs) => {
-      // This backward pass is no taped computation: a gradient of it would silently miss terms.
-      if (engineState().gradientDepth > 0) {
-        throw new BiflowError('coupling: a gradient of a gradient through a fused coupling is not supported. Build the coupling with { fused: false } (the taped path) to take one.');
-      }
-      const [yBar, lBar] = dy as tf.Tensor[];
-      const grads = backward(yBar!, lBar!, saved, attrs as unknown as CouplingAttrs);
-      return Object.fromEntries(names.map((n, i) => [n, () => grads[i]!]));
+    forward: (r, host, inputs, attrs) => {
+      const params = paramNames(attrs.layers).map((p) => inputs[p]!);
+      const { o, hs, ds } = mlpForward(r, inputs.z!, params, attrs.activation);
+      const { y, logDet } = transformForward(host, attrs, inputs.x!, o);
+      return [y, logDet, o, ...hs, ...ds];
     },
+    backward,
+    refusal: 'coupling: a gradient of a gradient through a fused coupling is not supported. Build the coupling with { fused: false } (the taped path) to take one.',
   });
 }
 
 /** Whether the active backend runs the fused coupling (wasm, cpu); elsewhere the taped path runs. */
-export function fusedCouplingAvailable(): boolean {
-  // Asked on every coupling forward: decided once per backend (it depends on the backend alone).
-  const name = tf.getBackend();
-  let ok = availability.get(name);
-  if (ok === undefined) {
-    const r = KernelRunner.create();
-    ok = r !== null && (BACKENDS as readonly string[]).includes(name) && r.hostOrCpu() !== null;
-    r?.free();
-    availability.set(name, ok);
-  }
-  return ok;
-}
-
-const availability = new Map<string, boolean>();
+export const fusedCouplingAvailable = fusedOpsAvailable;
 
 /**
  * One coupling forward as a single kernel: y = x with the components `idx` transformed by the

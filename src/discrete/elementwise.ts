@@ -7,6 +7,8 @@
 import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Bijector, BijectorConfig, BijectorResult, InverseResult } from '../flows/bijector.js';
+import { fusedOpsAvailable } from './fused-op.js';
+import { fusedActNorm } from './linear-kernel.js';
 import { selection } from './masks.js';
 import { rng } from '../data/random.js';
 
@@ -45,6 +47,8 @@ export class ActNorm implements Bijector {
   readonly logScale: tf.Variable;
   /** Whether the data-dependent initialisation has run (it runs once, on the first batch). */
   initialized = false;
+  /** Whether the forward pass runs as one fused kernel where the backend has it (wasm, cpu; default true); false tapes the engine ops. */
+  fused = true;
 
   constructor(readonly dim: number) {
     this.bias = tf.tidy(() => tf.variable(tf.zeros([dim])));
@@ -62,6 +66,7 @@ export class ActNorm implements Bijector {
   }
 
   forward(x: tf.Tensor2D): BijectorResult {
+    if (this.fused && fusedOpsAvailable()) return fusedActNorm(x, this.bias as tf.Tensor1D, this.logScale as tf.Tensor1D);
     return tf.tidy(() => ({
       y: tf.mul(tf.add(x, this.bias), tf.exp(this.logScale)) as tf.Tensor2D,
       logDet: tf.add(tf.zeros([x.shape[0]]), tf.sum(this.logScale)) as tf.Tensor1D,

@@ -10,6 +10,11 @@
 import { tf } from '../backend/engine.js';
 import type { Bijector, BijectorConfig, BijectorResult, InverseResult } from '../flows/bijector.js';
 import { Permutation } from './elementwise.js';
+import { fusedOpsAvailable } from './fused-op.js';
+import { fusedLULinear } from './linear-kernel.js';
+
+/** The largest dimension the fused forward runs at (its host loops do N·D² work). */
+const FUSED_MAX_DIM = 16;
 
 /** Glow's invertible linear map in LU form, log|det| in O(D) (Kingma & Dhariwal, arXiv:1807.03039). */
 export class LULinear implements Bijector {
@@ -20,6 +25,8 @@ export class LULinear implements Bijector {
   private readonly lowerMask: tf.Tensor2D;
   private readonly upperMask: tf.Tensor2D;
   private readonly eye: tf.Tensor2D;
+  /** Whether the forward pass runs as one fused kernel where the backend has it (wasm, cpu; dim ≤ 16; default true); false tapes the engine ops. */
+  fused = true;
 
   /** Starts as the permutation P (L = I, U = 0, s = 1), a common identity-like initialisation. */
   constructor(
@@ -48,6 +55,8 @@ export class LULinear implements Bijector {
   }
 
   forward(x: tf.Tensor2D): BijectorResult {
+    // Host loops of N·D² work: the fused op pays for small D (vector data), the products beyond.
+    if (this.fused && this.dim <= FUSED_MAX_DIM && fusedOpsAvailable()) return fusedLULinear(x, this.lower as tf.Tensor2D, this.upper as tf.Tensor2D, this.logScale as tf.Tensor1D, this.permutation.perm);
     return tf.tidy(() => {
       const xp = this.permutation.forward(x).y;
       return { y: tf.matMul(xp, this.weight(), false, true) as tf.Tensor2D, logDet: tf.add(tf.zeros([x.shape[0]]), tf.sum(this.logScale)) as tf.Tensor1D };

@@ -40,14 +40,18 @@ const runningPower = (beta: number, step: number): number => {
  * One variable's update as one host loop (wasm heap, cpu arrays) instead of a dozen kernels: the
  * kernel path's float32 operations in its order, each rounded by Math.fround (a float64 result of
  * +, −, ×, ÷, √ on float32 operands rounds to the correctly rounded float32 one: 53 ≥ 2·24 + 2),
- * so both paths give the same bits. The new values go into new buffers the variables are assigned
- * (a buffer may be shared with a tensor someone else holds).
+ * so both paths give the same bits.
  */
 function hostStep(r: KernelRunner, host: HostBuffers, [w, m, v]: readonly tf.Variable[], g: tf.Tensor, o: Required<Omit<AdamOptions, 'fused'>> & { c1: number; c2: number }): void {
   const f = Math.fround;
   const [b1, b2, a1, a2, eps, c1, c2, lr] = [o.beta1, o.beta2, 1 - o.beta1, 1 - o.beta2, o.epsilon, o.c1, o.c2, -o.lr].map(f) as number[] as [number, number, number, number, number, number, number, number];
   const decay = o.weightDecay > 0 ? f(1 - o.lr * o.weightDecay) : 1;
-  const [mo, vo, wo] = [host.alloc(w!.shape), host.alloc(w!.shape), host.alloc(w!.shape)];
+  // The moments are the optimizer's own: updated in place unless someone else holds their buffer
+  // (a restored state's tensor, say). The weights always get new buffers: tfjs-wasm caches the
+  // packed form of a product's right operand on its buffer, so a weight changed in place would
+  // keep multiplying as its old value.
+  const own = (x: tf.Variable) => (tf.engine().backend as unknown as { refCount(id: unknown): number }).refCount(x.dataId) === 1;
+  const [mo, vo, wo] = [own(m!) ? m! : host.alloc(w!.shape), own(v!) ? v! : host.alloc(w!.shape), host.alloc(w!.shape)];
   const [gv, mv, vv, wv, mn, vn, wn] = [g, m!, v!, w!, mo, vo, wo].map((x) => host.view(x));
   for (let k = 0; k < gv!.length; k++) {
     const gk = gv![k]!;
@@ -58,8 +62,8 @@ function hostStep(r: KernelRunner, host: HostBuffers, [w, m, v]: readonly tf.Var
     const wk = f(f(f(f(mk / c1) / f(f(Math.sqrt(f(vk / c2))) + eps)) * lr) + wv![k]!);
     wn![k] = decay === 1 ? wk : f(wk * decay);
   }
-  m!.assign(r.keep(mo));
-  v!.assign(r.keep(vo));
+  if (mo !== m) m!.assign(r.keep(mo));
+  if (vo !== v) v!.assign(r.keep(vo));
   w!.assign(r.keep(wo));
 }
 

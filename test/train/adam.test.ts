@@ -101,4 +101,42 @@ describe('Adam', () => {
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose(w);
   });
+
+  it('updates its moments in place (one new buffer per variable and step, the weight), never a buffer someone else holds', () => {
+    const [a, b] = [fresh(), fresh()];
+    const opt = new Adam(a, { lr: 0.05 });
+    const ref = new Adam(b, { lr: 0.05, fused: false });
+    const backend = tf.engine().backend as unknown as { makeOutput(...args: unknown[]): unknown };
+    const makeOutput = backend.makeOutput;
+    let made = 0;
+    backend.makeOutput = function (this: unknown, ...args: unknown[]) {
+      made++;
+      return makeOutput.apply(this, args);
+    };
+    try {
+      for (let k = 0; k < 2; k++) {
+        const { grads, value } = tf.variableGrads(lossOf(a), a);
+        made = 0;
+        opt.apply(a.map((v) => grads[v.name]));
+        expect(made).toBe(a.length); // the new weights; the moments were written where they are
+        tf.dispose([value, ...Object.values(grads)]);
+      }
+    } finally {
+      backend.makeOutput = makeOutput;
+    }
+    // A tensor sharing a moment's buffer (a clone of the saved state) keeps its values through the steps.
+    const held = opt.state().moments.map((m) => m.clone());
+    const kept = held.map((t) => Array.from(t.dataSync()));
+    stepOurs(ref, b);
+    stepOurs(ref, b);
+    for (let k = 0; k < 3; k++) {
+      stepOurs(opt, a);
+      stepOurs(ref, b);
+    }
+    expect(held.map((t) => Array.from(t.dataSync()))).toEqual(kept);
+    expect(values(a)).toEqual(values(b)); // and the in-place steps are tfjs's, bit for bit
+    tf.dispose([...held, ...a, ...b]);
+    opt.dispose();
+    ref.dispose();
+  });
 });
