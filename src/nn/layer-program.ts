@@ -27,7 +27,7 @@ type T = tf.TensorInfo;
 /** The tile edge of the products (a TILE × TILE workgroup per output tile). */
 const TILE = 16;
 /** Rows of the batch one workgroup of the weight-gradient program sums (then a flat sum over chunks). */
-const CHUNK = 1024;
+const CHUNK = 256;
 /** Storage buffers a program may bind besides its output (WebGPU's default per-stage limit, 8). */
 const MAX_INPUTS = 7;
 
@@ -67,10 +67,12 @@ const hAt = (b: string, k: string) => `Lhs[uniforms.hOff + ${b} * uniforms.hsb +
 const uAt = (j: string, b: string, k: string) => `Lhs[uniforms.uOff + (${j} * uniforms.B + ${b}) * uniforms.usb + ${k} * uniforms.usk]`;
 
 /**
- * acc += Σ_k L[row, k]·R[k, col] over k in [from, from + size) in TILE-wide steps (a constant trip
- * count: barriers stay in uniform control flow), `lhs`/`rhs` reading element (row, ka) / (kw, col).
+ * acc += Σ_k L[row, k]·R[k, col] over k in [from, from + size) in TILE-wide steps, `lhs`/`rhs` reading
+ * element (row, ka) / (kw, col). The trip count is a constant or a uniform (barriers stay in uniform
+ * control flow); a long one is a uniform, which the shader compiler does not unroll (lavapipe's
+ * LLVM took minutes over 64 unrolled steps).
  */
-function tiled(size: number, lhs: string, rhs: string, rowOk: string, colOk: string, from = '0', end = `${size}`): string {
+function tiled(size: number | string, lhs: string, rhs: string, rowOk: string, colOk: string, from = '0', end = `${size}`): string {
   return `for (var k0 = 0; k0 < ${size}; k0 = k0 + ${TILE}) {
           let ka = ${from} + k0 + tc;
           var l = 0.0;
@@ -253,23 +255,23 @@ export class LayerBackProgram extends TiledProgram {
 export class LayerGradProgram extends TiledProgram {
   constructor(
     private readonly s: { nIn: number; n: number; K: number; unit: boolean },
-    readonly chunks: number,
+    chunks: number,
   ) {
-    super(['Lhs', 'G'], [chunks * (s.nIn + 1), s.n], [Math.ceil(s.n / TILE), Math.ceil((s.nIn + 1) / TILE), chunks], `t : f32, B : i32, ${INPUT_UNIFORMS}`, `layer_grad_${JSON.stringify(s)}`);
+    super(['Lhs', 'G'], [chunks * (s.nIn + 1), s.n], [Math.ceil(s.n / TILE), Math.ceil((s.nIn + 1) / TILE), chunks], `t : f32, B : i32, chunk : i32, ${INPUT_UNIFORMS}`, `layer_grad_${JSON.stringify(s)}`);
   }
 
   getUserCode(): string {
     const { nIn, n, K, unit } = this.s;
-    const from = `i32(globalId.z) * ${CHUNK}`;
-    const end = `min(uniforms.B, ${from} + ${CHUNK})`;
+    const from = 'i32(globalId.z) * uniforms.chunk';
+    const end = `min(uniforms.B, ${from} + uniforms.chunk)`;
     const ok = [`row <= ${nIn}`, `col < ${n}`] as const;
     const h = `select(${hAt('ka', 'min(row, ' + (nIn - 1) + ')')}, 1.0, row == ${nIn})`;
     const u = unit ? 'select(0.0, 1.0, row == kb)' : `select(${uAt('kb', 'ka', 'min(row, ' + (nIn - 1) + ')')}, 0.0, row == ${nIn})`;
     return this.shader('', `
         var acc = 0.0;
-        ${tiled(CHUNK, h, `G[kw * ${n} + col]`, ...ok, from, end)}
+        ${tiled('uniforms.chunk', h, `G[kw * ${n} + col]`, ...ok, from, end)}
         for (var kb = 0; kb < ${K}; kb = kb + 1) {
-          ${tiled(CHUNK, u, `G[((1 + kb) * uniforms.B + kw) * ${n} + col]`, ...ok, from, end)}
+          ${tiled('uniforms.chunk', u, `G[((1 + kb) * uniforms.B + kw) * ${n} + col]`, ...ok, from, end)}
         }
         if (row <= ${nIn} && col < ${n}) { setOutputAtIndex((i32(globalId.z) * ${nIn + 1} + row) * ${n} + col, acc); }`);
   }
@@ -312,8 +314,10 @@ export function runLayerBack(r: KernelRunner, s: LayerSpec, v: GpuLayerVars, t: 
 /** The layer's effective-weight gradients W̄ [nIn, n] and b̄ [n] from its input (at `at` in `lhs`) and G = [ā | ǡ]. */
 export function runLayerGrad(r: KernelRunner, s: LayerSpec, B: number, lhs: T, at: InputAt, G: T, unit: boolean): { dW: T; db: T } {
   const { nIn, n } = s;
-  const chunks = Math.ceil(B / CHUNK);
-  const partial = r.program(new LayerGradProgram({ nIn, n, K: s.K, unit }, chunks), [lhs, G], [{ type: 'float32', data: [0] }, { type: 'int32', data: [B] }, ...inputUniforms(at)])!;
+  // Chunks of CHUNK rows, or one of the batch rounded up to a tile (the trip count is the chunk's).
+  const chunk = Math.min(CHUNK, Math.ceil(B / TILE) * TILE);
+  const chunks = Math.ceil(B / chunk);
+  const partial = r.program(new LayerGradProgram({ nIn, n, K: s.K, unit }, chunks), [lhs, G], [{ type: 'float32', data: [0] }, { type: 'int32', data: [B] }, { type: 'int32', data: [chunk] }, ...inputUniforms(at)])!;
   const stride = (nIn + 1) * n;
   const sum = (off: number, size: number, shape: number[]) => {
     const body = `var s = 0.0;\n          for (var c = 0; c < ${chunks}; c = c + 1) { s = s + X0[c * ${stride} + ${off} + index]; }\n          setOutputAtIndex(index, s);`;
