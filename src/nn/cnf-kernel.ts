@@ -138,7 +138,7 @@ export function dynamics(attrs: DynamicsAttrs) {
   /** dY/dt and the saved intermediates (in {@link savedTable}'s order). */
   function forward(r: KernelRunner, Y: T, vars: readonly T[]): { value: T; saved: T[] } {
     // WebGPU: a program per layer and one read-out (cnf-program.ts).
-    const onGpu = gpuForward(r, gpu, Y, groups(vars));
+    const onGpu = r.runsPrograms() ? gpuForward(r, gpu, Y, groups(vars)) : null;
     if (onGpu) return onGpu;
     const B = Y.shape[1]!;
     const rowScale = rowScaler(r, B);
@@ -187,7 +187,7 @@ export function dynamics(attrs: DynamicsAttrs) {
   /** The cotangents of Y and of the variables (in their order) from dy, the cotangent of dY/dt. */
   function backward(r: KernelRunner, dy: T, Y: T, vars: readonly T[], s: readonly T[]): T[] {
     // WebGPU: the reverse of gpuForward's programs (cnf-program.ts).
-    const onGpu = gpuBackward(r, gpu, dy, Y, groups(vars), s);
+    const onGpu = r.runsPrograms() ? gpuBackward(r, gpu, dy, Y, groups(vars), s) : null;
     if (onGpu) return onGpu;
     const B = Y.shape[1]!;
     const rowScale = rowScaler(r, B);
