@@ -228,12 +228,19 @@ export class LayerBackProgram extends TiledProgram {
     const def = LAYER_DEFS[s.kind];
     const act = ACTIVATION_DEFS[s.activation];
     const { scaleFn } = timeVars(s, false);
-    const rhs = `Wm[col * ${n} + kw]${def.scale ? ' * scaleOf(kw)' : ''}`;
+    // The scale of every unit once per workgroup (in workgroup memory): evaluated at each tile load
+    // instead, it tripled the backward pass's time on lavapipe.
+    const rhs = `Wm[col * ${n} + kw]${def.scale ? ' * scaleW[kw]' : ''}`;
+    const prelude = def.scale ? `${scaleFn}
+      var<workgroup> scaleW : array<f32, ${n}>;` : '';
+    const fill = def.scale ? `for (var j = i32(localIndex); j < ${n}; j = j + ${TILE * TILE}) { scaleW[j] = scaleOf(j); }
+        workgroupBarrier();` : '';
     const below = packRows(K, s.needsA, false);
     const P = (part: number | string, block = '0') => `P[((${part} + ${block}) * uniforms.B + row) * ${nIn} + col]`;
     const put = (block: string, v: string) => `setOutputAtIndex((${block} * uniforms.B + row) * ${nIn} + col, ${v});`;
     const aBar = s.below ? activationBack(act, WGSL_ARITH, 'hb', 'db', s.needsA ? P(below.a) : '0.0', P(0), P(below.d1)) : 'hb';
-    return this.shader(scaleFn, `
+    return this.shader(prelude, `
+        ${fill}
         let inside = row < uniforms.B && col < ${nIn};
         var acc = 0.0;
         ${tiled(n, `G[row * ${n} + ka]`, rhs, 'row < uniforms.B', `col < ${nIn}`)}
