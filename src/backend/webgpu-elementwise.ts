@@ -7,7 +7,7 @@
  */
 
 /** The workgroup width of the flat dispatch. */
-const WORKGROUP = 128;
+export const FLAT_WORKGROUP = 128;
 
 /** A flat elementwise WGSL program computing `expr` from the inputs `v0 … v(n−1)`. */
 export class ElementwiseProgram {
@@ -16,7 +16,7 @@ export class ElementwiseProgram {
   readonly shaderKey: string;
   readonly dispatchLayout: { x: number[] };
   readonly dispatch: [number, number, number];
-  readonly workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
+  readonly workgroupSize: [number, number, number] = [FLAT_WORKGROUP, 1, 1];
   readonly size = true;
 
   constructor(
@@ -27,7 +27,7 @@ export class ElementwiseProgram {
     this.outputShape = outputShape;
     this.variableNames = Array.from({ length: arity }, (_, i) => `X${i}`);
     this.dispatchLayout = { x: outputShape.map((_, i) => i) };
-    this.dispatch = [Math.ceil(outputShape.reduce((p, d) => p * d, 1) / WORKGROUP), 1, 1];
+    this.dispatch = [Math.ceil(outputShape.reduce((p, d) => p * d, 1) / FLAT_WORKGROUP), 1, 1];
     this.shaderKey = `biflow_elementwise_${arity}_${expr}`;
   }
 
@@ -38,6 +38,45 @@ export class ElementwiseProgram {
         if (index < uniforms.size) {
           ${reads}
           setOutputAtIndex(index, ${this.expr});
+        }
+      }
+    `;
+  }
+}
+
+/**
+ * A flat WGSL program of `threads` invocations (`fn main(index : i32)`, index < `uniforms.threads`),
+ * each free to read its inputs and write the output anywhere: for bodies that gather across rows
+ * (a read-out, a block sum, a reduction over partial sums) rather than map element to element.
+ * Flat, so tfjs spreads a dispatch wider than the per-dimension limit over two or three dimensions.
+ */
+export class FlatProgram {
+  readonly outputShape: number[];
+  readonly shaderKey: string;
+  readonly dispatchLayout: { x: number[] };
+  readonly dispatch: [number, number, number];
+  readonly workgroupSize: [number, number, number] = [FLAT_WORKGROUP, 1, 1];
+  readonly uniforms: string;
+
+  constructor(
+    readonly variableNames: string[],
+    outputShape: number[],
+    threads: number,
+    private readonly body: string,
+    uniforms = '',
+  ) {
+    this.outputShape = outputShape;
+    this.dispatchLayout = { x: outputShape.map((_, i) => i) };
+    this.dispatch = [Math.ceil(threads / FLAT_WORKGROUP), 1, 1];
+    this.uniforms = `threads : i32, ${uniforms}`;
+    this.shaderKey = `biflow_flat_${variableNames.join(',')}_${uniforms}_${body}`;
+  }
+
+  getUserCode(): string {
+    return `
+      fn main(index : i32) {
+        if (index < uniforms.threads) {
+          ${this.body}
         }
       }
     `;

@@ -16,7 +16,8 @@ import type { HostBuffers, KernelRunner } from '../backend/kernels.js';
 import type { ActivationName } from './activations.js';
 import type { LayerKind } from './odenet.js';
 import { effective, JETS, layerGrads } from './layer-kernels.js';
-import { gpuActivationBack, gpuLayer } from './layer-program.js';
+import { gpuBackward, gpuForward } from './cnf-program.js';
+import type { GpuDynamics } from './cnf-program.js';
 
 type T = tf.TensorInfo;
 
@@ -110,6 +111,7 @@ export function dynamics(attrs: DynamicsAttrs) {
   // Rows: z, L, (E, F), then the constant ones: (ε), (c).
   const probeRow = width - C - D;
   const constRow = D + 1 + (regs ? 2 : 0);
+  const gpu: GpuDynamics = { D, K, regs, hutch, C, width, probeRow, constRow, t, kind, activation: attrs.activation, at, iF, count };
 
   /** The layers' variable groups from the flat list: the kind's own, and W_c ([C, n]) where conditioned. */
   const groups = (vars: readonly T[]): { p: T[]; Wc: T | null }[] => {
@@ -135,6 +137,9 @@ export function dynamics(attrs: DynamicsAttrs) {
 
   /** dY/dt and the saved intermediates (in {@link savedTable}'s order). */
   function forward(r: KernelRunner, Y: T, vars: readonly T[]): { value: T; saved: T[] } {
+    // WebGPU: a program per layer and one read-out (cnf-program.ts).
+    const onGpu = r.runsPrograms() ? gpuForward(r, gpu, Y, groups(vars)) : null;
+    if (onGpu) return onGpu;
     const B = Y.shape[1]!;
     const rowScale = rowScaler(r, B);
     const host = r.host();
@@ -146,17 +151,6 @@ export function dynamics(attrs: DynamicsAttrs) {
     let tang: T = z;
     groups(vars).forEach(({ p, Wc }, l) => {
       const entry = at[l]!;
-      // WebGPU: each quantity of the layer as one fused program (layer-program.ts).
-      const g = gpuLayer(r, { kind, activation: attrs.activation, t, p, Wc, c, h, u, B }, l + 1 === L, entry.a >= 0);
-      if (g) {
-        if (l + 1 === L) [fz, tang] = [g.a!, g.ad];
-        else {
-          [saved[entry.d1], saved[entry.ad], saved[entry.h]] = [g.d1!, g.ad, g.h!];
-          if (entry.a >= 0) saved[entry.a] = g.a!;
-          [h, u] = [g.h!, g.u!];
-        }
-        return;
-      }
       const e = effective(r, kind, t, p);
       // The context enters every layer as an input of its own: + c·W_c (odenet.ts).
       const a = Wc ? r.add(r.matMul(h, e.W, e.b), r.matMul(c!, Wc)) : r.matMul(h, e.W, e.b);
@@ -192,6 +186,9 @@ export function dynamics(attrs: DynamicsAttrs) {
 
   /** The cotangents of Y and of the variables (in their order) from dy, the cotangent of dY/dt. */
   function backward(r: KernelRunner, dy: T, Y: T, vars: readonly T[], s: readonly T[]): T[] {
+    // WebGPU: the reverse of gpuForward's programs (cnf-program.ts).
+    const onGpu = r.runsPrograms() ? gpuBackward(r, gpu, dy, Y, groups(vars), s) : null;
+    if (onGpu) return onGpu;
     const B = Y.shape[1]!;
     const rowScale = rowScaler(r, B);
     const params = groups(vars);
@@ -247,12 +244,10 @@ export function dynamics(attrs: DynamicsAttrs) {
         // Through h' = σ(a) and u' = ȧ ⊙ σ′(a): aBar, adBar hold h̄', ū'.
         const d1 = s[e.d1]!;
         const a = e.a >= 0 ? s[e.a]! : null;
-        // WebGPU: the block sum and the reverse as one program (layer-program.ts).
-        const fusedBar = gpuActivationBack(r, attrs.activation, aBar, adBar, s[e.ad]!, s[e.h]!, d1, a);
-        const prod = fusedBar ? null : r.mul(adBar, s[e.ad]!);
-        const d1Bar = !prod || K === 1 ? prod : r.sum(r.reshape(prod, [K, B, -1]), 0);
+        const prod = r.mul(adBar, s[e.ad]!);
+        const d1Bar = K === 1 ? prod : r.sum(r.reshape(prod, [K, B, -1]), 0);
         adBar = rowScale(adBar, d1);
-        aBar = fusedBar ?? act.back(r, aBar, d1Bar!, a, s[e.h]!, d1);
+        aBar = act.back(r, aBar, d1Bar, a, s[e.h]!, d1);
       }
       const eff = effective(r, kind, t, params[l]!.p);
       const W = eff.W;

@@ -1,20 +1,22 @@
 /**
- * One WebGPU program per quantity of an ODE-net layer, printed from the layer kind's and the
- * activation's one definition (layer-defs.ts, activation-defs.ts) through `WGSL_ARITH`:
- *   value:    a = (h·W)⊙S(t) + Sh(t) (+ c·W_c),  then h' = σ(a) or σ′(a),
- *   tangents: ȧ = (u·W)⊙S(t),                     then u' = ȧ ⊙ σ′ (σ′ repeated over the K blocks),
- * each a tiled product in workgroup memory with the time gate, the shift, the context and the
- * activation in its epilogue — one dispatch per quantity. Where the layer ran as tfjs kernels (an
- * effective-weights product W⊙S, the gate's vectors, the product, the bias, each activation
- * quantity, the tangent product and its scaling), a hidden layer took about eight dispatches;
- * here it takes four (five where σ″ reads a). tfjs-backend-webgpu's programs have one output,
- * so a quantity that two outputs share (a, ȧ) is recomputed in each: the products are narrow
- * ([B, ≤ 64]·[≤ 64, 64]) and a dispatch costs more than the repeated multiply-adds.
+ * The WebGPU programs of one ODE-net layer, printed from the layer kind's and the activation's one
+ * definition (layer-defs.ts, activation-defs.ts) through `WGSL_ARITH`. Each is a tiled product in
+ * workgroup memory with the rest of the layer in its epilogue, and writes everything it makes into
+ * one packed output (tfjs-backend-webgpu's programs bind one output buffer; the next program reads
+ * the parts at their row offsets, so nothing is sliced or copied):
+ *   forward  (one per layer):  a = (h·W)⊙S(t) + Sh(t) (+ c·W_c), h' = σ(a), σ′, then per tangent
+ *            block ȧ = (u·W)⊙S(t) and u' = ȧ ⊙ σ′  →  [h' | σ′ | (a) | ȧ | u']  (last layer: [a | ȧ]);
+ *   back     (one per layer):  h̄ = ā·(W⊙S)ᵀ, ū = ǡ·(W⊙S)ᵀ and, through the activation below,
+ *            ā' = h̄σ′ + σ̄′σ″ with σ̄′ = Σₖ ūₖ ⊙ ȧₖ, ǡ' = ū ⊙ σ′  →  [ā' | ǡ'];
+ *   grad     (one per layer):  [W̄; b̄] = [h 1; u 0]ᵀ·[ā; ǡ] as partial sums over row chunks, so a
+ *            large batch spreads over many workgroups; two flat sums finish W̄ and b̄.
+ * The one thread of a tile that makes σ′ also makes every tangent of its row: no quantity two
+ * outputs share is recomputed or re-read.
  */
-import type { tf } from '../backend/engine.js';
+import { tf } from '../backend/engine.js';
 import { MAX_WORKGROUPS_PER_DIMENSION } from '../backend/kernels.js';
 import type { KernelRunner } from '../backend/kernels.js';
-import { ElementwiseProgram } from '../backend/webgpu-elementwise.js';
+import { FlatProgram } from '../backend/webgpu-elementwise.js';
 import type { ActivationName } from './activations.js';
 import { ACTIVATION_DEFS, activationBack, WGSL_ARITH } from './activation-defs.js';
 import { LAYER_DEFS } from './layer-defs.js';
@@ -24,228 +26,309 @@ type T = tf.TensorInfo;
 
 /** The tile edge of the products (a TILE × TILE workgroup per output tile). */
 const TILE = 16;
-
-/** What one program computes: the value path's a, h' or σ′, or the tangent path's ȧ or u'. */
-export type LayerQuantity = 'a' | 'h' | 'd1' | 'ad' | 'u';
-
-/** The structure a layer program is compiled for (its shader key). */
-export interface LayerProgramSpec {
-  kind: LayerKind;
-  activation: ActivationName;
-  out: LayerQuantity;
-  /** Rows of the product's weights (W's rows less the time row of `timeRow` kinds); n: its columns. */
-  nIn: number;
-  n: number;
-  /** Columns of the context c (value quantities; 0: none). */
-  context: number;
-  /** Tangent quantities: the left factor is the unit vectors e_k, row k·B + b (exact trace, first layer). */
-  unit: boolean;
-  /** Sizes of the kind's time variables (n, or 1 for one per layer), in its `extras` order. */
-  extraSizes: readonly number[];
-  /**
-   * b and the time variables packed in one buffer (b first, then the extras in order): a stage
-   * may bind only 8 storage buffers (WebGPU's default limit), output included.
-   */
-  packed: boolean;
-}
-
+/** Rows of the batch one workgroup of the weight-gradient program sums (then a flat sum over chunks). */
+const CHUNK = 256;
 /** Storage buffers a program may bind besides its output (WebGPU's default per-stage limit, 8). */
 const MAX_INPUTS = 7;
 
-/** The WebGPU program of one layer quantity (tfjs-backend-webgpu's `WebGPUProgram` shape). */
-export class LayerProgram {
-  readonly variableNames: string[];
-  readonly outputShape: number[];
-  readonly shaderKey: string;
-  readonly dispatchLayout = { x: [1], y: [0] };
-  readonly dispatch: [number, number, number];
-  readonly workgroupSize: [number, number, number] = [TILE, TILE, 1];
-  readonly uniforms = 't : f32, blockRows : i32,';
+/** Whether a batch of B rows fits the layer programs' dispatches (else the caller's kernel path). */
+export function layerProgramsFit(r: KernelRunner, B: number): boolean {
+  return r.runsPrograms() && Math.ceil(B / TILE) <= MAX_WORKGROUPS_PER_DIMENSION;
+}
 
+/** Row offsets (in units of B rows) of the parts of a forward pack: value parts, then K blocks of ȧ (and u'). */
+export function packRows(K: number, needsA: boolean, last: boolean): { a: number; d1: number; ad: number; u: number; rows: number } {
+  const value = last ? 1 : needsA ? 3 : 2;
+  return { a: last ? 0 : needsA ? 2 : -1, d1: last ? -1 : 1, ad: value, u: last ? -1 : value + K, rows: value + (last ? 1 : 2) * K };
+}
+
+/**
+ * Where a layer's input lies in a buffer: h[b, k] at hOff + b·hsb + k·hsk, tangent block j's u[b, k]
+ * at uOff + (j·B + b)·usb + k·usk (the state Y's rows are transposed: z and the probe are read in place).
+ */
+export interface InputAt {
+  hOff: number;
+  hsb: number;
+  hsk: number;
+  uOff: number;
+  usb: number;
+  usk: number;
+}
+
+/** The input of layer 0: z (rows 0 … D−1 of Y [width, B]) and the probe (from `probeRow`). */
+export const stateInput = (B: number, probeRow: number): InputAt => ({ hOff: 0, hsb: 1, hsk: B, uOff: probeRow * B, usb: 1, usk: B });
+
+/** The input of a later layer: the previous layer's forward pack, `width` columns wide. */
+export const packInput = (B: number, width: number, K: number, needsA: boolean): InputAt => ({ hOff: 0, hsb: width, hsk: 1, uOff: packRows(K, needsA, false).u * B * width, usb: width, usk: 1 });
+
+const INPUT_UNIFORMS = 'hOff : i32, hsb : i32, hsk : i32, uOff : i32, usb : i32, usk : i32,';
+const inputUniforms = (x: InputAt) => [x.hOff, x.hsb, x.hsk, x.uOff, x.usb, x.usk].map((v) => ({ type: 'int32', data: [v] }));
+const hAt = (b: string, k: string) => `Lhs[uniforms.hOff + ${b} * uniforms.hsb + ${k} * uniforms.hsk]`;
+const uAt = (j: string, b: string, k: string) => `Lhs[uniforms.uOff + (${j} * uniforms.B + ${b}) * uniforms.usb + ${k} * uniforms.usk]`;
+
+/**
+ * acc += Σ_k L[row, k]·R[k, col] over k in [from, from + size) in TILE-wide steps, `lhs`/`rhs` reading
+ * element (row, ka) / (kw, col). The trip count is a constant or a uniform (barriers stay in uniform
+ * control flow); a long one is a uniform, which the shader compiler does not unroll (lavapipe's
+ * LLVM took minutes over 64 unrolled steps).
+ */
+function tiled(size: number | string, lhs: string, rhs: string, rowOk: string, colOk: string, from = '0', end = `${size}`): string {
+  return `for (var k0 = 0; k0 < ${size}; k0 = k0 + ${TILE}) {
+          let ka = ${from} + k0 + tc;
+          var l = 0.0;
+          if (${rowOk} && ka < ${end}) { l = ${lhs}; }
+          tileL[tr][tc] = l;
+          let kw = ${from} + k0 + tr;
+          var w = 0.0;
+          if (kw < ${end} && ${colOk}) { w = ${rhs}; }
+          tileW[tr][tc] = w;
+          workgroupBarrier();
+          for (var k = 0; k < ${TILE}; k = k + 1) { acc = acc + tileL[tr][k] * tileW[k][tc]; }
+          workgroupBarrier();
+        }`;
+}
+
+/** What a layer's programs are compiled for (with the program's role, their shader key). */
+export interface LayerSpec {
+  kind: LayerKind;
+  activation: ActivationName;
+  /** Rows of the product's weights (W's rows less the time row of `timeRow` kinds); n: its columns. */
+  nIn: number;
+  n: number;
+  /** Tangent blocks per row (1: Hutchinson, D: the exact trace's unit vectors). */
+  K: number;
+  /** Sizes of the kind's time variables (n, or 1 for one per layer), in its `extras` order. */
+  extraSizes: readonly number[];
+}
+
+/** WGSL reading the kind's time variables at unit `j` (from Q0 … or from the packed Pv after b) and `fn scaleOf`. */
+function timeVars(s: LayerSpec, packed: boolean): { reads: (j: string) => string; scaleFn: string; q: Record<string, string> } {
+  const def = LAYER_DEFS[s.kind];
+  const q: Record<string, string> = Object.fromEntries(def.extras.map((name) => [name, `q_${name}`]));
+  if (def.timeRow) q.wt = 'q_wt';
+  const reads = (j: string) => {
+    let offset = s.n;
+    const lines = def.extras.map((name, i) => {
+      const at = s.extraSizes[i] === 1 ? '0' : j;
+      const line = `let q_${name} = ${packed ? `Pv[${offset} + ${at}]` : `Q${i}[${at}]`};`;
+      offset += s.extraSizes[i]!;
+      return line;
+    });
+    if (def.timeRow) lines.push(`let q_wt = Wm[${s.nIn * s.n} + ${j}];`);
+    return lines.join('\n        ');
+  };
+  const scaleFn = def.scale ? `fn scaleOf(j : i32) -> f32 {\n        let t = uniforms.t;\n        ${reads('j')}\n        return ${def.scale(WGSL_ARITH, 't', q)};\n      }` : '';
+  return { reads, scaleFn, q };
+}
+
+/** The WebGPU program shape tfjs-backend-webgpu's `runWebGPUProgram` compiles: a tiled 2-D (3-D) grid. */
+abstract class TiledProgram {
+  readonly dispatchLayout = { x: [1], y: [0] };
+  readonly workgroupSize: [number, number, number] = [TILE, TILE, 1];
+  readonly shaderKey: string;
+  readonly outputShape: number[];
   constructor(
-    private readonly spec: LayerProgramSpec,
-    rows: number,
+    readonly variableNames: string[],
+    outputShape: number[],
+    readonly dispatch: [number, number, number],
+    readonly uniforms: string,
+    key: string,
   ) {
-    const def = LAYER_DEFS[spec.kind];
-    const tangent = spec.out === 'ad' || spec.out === 'u';
-    this.variableNames = [
-      ...(spec.unit ? [] : ['Lhs']),
-      'Wm',
-      ...(tangent ? [] : spec.packed ? ['Pv'] : ['Bv']),
-      ...(!tangent && spec.packed ? [] : def.extras.map((_, i) => `Q${i}`)),
-      ...(!tangent && spec.context > 0 ? ['Cm', 'Wc'] : []),
-      ...(spec.out === 'u' ? ['Dv'] : []),
-    ];
-    this.outputShape = [rows, spec.n];
-    this.dispatch = [Math.ceil(spec.n / TILE), Math.ceil(rows / TILE), 1];
-    this.shaderKey = `biflow_layer_${JSON.stringify(spec)}`;
+    this.outputShape = outputShape;
+    this.shaderKey = `biflow_${key}`;
   }
 
-  getUserCode(): string {
-    const { kind, activation, out, nIn, n, context: C, unit, extraSizes, packed } = this.spec;
-    const tangent = out === 'ad' || out === 'u';
-    const def = LAYER_DEFS[kind];
-    const act = ACTIVATION_DEFS[activation];
-    const q: Record<string, string> = Object.fromEntries(def.extras.map((name) => [name, `q_${name}`]));
-    if (def.timeRow) q.wt = 'q_wt';
-    const pack = packed && !tangent;
-    let offset = n;
-    const reads = def.extras.map((name, i) => {
-      const at = extraSizes[i] === 1 ? '0' : 'col';
-      const read = pack ? `Pv[${offset} + ${at}]` : `Q${i}[${at}]`;
-      offset += extraSizes[i]!;
-      return `let q_${name} = ${read};`;
-    });
-    if (def.timeRow) reads.push(`let q_wt = Wm[${nIn * n} + col];`);
-    const scale = def.scale ? def.scale(WGSL_ARITH, 't', q) : null;
-    const S = scale ? 'S' : null;
-    let epilogue: string;
-    if (tangent) {
-      epilogue = `let ad = ${S ? 'acc * S' : 'acc'};\n` + (out === 'u' ? `value = ad * Dv[(row % uniforms.blockRows) * ${n} + col];` : 'value = ad;');
-    } else {
-      const ctx = C > 0 ? `for (var j = 0; j < ${C}; j++) { a = a + Cm[row * ${C} + j] * Wc[j * ${n} + col]; }` : '';
-      const h = act.h(WGSL_ARITH, 'a');
-      const result = out === 'a' ? 'a' : out === 'h' ? h : act.d1(WGSL_ARITH, 'a', 'hv');
-      epilogue = `let bv = ${pack ? 'Pv' : 'Bv'}[col];\nvar a = ${S ? 'acc * S' : 'acc'} + ${def.shift(WGSL_ARITH, 't', 'bv', S, q)};\n${ctx}\nlet hv = ${h};\nvalue = ${result};`;
-    }
-    // Out-of-range tiles load zeros; reads stay inside the buffers (no reliance on robust access).
-    const loadLhs = unit ? `select(0.0, 1.0, ka == row / uniforms.blockRows)` : `Lhs[row * ${nIn} + ka]`;
+  protected shader(prelude: string, body: string): string {
     return `
       var<workgroup> tileL : array<array<f32, ${TILE}>, ${TILE}>;
       var<workgroup> tileW : array<array<f32, ${TILE}>, ${TILE}>;
+      ${prelude}
       fn main() {
         let row = i32(globalId.y);
         let col = i32(globalId.x);
         let tr = i32(localId.y);
         let tc = i32(localId.x);
-        let rows = uniforms.outShape[0];
         let t = uniforms.t;
-        var acc = 0.0;
-        for (var k0 = 0; k0 < ${nIn}; k0 = k0 + ${TILE}) {
-          let ka = k0 + tc;
-          var l = 0.0;
-          if (row < rows && ka < ${nIn}) { l = ${loadLhs}; }
-          tileL[tr][tc] = l;
-          let kw = k0 + tr;
-          var w = 0.0;
-          if (kw < ${nIn} && col < ${n}) { w = Wm[kw * ${n} + col]; }
-          tileW[tr][tc] = w;
-          workgroupBarrier();
-          for (var k = 0; k < ${TILE}; k = k + 1) { acc = acc + tileL[tr][k] * tileW[k][tc]; }
-          workgroupBarrier();
-        }
-        if (row < rows && col < ${n}) {
-          ${reads.join('\n          ')}
-          ${scale ? `let S = ${scale};` : ''}
-          var value = 0.0;
-          ${epilogue}
-          setOutputAtIndex(row * ${n} + col, value);
-        }
+        ${body}
       }
     `;
   }
 }
 
-/** One layer's inputs on the GPU: its variables [W, b, ...extras], W_c and c where conditioned. */
-export interface GpuLayerInputs {
-  kind: LayerKind;
-  activation: ActivationName;
-  t: number;
+/** The forward program of a layer: its value, σ′ and every tangent block, into one pack. */
+export class LayerForwardProgram extends TiledProgram {
+  constructor(
+    private readonly s: LayerSpec & { last: boolean; needsA: boolean; unit: boolean; context: number; packed: boolean; contextInLhs: boolean },
+    B: number,
+  ) {
+    const def = LAYER_DEFS[s.kind];
+    const names = ['Lhs', 'Wm', ...(s.packed ? ['Pv'] : ['Bv', ...def.extras.map((_, i) => `Q${i}`)]), ...(s.context > 0 ? [...(s.contextInLhs ? [] : ['Cm']), 'Wc'] : [])];
+    const rows = packRows(s.K, s.needsA, s.last).rows * B;
+    super(names, [rows, s.n], [Math.ceil(s.n / TILE), Math.ceil(B / TILE), 1], `t : f32, B : i32, cOff : i32, ${INPUT_UNIFORMS}`, `layer_fwd_${JSON.stringify(s)}`);
+  }
+
+  getUserCode(): string {
+    const { s } = this;
+    const { n, nIn, K, context: C } = s;
+    const def = LAYER_DEFS[s.kind];
+    const act = ACTIVATION_DEFS[s.activation];
+    const { reads, scaleFn, q } = timeVars(s, s.packed);
+    const at = packRows(K, s.needsA, s.last);
+    const put = (part: number, v: string, block = '0') => `setOutputAtIndex(((${part} + ${block}) * uniforms.B + row) * ${n} + col, ${v});`;
+    const cm = s.contextInLhs ? 'Lhs' : 'Cm';
+    const ctx = C > 0 ? `for (var j = 0; j < ${C}; j = j + 1) { a = a + ${cm}[uniforms.cOff + j * uniforms.B + row] * Wc[j * ${n} + col]; }` : '';
+    const value = s.last
+      ? put(at.a, 'a')
+      : [put(0, 'hv'), `d1 = ${act.d1(WGSL_ARITH, 'a', 'hv')};`, put(at.d1, 'd1'), s.needsA ? put(at.a, 'a') : ''].join('\n          ');
+    const tangent = s.unit ? `let ad = Wm[kb * ${n} + col] * S;` : `let ad = acc * S;`;
+    return this.shader(scaleFn, `
+        let inside = row < uniforms.B && col < ${n};
+        var acc = 0.0;
+        ${tiled(nIn, hAt('row', 'ka'), `Wm[kw * ${n} + col]`, 'row < uniforms.B', `col < ${n}`)}
+        var S = 1.0;
+        var d1 = 0.0;
+        if (inside) {
+          ${reads('col')}
+          ${def.scale ? 'S = scaleOf(col);' : ''}
+          let bv = ${s.packed ? 'Pv' : 'Bv'}[col];
+          var a = acc * S + ${def.shift(WGSL_ARITH, 't', 'bv', def.scale ? 'S' : null, q)};
+          ${ctx}
+          let hv = ${act.h(WGSL_ARITH, 'a')};
+          ${value}
+        }
+        for (var kb = 0; kb < ${K}; kb = kb + 1) {
+          acc = 0.0;
+          ${s.unit ? '' : tiled(nIn, uAt('kb', 'row', 'ka'), `Wm[kw * ${n} + col]`, 'row < uniforms.B', `col < ${n}`)}
+          if (inside) {
+            ${tangent}
+            ${put(at.ad, 'ad', 'kb')}
+            ${s.last ? '' : put(at.u, 'ad * d1', 'kb')}
+          }
+        }`);
+  }
+}
+
+/**
+ * The backward program of a layer: the cotangents of its input h and tangents u from those of a and
+ * ȧ (the pack G = [ā | ǡ]), then — where a layer is below (`below`) — through that layer's
+ * activation and tangent scaling (its forward pack P), giving the next G; layer 0 gives [h̄ | ū].
+ */
+export class LayerBackProgram extends TiledProgram {
+  constructor(
+    private readonly s: LayerSpec & { below: boolean; needsA: boolean; blocksOut: number },
+    B: number,
+  ) {
+    const def = LAYER_DEFS[s.kind];
+    super(['G', 'Wm', ...(def.scale ? def.extras.map((_, i) => `Q${i}`) : []), ...(s.below ? ['P'] : [])], [(1 + s.blocksOut) * B, s.nIn], [Math.ceil(s.nIn / TILE), Math.ceil(B / TILE), 1], 't : f32, B : i32,', `layer_back_${JSON.stringify(s)}`);
+  }
+
+  getUserCode(): string {
+    const { s } = this;
+    const { n, nIn, K } = s;
+    const def = LAYER_DEFS[s.kind];
+    const act = ACTIVATION_DEFS[s.activation];
+    const { scaleFn } = timeVars(s, false);
+    // The scale of every unit once per workgroup (in workgroup memory): evaluated at each tile load
+    // instead, it tripled the backward pass's time on lavapipe.
+    const rhs = `Wm[col * ${n} + kw]${def.scale ? ' * scaleW[kw]' : ''}`;
+    const prelude = def.scale ? `${scaleFn}
+      var<workgroup> scaleW : array<f32, ${n}>;` : '';
+    const fill = def.scale ? `for (var j = i32(localIndex); j < ${n}; j = j + ${TILE * TILE}) { scaleW[j] = scaleOf(j); }
+        workgroupBarrier();` : '';
+    const below = packRows(K, s.needsA, false);
+    const P = (part: number | string, block = '0') => `P[((${part} + ${block}) * uniforms.B + row) * ${nIn} + col]`;
+    const put = (block: string, v: string) => `setOutputAtIndex((${block} * uniforms.B + row) * ${nIn} + col, ${v});`;
+    const aBar = s.below ? activationBack(act, WGSL_ARITH, 'hb', 'db', s.needsA ? P(below.a) : '0.0', P(0), P(below.d1)) : 'hb';
+    return this.shader(prelude, `
+        ${fill}
+        let inside = row < uniforms.B && col < ${nIn};
+        var acc = 0.0;
+        ${tiled(n, `G[row * ${n} + ka]`, rhs, 'row < uniforms.B', `col < ${nIn}`)}
+        let hb = acc;
+        var db = 0.0;
+        for (var kb = 0; kb < ${s.blocksOut}; kb = kb + 1) {
+          acc = 0.0;
+          ${tiled(n, `G[((1 + kb) * uniforms.B + row) * ${n} + ka]`, rhs, 'row < uniforms.B', `col < ${nIn}`)}
+          if (inside) {
+            ${s.below ? `db = db + acc * ${P(below.ad, 'kb')};` : ''}
+            ${put('(1 + kb)', s.below ? `acc * ${P(below.d1)}` : 'acc')}
+          }
+        }
+        if (inside) { ${put('0', aBar)} }`);
+  }
+}
+
+/** Partial sums of [W̄; b̄] = [h 1; u 0]ᵀ·[ā; ǡ] over CHUNK rows of the batch per workgroup layer (z). */
+export class LayerGradProgram extends TiledProgram {
+  constructor(
+    private readonly s: { nIn: number; n: number; K: number; unit: boolean },
+    chunks: number,
+  ) {
+    super(['Lhs', 'G'], [chunks * (s.nIn + 1), s.n], [Math.ceil(s.n / TILE), Math.ceil((s.nIn + 1) / TILE), chunks], `t : f32, B : i32, chunk : i32, ${INPUT_UNIFORMS}`, `layer_grad_${JSON.stringify(s)}`);
+  }
+
+  getUserCode(): string {
+    const { nIn, n, K, unit } = this.s;
+    const from = 'i32(globalId.z) * uniforms.chunk';
+    const end = `min(uniforms.B, ${from} + uniforms.chunk)`;
+    const ok = [`row <= ${nIn}`, `col < ${n}`] as const;
+    const h = `select(${hAt('ka', 'min(row, ' + (nIn - 1) + ')')}, 1.0, row == ${nIn})`;
+    const u = unit ? 'select(0.0, 1.0, row == kb)' : `select(${uAt('kb', 'ka', 'min(row, ' + (nIn - 1) + ')')}, 0.0, row == ${nIn})`;
+    return this.shader('', `
+        var acc = 0.0;
+        ${tiled('uniforms.chunk', h, `G[kw * ${n} + col]`, ...ok, from, end)}
+        for (var kb = 0; kb < ${K}; kb = kb + 1) {
+          ${tiled('uniforms.chunk', u, `G[((1 + kb) * uniforms.B + kw) * ${n} + col]`, ...ok, from, end)}
+        }
+        if (row <= ${nIn} && col < ${n}) { setOutputAtIndex((i32(globalId.z) * ${nIn + 1} + row) * ${n} + col, acc); }`);
+  }
+}
+
+/** One layer's variables [W, b, ...extras] and W_c where conditioned. */
+export interface GpuLayerVars {
   p: readonly T[];
   Wc: T | null;
-  c: T | null;
-  /** The layer's input h [B, nIn]. */
-  h: T;
-  /** The tangents u [K·B, nIn], or null for the unit vectors (K = nIn). */
-  u: T | null;
-  /** B: rows per tangent block. */
-  B: number;
 }
 
-/** What a layer's programs made: a (where asked), h', σ′ (hidden layers), ȧ and u' (hidden layers). */
-export interface GpuLayer {
-  a: T | null;
-  h: T | null;
-  d1: T | null;
-  ad: T;
-  u: T | null;
+/** A layer's spec from its variables. */
+export function layerSpec(kind: LayerKind, activation: ActivationName, K: number, p: readonly T[]): LayerSpec {
+  const def = LAYER_DEFS[kind];
+  const [rows, n] = p[0]!.shape as [number, number];
+  return { kind, activation, nIn: def.timeRow ? rows - 1 : rows, n, K, extraSizes: p.slice(2).map((e) => tf.util.sizeFromShape(e.shape)) };
 }
 
-/**
- * A layer's quantities as fused programs, or null on backends that run no WGSL. `last`: the
- * output layer (a and ȧ only); `needsA`: a hidden layer's a is wanted too (σ″ reads it).
- */
-export function gpuLayer(r: KernelRunner, x: GpuLayerInputs, last: boolean, needsA: boolean): GpuLayer | null {
-  if (!r.runsPrograms()) return null;
-  const def = LAYER_DEFS[x.kind];
-  const [W, b, ...extras] = x.p as [T, T, ...T[]];
-  const [rows, n] = W.shape as [number, number];
-  const nIn = def.timeRow ? rows - 1 : rows;
-  // More rows (tangent rows count K·B) than one dispatch covers: the caller's kernel path instead.
-  const tangentRows = x.u ? x.u.shape[0]! : nIn * x.B;
-  if (Math.ceil(Math.max(x.B, tangentRows) / TILE) > MAX_WORKGROUPS_PER_DIMENSION) return null;
-  const extraSizes = extras.map((e) => e.shape.reduce((s, d) => s * d, 1));
-  const C = x.Wc ? x.Wc.shape[0]! : 0;
-  const packed = 3 + extras.length + (C > 0 ? 2 : 0) > MAX_INPUTS;
-  // One kernel per layer where the value programs would bind too many buffers (a conditioned gated layer).
-  const pv = packed ? r.concat([b, ...extras].map((v) => r.reshape(v, [1, v.shape.reduce((s, d) => s * d, 1)])), 1) : null;
-  const uniforms = [{ type: 'float32', data: [x.t] }, { type: 'int32', data: [x.B] }];
-  const run = (out: LayerQuantity, d1: T | null = null): T => {
-    const tangent = out === 'ad' || out === 'u';
-    const unit = tangent && !x.u;
-    const spec: LayerProgramSpec = { kind: x.kind, activation: x.activation, out, nIn, n, context: tangent ? 0 : C, unit, extraSizes, packed };
-    const lhs = tangent ? x.u : x.h;
-    const vectors = tangent ? extras : pv ? [pv] : [b, ...extras];
-    const inputs = [...(lhs ? [lhs] : []), W, ...vectors, ...(!tangent && C > 0 ? [x.c!, x.Wc!] : []), ...(d1 ? [d1] : [])];
-    const outRows = tangent ? (lhs ? lhs.shape[0]! : nIn * x.B) : x.B;
-    return r.program(new LayerProgram(spec, outRows), inputs, uniforms)!;
+/** Runs a layer's forward program: the pack [h' | σ′ | (a) | ȧ | u'] (last: [a | ȧ]). `Y` and `cOff`: the context's rows. */
+export function runLayerForward(r: KernelRunner, s: LayerSpec, v: GpuLayerVars, t: number, B: number, lhs: T, at: InputAt, opts: { last: boolean; needsA: boolean; unit: boolean; Y: T; cOff: number }): T {
+  const [W, b, ...extras] = v.p as [T, T, ...T[]];
+  const C = v.Wc ? v.Wc.shape[0]! : 0;
+  const contextInLhs = lhs === opts.Y;
+  const packed = 3 + extras.length + (C > 0 ? (contextInLhs ? 1 : 2) : 0) > MAX_INPUTS;
+  // b and the time variables in one buffer where a stage would bind too many (a conditioned gated layer).
+  const vectors = packed ? [r.concat([b, ...extras].map((x) => r.reshape(x, [1, tf.util.sizeFromShape(x.shape)])), 1)] : [b, ...extras];
+  const program = new LayerForwardProgram({ ...s, last: opts.last, needsA: opts.needsA, unit: opts.unit, context: C, packed, contextInLhs }, B);
+  const inputs = [lhs, W, ...vectors, ...(C > 0 ? [...(contextInLhs ? [] : [opts.Y]), v.Wc!] : [])];
+  return r.program(program, inputs, [{ type: 'float32', data: [t] }, { type: 'int32', data: [B] }, { type: 'int32', data: [opts.cOff] }, ...inputUniforms(at)])!;
+}
+
+/** Runs a layer's backward program on G = [ā | ǡ]; `P`: the forward pack of the layer below, or null at layer 0. */
+export function runLayerBack(r: KernelRunner, s: LayerSpec, v: GpuLayerVars, t: number, B: number, G: T, P: T | null, needsA: boolean, blocksOut: number): T {
+  const def = LAYER_DEFS[s.kind];
+  const extras = def.scale ? v.p.slice(2) : [];
+  const program = new LayerBackProgram({ ...s, below: P !== null, needsA, blocksOut }, B);
+  return r.program(program, [G, v.p[0]!, ...extras, ...(P ? [P] : [])], [{ type: 'float32', data: [t] }, { type: 'int32', data: [B] }])!;
+}
+
+/** The layer's effective-weight gradients W̄ [nIn, n] and b̄ [n] from its input (at `at` in `lhs`) and G = [ā | ǡ]. */
+export function runLayerGrad(r: KernelRunner, s: LayerSpec, B: number, lhs: T, at: InputAt, G: T, unit: boolean): { dW: T; db: T } {
+  const { nIn, n } = s;
+  // Chunks of CHUNK rows, or one of the batch rounded up to a tile (the trip count is the chunk's).
+  const chunk = Math.min(CHUNK, Math.ceil(B / TILE) * TILE);
+  const chunks = Math.ceil(B / chunk);
+  const partial = r.program(new LayerGradProgram({ nIn, n, K: s.K, unit }, chunks), [lhs, G], [{ type: 'float32', data: [0] }, { type: 'int32', data: [B] }, { type: 'int32', data: [chunk] }, ...inputUniforms(at)])!;
+  const stride = (nIn + 1) * n;
+  const sum = (off: number, size: number, shape: number[]) => {
+    const body = `var s = 0.0;\n          for (var c = 0; c < ${chunks}; c = c + 1) { s = s + X0[c * ${stride} + ${off} + index]; }\n          setOutputAtIndex(index, s);`;
+    return r.program(new FlatProgram(['X0'], shape, size, body), [partial], [{ type: 'int32', data: [size] }])!;
   };
-  if (last) return { a: run('a'), h: null, d1: null, ad: run('ad'), u: null };
-  const d1 = run('d1');
-  return { a: needsA ? run('a') : null, h: run('h'), d1, ad: run('ad'), u: run('u', d1) };
-}
-
-/**
- * The reverse through a hidden layer's activation and its tangents in one program:
- *   ā = h̄·σ′ + σ̄′·σ″  with  σ̄′ = Σₖ ǔₖ ⊙ ȧₖ  (the K tangent blocks summed in the program),
- * printed from the activation's definition (what were a product, a block sum and the reverse).
- * Inputs X0 … X5: h̄ [B, n], ǔ and ȧ [K·B, n], h, σ′ [B, n], and a where σ″ reads it. A flat
- * elementwise dispatch whose body reads across the K blocks.
- */
-export class ActivationBackProgram extends ElementwiseProgram {
-  constructor(
-    private readonly activation: ActivationName,
-    private readonly blocks: number,
-    shape: [number, number],
-  ) {
-    // The expression slot names the program (its shader key); the body is getUserCode's.
-    super(shape, `activation_back_${activation}_${blocks}`, ACTIVATION_DEFS[activation].needsInput ? 6 : 5);
-  }
-
-  override getUserCode(): string {
-    const def = ACTIVATION_DEFS[this.activation];
-    const aBar = activationBack(def, WGSL_ARITH, 'hb', 'db', def.needsInput ? 'av' : '0.0', 'hv', 'dv');
-    return `
-      fn main(index : i32) {
-        if (index < uniforms.size) {
-          var db = 0.0;
-          for (var k = 0; k < ${this.blocks}; k = k + 1) { db = db + X1[k * uniforms.size + index] * X2[k * uniforms.size + index]; }
-          // Every input read (a binding the shader never reads leaves the pipeline's layout and fails to bind).
-          let hb = X0[index];
-          let hv = X3[index];
-          let dv = X4[index];
-          ${def.needsInput ? 'let av = X5[index];' : ''}
-          setOutputAtIndex(index, ${aBar});
-        }
-      }
-    `;
-  }
-}
-
-/** ā from h̄, the tangents' cotangent ǔ and the saved ȧ, h, σ′ (and a) as one program, or null on backends that run no WGSL. */
-export function gpuActivationBack(r: KernelRunner, activation: ActivationName, hBar: T, uBar: T, ad: T, h: T, d1: T, a: T | null): T | null {
-  if (!r.runsPrograms()) return null;
-  const shape = h.shape as [number, number];
-  const blocks = uBar.shape[0]! / shape[0];
-  return r.program(new ActivationBackProgram(activation, blocks, shape), [hBar, uBar, ad, h, d1, ...(a ? [a] : [])]);
+  return { dW: sum(0, nIn * n, [nIn, n]), db: sum(nIn * n, n, [n]) };
 }
