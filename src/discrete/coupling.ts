@@ -57,7 +57,9 @@ export abstract class Coupling implements Bijector {
     this.contextDim = contextDim;
     this.split = new Split(dim, parity);
     try {
-      this.net = new MLP(this.split.a.length + contextDim, hidden, this.split.b.length * perComponent, { activation, seed });
+      // PyTorch's initialisation (random biases): with zero biases a conditioner of the few inputs
+      // x_A (one in 2-D) starts with every ReLU kink at 0 and trained 0.05–0.07 nats worse on moons.
+      this.net = new MLP(this.split.a.length + contextDim, hidden, this.split.b.length * perComponent, { activation, seed, init: 'fan-in' });
     } catch (e) {
       this.split.dispose(); // a conditioner that cannot be built (bad options, too large) leaves nothing behind
       throw e;

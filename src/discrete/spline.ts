@@ -11,7 +11,8 @@ import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { BijectorResult, InverseResult, PassOptions } from '../flows/bijector.js';
 import { Coupling } from './coupling.js';
-import { MIN_BIN, MIN_DERIVATIVE } from './spline-host.js';
+import { exp } from '../nn/activations.js';
+import { LOG_SLOPE_BOUND, MIN_BIN } from './spline-host.js';
 import type { MaskParity } from './masks.js';
 
 /** Options of {@link SplineCoupling}: coupling options plus the number of bins and the bound B. */
@@ -49,8 +50,9 @@ function knots(raw: T, K: number, B: number): Knots {
     const cum = tf.cumsum(tf.mul(2 * B, sizes), 2, true); // exclusive: left edge of each bin from 0
     return tf.sub(cum, B);
   };
-  // Interior derivatives by softplus; 1 at both ends (the linear tails have slope 1).
-  const inner = tf.add(MIN_DERIVATIVE, tf.softplus(rd!));
+  // Interior derivatives exp(u / (1 + |u|/A)), spline-host.ts's knotSlope (nn's exp: its gradient
+  // recomputed from the input, right to second order); 1 at both ends (the tails have slope 1).
+  const inner = exp(tf.div(rd!, tf.add(1, tf.div(tf.abs(rd!), LOG_SLOPE_BOUND))));
   const one = tf.onesLike(tf.slice(widths, [0, 0, 0], [-1, -1, 1]));
   const d = tf.concat([one, inner, one], 2);
   return {
