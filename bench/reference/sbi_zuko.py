@@ -12,7 +12,9 @@ z-scoring is added back, so log q is a density of theta in its own units), Adam 
 of 256 drawn with replacement, 3000 iterations, one thread. Prints one JSON line: the mean KL(p||q)
 over the observations (E_p[log p - log q] on the reference samples), each observation's KL, the
 training seconds (wall and CPU: on a shared machine the wall time counts other processes too), and
-the versions.
+the versions. --transforms T changes the number of transforms; --coupling builds T spline couplings
+instead (zuko's NICE with the NSF's spline and masks alternating; in 2-D an NSF with passes=2 is
+still autoregressive), to separate the architecture from the spline.
 
 zuko is pure Python: fetch it (github:probabilists/zuko; tested with 1.6.0 on torch 1.13) and put
 its `zuko` package folder under bench/reference/vendor/ (ignored by git), or pass --zuko DIR (the
