@@ -3,7 +3,8 @@
  * q(θ | x) on two sbibm tasks whose posteriors are known exactly (examples/sbi-tasks.ts).
  *
  * For each task: simulate (θ, x), train a conditional NSF once on all the simulations (θ and x
- * z-scored inside the model, as sbi does), then for each of several observations x_o compare
+ * z-scored inside the model, as sbi does; masked autoregressive spline transforms, as zuko's and
+ * sbi's NSF, or with `--coupling` spline couplings with LU layers between), then for each of several observations x_o compare
  * q(θ | x_o) with the true posterior: KL(p‖q) on exact samples of p, the C2ST accuracy (0.5 is
  * perfect), and a figure of the true and learned posterior densities. Amortised: one training run
  * serves every observation.
@@ -13,7 +14,12 @@
  * bench/reference/sbi_zuko.py trains zuko's NSF on the very same data and scores it on the very
  * same samples of p.
  *
- *   npx tsx examples/sbi.ts [--quick] [--out DIR] [--seed N] [--layers L] [--tasks gaussian_mixture,two_moons]
+ *   npx tsx examples/sbi.ts [--quick] [--out DIR] [--seed N] [--layers L] [--coupling] [--tasks gaussian_mixture,two_moons]
+ *
+ * On gaussian_mixture (full budget, the same data, one thread; flow seeds 0, 1, 2) the
+ * autoregressive NSF reached mean KL 0.247, 0.149, 0.172 (mean 0.189) in 46–49 CPU s, zuko's NSF
+ * 0.127, 0.117, 0.286 (mean 0.177) in 53–54 CPU s. 8 spline couplings reached 0.213 (no LU) to
+ * 0.259, and zuko's own spline in 8 couplings 0.235: the coupling architecture made the gap.
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -44,13 +50,13 @@ function sideBySide(a: Float32Array, b: Float32Array, n: number): Float32Array {
 }
 
 /** Trains q(θ | x) on `task` and scores it on `b.observations` observations. */
-async function runTask(task: Task, b: Budget, seed: number, layers: number, outDir: string) {
+async function runTask(task: Task, b: Budget, seed: number, layers: number, autoregressive: boolean, outDir: string) {
   const sims = task.simulate(b.sims, seed);
   // Observations: x_o simulated from θ_o drawn from the prior (seeded apart from the training set).
   const obs = task.simulate(b.observations, seed + 1000).x;
   const xos = Array.from({ length: b.observations }, (_, j) => [obs[2 * j]!, obs[2 * j + 1]!]);
   const data = conditionalDataset(task.name, { data: sims.theta, rows: b.sims, dim: 2 }, { data: sims.x, rows: b.sims, dim: 2 }, { seed, testFraction: 0 });
-  const flow = createFlow({ type: 'nsf', dim: 2, contextDim: 2, layers, hidden: [64, 64], bins: 8, bound: 5, seed });
+  const flow = createFlow({ type: 'nsf', dim: 2, contextDim: 2, layers, hidden: [64, 64], bins: 8, bound: 5, seed, autoregressive });
   try {
     // sbi's z-scoring, fitted to all the simulations (training would otherwise fit it to its first batch).
     tf.tidy(() => flow.initialize(tf.tensor2d(sims.theta, [b.sims, 2]), tf.tensor2d(sims.x, [b.sims, 2])));
@@ -78,7 +84,7 @@ async function runTask(task: Task, b: Budget, seed: number, layers: number, outD
     const figure = await writePng(outDir, `sbi-${task.name}.png`, gridFigure(panels, { labels: xos.slice(0, 3).map((_, j) => `x_o #${j + 1}`), title: `${task.name}: true posterior (left) vs learned q(θ | x_o) (right)` }));
     const mean = (k: 'kl' | 'c2st') => perObservation.reduce((s, r) => s + r[k], 0) / perObservation.length;
     if (task === gaussianMixture) await writeReference(outDir, task.name, sideBySide(sims.theta, sims.x, b.sims), b.sims, obs, reference);
-    return { task: task.name, sims: b.sims, iters: b.iters, batch: b.batch, layers, trainSeconds, trainCpuSeconds, meanKL: mean('kl'), meanC2st: mean('c2st'), perObservation, figure };
+    return { task: task.name, sims: b.sims, iters: b.iters, batch: b.batch, layers, autoregressive, trainSeconds, trainCpuSeconds, meanKL: mean('kl'), meanC2st: mean('c2st'), perObservation, figure };
   } finally {
     flow.dispose();
   }
@@ -115,14 +121,15 @@ export async function main(argv = process.argv.slice(2)): Promise<Record<string,
   const outDir = option('out', 'out', argv);
   const seed = Number(option('seed', '0', argv));
   const layers = Number(option('layers', '4', argv));
+  const autoregressive = !flag('coupling', argv);
   const budget = quick ? QUICK : FULL;
-  console.log(`sbi: conditional NSF (${layers} spline couplings, [64, 64]), ${budget.sims} simulations, ${budget.iters} iterations at batch ${budget.batch}; backend ${backendInfo().name}`);
+  console.log(`sbi: conditional NSF (${layers} ${autoregressive ? 'autoregressive spline transforms' : 'spline couplings'}, [64, 64]), ${budget.sims} simulations, ${budget.iters} iterations at batch ${budget.batch}; backend ${backendInfo().name}`);
   const results: Awaited<ReturnType<typeof runTask>>[] = [];
   const names = option('tasks', 'gaussian_mixture,two_moons', argv).split(',');
   const tasks = [gaussianMixture, twoMoons].filter((t) => names.includes(t.name));
   if (tasks.length !== names.length) throw new Error(`sbi: --tasks must list gaussian_mixture and/or two_moons, got ${names.join(',')}.`);
   for (const task of tasks) {
-    const r = await runTask(task, budget, seed, layers, outDir);
+    const r = await runTask(task, budget, seed, layers, autoregressive, outDir);
     console.log(`  ${r.task}: trained in ${r.trainSeconds.toFixed(1)} s (${r.trainCpuSeconds.toFixed(1)} CPU s); mean KL(p‖q) ${r.meanKL.toFixed(3)} nats, mean C2ST ${r.meanC2st.toFixed(3)} over ${r.perObservation.length} observations`);
     results.push(r);
   }

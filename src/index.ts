@@ -34,8 +34,8 @@ export { ACTIVATIONS } from './nn/index.js';
 export type { ActivationName } from './nn/index.js';
 export { Flow, Sequential, Inverse, leafBlocks, StandardNormal, DiagNormal, AffineStandardizer, Standardize } from './flows/index.js';
 export type { Bijector, BijectorConfig, BijectorResult, InverseResult, PassOptions, Distribution, OnePassSampler, SampleVia, EvalOptions, SampleOptions, Conditioning, ContextInput, StandardizationState } from './flows/index.js';
-export { AdditiveCoupling, AffineCoupling, DiagonalScaling, ActNorm, Permutation, LULinear, SplineCoupling } from './discrete/index.js';
-export type { CouplingOptions, SplineOptions } from './discrete/index.js';
+export { AdditiveCoupling, AffineCoupling, DiagonalScaling, ActNorm, Permutation, LULinear, SplineCoupling, MaskedAutoregressive } from './discrete/index.js';
+export type { CouplingOptions, SplineOptions, AutoregressiveOptions } from './discrete/index.js';
 export { MLP } from './nn/index.js';
 export {
   createFlow, FLOW_TYPES, saveFlow, loadFlow, ModelFileError,

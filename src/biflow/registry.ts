@@ -12,7 +12,7 @@ import { StandardNormal } from '../flows/distributions.js';
 import { Flow } from '../flows/flow.js';
 import type { Bijector } from '../flows/bijector.js';
 import { AffineStandardizer, Standardize } from '../flows/standardize.js';
-import { ActNorm, AdditiveCoupling, AffineCoupling, DiagonalScaling, LULinear, SplineCoupling } from '../discrete/index.js';
+import { ActNorm, AdditiveCoupling, AffineCoupling, DiagonalScaling, LULinear, MaskedAutoregressive, SplineCoupling } from '../discrete/index.js';
 import { checkActivation } from '../nn/activations.js';
 import type { ActivationName } from '../nn/activations.js';
 import { checkHidden } from '../nn/odenet.js';
@@ -57,19 +57,33 @@ export interface FlowConfig {
    * first batch) — sbi's default. Default true when `contextDim` > 0; false turns it off.
    */
   standardize?: boolean;
+  /**
+   * nsf: what runs between consecutive spline couplings: an LU-decomposed linear layer ('lu', the
+   * default) or nothing ('none': the couplings only alternate which half they transform, as zuko's
+   * NSF alternates its order). A linear layer mixes the coordinates, so a density with an
+   * axis-aligned edge (a posterior cut by a box prior) is no longer axis-aligned for the splines.
+   */
+  mixing?: 'lu' | 'none';
+  /**
+   * nsf, realnvp: masked autoregressive transforms (MAF, zuko's NSF and MAF) instead of couplings:
+   * each of the `layers` transforms changes every coordinate, coordinate i conditioned on those
+   * before it (orders alternately ascending and descending) and on the context; no linear layers
+   * between them. Sampling takes `dim` conditioner passes per transform. Default false.
+   */
+  autoregressive?: boolean;
 }
 
 const DEFAULT_LAYERS: Record<string, number> = { nice: 4, realnvp: 6, glow: 4, nsf: 4, ffjord: 1, biflow: 1 };
 
 /** Every key of {@link FlowConfig}; any other is a typo and rejected rather than ignored. */
-const CONFIG_KEYS: Record<keyof FlowConfig, true> = { type: true, dim: true, hidden: true, layers: true, bins: true, bound: true, activation: true, seed: true, cnf: true, blocks: true, cnfHidden: true, contextDim: true, standardize: true };
+const CONFIG_KEYS: Record<keyof FlowConfig, true> = { type: true, dim: true, hidden: true, layers: true, bins: true, bound: true, activation: true, seed: true, cnf: true, blocks: true, cnfHidden: true, contextDim: true, standardize: true, mixing: true, autoregressive: true };
 
 /**
  * Every rule on a configuration, checked before anything is built (and so by `loadFlow` on a saved
  * one): the fields' own rules come from where they are used (activations, layer kinds, methods,
  * CNF options, block specs), read here once.
  */
-function checkConfig(config: FlowConfig): Required<Omit<FlowConfig, 'blocks' | 'cnfHidden' | 'contextDim' | 'standardize'>> & Pick<FlowConfig, 'blocks' | 'cnfHidden' | 'contextDim' | 'standardize'> {
+function checkConfig(config: FlowConfig): Required<Omit<FlowConfig, 'blocks' | 'cnfHidden' | 'contextDim' | 'standardize' | 'mixing' | 'autoregressive'>> & Pick<FlowConfig, 'blocks' | 'cnfHidden' | 'contextDim' | 'standardize' | 'mixing' | 'autoregressive'> {
   const fn = 'createFlow';
   if (config == null || typeof config !== 'object') throw new InvalidArgumentError(fn, 'config', config, "must be an object such as { type: 'realnvp', dim: 2 }, got {value}.");
   for (const [k, v] of Object.entries(config)) {
@@ -95,13 +109,19 @@ function checkConfig(config: FlowConfig): Required<Omit<FlowConfig, 'blocks' | '
     if (config.blocks !== undefined) checkBlocks(fn, config.blocks);
     if (config.cnfHidden !== undefined) checkHidden(fn, config.cnfHidden, 'cnfHidden');
   }
-  const { contextDim = 0, standardize } = config;
+  const { contextDim = 0, standardize, mixing, autoregressive } = config;
+  if (autoregressive !== undefined && (typeof autoregressive !== 'boolean' || (type !== 'nsf' && type !== 'realnvp'))) throw new InvalidArgumentError(fn, 'autoregressive', autoregressive, `must be true or false (an 'nsf' or 'realnvp' field), got {value} for type '${type}'. Use e.g. { type: 'nsf', autoregressive: true }, or drop it.`);
+  if (autoregressive && mixing !== undefined) throw new InvalidArgumentError(fn, 'mixing', mixing, "is a coupling field, got {value} with autoregressive: true (no linear layers run between autoregressive transforms). Drop it.");
+  if (mixing !== undefined && (type !== 'nsf' || (mixing !== 'lu' && mixing !== 'none'))) throw new InvalidArgumentError(fn, 'mixing', mixing, `must be 'lu' or 'none' (an 'nsf' field), got {value} for type '${type}'. Use e.g. { type: 'nsf', mixing: 'none' }, or drop it.`);
   if (!Number.isSafeInteger(contextDim) || contextDim < 0) throw new InvalidArgumentError(fn, 'contextDim', contextDim, 'must be an integer ≥ 0 (the width of the context; 0: unconditional), got {value}.');
   if (standardize !== undefined && typeof standardize !== 'boolean') throw new InvalidArgumentError(fn, 'standardize', standardize, 'must be true or false, got {value}.');
   return {
     type, dim, hidden, layers, bins, bound, activation, seed, cnf,
     // Only conditional flows record these, so unconditional configurations stay as they were.
     ...(contextDim > 0 ? { contextDim, standardize: standardize ?? true } : standardize !== undefined ? { standardize } : {}),
+    // Recorded only when given, so that saved configurations without it load as they were built.
+    ...(mixing !== undefined ? { mixing } : {}),
+    ...(autoregressive !== undefined ? { autoregressive } : {}),
     ...(type === 'biflow' ? { blocks: config.blocks ?? [...DEFAULT_BLOCKS], ...(config.cnfHidden ? { cnfHidden: config.cnfHidden } : {}) } : {}),
   };
 }
@@ -136,6 +156,11 @@ export function createFlow(config: FlowConfig): Flow {
   const blocks = buildAll((add) => {
     for (let i = 0; i < layers; i++) {
       const s = seed * 1000 + i;
+      if (c.autoregressive) {
+        const order = i % 2 === 0 ? 'ascending' : 'descending';
+        add(new MaskedAutoregressive({ dim, transform: c.type === 'nsf' ? 'spline' : 'affine', order, hidden, activation, bins: c.bins, bound: c.bound, seed: s, contextDim }));
+        continue;
+      }
       switch (c.type) {
         case 'nice':
           add(new AdditiveCoupling({ dim, parity: parity(i), hidden, activation, seed: s, contextDim }));
@@ -149,7 +174,7 @@ export function createFlow(config: FlowConfig): Flow {
           add(new AffineCoupling({ dim, parity: parity(i), hidden, activation, seed: s, contextDim }));
           break;
         case 'nsf':
-          if (i > 0) add(new LULinear(dim, s));
+          if (i > 0 && c.mixing !== 'none') add(new LULinear(dim, s));
           add(new SplineCoupling({ dim, parity: parity(i), hidden, bins: c.bins, bound: c.bound, seed: s, contextDim }));
           break;
         case 'ffjord':

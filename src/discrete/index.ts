@@ -6,3 +6,5 @@ export { SplineCoupling } from './spline.js';
 export type { SplineOptions } from './spline.js';
 export { Split } from './masks.js';
 export type { MaskParity } from './masks.js';
+export { MaskedAutoregressive } from './autoregressive.js';
+export type { AutoregressiveOptions } from './autoregressive.js';

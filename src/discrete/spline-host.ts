@@ -3,12 +3,31 @@
  * arithmetic in float64 for the fused spline coupling: the knots from the conditioner's 3K − 1
  * raw numbers, the bin search and the spline in one pass, and its closed-form derivatives. The
  * same map as spline.ts's taped form: widths and heights 2B·(m + (1 − mK)·softmax), interior knot
- * derivatives m + softplus, 1 at ±B (linear tails of slope 1 outside [−B, B]).
+ * derivatives {@link knotSlope} of their raw numbers, 1 at ±B (linear tails of slope 1 outside [−B, B]).
  */
 
-/** Smallest bin width/height fraction and knot derivative (spline.ts's constants). */
+/** Smallest bin width/height fraction (spline.ts's constant). */
 export const MIN_BIN = 1e-3;
-export const MIN_DERIVATIVE = 1e-3;
+/** Knot derivatives lie in (MIN_SLOPE, 1 / MIN_SLOPE). */
+export const MIN_SLOPE = 1e-3;
+/** −log MIN_SLOPE: the bound of the soft-clipped log-derivative. */
+export const LOG_SLOPE_BOUND = -Math.log(MIN_SLOPE);
+
+/**
+ * An interior knot's derivative from its raw number u: exp(u / (1 + |u|/A)), A = −log MIN_SLOPE
+ * (zuko's parameterisation). In the log domain a steep knot (slope 50 for a posterior 50 times
+ * narrower than the prior) is u ≈ 9, where m + softplus(u) needed u ≈ 50; and u = 0 is slope 1,
+ * so a zero-initialised conditioner starts the spline as the identity (softplus gave 0.69).
+ */
+export function knotSlope(u: number): number {
+  return Math.exp(u / (1 + Math.abs(u) / LOG_SLOPE_BOUND));
+}
+
+/** d knotSlope / du = knotSlope(u) / (1 + |u|/A)². */
+function knotSlopeGrad(u: number): number {
+  const q = 1 + Math.abs(u) / LOG_SLOPE_BOUND;
+  return Math.exp(u / q) / (q * q);
+}
 
 /** Per-call scratch of one component's knots. */
 export interface SplineScratch {
@@ -29,8 +48,6 @@ function softmax(o: ArrayLike<number>, at: number, K: number, p: Float64Array): 
   for (let k = 0; k < K; k++) p[k]! /= sum;
 }
 
-const softplus = (u: number) => (u > 0 ? u + Math.log1p(Math.exp(-u)) : Math.log1p(Math.exp(u)));
-const sigmoid = (u: number) => 1 / (1 + Math.exp(-u));
 
 /** The bin of v (by the x-edges) and its knots: left edges, width, height, knot derivatives. */
 export interface Bin {
@@ -63,9 +80,9 @@ export function binOf(o: ArrayLike<number>, at: number, K: number, B: number, v:
   return { b, cw, w: s.W[b]!, ch, h: s.H[b]!, d0: knotDerivative(o, at, K, b), d1: knotDerivative(o, at, K, b + 1) };
 }
 
-/** The derivative at knot k: 1 at the ends, m + softplus of its raw number inside. */
+/** The derivative at knot k: 1 at the ends, {@link knotSlope} of its raw number inside. */
 function knotDerivative(o: ArrayLike<number>, at: number, K: number, k: number): number {
-  return k === 0 || k === K ? 1 : MIN_DERIVATIVE + softplus(o[at + 2 * K + k - 1]!);
+  return k === 0 || k === K ? 1 : knotSlope(o[at + 2 * K + k - 1]!);
 }
 
 /**
@@ -94,7 +111,7 @@ export function rqForward(v: number, q: Bin): { y: number; logSlope: number } {
 
 /**
  * The cotangents of v and of the raw numbers (added into oBar at `at`) from ȳ = g and the
- * log-det's λ, through the bin's knots, the cumulative edges, the softmaxes and the softpluses.
+ * log-det's λ, through the bin's knots, the cumulative edges, the softmaxes and the knot slopes.
  */
 export function rqBackward(v: number, q: Bin, g: number, lambda: number, o: ArrayLike<number>, oBar: Float32Array, at: number, K: number, B: number, s: SplineScratch): number {
   const th = (v - q.cw) / q.w;
@@ -124,10 +141,10 @@ export function rqBackward(v: number, q: Bin, g: number, lambda: number, o: Arra
   // cw = −B + Σ_{k<b} W_k, w = W_b (heights alike: ch̄ = ȳ).
   sizesBack(s.pw, s.bar, q.b, cwBar, wBar, oBar, at, K, B);
   sizesBack(s.ph, s.bar, q.b, g, hBar, oBar, at + K, K, B);
-  // The knot derivatives d_b, d_{b+1} (interior ones: m + softplus(u), derivative σ(u)).
+  // The knot derivatives d_b, d_{b+1} (interior ones: knotSlope(u)).
   const d = at + 2 * K - 1;
   oBar.fill(0, d + 1, d + K);
-  if (q.b > 0) oBar[d + q.b] = (g * yD0 + lambda * lD0) * sigmoid(o[d + q.b]!);
-  if (q.b + 1 < K) oBar[d + q.b + 1] = (g * yD1 + lambda * lD1) * sigmoid(o[d + q.b + 1]!);
+  if (q.b > 0) oBar[d + q.b] = (g * yD0 + lambda * lD0) * knotSlopeGrad(o[d + q.b]!);
+  if (q.b + 1 < K) oBar[d + q.b + 1] = (g * yD1 + lambda * lD1) * knotSlopeGrad(o[d + q.b + 1]!);
   return thBar / q.w;
 }

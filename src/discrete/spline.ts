@@ -11,7 +11,8 @@ import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { BijectorResult, InverseResult, PassOptions } from '../flows/bijector.js';
 import { Coupling } from './coupling.js';
-import { MIN_BIN, MIN_DERIVATIVE } from './spline-host.js';
+import { exp } from '../nn/activations.js';
+import { LOG_SLOPE_BOUND, MIN_BIN } from './spline-host.js';
 import type { MaskParity } from './masks.js';
 
 /** Options of {@link SplineCoupling}: coupling options plus the number of bins and the bound B. */
@@ -49,8 +50,9 @@ function knots(raw: T, K: number, B: number): Knots {
     const cum = tf.cumsum(tf.mul(2 * B, sizes), 2, true); // exclusive: left edge of each bin from 0
     return tf.sub(cum, B);
   };
-  // Interior derivatives by softplus; 1 at both ends (the linear tails have slope 1).
-  const inner = tf.add(MIN_DERIVATIVE, tf.softplus(rd!));
+  // Interior derivatives exp(u / (1 + |u|/A)), spline-host.ts's knotSlope (nn's exp: its gradient
+  // recomputed from the input, right to second order); 1 at both ends (the tails have slope 1).
+  const inner = exp(tf.div(rd!, tf.add(1, tf.div(tf.abs(rd!), LOG_SLOPE_BOUND))));
   const one = tf.onesLike(tf.slice(widths, [0, 0, 0], [-1, -1, 1]));
   const d = tf.concat([one, inner, one], 2);
   return {
@@ -89,6 +91,35 @@ function logSlope(th: T, s: T, d0: T, d1: T): T {
   return tf.sub(tf.log(num), tf.mul(2, tf.log(denom)));
 }
 
+/**
+ * The rational-quadratic spline of every entry of v [N, n] (the identity outside [−B, B]), its
+ * knots from raw [N, n, 3K − 1]; `inverse` applies the inverse map. Returns the result and the
+ * log|det| of the map applied, summed per row.
+ */
+export function rqSpline(v: T, raw: T, K: number, B: number, inverse: boolean): { out: T; logDet: T } {
+  const k = knots(raw, K, B);
+  const vc = tf.clipByValue(v, -B, B);
+  const oh = binOf(vc, inverse ? k.ch : k.cw, K);
+  const [cw, w, ch, h, d0, d1] = [k.cw, k.w, k.ch, k.h, k.d0, k.d1].map((q) => pick(oh, q)) as [T, T, T, T, T, T];
+  const [inside, s] = [insideMask(v, B), tf.div(h, w)];
+  if (!inverse) {
+    const th = tf.div(tf.sub(vc, cw), w);
+    const tt = tf.mul(th, tf.sub(1, th));
+    const denom = tf.add(s, tf.mul(tf.sub(tf.add(d1, d0), tf.mul(2, s)), tt));
+    const yIn = tf.add(ch, tf.div(tf.mul(h, tf.add(tf.mul(s, tf.square(th)), tf.mul(d0, tt))), denom));
+    return { out: blend(inside, yIn, v), logDet: tf.sum(tf.mul(inside, logSlope(th, s, d0, d1)), 1) };
+  }
+  // Solve the bin's rational quadratic for θ: aθ² + bθ + c = 0, the root in [0, 1].
+  const dy = tf.sub(vc, ch);
+  const sumD = tf.sub(tf.add(d1, d0), tf.mul(2, s));
+  const a = tf.add(tf.mul(h, tf.sub(s, d0)), tf.mul(dy, sumD));
+  const b = tf.sub(tf.mul(h, d0), tf.mul(dy, sumD));
+  const c = tf.mul(tf.neg(s), dy);
+  const disc = tf.relu(tf.sub(tf.square(b), tf.mul(4, tf.mul(a, c))));
+  const th = tf.div(tf.mul(2, c), tf.sub(tf.neg(b), tf.sqrt(disc)));
+  return { out: blend(inside, tf.add(tf.mul(th, w), cw), v), logDet: tf.neg(tf.sum(tf.mul(inside, logSlope(th, s, d0, d1)), 1)) };
+}
+
 /** Rational-quadratic spline coupling with linear tails (Durkan et al., "Neural Spline Flows", arXiv:1906.04032). */
 export class SplineCoupling extends Coupling {
   readonly bins: number;
@@ -96,64 +127,41 @@ export class SplineCoupling extends Coupling {
 
   constructor(options: SplineOptions) {
     const { bins = 8, bound = 4 } = options;
-    if (!Number.isInteger(bins) || bins < 2) throw new InvalidArgumentError('SplineCoupling', 'bins', bins, 'must be an integer ≥ 2, got {value}.');
-    if (!(bound > 0)) throw new InvalidArgumentError('SplineCoupling', 'bound', bound, 'must be a positive number, got {value}.');
+    checkSplineShape('SplineCoupling', bins, bound);
     // Widths and heights of every bin and the interior knots' derivatives: 3K − 1 per component.
     super('spline-coupling', options, 3 * bins - 1);
     this.bins = bins;
     this.bound = bound;
   }
 
-  /** The knots from the conditioner's input ([x_A] or [x_A, c]). */
-  private params(input: tf.Tensor2D): Knots {
-    const raw = tf.reshape(this.net.apply(input), [input.shape[0], this.split.b.length, 3 * this.bins - 1]);
-    return knots(raw, this.bins, this.bound);
-  }
-
-  /** The knots of the bin holding each (clipped) component, selected along the bin axis. */
-  private bin(cond: tf.Tensor2D, v: T, byOutput: boolean): { inside: T; vc: T; cw: T; w: T; ch: T; h: T; d0: T; d1: T; s: T } {
-    const k = this.params(cond);
-    const B = this.bound;
-    const vc = tf.clipByValue(v, -B, B);
-    const oh = binOf(vc, byOutput ? k.ch : k.cw, this.bins);
-    const [cw, w, ch, h, d0, d1] = [k.cw, k.w, k.ch, k.h, k.d0, k.d1].map((q) => pick(oh, q)) as [T, T, T, T, T, T];
-    return { inside: insideMask(v, B), vc, cw, w, ch, h, d0, d1, s: tf.div(h, w) };
+  /** The spline of x_B (or its inverse), its knots from the conditioner at [x_A] or [x_A, c]. */
+  private pass(v: tf.Tensor2D, options: PassOptions | undefined, inverse: boolean): { y: tf.Tensor2D; logDet: tf.Tensor1D } {
+    const [va, vb] = this.split.parts(v);
+    const cond = this.conditionerInput(va, options);
+    const raw = tf.reshape(this.net.apply(cond), [cond.shape[0], this.split.b.length, 3 * this.bins - 1]);
+    const { out, logDet } = rqSpline(vb, raw, this.bins, this.bound, inverse);
+    return { y: this.split.join(va, out as tf.Tensor2D), logDet: logDet as tf.Tensor1D };
   }
 
   /** Maps data → latent; returns log|det ∂y/∂x| per row. */
   forward(x: tf.Tensor2D, options?: PassOptions): BijectorResult {
     return tf.tidy(() => {
-      const fused = this.fusedForward(x, options, 'spline', { bins: this.bins, bound: this.bound });
-      if (fused) return { y: fused.y, logDet: fused.logDet };
-      const [xa, xb] = this.split.parts(x);
-      const { inside, vc, cw, w, ch, h, d0, d1, s } = this.bin(this.conditionerInput(xa, options), xb, false);
-      const th = tf.div(tf.sub(vc, cw), w);
-      const tt = tf.mul(th, tf.sub(1, th));
-      const denom = tf.add(s, tf.mul(tf.sub(tf.add(d1, d0), tf.mul(2, s)), tt));
-      const yIn = tf.add(ch, tf.div(tf.mul(h, tf.add(tf.mul(s, tf.square(th)), tf.mul(d0, tt))), denom));
-      const yb = blend(inside, yIn, xb);
-      const logDet = tf.sum(tf.mul(inside, logSlope(th, s, d0, d1)), 1);
-      return { y: this.split.join(xa, yb as tf.Tensor2D), logDet: logDet as tf.Tensor1D };
+      const { y, logDet } = this.fusedForward(x, options, 'spline', { bins: this.bins, bound: this.bound }) ?? this.pass(x, options, false);
+      return { y, logDet };
     });
   }
 
   /** Maps latent → data; returns log|det ∂x/∂y| per row. */
   inverse(y: tf.Tensor2D, options?: PassOptions): InverseResult {
     return tf.tidy(() => {
-      const [ya, yb] = this.split.parts(y);
-      const { inside, vc, cw, w, ch, h, d0, d1, s } = this.bin(this.conditionerInput(ya, options), yb, true);
-      // Solve the bin's rational quadratic for θ: aθ² + bθ + c = 0, the root in [0, 1].
-      const dy = tf.sub(vc, ch);
-      const sumD = tf.sub(tf.add(d1, d0), tf.mul(2, s));
-      const a = tf.add(tf.mul(h, tf.sub(s, d0)), tf.mul(dy, sumD));
-      const b = tf.sub(tf.mul(h, d0), tf.mul(dy, sumD));
-      const c = tf.mul(tf.neg(s), dy);
-      const disc = tf.relu(tf.sub(tf.square(b), tf.mul(4, tf.mul(a, c))));
-      const th = tf.div(tf.mul(2, c), tf.sub(tf.neg(b), tf.sqrt(disc)));
-      const xb = blend(inside, tf.add(tf.mul(th, w), cw), yb);
-      const logDet = tf.neg(tf.sum(tf.mul(inside, logSlope(th, s, d0, d1)), 1));
-      return { x: this.split.join(ya, xb as tf.Tensor2D), logDet: logDet as tf.Tensor1D };
+      const { y: x, logDet } = this.pass(y, options, true);
+      return { x, logDet };
     });
   }
+}
 
+/** The spline's own rules: K ≥ 2 bins and a positive bound B. */
+export function checkSplineShape(fn: string, bins: number, bound: number): void {
+  if (!Number.isInteger(bins) || bins < 2) throw new InvalidArgumentError(fn, 'bins', bins, 'must be an integer ≥ 2, got {value}.');
+  if (!(bound > 0)) throw new InvalidArgumentError(fn, 'bound', bound, 'must be a positive number, got {value}.');
 }

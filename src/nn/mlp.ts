@@ -13,6 +13,13 @@ export interface MLPOptions {
   activation?: ActivationName | 'relu';
   /** Zero weights and bias in the last layer (default true). */
   zeroLast?: boolean;
+  /**
+   * The other layers' initial values: 'glorot' (default) Glorot-uniform weights and zero biases;
+   * 'fan-in' weights and biases uniform in ±1/√fan-in (PyTorch's `nn.Linear`, zuko's conditioners).
+   * Random biases matter for a ReLU net on a few inputs: with zero biases every first-layer unit has
+   * its kink at the origin, and the net starts as a function with a single kink per input.
+   */
+  init?: 'glorot' | 'fan-in';
   seed?: number;
 }
 
@@ -26,21 +33,25 @@ export class MLP {
     readonly inDim: number,
     readonly hidden: readonly number[],
     readonly outDim: number,
-    { activation = 'tanh', zeroLast = true, seed = 0 }: MLPOptions = {},
+    { activation = 'tanh', zeroLast = true, seed = 0, init = 'glorot' }: MLPOptions = {},
   ) {
     const sizes = [inDim, ...hidden, outDim];
     sizes.forEach((s, i) => {
       if (!Number.isInteger(s) || s < 1) throw new InvalidArgumentError('MLP', i === 0 ? 'inDim' : i === sizes.length - 1 ? 'outDim' : `hidden[${i - 1}]`, s, 'must be a positive integer, got {value}.');
     });
     checkActivation('MLP', activation, { relu: true });
+    if (init !== 'glorot' && init !== 'fan-in') throw new InvalidArgumentError('MLP', 'init', init, "must be 'glorot' or 'fan-in', got {value}.");
     checkParameters('MLP', hidden, sizes.slice(1).map((o, l) => [sizes[l]!, o] as const), 1);
     this.act = activation === 'relu' ? tf.relu : ACTIVATIONS[activation];
     for (let l = 0; l + 1 < sizes.length; l++) {
       const [fanIn, fanOut] = [sizes[l]!, sizes[l + 1]!];
       const last = l + 2 === sizes.length;
-      const limit = Math.sqrt(6 / (fanIn + fanOut)); // Glorot uniform; tfjs seeds must be ≥ 1 (0 means unseeded)
-      this.weights.push(tf.tidy(() => tf.variable(last && zeroLast ? tf.zeros([fanIn, fanOut]) : tf.randomUniform([fanIn, fanOut], -limit, limit, 'float32', seed * 1009 + l + 1))));
-      this.biases.push(tf.tidy(() => tf.variable(tf.zeros([fanOut]))));
+      const zero = last && zeroLast;
+      // Glorot uniform, or PyTorch's ±1/√fan-in; tfjs seeds must be ≥ 1 (0 means unseeded).
+      const limit = init === 'glorot' ? Math.sqrt(6 / (fanIn + fanOut)) : 1 / Math.sqrt(fanIn);
+      this.weights.push(tf.tidy(() => tf.variable(zero ? tf.zeros([fanIn, fanOut]) : tf.randomUniform([fanIn, fanOut], -limit, limit, 'float32', seed * 1009 + l + 1))));
+      const randomBias = init === 'fan-in' && !zero;
+      this.biases.push(tf.tidy(() => tf.variable(randomBias ? tf.randomUniform([fanOut], -limit, limit, 'float32', seed * 1013 + l + 7) : tf.zeros([fanOut]))));
     }
   }
 

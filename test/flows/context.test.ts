@@ -11,7 +11,7 @@ import { createFlow, InvalidArgumentError, leafBlocks, loadFlow, saveFlow, tf, u
 import type { Bijector } from '../../src/flows/index.js';
 import { Flow, Sequential, StandardNormal } from '../../src/flows/index.js';
 import { Standardize } from '../../src/flows/standardize.js';
-import { ActNorm, AdditiveCoupling, AffineCoupling, LULinear, SplineCoupling } from '../../src/discrete/index.js';
+import { ActNorm, AdditiveCoupling, AffineCoupling, LULinear, MaskedAutoregressive, SplineCoupling } from '../../src/discrete/index.js';
 import { Stack, trainGenerator } from '../../src/biflow/index.js';
 import { conditionalDataset } from '../../src/data/index.js';
 import { leaks } from '../tensor-helpers.js';
@@ -52,6 +52,8 @@ const BLOCKS: [string, () => Bijector][] = [
   ['additive coupling (NICE)', () => new AdditiveCoupling({ dim: D, parity: 'even', hidden: [16], contextDim: K })],
   ['affine coupling (RealNVP)', () => new AffineCoupling({ dim: D, parity: 'odd', hidden: [16], contextDim: K })],
   ['spline coupling', () => new SplineCoupling({ dim: D, parity: 'even', hidden: [16], bins: 5, bound: 3, contextDim: K })],
+  ['masked autoregressive, affine (MAF)', () => new MaskedAutoregressive({ dim: D, transform: 'affine', hidden: [16], contextDim: K })],
+  ['masked autoregressive, spline (NSF)', () => new MaskedAutoregressive({ dim: D, transform: 'spline', order: 'descending', hidden: [16], bins: 5, bound: 3, contextDim: K })],
   ['sequential (ActNorm → LU → affine → spline)', () => new Sequential([new ActNorm(D), new LULinear(D, 2), new AffineCoupling({ dim: D, parity: 'even', hidden: [8], contextDim: K }), new SplineCoupling({ dim: D, parity: 'odd', hidden: [8], contextDim: K })])],
   ['mixed stack without CNF blocks', () => new Stack({ dim: D, blocks: ['actnorm', 'lu', 'spline', 'permutation', 'affine', 'additive'], hidden: [8], contextDim: K })],
 ];

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { tf, useBackend } from '../../src/index.js';
 import type { Bijector } from '../../src/flows/index.js';
 import { Flow, Sequential, StandardNormal, Inverse } from '../../src/flows/index.js';
-import { AdditiveCoupling, AffineCoupling, ActNorm, DiagonalScaling, LULinear, Permutation, SplineCoupling } from '../../src/discrete/index.js';
+import { AdditiveCoupling, AffineCoupling, ActNorm, DiagonalScaling, LULinear, MaskedAutoregressive, Permutation, SplineCoupling } from '../../src/discrete/index.js';
 import { CNF } from '../../src/ffjord/index.js';
 import { Stack } from '../../src/biflow/index.js';
 import { gridMass, leaks } from '../tensor-helpers.js';
@@ -46,6 +46,8 @@ const BLOCKS: [string, () => Bijector][] = [
   ['LU linear', () => new LULinear(D, 3)],
   ['permutation', () => new Permutation(D, { seed: 5 })],
   ['spline coupling', () => new SplineCoupling({ dim: D, parity: 'even', hidden: [16], bins: 5, bound: 3 })],
+  ['masked autoregressive, affine (MAF)', () => new MaskedAutoregressive({ dim: D, transform: 'affine', hidden: [16] })],
+  ['masked autoregressive, spline (NSF), descending order', () => new MaskedAutoregressive({ dim: D, transform: 'spline', order: 'descending', hidden: [16], bins: 5, bound: 3 })],
   ['sequential', () => new Sequential([new ActNorm(D), new AffineCoupling({ dim: D, parity: 'even', hidden: [8] }), new Permutation(D)])],
   ['inverse', () => new Inverse(new AffineCoupling({ dim: D, parity: 'even', hidden: [8] }))],
   ['CNF (FFJORD, exact trace)', () => new CNF({ dim: D, hidden: [8, 8], rtol: 1e-6, atol: 1e-6 })],
