@@ -1,10 +1,10 @@
 /**
  * The FM loss op's arithmetic on host buffers (tfjs-wasm keeps tensors in its heap): where a
- * kernel call on a [B, n] tensor costs more than the work — column sums (tfjs-wasm transposes
- * before reducing an axis) and each layer's time dependence forwards and backwards, one
- * generated loop each from the kind's definition (host-loops.ts; transposes: host-ops'
- * hostTranspose). Every function allocates its outputs before it takes views (an allocation may
- * grow the heap, which detaches older views).
+ * kernel call on a [B, n] tensor costs more than the work — the loss, and each layer's time
+ * dependence forwards and backwards, one generated loop each from the kind's definition
+ * (host-loops.ts), column sums included (tfjs-wasm transposes before reducing an axis;
+ * transposes: host-ops' hostTranspose). Every function allocates its outputs before it takes
+ * views (an allocation may grow the heap, which detaches older views).
  */
 import { tf } from '../backend/engine.js';
 import type { HostBuffers } from '../backend/kernels.js';
@@ -21,17 +21,6 @@ const ROW_VALUES = ['p', 'aBar', 'S'];
 /** Host kernels for the FM loss op. */
 export function fmHost(host: HostBuffers) {
   return {
-    /** Σ over rows: [m, n] → [n]. */
-    colSum(x: T): T {
-      const [m, n] = x.shape as [number, number];
-      const out = host.alloc([n]);
-      const [a, o] = [host.view(x), host.view(out)];
-      const acc = new Float64Array(n);
-      for (let i = 0, k = 0; i < m; i++) for (let j = 0; j < n; j++, k++) acc[j] += a[k]!;
-      o.set(acc);
-      return out;
-    },
-
     /** The loss Σ‖f − u‖²/B and its cotangent ā = 2(f − u)/B. */
     loss(f: T, u: T): { loss: T; aBar: T } {
       const B = f.shape[0]!;
