@@ -15,6 +15,7 @@ import type { Level } from './host-loops.js';
 import { LAYER_DEFS, namedExtras } from './layer-defs.js';
 import { LAYER_DERIVS } from './layer-derivs.js';
 import type { LayerDerivs } from './layer-derivs.js';
+import { variable } from './symbolic.js';
 import type { LayerDef } from './layer-defs.js';
 import type { LayerKind } from './odenet.js';
 
@@ -160,7 +161,9 @@ function layerGradsHost(host: HostBuffers, d: LayerDerivs, t: number, p: LayerPa
   const timeRow = inRows < rows;
   const extras = d.vars.filter((k) => k !== 'wt');
   const gW = S || timeRow ? host.alloc([rows, n]) : dWe;
-  const outs = [host.alloc(b.shape), ...extras.map((_, i) => host.alloc(p[2 + i]!.shape))];
+  // A gradient that is db_e itself (b's, where the shift is b plus terms without b) is db_e: no copy.
+  const bPassed = d.grads.b === variable('dbe');
+  const outs = [bPassed ? dbe : host.alloc(b.shape), ...extras.map((_, i) => host.alloc(p[2 + i]!.shape))];
   const dWW = S ? host.alloc([n]) : null;
   const [Wv, dWeV, gWv] = [Wfull, dWe, gW].map((x) => host.view(x));
   if (S) {
@@ -180,9 +183,9 @@ function layerGradsHost(host: HostBuffers, d: LayerDerivs, t: number, p: LayerPa
   extras.forEach((k, i) => named.push([k, host.view(p[2 + i]!)]));
   if (timeRow) named.push(['wt', host.view(Wfull).subarray(inRows * n)]);
   const inputs = named.map(([name, v]) => ({ name, level: (name === 't' ? 'row' : v.length === 1 ? 'scalar' : 'unit') as Level }));
-  const targets = ['b', ...extras, ...(timeRow ? ['wt'] : [])];
-  const views = [...outs.map((x) => host.view(x)), ...(timeRow ? [gWv!.subarray(inRows * n)] : [])];
+  const targets = [...(bPassed ? [] : ['b']), ...extras, ...(timeRow ? ['wt'] : [])];
+  const views = [...outs.slice(bPassed ? 1 : 0).map((x) => host.view(x)), ...(timeRow ? [gWv!.subarray(inRows * n)] : [])];
   const outputs = targets.map((k, i) => ({ expr: d.grads[k]!, level: (views[i]!.length === 1 ? 'scalar' : 'unit') as Level }));
-  hostLoop(inputs, outputs)(1, n, named.map(([, v]) => v), views);
+  if (outputs.length > 0) hostLoop(inputs, outputs)(1, n, named.map(([, v]) => v), views);
   return [gW, ...outs];
 }
