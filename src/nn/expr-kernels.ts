@@ -9,6 +9,7 @@ import type { KernelRunner } from '../backend/kernels.js';
 import { WGSL_ARITH } from './activation-defs.js';
 import { evaluate, variablesOf } from './symbolic.js';
 import type { Expr } from './symbolic.js';
+import type { LayerDerivs } from './layer-derivs.js';
 
 type T = tf.TensorInfo;
 
@@ -38,4 +39,19 @@ export function runExprs(r: KernelRunner, exprs: readonly Expr[], env: Readonly<
 /** A value as a tensor of `shape` (a number filled in). */
 export function asTensor(r: KernelRunner, v: T | number, shape: number[]): T {
   return typeof v === 'number' ? r.constant(new Float32Array(tf.util.sizeFromShape(shape)).fill(v), shape) : v;
+}
+
+/** A layer's gradients in its variables' order [W, b, ...extras] from W_in's and those by name (`wt`: W's time row, appended to W's). */
+export function layerGradList(r: KernelRunner, d: LayerDerivs, gW: T, grads: Readonly<Record<string, T>>): T[] {
+  return [d.vars.includes('wt') ? r.concat([gW, r.reshape(grads.wt!, [1, -1])], 0) : gW, grads.b!, ...d.vars.filter((k) => k !== 'wt').map((k) => grads[k]!)];
+}
+
+/**
+ * A gradient per unit ([n]) or per element ([B, n]; a number: that everywhere on `full`) summed
+ * to its variable's shape: over rows, and over units too for a per-layer variable.
+ */
+export function reduceTo(r: KernelRunner, v: T | number, full: number[], shape: number[]): T {
+  let g = asTensor(r, v, full);
+  if (g.shape.length === 2) g = r.sum(g, 0);
+  return r.reshape(tf.util.sizeFromShape(shape) === 1 ? r.sum(g) : g, shape);
 }

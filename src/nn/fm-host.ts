@@ -11,7 +11,7 @@ import type { HostBuffers } from '../backend/kernels.js';
 import { hostLoop } from './host-loops.js';
 import type { Level } from './host-loops.js';
 import type { LayerDerivs } from './layer-derivs.js';
-import { SYMBOLIC, variable } from './symbolic.js';
+import { isZero, SYMBOLIC, variable } from './symbolic.js';
 
 type T = tf.TensorInfo;
 
@@ -61,7 +61,7 @@ export function fmHost(host: HostBuffers) {
       const outs = shapes.map((shape) => host.alloc(shape));
       const { inputs, values } = layerInputs(d, { t, b, aBar, ...(p ? { p } : {}), ...(S ? { S } : {}) }, q);
       const outputs = names.map((k, i) => ({ expr: d.rowGrads[k]!, level: (tf.util.sizeFromShape(shapes[i]!) === 1 ? 'scalar' : 'unit') as Level }));
-      const timeDependent = !(d.rowGradT.kind === 'const' && d.rowGradT.value === 0);
+      const timeDependent = !isZero(d.rowGradT);
       if (S) outputs.push({ expr: SYMBOLIC.mul(variable('aBar'), variable('S')), level: 'elem' });
       if (timeDependent) outputs.push({ expr: d.rowGradT, level: 'row' });
       const targets = [...outs, ...(S ? [pBar] : []), ...(timeDependent ? [tBar] : [])];

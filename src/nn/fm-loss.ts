@@ -19,11 +19,11 @@ import { hostTranspose } from '../backend/host-ops.js';
 import { KernelRunner } from '../backend/kernels.js';
 import { engineState, isTapedOp } from '../backend/tape.js';
 import { gradsOf } from '../ode/gradients.js';
-import { asTensor, runExprs } from './expr-kernels.js';
+import { asTensor, layerGradList, reduceTo, runExprs } from './expr-kernels.js';
 import { LAYER_DEFS, namedExtras } from './layer-defs.js';
 import { LAYER_DERIVS } from './layer-derivs.js';
 import { JETS } from './layer-kernels.js';
-import { variable } from './symbolic.js';
+import { isZero, variable } from './symbolic.js';
 import { fmHost } from './fm-host.js';
 import type { FusedNet } from './fused-field.js';
 
@@ -140,7 +140,7 @@ export function fusedFlowMatchingLoss(net: FusedNet, t: tf.Tensor2D, x: tf.Tenso
     // hᵀ·ā as a product with the narrow operand on the right (tfjs-wasm packs the right one).
     const outer = (a: T, b: T): T => (a.shape[1]! < b.shape[1]! ? transpose(r.matMul(transpose(b), a)) : r.matMul(transpose(a), b));
     const names = ['b', ...derivs.vars];
-    const timeDependent = !(derivs.rowGradT.kind === 'const' && derivs.rowGradT.value === 0);
+    const timeDependent = !isZero(derivs.rowGradT);
     for (let l = saved.length - 1; l >= 0; l--) {
       const s = saved[l]!;
       const { W, b, q } = parts[l]!;
@@ -151,16 +151,10 @@ export function fusedFlowMatchingLoss(net: FusedNet, t: tf.Tensor2D, x: tf.Tenso
         pBar = s.S ? r.mul(aBar, s.S) : aBar;
         const env = { t, b, aBar, ...(s.p ? { p: s.p } : {}), ...(s.S ? { S: s.S } : {}), ...q };
         const values = runExprs(r, [...names.map((k) => derivs.rowGrads[k]!), ...(timeDependent ? [derivs.rowGradT] : [])], env);
-        // Per element: summed over rows for a per-unit variable, over all for a per-layer one.
-        grads = Object.fromEntries(names.map((k, i) => {
-          const shape = k === 'b' ? b.shape : q[k]!.shape;
-          const g = asTensor(r, values[i]!, [B, W.shape[1]!]);
-          return [k, r.reshape(tf.util.sizeFromShape(shape) === 1 ? r.sum(g) : r.sum(g, 0), shape)];
-        }));
+        grads = Object.fromEntries(names.map((k, i) => [k, reduceTo(r, values[i]!, [B, W.shape[1]!], k === 'b' ? b.shape : q[k]!.shape)]));
         if (timeDependent) tBar = r.add(tBar, r.reshape(r.sum(asTensor(r, values[names.length]!, [B, W.shape[1]!]), 1), [B, 1]));
       }
-      const gW = outer(s.h, pBar);
-      out[l] = [derivs.vars.includes('wt') ? r.concat([gW, grads.wt!], 0) : gW, grads.b!, ...derivs.vars.filter((k) => k !== 'wt').map((k) => grads[k]!)];
+      out[l] = layerGradList(r, derivs, outer(s.h, pBar), grads);
       // h̄ = p̄·Wᵀ (W without its time row), then (hidden layers) through the activation: ⊙ σ′.
       const hBar = r.matMul(pBar, transpose(W));
       if (l === 0) return [hBar, tBar, uBar, ...out.flat()];

@@ -9,7 +9,7 @@ import type { HostBuffers, KernelRunner } from '../backend/kernels.js';
 import type { ActivationName } from './activations.js';
 import { ACTIVATION_DEFS, activationBack, NUMBER_ARITH, WGSL_ARITH } from './activation-defs.js';
 import type { ActivationDef, Arith } from './activation-defs.js';
-import { asTensor, runExprs } from './expr-kernels.js';
+import { layerGradList, reduceTo, runExprs } from './expr-kernels.js';
 import { hostLoop } from './host-loops.js';
 import type { Level } from './host-loops.js';
 import { LAYER_DEFS, namedExtras } from './layer-defs.js';
@@ -138,16 +138,8 @@ export function layerGrads(r: KernelRunner, kind: LayerKind, t: number, p: Layer
   for (const k of d.vars) env[k] = r.reshape(q[k]!, [tf.util.sizeFromShape(q[k]!.shape)]);
   const names = ['b', ...d.vars];
   const values = runExprs(r, names.map((k) => d.grads[k]!), env);
-  // Each gradient per unit ([n]); a per-layer variable's is their sum.
-  const grad = (k: string, i: number): T => {
-    const shape = k === 'b' ? b.shape : q[k]!.shape;
-    const g = asTensor(r, values[i]!, [n]);
-    return r.reshape(tf.util.sizeFromShape(shape) === 1 ? r.sum(g) : g, shape);
-  };
-  const [gb, ...gq] = names.map(grad);
-  const dWv = S ? r.mul(dW, S) : dW;
-  const gW = LAYER_DEFS[kind].timeRow ? r.concat([dWv, gq[d.vars.indexOf('wt')]!], 0) : dWv;
-  return [gW, gb!, ...gq.filter((_, i) => d.vars[i] !== 'wt')];
+  const grads = Object.fromEntries(names.map((k, i) => [k, reduceTo(r, values[i]!, [n], k === 'b' ? b.shape : q[k]!.shape)]));
+  return layerGradList(r, d, S ? r.mul(dW, S) : dW, grads);
 }
 
 /**

@@ -33,6 +33,9 @@ export const constant = (value: number): Expr => intern(`c${Object.is(value, -0)
 /** The variable `name`. */
 export const variable = (name: string): Expr => intern(`v${name}`, (id) => ({ kind: 'var', id, name }));
 
+/** Whether e is the constant 0 (a term that need not be computed). */
+export const isZero = (e: Expr): boolean => e.kind === 'const' && e.value === 0;
+
 const node = (x: Expr | number): Expr => (typeof x === 'number' ? constant(x) : x);
 const isConst = (e: Expr, v?: number): boolean => e.kind === 'const' && (v === undefined || e.value === v);
 
