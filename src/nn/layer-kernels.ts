@@ -152,23 +152,15 @@ function layerGradsHost(host: HostBuffers, d: LayerDerivs, t: number, p: LayerPa
   const inRows = dWe.shape[0]!;
   const timeRow = inRows < rows;
   const extras = d.vars.filter((k) => k !== 'wt');
-  const gW = S || timeRow ? host.alloc([rows, n]) : dWe;
   // A gradient that is db_e itself (b's, where the shift is b plus terms without b) is db_e: no copy.
   const bPassed = d.grads.b === variable('dbe');
+  if (bPassed && !S && !timeRow && extras.length === 0) return [dWe, dbe];
+  const gW = S || timeRow ? host.alloc([rows, n]) : dWe;
   const outs = [bPassed ? dbe : host.alloc(b.shape), ...extras.map((_, i) => host.alloc(p[2 + i]!.shape))];
   const dWW = S ? host.alloc([n]) : null;
   const [Wv, dWeV, gWv] = [Wfull, dWe, gW].map((x) => host.view(x));
-  if (S) {
-    const [Sv, acc] = [host.view(S), new Float64Array(n)];
-    const step = Sv.length === 1 ? 0 : 1;
-    for (let i = 0, k = 0; i < inRows; i++) {
-      for (let j = 0; j < n; j++, k++) {
-        acc[j] += dWeV![k]! * Wv![k]!;
-        gWv![k] = dWeV![k]! * Sv[j * step]!;
-      }
-    }
-    host.view(dWW!).set(acc);
-  } else if (timeRow) gWv!.set(dWeV!);
+  if (S) scaleGrads(dWeV!, Wv!, host.view(S), gWv!, host.view(dWW!), inRows, n);
+  else if (timeRow) gWv!.set(dWeV!);
   // Inputs by name, each a unit's value or one for the layer; wt: W's last row.
   const named: [string, Float32Array | Float64Array][] = [['t', Float64Array.of(t)], ['b', host.view(b)], ['dbe', host.view(dbe)]];
   if (S) named.push(['S', host.view(S)], ['dWW', host.view(dWW!)]);
@@ -180,4 +172,18 @@ function layerGradsHost(host: HostBuffers, d: LayerDerivs, t: number, p: LayerPa
   const outputs = targets.map((k, i) => ({ expr: d.grads[k]!, level: (views[i]!.length === 1 ? 'scalar' : 'unit') as Level }));
   if (outputs.length > 0) hostLoop(inputs, outputs)(1, n, named.map(([, v]) => v), views);
   return [gW, ...outs];
+}
+
+/** dW = dW_e⊙S (S per unit, or one for the layer) and Σ_i dW_e,ij·W_ij per unit, in one pass over W's rows. */
+function scaleGrads(dWe: Float32Array, W: Float32Array, S: Float32Array, dW: Float32Array, dWW: Float32Array, rows: number, n: number): void {
+  const acc = new Float64Array(n);
+  const s = S.length === 1 ? new Float32Array(n).fill(S[0]!) : S;
+  for (let i = 0, k = 0; i < rows; i++) {
+    for (let j = 0; j < n; j++, k++) {
+      const g = dWe[k]!;
+      acc[j] += g * W[k]!;
+      dW[k] = g * s[j]!;
+    }
+  }
+  dWW.set(acc);
 }
