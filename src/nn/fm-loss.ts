@@ -25,6 +25,7 @@ import { LAYER_DERIVS } from './layer-derivs.js';
 import { JETS } from './layer-kernels.js';
 import { isZero, variable } from './symbolic.js';
 import { fmHost } from './fm-host.js';
+import { generatesLoops } from './host-loops.js';
 import type { FusedNet } from './fused-field.js';
 
 type T = tf.TensorInfo;
@@ -77,7 +78,7 @@ export function fusedFlowMatchingLoss(net: FusedNet, t: tf.Tensor2D, x: tf.Tenso
     try {
       // On wasm, the reductions, transposes and each layer's time dependence run on the heap.
       const host = r.host();
-      const hx = host ? fmHost(host) : null;
+      const hx = host && generatesLoops() ? fmHost(host) : null;
       const saved: Saved[] = [];
       const parts = layers.map((p) => partsOf(r, p as readonly T[]));
       let h: T = x;

@@ -4,8 +4,9 @@
  * more than the arithmetic. A loop is generated as JS source once per layout (its inputs' and
  * outputs' levels) and cached, so it runs as fast as one written by hand for that layer kind:
  * each node once per element, nodes that read only a row's inputs (t) once per row. Where code
- * generation is unavailable (a page whose Content-Security-Policy forbids `new Function`), the
- * same loop interprets the expressions in float64 ({@link NUMBER_ARITH}).
+ * generation is unavailable (a page whose Content-Security-Policy forbids `new Function`:
+ * {@link generatesLoops}), the fused ops take their kernel paths; the same loop interpreted in
+ * float64 ({@link NUMBER_ARITH}) remains for any other caller.
  */
 import type { Arith } from './activation-defs.js';
 import { NUMBER_ARITH } from './activation-defs.js';
@@ -139,6 +140,22 @@ function interpreted(inputs: readonly { name: string; level: Level }[], outputs:
 }
 
 const cache = new Map<string, HostLoop>();
+let generates: boolean | undefined;
+
+/**
+ * Whether loops are generated here: false where a Content-Security-Policy forbids `new
+ * Function`. Callers with a kernel path take it then (faster than an interpreted loop).
+ */
+export function generatesLoops(): boolean {
+  if (generates === undefined) {
+    try {
+      generates = new Function('return 1')() === 1;
+    } catch {
+      generates = false;
+    }
+  }
+  return generates;
+}
 
 /**
  * The loop computing `outputs` from `inputs` (named as the expressions' variables), generated

@@ -10,7 +10,7 @@ import type { ActivationName } from './activations.js';
 import { ACTIVATION_DEFS, activationBack, NUMBER_ARITH, WGSL_ARITH } from './activation-defs.js';
 import type { ActivationDef, Arith } from './activation-defs.js';
 import { layerGradList, reduceTo, runExprs } from './expr-kernels.js';
-import { hostLoop } from './host-loops.js';
+import { generatesLoops, hostLoop } from './host-loops.js';
 import type { Level } from './host-loops.js';
 import { LAYER_DEFS, namedExtras } from './layer-defs.js';
 import { LAYER_DERIVS } from './layer-derivs.js';
@@ -128,7 +128,7 @@ function effectiveHost(host: HostBuffers, def: LayerDef, t: number, W: T, b: T, 
 export function layerGrads(r: KernelRunner, kind: LayerKind, t: number, p: LayerParams, ctx: T[], dW: T, db: T): T[] {
   const d = LAYER_DERIVS[kind];
   const S = d.scale ? ctx[0]! : null;
-  const host = r.host();
+  const host = generatesLoops() ? r.host() : null;
   if (host) return layerGradsHost(host, d, t, p, S, dW, db);
   const [Wfull, b] = p as [T, T];
   const [rows, n] = Wfull.shape as [number, number];

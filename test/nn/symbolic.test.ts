@@ -81,3 +81,30 @@ describe('host loops', () => {
     generated.forEach((g, o) => g.forEach((v, i) => expect(v, `output ${o}[${i}]`).toBeCloseTo(want[o]![i]!, 5)));
   });
 });
+
+describe('host loops where code generation is forbidden (a Content-Security-Policy without unsafe-eval)', () => {
+  it('generatesLoops() is false and hostLoop interprets, with the same results', async () => {
+    const { vi } = await import('vitest');
+    const d = LAYER_DERIVS.squash;
+    const inputs: { name: string; level: Level }[] = [{ name: 't', level: 'row' }, { name: 'p', level: 'elem' }, { name: 'b', level: 'unit' }, { name: 'wg', level: 'unit' }, { name: 'bg', level: 'unit' }];
+    const outputs = [{ expr: d.forward, level: 'elem' as Level }];
+    const ins = [Float32Array.of(0.2, 0.9), Float32Array.of(1, -2, 0.5, 3), Float32Array.of(0.1, -0.3), Float32Array.of(0.7, 1.1), Float32Array.of(-0.4, 0.2)];
+    const run = (loop: ReturnType<typeof hostLoop>) => {
+      const out = new Float32Array(4);
+      loop(2, 2, ins, [out]);
+      return Array.from(out);
+    };
+    const want = run(hostLoop(inputs, outputs));
+    vi.resetModules();
+    const Original = globalThis.Function;
+    vi.stubGlobal('Function', new Proxy(Original, { construct: () => { throw new EvalError('Refused to evaluate a string as JavaScript'); } }));
+    try {
+      const fresh = await import('../../src/nn/host-loops.js');
+      expect(fresh.generatesLoops()).toBe(false);
+      expect(run(fresh.hostLoop(inputs, outputs))).toEqual(want);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    expect(globalThis.Function).toBe(Original);
+  });
+});
