@@ -1,29 +1,26 @@
 /**
  * The FM loss op's arithmetic on host buffers (tfjs-wasm keeps tensors in its heap): where a
- * kernel call on a [B, n] tensor costs more than the work — column sums (tfjs-wasm transposes
- * before reducing an axis) and the gated layers' elementwise steps, fused here into one loop
- * each (transposes: host-ops' hostTranspose). Every function allocates its outputs before it takes views (an allocation may
- * grow the heap, which detaches older views).
+ * kernel call on a [B, n] tensor costs more than the work — the loss, and each layer's time
+ * dependence forwards and backwards, one generated loop each from the kind's definition
+ * (host-loops.ts), column sums included (tfjs-wasm transposes before reducing an axis;
+ * transposes: host-ops' hostTranspose). Every function allocates its outputs before it takes
+ * views (an allocation may grow the heap, which detaches older views).
  */
-import type { tf } from '../backend/engine.js';
+import { tf } from '../backend/engine.js';
 import type { HostBuffers } from '../backend/kernels.js';
+import { hostLoop } from './host-loops.js';
+import type { Level } from './host-loops.js';
+import type { LayerDerivs } from './layer-derivs.js';
+import { isZero, SYMBOLIC, variable } from './symbolic.js';
 
 type T = tf.TensorInfo;
+
+/** The layer loops' per-element values: p = h·W, its cotangent ā and the scale S. */
+const ROW_VALUES = ['p', 'aBar', 'S'];
 
 /** Host kernels for the FM loss op. */
 export function fmHost(host: HostBuffers) {
   return {
-    /** Σ over rows: [m, n] → [n]. */
-    colSum(x: T): T {
-      const [m, n] = x.shape as [number, number];
-      const out = host.alloc([n]);
-      const [a, o] = [host.view(x), host.view(out)];
-      const acc = new Float64Array(n);
-      for (let i = 0, k = 0; i < m; i++) for (let j = 0; j < n; j++, k++) acc[j] += a[k]!;
-      o.set(acc);
-      return out;
-    },
-
     /** The loss Σ‖f − u‖²/B and its cotangent ā = 2(f − u)/B. */
     loss(f: T, u: T): { loss: T; aBar: T } {
       const B = f.shape[0]!;
@@ -39,59 +36,45 @@ export function fmHost(host: HostBuffers) {
       return { loss, aBar };
     },
 
-    /** A gated layer: g = σ(t·w_g + b_g), a = p ⊙ g (+ t·w_b), per row b and unit j. */
-    gate(p: T, t: T, wg: T, bg: T, wb: T | null): { g: T; a: T } {
+    /**
+     * A layer per row from its kind's one definition: a = p⊙S + Sh at the rows' times t ([B, 1]),
+     * with p = h·W, and S ([B, n]; kinds with a scale) for the backward pass.
+     */
+    layerForward(d: LayerDerivs, p: T, t: T, b: T, q: Readonly<Record<string, T>>): { a: T; S: T | null } {
       const [B, n] = p.shape as [number, number];
-      const [g, a] = [host.alloc([B, n]), host.alloc([B, n])];
-      const [pv, tv, wgv, bgv, gv, av] = [host.view(p), host.view(t), host.view(wg), host.view(bg), host.view(g), host.view(a)];
-      const wbv = wb ? host.view(wb) : null;
-      for (let b = 0, k = 0; b < B; b++) {
-        const tb = tv[b]!;
-        for (let j = 0; j < n; j++, k++) {
-          const gj = 1 / (1 + Math.exp(-(tb * wgv[j]! + bgv[j]!)));
-          gv[k] = gj;
-          av[k] = pv[k]! * gj + (wbv ? tb * wbv[j]! : 0);
-        }
-      }
-      return { g, a };
+      const [a, S] = [host.alloc([B, n]), d.scale ? host.alloc([B, n]) : null];
+      const { inputs, values } = layerInputs(d, { t, b, p }, q);
+      const outputs = [{ expr: d.forward, level: 'elem' as const }, ...(d.scale ? [{ expr: d.scale, level: 'elem' as const }] : [])];
+      hostLoop(inputs, outputs)(B, n, values(), [a, ...(S ? [S] : [])].map((x) => host.view(x)));
+      return { a, S };
     },
 
     /**
-     * The gated layer backwards from ā: p̄ = ā ⊙ g, the gradients of b, w_g, b_g (and w_b), and
-     * t̄ += Σ_j ā ⊙ ∂a/∂t (into `tBar`, a [B, 1] host buffer).
+     * The layer backwards from ā: p̄ = ā⊙S, the gradients of b and of the time variables (by
+     * name, each of its variable's shape; `wt` as a row), and t̄ += Σ_units ∂/∂t (into `tBar`, [B, 1]).
      */
-    gateBack(aBar: T, g: T, p: T, t: T, wg: T, wb: T | null, tBar: T): { pBar: T; grads: T[] } {
+    layerBackward(d: LayerDerivs, aBar: T, p: T | null, S: T | null, t: T, b: T, q: Readonly<Record<string, T>>, tBar: T): { pBar: T; grads: Record<string, T> } {
       const [B, n] = aBar.shape as [number, number];
-      const outs = [host.alloc([B, n]), host.alloc([n]), host.alloc([1, n]), host.alloc([n]), ...(wb ? [host.alloc([1, n])] : [])];
-      const [abv, gv, pv, tv, wgv, tbv] = [host.view(aBar), host.view(g), host.view(p), host.view(t), host.view(wg), host.view(tBar)];
-      const wbv = wb ? host.view(wb) : null;
-      const [pBar, db, dwg, dbg, dwb] = outs.map((x) => host.view(x));
-      const acc = new Float64Array(4 * n);
-      for (let b = 0, k = 0; b < B; b++) {
-        const tb = tv[b]!;
-        let dt = 0;
-        for (let j = 0; j < n; j++, k++) {
-          const ab = abv[k]!;
-          const gj = gv[k]!;
-          const pb = ab * gj;
-          const q = ab * pv[k]! * gj * (1 - gj);
-          pBar![k] = pb;
-          acc[j] += pb;
-          acc[n + j] += q * tb;
-          acc[2 * n + j] += q;
-          dt += q * wgv[j]!;
-          if (wbv) {
-            acc[3 * n + j] += ab * tb;
-            dt += ab * wbv[j]!;
-          }
-        }
-        tbv[b] += dt;
-      }
-      db!.set(acc.subarray(0, n));
-      dwg!.set(acc.subarray(n, 2 * n));
-      dbg!.set(acc.subarray(2 * n, 3 * n));
-      dwb?.set(acc.subarray(3 * n));
-      return { pBar: outs[0]!, grads: outs.slice(1) };
+      const names = ['b', ...d.vars];
+      const shapes = names.map((k) => (k === 'b' ? b.shape : q[k]!.shape));
+      const pBar = S ? host.alloc([B, n]) : aBar;
+      const outs = shapes.map((shape) => host.alloc(shape));
+      const { inputs, values } = layerInputs(d, { t, b, aBar, ...(p ? { p } : {}), ...(S ? { S } : {}) }, q);
+      const outputs = names.map((k, i) => ({ expr: d.rowGrads[k]!, level: (tf.util.sizeFromShape(shapes[i]!) === 1 ? 'scalar' : 'unit') as Level }));
+      const timeDependent = !isZero(d.rowGradT);
+      if (S) outputs.push({ expr: SYMBOLIC.mul(variable('aBar'), variable('S')), level: 'elem' });
+      if (timeDependent) outputs.push({ expr: d.rowGradT, level: 'row' });
+      const targets = [...outs, ...(S ? [pBar] : []), ...(timeDependent ? [tBar] : [])];
+      hostLoop(inputs, outputs)(B, n, values(), targets.map((x) => host.view(x)));
+      return { pBar, grads: Object.fromEntries(names.map((k, i) => [k, outs[i]!])) };
     },
   };
+
+  /** A layer loop's inputs by name: t per row, p, ā and S per element, b and the time variables per unit (or one for the layer). */
+  function layerInputs(d: LayerDerivs, given: Readonly<Record<string, T>>, q: Readonly<Record<string, T>>) {
+    const all: [string, T][] = [...Object.entries(given), ...d.vars.map((k): [string, T] => [k, q[k]!])];
+    const level = (name: string, x: T): Level => (name === 't' ? 'row' : ROW_VALUES.includes(name) ? 'elem' : tf.util.sizeFromShape(x.shape) === 1 ? 'scalar' : 'unit');
+    // Views are taken when the loop runs: after every output is allocated.
+    return { inputs: all.map(([name, x]) => ({ name, level: level(name, x) })), values: () => all.map(([, x]) => host.view(x)) };
+  }
 }

@@ -4,12 +4,18 @@
  * (h = σ(a), σ′(a)) and its reverse, and each layer kind's effective affine map at a time t with
  * the map back from the effective weights' gradients to the variables'.
  */
-import type { tf } from '../backend/engine.js';
+import { tf } from '../backend/engine.js';
 import type { HostBuffers, KernelRunner } from '../backend/kernels.js';
 import type { ActivationName } from './activations.js';
 import { ACTIVATION_DEFS, activationBack, NUMBER_ARITH, WGSL_ARITH } from './activation-defs.js';
 import type { ActivationDef, Arith } from './activation-defs.js';
+import { layerGradList, reduceTo, runExprs } from './expr-kernels.js';
+import { generatesLoops, hostLoop } from './host-loops.js';
+import type { Level } from './host-loops.js';
 import { LAYER_DEFS, namedExtras } from './layer-defs.js';
+import { LAYER_DERIVS } from './layer-derivs.js';
+import type { LayerDerivs } from './layer-derivs.js';
+import { variable } from './symbolic.js';
 import type { LayerDef } from './layer-defs.js';
 import type { LayerKind } from './odenet.js';
 
@@ -114,57 +120,70 @@ function effectiveHost(r: KernelRunner, host: HostBuffers, def: LayerDef, t: num
   return { W: r.mul(W, g), b: be, ctx: [g] };
 }
 
-/** Gradients of the layer's variables from those of its effective W and b. */
+/**
+ * Gradients of the layer's variables [W, b, ...time variables] from those of its effective W and
+ * b (dW, db) at time t, by the one rule of layer-derivs.ts for every kind; `ctx` is what
+ * {@link effective} returned (the scale S, where the kind has one).
+ */
 export function layerGrads(r: KernelRunner, kind: LayerKind, t: number, p: LayerParams, ctx: T[], dW: T, db: T): T[] {
-  const [W, b] = p as [T, T];
-  switch (kind) {
-    case 'ignore':
-      return [dW, db];
-    case 'concat': {
-      const n = W.shape[1]!;
-      return [r.concat([dW, r.reshape(r.mul(db, t), [1, n])], 0), db];
-    }
-    case 'squash':
-    case 'concatsquash': {
-      const host = r.host();
-      if (host) return squashGradsHost(host, kind, t, p, ctx[0]!, dW, db);
-      const n = W.shape[1]!;
-      const g = ctx[0]!;
-      const dg = r.add(r.sum(r.mul(dW, W), 0), r.mul(db, b));
-      const dPre = r.mul(dg, r.mul(g, r.sub(1, g)));
-      const out = [r.mul(dW, g), r.mul(db, g), r.reshape(r.mul(dPre, t), [1, n]), dPre];
-      if (kind === 'concatsquash') out.push(r.reshape(r.mul(db, t), [1, n]));
-      return out;
-    }
-    case 'hyper': {
-      // ctx: the scale 1 + tanh(t·w_h).
-      const scale = ctx[0]!;
-      const th = r.sub(scale, 1);
-      return [r.mul(dW, scale), db, r.reshape(r.mul(r.mul(r.sub(1, r.square(th)), t), r.sum(r.mul(dW, W))), [1, 1])];
-    }
-  }
+  const d = LAYER_DERIVS[kind];
+  const S = d.scale ? ctx[0]! : null;
+  const host = generatesLoops() ? r.host() : null;
+  if (host) return layerGradsHost(host, d, t, p, S, dW, db);
+  const [Wfull, b] = p as [T, T];
+  const [rows, n] = Wfull.shape as [number, number];
+  const W = LAYER_DEFS[kind].timeRow ? r.slice(Wfull, [0, 0], [rows - 1, n]) : Wfull;
+  const q = namedExtras(LAYER_DEFS[kind], p, () => r.slice(Wfull, [rows - 1, 0], [1, n]));
+  const env: Record<string, T | number> = { t, b, dbe: db, ...(S ? { S, dWW: r.sum(r.mul(dW, W), 0) } : {}) };
+  for (const k of d.vars) env[k] = r.reshape(q[k]!, [tf.util.sizeFromShape(q[k]!.shape)]);
+  const names = ['b', ...d.vars];
+  const values = runExprs(r, names.map((k) => d.grads[k]!), env);
+  const grads = Object.fromEntries(names.map((k, i) => [k, reduceTo(r, values[i]!, [n], k === 'b' ? b.shape : q[k]!.shape)]));
+  return layerGradList(r, d, S ? r.mul(dW, S) : dW, grads);
 }
 
-/** Gradients of a gated layer's variables from those of its effective W and b, in JS (see above). */
-function squashGradsHost(host: HostBuffers, kind: LayerKind, t: number, p: LayerParams, g: T, dWe: T, dbe: T): T[] {
-  const [rows, n] = p[0]!.shape as [number, number];
-  const outs = [host.alloc([rows, n]), host.alloc([n]), host.alloc([1, n]), host.alloc([n]), ...(kind === 'concatsquash' ? [host.alloc([1, n])] : [])];
-  const [W, b, gV, dWeV, dbeV] = [p[0]!, p[1]!, g, dWe, dbe].map((x) => host.view(x)) as Float32Array[];
-  const [dW, db, dwg, dbg, dwb] = outs.map((x) => host.view(x));
-  const dg = new Float64Array(n);
+/**
+ * {@link layerGrads} in JS on the host's buffers (wasm): dW = dW_e⊙S and Σ_i dW_e,ij·W_ij in
+ * one pass over W, then each variable's gradient per unit in one generated loop.
+ */
+function layerGradsHost(host: HostBuffers, d: LayerDerivs, t: number, p: LayerParams, S: T | null, dWe: T, dbe: T): T[] {
+  const [Wfull, b] = p as [T, T];
+  const [rows, n] = Wfull.shape as [number, number];
+  const inRows = dWe.shape[0]!;
+  const timeRow = inRows < rows;
+  const extras = d.vars.filter((k) => k !== 'wt');
+  // A gradient that is db_e itself (b's, where the shift is b plus terms without b) is db_e: no copy.
+  const bPassed = d.grads.b === variable('dbe');
+  if (bPassed && !S && !timeRow && extras.length === 0) return [dWe, dbe];
+  const gW = S || timeRow ? host.alloc([rows, n]) : dWe;
+  const outs = [bPassed ? dbe : host.alloc(b.shape), ...extras.map((_, i) => host.alloc(p[2 + i]!.shape))];
+  const dWW = S ? host.alloc([n]) : null;
+  const [Wv, dWeV, gWv] = [Wfull, dWe, gW].map((x) => host.view(x));
+  if (S) scaleGrads(dWeV!, Wv!, host.view(S), gWv!, host.view(dWW!), inRows, n);
+  else if (timeRow) gWv!.set(dWeV!);
+  // Inputs by name, each a unit's value or one for the layer; wt: W's last row.
+  const named: [string, Float32Array | Float64Array][] = [['t', Float64Array.of(t)], ['b', host.view(b)], ['dbe', host.view(dbe)]];
+  if (S) named.push(['S', host.view(S)], ['dWW', host.view(dWW!)]);
+  extras.forEach((k, i) => named.push([k, host.view(p[2 + i]!)]));
+  if (timeRow) named.push(['wt', host.view(Wfull).subarray(inRows * n)]);
+  const inputs = named.map(([name, v]) => ({ name, level: (name === 't' ? 'row' : v.length === 1 ? 'scalar' : 'unit') as Level }));
+  const targets = [...(bPassed ? [] : ['b']), ...extras, ...(timeRow ? ['wt'] : [])];
+  const views = [...outs.slice(bPassed ? 1 : 0).map((x) => host.view(x)), ...(timeRow ? [gWv!.subarray(inRows * n)] : [])];
+  const outputs = targets.map((k, i) => ({ expr: d.grads[k]!, level: (views[i]!.length === 1 ? 'scalar' : 'unit') as Level }));
+  if (outputs.length > 0) hostLoop(inputs, outputs)(1, n, named.map(([, v]) => v), views);
+  return [gW, ...outs];
+}
+
+/** dW = dW_e⊙S (S per unit, or one for the layer) and Σ_i dW_e,ij·W_ij per unit, in one pass over W's rows. */
+function scaleGrads(dWe: Float32Array, W: Float32Array, S: Float32Array, dW: Float32Array, dWW: Float32Array, rows: number, n: number): void {
+  const acc = new Float64Array(n);
+  const s = S.length === 1 ? new Float32Array(n).fill(S[0]!) : S;
   for (let i = 0, k = 0; i < rows; i++) {
     for (let j = 0; j < n; j++, k++) {
-      dg[j] += dWeV![k]! * W![k]!;
-      dW![k] = dWeV![k]! * gV![j]!;
+      const g = dWe[k]!;
+      acc[j] += g * W[k]!;
+      dW[k] = g * s[j]!;
     }
   }
-  for (let j = 0; j < n; j++) {
-    const gj = gV![j]!;
-    const pre = (dg[j]! + dbeV![j]! * b![j]!) * gj * (1 - gj);
-    db![j] = dbeV![j]! * gj;
-    dwg![j] = t * pre;
-    dbg![j] = pre;
-    if (dwb) dwb[j] = t * dbeV![j]!;
-  }
-  return outs;
+  dWW.set(acc);
 }
