@@ -17,6 +17,12 @@ export interface LayerDef {
   extras: readonly string[];
   /** Whether W's last row multiplies t ([h, t]·W); it is then `wt` in the formulas. */
   timeRow: boolean;
+  /**
+   * How each time variable of `extras` starts ({@link ODENet}): its shape (`row`: [1, n], `vector`:
+   * [n], `one`: [1, 1], one per layer) and, where `seed` is given, uniform in [−1, 1] from the
+   * layer's seed plus `seed` (else zeros).
+   */
+  init: Readonly<Record<string, { shape: 'row' | 'vector' | 'one'; seed?: number }>>;
   /** The scale S(t) of h·W, per unit (or one for the layer); null: 1. */
   scale: (<T>(o: Arith<T>, t: T, q: Readonly<Record<string, T>>) => T) | null;
   /** The shift Sh(t) from b, the scale S (where there is one) and t. */
@@ -28,15 +34,15 @@ const gate = <T>(o: Arith<T>, t: T, q: Readonly<Record<string, T>>): T => o.sigm
 /** The layer kinds of {@link ODENet}. */
 export const LAYER_DEFS: Record<LayerKind, LayerDef> = {
   // (h·W + b)⊙σ(t·w_g + b_g) + t·w_b
-  concatsquash: { extras: ['wg', 'bg', 'wb'], timeRow: false, scale: gate, shift: (o, t, b, s, q) => o.add(o.mul(b, s!), o.mul(t, q.wb!)) },
+  concatsquash: { extras: ['wg', 'bg', 'wb'], timeRow: false, init: { wg: { shape: 'row', seed: 1 }, bg: { shape: 'vector' }, wb: { shape: 'row', seed: 2 } }, scale: gate, shift: (o, t, b, s, q) => o.add(o.mul(b, s!), o.mul(t, q.wb!)) },
   // [h, t]·W + b
-  concat: { extras: [], timeRow: true, scale: null, shift: (o, t, b, _s, q) => o.add(b, o.mul(t, q.wt!)) },
+  concat: { extras: [], timeRow: true, init: {}, scale: null, shift: (o, t, b, _s, q) => o.add(b, o.mul(t, q.wt!)) },
   // (h·W + b)⊙σ(t·w_g + b_g)
-  squash: { extras: ['wg', 'bg'], timeRow: false, scale: gate, shift: (o, _t, b, s) => o.mul(b, s!) },
+  squash: { extras: ['wg', 'bg'], timeRow: false, init: { wg: { shape: 'row', seed: 1 }, bg: { shape: 'vector' } }, scale: gate, shift: (o, _t, b, s) => o.mul(b, s!) },
   // h·W + b
-  ignore: { extras: [], timeRow: false, scale: null, shift: (_o, _t, b) => b },
+  ignore: { extras: [], timeRow: false, init: {}, scale: null, shift: (_o, _t, b) => b },
   // h·(W·(1 + tanh(t·w_h))) + b
-  hyper: { extras: ['wh'], timeRow: false, scale: (o, t, q) => o.add(1, ACTIVATION_DEFS.tanh.h(o, o.mul(t, q.wh!))), shift: (_o, _t, b) => b },
+  hyper: { extras: ['wh'], timeRow: false, init: { wh: { shape: 'one', seed: 3 } }, scale: (o, t, q) => o.add(1, ACTIVATION_DEFS.tanh.h(o, o.mul(t, q.wh!))), shift: (_o, _t, b) => b },
 };
 
 /** A layer's time variables by name, from its variables [W, b, ...extras] and W's time row (`timeRow` kinds). */

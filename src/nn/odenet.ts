@@ -27,6 +27,7 @@ import { fusedAugmented, tapedAugmented } from './fused-field.js';
 import type { AugmentedLayout } from './fused-field.js';
 import { fusedFlowMatchingLoss } from './fm-loss.js';
 import { applyLayers } from './taped-net.js';
+import { LAYER_DEFS } from './layer-defs.js';
 
 /** The layer kinds of an {@link ODENet} (how each layer sees time). */
 export const LAYER_KINDS = ['concatsquash', 'concat', 'squash', 'ignore', 'hyper'] as const;
@@ -89,20 +90,22 @@ export class ODENet {
     this.activation = activation;
     this.contextDim = contextDim;
     const sizes = [dim, ...hidden, dim];
-    // Up to four vectors per layer beside W (bias, time gate and bias, time shift); concat's W has a row for t.
-    checkParameters('ODENet', hidden, sizes.slice(1).map((o, l) => [sizes[l]! + (layer === 'concat' ? 1 : 0) + contextDim, o] as const), 4);
+    // Up to four vectors per layer beside W (the bias and the kind's time variables); W of a `timeRow` kind has a row for t.
+    const def = LAYER_DEFS[layer];
+    const timeRow = def.timeRow ? 1 : 0;
+    checkParameters('ODENet', hidden, sizes.slice(1).map((o, l) => [sizes[l]! + timeRow + contextDim, o] as const), 4);
     for (let l = 0; l + 1 < sizes.length; l++) {
-      const fanIn = sizes[l]! + (layer === 'concat' ? 1 : 0);
+      const fanIn = sizes[l]! + timeRow;
       const fanOut = sizes[l + 1]!;
       const lim = Math.sqrt(6 / (fanIn + fanOut));
       // tfjs treats a seed of 0 as "unseeded": keep every seed ≥ 1 so seed 0 is reproducible too.
       const s = seed * 7919 + l * 31 + 1;
-      const extra: tf.Variable[] = [];
-      if (layer === 'concatsquash' || layer === 'squash') {
-        extra.push(variable(() => tf.randomUniform([1, fanOut], -1, 1, 'float32', s + 1)), variable(() => tf.zeros([fanOut])));
-      }
-      if (layer === 'concatsquash') extra.push(variable(() => tf.randomUniform([1, fanOut], -1, 1, 'float32', s + 2)));
-      if (layer === 'hyper') extra.push(variable(() => tf.randomUniform([1, 1], -1, 1, 'float32', s + 3)));
+      // The kind's time variables as its definition starts them (layer-defs.ts).
+      const extra: tf.Variable[] = def.extras.map((name) => {
+        const { shape, seed: offset } = def.init[name]!;
+        const dims = shape === 'row' ? [1, fanOut] : shape === 'vector' ? [fanOut] : [1, 1];
+        return variable(() => (offset === undefined ? tf.zeros(dims) : tf.randomUniform(dims, -1, 1, 'float32', s + offset)));
+      });
       if (contextDim > 0) extra.push(variable(() => tf.randomUniform([contextDim, fanOut], -lim, lim, 'float32', s + 4)));
       this.layers.push({
         W: variable(() => tf.randomUniform([fanIn, fanOut], -lim, lim, 'float32', s)),

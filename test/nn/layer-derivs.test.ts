@@ -95,3 +95,33 @@ describe('layer derivatives (symbolic, from the one definition)', () => {
     });
   });
 });
+
+describe('ODENet builds every kind\'s variables from its definition', () => {
+  beforeAll(async () => {
+    await useBackend('cpu');
+  });
+
+  it.each(KINDS)('%s: W (with a time row for timeRow kinds), b, the extras in order with their init shapes and values, then W_c', (kind) => {
+    const def = LAYER_DEFS[kind];
+    const before = tf.memory().numTensors;
+    const net = new ODENet({ dim: 3, hidden: [5], layer: kind, contextDim: 2, seed: 4 });
+    const sizes = [3, 5, 3];
+    net.layerVariables.forEach((vars, l) => {
+      const n = sizes[l + 1]!;
+      expect(vars.length).toBe(2 + def.extras.length + 1);
+      expect(vars[0]!.shape).toEqual([sizes[l]! + (def.timeRow ? 1 : 0), n]);
+      expect(vars[1]!.shape).toEqual([n]);
+      def.extras.forEach((name, i) => {
+        const { shape, seed } = def.init[name]!;
+        const v = vars[2 + i]!;
+        expect(v.shape).toEqual(shape === 'row' ? [1, n] : shape === 'vector' ? [n] : [1, 1]);
+        const x = Array.from(v.dataSync());
+        if (seed === undefined) expect(x.every((e) => e === 0)).toBe(true);
+        else expect(x.every((e) => e >= -1 && e <= 1) && x.some((e) => e !== 0)).toBe(true);
+      });
+      expect(vars[vars.length - 1]!.shape).toEqual([2, n]);
+    });
+    net.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
