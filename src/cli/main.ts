@@ -78,6 +78,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
     .addOption(new Option('--weight-decay <x>', 'decoupled weight decay').default(0).argParser(num('weight-decay')))
     .addOption(new Option('--hidden <sizes>', 'hidden sizes, e.g. 64,64').argParser(list('hidden')))
     .addOption(new Option('--layers <n>', 'coupling layers / steps').argParser(int('layers')))
+    .option('--autoregressive', 'nsf, realnvp: masked autoregressive transforms (MAF, as zuko\'s NSF) instead of couplings')
     .addOption(new Option('--checkpoint-every <n>', 'checkpoint every N iterations').default(0).argParser(int('checkpoint-every')))
     .addOption(new Option('--log-every <n>', 'log (and print a progress line) every N iterations').default(50).argParser(int('log-every')))
     .addOption(new Option('--solver <method>', 'ffjord: ODE method').choices([...METHOD_NAMES]).default('dopri5'))
@@ -99,7 +100,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
     .option('--overwrite', 'replace the run stored in --out (only a run biflow wrote is ever replaced)')
     .requiredOption('--out <dir>', 'run folder: model/, train.json, optimizer.bin (new, empty, or a run to --resume/--overwrite)')
     .action(async (o: Common & {
-      data: string; model: FlowType; iters: number; batch: number; lr: number; weightDecay: number; hidden?: number[]; layers?: number;
+      data: string; model: FlowType; iters: number; batch: number; lr: number; weightDecay: number; hidden?: number[]; layers?: number; autoregressive?: boolean;
       checkpointEvery: number; logEvery: number; resume?: boolean; overwrite?: boolean; out: string; solver: MethodName; tol: number; trace: 'exact' | 'hutchinson';
       gradient: GradientMode; kineticWeight: number; jacobianWeight: number; blocks?: BlockKind[]; cnfHidden?: number[]; generatorIters?: number; interior: number;
       objective: Objective; sigma?: number; evalEvery: number; context?: string[]; standardize: boolean;
@@ -115,7 +116,7 @@ export function program(out: (s: string) => void = (s) => console.log(s)): Comma
       const contextDim = data.context?.dim;
       const cnf = { method: o.solver, rtol: o.tol, atol: o.tol, trace: o.trace, gradient: o.gradient, kineticWeight: o.kineticWeight, jacobianWeight: o.jacobianWeight };
       const config: FlowConfig = {
-        type: o.model, dim: data.dim, hidden: o.hidden, layers: o.layers, seed: o.seed,
+        type: o.model, dim: data.dim, hidden: o.hidden, layers: o.layers, seed: o.seed, ...(o.autoregressive ? { autoregressive: true } : {}),
         ...(o.model === 'ffjord' || o.model === 'biflow' ? { cnf } : {}), ...(o.model === 'biflow' ? { blocks: o.blocks, cnfHidden: o.cnfHidden } : {}),
         ...(contextDim ? { contextDim, standardize: o.standardize } : {}),
       };
