@@ -4,7 +4,8 @@
  *             tangent block, packed in one output), the first reading z and the probe in place
  *             from the state Y, then one read-out program writing dY/dt = [fᵀ; tr; (‖f‖², ‖J‖²); 0];
  *   backward: one seeding program (f̄ + 2Ē f, ε·tr̄ + 2F̄ Jε), per layer its weight gradients
- *             (partial sums + two flat sums, then the kind's own map to its variables) and one
+ *             (partial sums, summed where the batch is several chunks, then one program per
+ *             variable printed from the kind's derivatives, layer-grad-program.ts) and one
  *             program for the cotangents through the layer and the activation below it, and one
  *             program writing Ȳ = [z̄ᵀ; 0; (ε̄ᵀ); (c̄ᵀ)].
  * The saved intermediates are the layers' packs: every saved slot of a layer holds (a reference to)
@@ -16,7 +17,7 @@ import type { KernelRunner } from '../backend/kernels.js';
 import { FLAT_WORKGROUP, FlatProgram } from '../backend/webgpu-elementwise.js';
 import type { ActivationName } from './activations.js';
 import { ACTIVATION_DEFS } from './activation-defs.js';
-import { effective, layerGrads } from './layer-kernels.js';
+import { runLayerVarGrads } from './layer-grad-program.js';
 import type { GpuLayerVars } from './layer-program.js';
 import { layerProgramsFit, layerSpec, packInput, runLayerBack, runLayerForward, runLayerGrad, stateInput } from './layer-program.js';
 import type { LayerKind } from './odenet.js';
@@ -124,9 +125,7 @@ export function gpuBackward(r: KernelRunner, g: GpuDynamics, dy: T, Y: T, layers
     const below = l > 0 ? s[g.at[l - 1]!.h]! : null;
     const lhs = below ?? Y;
     const at = below ? packInput(B, below.shape[1]!, K, needsA) : stateInput(B, g.probeRow);
-    const { dW, db } = runLayerGrad(r, spec, B, lhs, at, G, l === 0 && !hutch);
-    const eff = effective(r, g.kind, g.t, v.p);
-    grads[l] = layerGrads(r, g.kind, g.t, v.p, eff.ctx, dW, db);
+    grads[l] = runLayerVarGrads(r, spec, v.p, g.t, runLayerGrad(r, spec, B, lhs, at, G, l === 0 && !hutch));
     if (v.Wc) {
       // The context's share (conditioned nets): W̄_c = cᵀ·ā, c̄ += ā·W_cᵀ, on the backend's kernels.
       const aBar = r.slice(G, [0, 0], [B, spec.n]);
