@@ -59,6 +59,20 @@ function flat(r: KernelRunner, names: string[], inputs: T[], shape: number[], th
   return r.program(new FlatProgram(names, shape, threads, body, 'B : i32,'), inputs, [{ type: 'int32', data: [threads] }, ...uB(B)])!;
 }
 
+/**
+ * c̄ + ā·W_cᵀ ([B, C]; c̄ null: none yet) with ā the first B rows of G ([·, n]): one program, where a
+ * transpose, a product and a sum were three (n a uniform: a loop of constant trip count is unrolled).
+ */
+function contextBar(r: KernelRunner, G: T, Wc: T, cBar: T | null, B: number, n: number, C: number): T {
+  const body = `let b = index / ${C};
+          let c = index % ${C};
+          var v = ${cBar ? 'Cb[index]' : '0.0'};
+          for (var j = 0; j < uniforms.n; j = j + 1) { v = v + G[b * uniforms.n + j] * Wc[c * uniforms.n + j]; }
+          setOutputAtIndex(index, v);`;
+  const program = new FlatProgram(['G', 'Wc', ...(cBar ? ['Cb'] : [])], [B, C], B * C, body, 'n : i32,');
+  return r.program(program, [G, Wc, ...(cBar ? [cBar] : [])], [{ type: 'int32', data: [B * C] }, { type: 'int32', data: [n] }])!;
+}
+
 /** dY/dt and the saved packs, or null where the backend runs no WGSL or the batch is too large for one dispatch. */
 export function gpuForward(r: KernelRunner, g: GpuDynamics, Y: T, layers: readonly GpuLayerVars[]): { value: T; saved: T[] } | null {
   const B = Y.shape[1]!;
@@ -127,11 +141,10 @@ export function gpuBackward(r: KernelRunner, g: GpuDynamics, dy: T, Y: T, layers
     const at = below ? packInput(B, below.shape[1]!, K, needsA) : stateInput(B, g.probeRow);
     grads[l] = runLayerVarGrads(r, spec, v.p, g.t, runLayerGrad(r, spec, B, lhs, at, G, l === 0 && !hutch));
     if (v.Wc) {
-      // The context's share (conditioned nets): W̄_c = cᵀ·ā, c̄ += ā·W_cᵀ, on the backend's kernels.
+      // The context's share (conditioned nets): W̄_c = cᵀ·ā on the backend's kernels, c̄ += ā·W_cᵀ by one program.
       const aBar = r.slice(G, [0, 0], [B, spec.n]);
       grads[l]!.push(r.matMul(cT!, aBar));
-      const cb = r.matMul(aBar, r.transpose(v.Wc));
-      cBar = cBar ? r.add(cBar, cb) : cb;
+      cBar = contextBar(r, G, v.Wc, cBar, B, spec.n, C);
     }
     G = runLayerBack(r, spec, v, g.t, B, G, below, needsA, below ? K : hutch ? 1 : 0);
   }
