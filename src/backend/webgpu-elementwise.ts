@@ -64,16 +64,19 @@ export class FlatProgram {
     threads: number,
     private readonly body: string,
     uniforms = '',
+    /** WGSL before `main` (helper functions the body calls). */
+    private readonly prelude = '',
   ) {
     this.outputShape = outputShape;
     this.dispatchLayout = { x: outputShape.map((_, i) => i) };
     this.dispatch = [Math.ceil(threads / FLAT_WORKGROUP), 1, 1];
     this.uniforms = `threads : i32, ${uniforms}`;
-    this.shaderKey = `biflow_flat_${variableNames.join(',')}_${uniforms}_${body}`;
+    this.shaderKey = `biflow_flat_${variableNames.join(',')}_${uniforms}_${prelude}_${body}`;
   }
 
   getUserCode(): string {
     return `
+      ${this.prelude}
       fn main(index : i32) {
         if (index < uniforms.threads) {
           ${this.body}

@@ -4,7 +4,8 @@
  *             tangent block, packed in one output), the first reading z and the probe in place
  *             from the state Y, then one read-out program writing dY/dt = [fᵀ; tr; (‖f‖², ‖J‖²); 0];
  *   backward: one seeding program (f̄ + 2Ē f, ε·tr̄ + 2F̄ Jε), per layer its weight gradients
- *             (partial sums + two flat sums, then the kind's own map to its variables) and one
+ *             (partial sums, summed where the batch is several chunks, then one program per
+ *             variable printed from the kind's derivatives, layer-grad-program.ts) and one
  *             program for the cotangents through the layer and the activation below it, and one
  *             program writing Ȳ = [z̄ᵀ; 0; (ε̄ᵀ); (c̄ᵀ)].
  * The saved intermediates are the layers' packs: every saved slot of a layer holds (a reference to)
@@ -16,7 +17,7 @@ import type { KernelRunner } from '../backend/kernels.js';
 import { FLAT_WORKGROUP, FlatProgram } from '../backend/webgpu-elementwise.js';
 import type { ActivationName } from './activations.js';
 import { ACTIVATION_DEFS } from './activation-defs.js';
-import { effective, layerGrads } from './layer-kernels.js';
+import { runLayerVarGrads } from './layer-grad-program.js';
 import type { GpuLayerVars } from './layer-program.js';
 import { layerProgramsFit, layerSpec, packInput, runLayerBack, runLayerForward, runLayerGrad, stateInput } from './layer-program.js';
 import type { LayerKind } from './odenet.js';
@@ -56,6 +57,20 @@ function fits(r: KernelRunner, g: GpuDynamics, B: number): boolean {
 /** One flat program over `threads` invocations with the uniform B (a read-out, a seed, a state cotangent). */
 function flat(r: KernelRunner, names: string[], inputs: T[], shape: number[], threads: number, body: string, B: number): T {
   return r.program(new FlatProgram(names, shape, threads, body, 'B : i32,'), inputs, [{ type: 'int32', data: [threads] }, ...uB(B)])!;
+}
+
+/**
+ * c̄ + ā·W_cᵀ ([B, C]; c̄ null: none yet) with ā the first B rows of G ([·, n]): one program, where a
+ * transpose, a product and a sum were three (n a uniform: a loop of constant trip count is unrolled).
+ */
+function contextBar(r: KernelRunner, G: T, Wc: T, cBar: T | null, B: number, n: number, C: number): T {
+  const body = `let b = index / ${C};
+          let c = index % ${C};
+          var v = ${cBar ? 'Cb[index]' : '0.0'};
+          for (var j = 0; j < uniforms.n; j = j + 1) { v = v + G[b * uniforms.n + j] * Wc[c * uniforms.n + j]; }
+          setOutputAtIndex(index, v);`;
+  const program = new FlatProgram(['G', 'Wc', ...(cBar ? ['Cb'] : [])], [B, C], B * C, body, 'n : i32,');
+  return r.program(program, [G, Wc, ...(cBar ? [cBar] : [])], [{ type: 'int32', data: [B * C] }, { type: 'int32', data: [n] }])!;
 }
 
 /** dY/dt and the saved packs, or null where the backend runs no WGSL or the batch is too large for one dispatch. */
@@ -124,15 +139,12 @@ export function gpuBackward(r: KernelRunner, g: GpuDynamics, dy: T, Y: T, layers
     const below = l > 0 ? s[g.at[l - 1]!.h]! : null;
     const lhs = below ?? Y;
     const at = below ? packInput(B, below.shape[1]!, K, needsA) : stateInput(B, g.probeRow);
-    const { dW, db } = runLayerGrad(r, spec, B, lhs, at, G, l === 0 && !hutch);
-    const eff = effective(r, g.kind, g.t, v.p);
-    grads[l] = layerGrads(r, g.kind, g.t, v.p, eff.ctx, dW, db);
+    grads[l] = runLayerVarGrads(r, spec, v.p, g.t, runLayerGrad(r, spec, B, lhs, at, G, l === 0 && !hutch));
     if (v.Wc) {
-      // The context's share (conditioned nets): W̄_c = cᵀ·ā, c̄ += ā·W_cᵀ, on the backend's kernels.
+      // The context's share (conditioned nets): W̄_c = cᵀ·ā on the backend's kernels, c̄ += ā·W_cᵀ by one program.
       const aBar = r.slice(G, [0, 0], [B, spec.n]);
       grads[l]!.push(r.matMul(cT!, aBar));
-      const cb = r.matMul(aBar, r.transpose(v.Wc));
-      cBar = cBar ? r.add(cBar, cb) : cb;
+      cBar = contextBar(r, G, v.Wc, cBar, B, spec.n, C);
     }
     G = runLayerBack(r, spec, v, g.t, B, G, below, needsA, below ? K : hutch ? 1 : 0);
   }

@@ -9,7 +9,7 @@
  *   back     (one per layer):  h̄ = ā·(W⊙S)ᵀ, ū = ǡ·(W⊙S)ᵀ and, through the activation below,
  *            ā' = h̄σ′ + σ̄′σ″ with σ̄′ = Σₖ ūₖ ⊙ ȧₖ, ǡ' = ū ⊙ σ′  →  [ā' | ǡ'];
  *   grad     (one per layer):  [W̄; b̄] = [h 1; u 0]ᵀ·[ā; ǡ] as partial sums over row chunks, so a
- *            large batch spreads over many workgroups; two flat sums finish W̄ and b̄.
+ *            large batch spreads over many workgroups; one flat sum over the chunks where there are several.
  * The one thread of a tile that makes σ′ also makes every tangent of its row: no quantity two
  * outputs share is recomputed or re-read.
  */
@@ -102,7 +102,7 @@ export interface LayerSpec {
 }
 
 /** WGSL reading the kind's time variables at unit `j` (from Q0 … or from the packed Pv after b) and `fn scaleOf`. */
-function timeVars(s: LayerSpec, packed: boolean): { reads: (j: string) => string; scaleFn: string; q: Record<string, string> } {
+export function timeVars(s: LayerSpec, packed: boolean): { reads: (j: string) => string; scaleFn: string; q: Record<string, string> } {
   const def = LAYER_DEFS[s.kind];
   const q: Record<string, string> = Object.fromEntries(def.extras.map((name) => [name, `q_${name}`]));
   if (def.timeRow) q.wt = 'q_wt';
@@ -318,17 +318,21 @@ export function runLayerBack(r: KernelRunner, s: LayerSpec, v: GpuLayerVars, t: 
   return r.program(program, [G, v.p[0]!, ...extras, ...(P ? [P] : [])], [{ type: 'float32', data: [t] }, { type: 'int32', data: [B] }])!;
 }
 
-/** The layer's effective-weight gradients W̄ [nIn, n] and b̄ [n] from its input (at `at` in `lhs`) and G = [ā | ǡ]. */
-export function runLayerGrad(r: KernelRunner, s: LayerSpec, B: number, lhs: T, at: InputAt, G: T, unit: boolean): { dW: T; db: T } {
+/**
+ * The layer's effective-weight gradients R = [W̄; b̄] ([nIn + 1, n]) from its input (at `at` in
+ * `lhs`) and G = [ā | ǡ]: the partial sums themselves where the batch is one chunk, else summed by
+ * one flat program (the chunk count a uniform: no unrolled loop).
+ */
+export function runLayerGrad(r: KernelRunner, s: LayerSpec, B: number, lhs: T, at: InputAt, G: T, unit: boolean): T {
   const { nIn, n } = s;
   // Chunks of CHUNK rows, or one of the batch rounded up to a tile (the trip count is the chunk's).
   const chunk = Math.min(CHUNK, Math.ceil(B / TILE) * TILE);
   const chunks = Math.ceil(B / chunk);
   const partial = r.program(new LayerGradProgram({ nIn, n, K: s.K, unit }, chunks), [lhs, G], [{ type: 'float32', data: [0] }, { type: 'int32', data: [B] }, { type: 'int32', data: [chunk] }, ...inputUniforms(at)])!;
-  const stride = (nIn + 1) * n;
-  const sum = (off: number, size: number, shape: number[]) => {
-    const body = `var s = 0.0;\n          for (var c = 0; c < ${chunks}; c = c + 1) { s = s + X0[c * ${stride} + ${off} + index]; }\n          setOutputAtIndex(index, s);`;
-    return r.program(new FlatProgram(['X0'], shape, size, body), [partial], [{ type: 'int32', data: [size] }])!;
-  };
-  return { dW: sum(0, nIn * n, [nIn, n]), db: sum(nIn * n, n, [n]) };
+  if (chunks === 1) return partial;
+  const size = (nIn + 1) * n;
+  const body = `var s = 0.0;
+          for (var c = 0; c < uniforms.chunks; c = c + 1) { s = s + X0[c * ${size} + index]; }
+          setOutputAtIndex(index, s);`;
+  return r.program(new FlatProgram(['X0'], [nIn + 1, n], size, body, 'chunks : i32,'), [partial], [{ type: 'int32', data: [size] }, { type: 'int32', data: [chunks] }])!;
 }

@@ -100,11 +100,11 @@ describe('the ODE-net layers as fused WGSL programs (webgpu on Dawn; lavapipe in
     await useBackend('wasm');
   });
 
-  it('an evaluation is one program per layer and a read-out; with the gradient, a hidden layer is one forward and four backward programs besides the kind\'s effective weights and variable map (tfjs kernels)', async (ctx) => {
+  it('an evaluation is one program per layer and a read-out; with the gradient, a hidden layer is one forward program, one weight-gradient program, one per variable and one back program', async (ctx) => {
     if (!(await onWebGPU(() => ctx.skip()))) return;
-    const count = async (hidden: number[], activation: ActivationName, trace: 'exact' | 'hutchinson') => {
-      const net = new ODENet({ dim: D, hidden, activation, seed: 5 });
-      const layout: AugmentedLayout = { dim: D, regs: false, trace };
+    const count = async (hidden: number[], activation: ActivationName, trace: 'exact' | 'hutchinson', contextDim = 0) => {
+      const net = new ODENet({ dim: D, hidden, activation, seed: 5, contextDim });
+      const layout: AugmentedLayout = { dim: D, regs: false, trace, ...(contextDim > 0 ? { context: contextDim } : {}) };
       const y = tf.randomNormal([widthOf(layout), B], 0, 1, 'float32', 13) as tf.Tensor2D;
       const grad = () => tf.grads((yy: tf.Tensor, ..._vs: tf.Tensor[]) => tf.sum(net.augmented(0.3, yy as tf.Tensor2D, layout)))([y, ...net.variables]);
       await dispatches(grad); // compiles the programs
@@ -122,10 +122,16 @@ describe('the ODE-net layers as fused WGSL programs (webgpu on Dawn; lavapipe in
       // swish/elu: a is one more part of the pack, not one more program.
       const [eluOne, eluTwo] = [await count([32], 'elu', trace), await count([32, 32], 'elu', trace)];
       expect(eluTwo.forward - eluOne.forward, trace).toBe(1);
-      // Per hidden layer with the gradient: forward 1; backward: the weight-gradient partials, their two sums and
-      // the back program, then on tfjs kernels concatsquash's effective weights (3) and layerGrads (12). 31 before.
-      expect((three.grad - one.grad) / 2, trace).toBe(1 + 4 + 3 + 12);
-      expect(three.grad, trace).toBeLessThanOrEqual(85);
+      // Per hidden layer with the gradient: forward 1; backward: the weight-gradient partials (one chunk at B = 37:
+      // no chunk sum), one program per variable (concatsquash: W, b, w_g, b_g, w_b) and the back program.
+      // 20 before (two chunk sums, effective 3 and layerGrads 12 on tfjs kernels), 31 before that.
+      expect((three.grad - one.grad) / 2, trace).toBe(1 + 1 + 5 + 1);
+      expect(three.grad, trace).toBeLessThanOrEqual(40);
+      // Conditioned: per layer W̄_c = cᵀ·ā (a slice of G and a product) and c̄ += ā·W_cᵀ by one program (5 before:
+      // a transpose, a product and a sum for c̄).
+      const [cOne, cThree] = [await count([64], 'tanh', trace, C), await count([64, 64, 64], 'tanh', trace, C)];
+      // (A conditioned hidden layer binds b and its time variables as one packed vector: one concat more in its forward.)
+      expect((cThree.grad - cOne.grad) / 2, trace).toBe(8 + 1 + 3);
       console.info(`dispatches per evaluation (${trace}, hidden [64, 64, 64]): forward ${three.forward}, value + gradient ${three.grad}; per hidden layer ${(three.forward - one.forward) / 2}, ${(three.grad - one.grad) / 2}`);
     }
     await useBackend('wasm');
