@@ -16,9 +16,9 @@
  *
  *   npx tsx examples/sbi.ts [--quick] [--out DIR] [--seed N] [--layers L] [--coupling] [--tasks gaussian_mixture,two_moons]
  *
- * On gaussian_mixture (full budget, the same data, one thread; flow seeds 0, 1, 2) the
- * autoregressive NSF reached mean KL 0.247, 0.149, 0.172 (mean 0.189) in 46–49 CPU s, zuko's NSF
- * 0.127, 0.117, 0.286 (mean 0.177) in 53–54 CPU s. 8 spline couplings reached 0.213 (no LU) to
+ * On gaussian_mixture (full budget, the same data, one thread; seeds 0–4) the autoregressive NSF
+ * reached mean KL 0.247, 0.149, 0.172, 0.125, 0.270 (mean 0.193) in 46–49 CPU s, zuko's NSF
+ * 0.127, 0.117, 0.286, 0.107, 0.215 (mean 0.170) in 42–54 CPU s. 8 spline couplings reached 0.213 (no LU) to
  * 0.259, and zuko's own spline in 8 couplings 0.235: the coupling architecture made the gap.
  */
 import { writeFile } from 'node:fs/promises';
