@@ -19,7 +19,8 @@ import { ACTIVATIONS } from '../nn/activations.js';
 import type { ActivationName } from '../nn/activations.js';
 import { MLP } from '../nn/mlp.js';
 import { boundedLogScale, withContext } from './coupling.js';
-import { fusedCoupling, fusedCouplingAvailable } from './coupling-kernel.js';
+import { fusedCoupling } from './coupling-kernel.js';
+import { fusedOpsAvailable } from './fused-op.js';
 import { checkSplineShape, rqSpline } from './spline.js';
 
 /** Options of {@link MaskedAutoregressive}. */
@@ -108,7 +109,7 @@ export class MaskedAutoregressive implements Bijector {
   /** Maps data → latent; returns log|det ∂y/∂x| per row (the Jacobian is triangular in the order). */
   forward(x: tf.Tensor2D, options?: PassOptions): BijectorResult {
     return tf.tidy(() => {
-      if (this.fused && fusedCouplingAvailable()) {
+      if (this.fused && fusedOpsAvailable()) {
         const { transform, activation = 'relu', bins = 8, bound = 4 } = this.options;
         const z = withContext('MaskedAutoregressive', this.contextDim, x, options);
         const idx = Array.from({ length: this.dim }, (_, i) => i);

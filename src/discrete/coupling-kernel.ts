@@ -18,7 +18,7 @@ import { JETS } from '../nn/layer-kernels.js';
 import type { ActivationName } from '../nn/activations.js';
 import { transformBackward, transformForward } from './coupling-host.js';
 import { denseBackward } from './dense-host.js';
-import { fusedOpsAvailable, registerFusedOp } from './fused-op.js';
+import { registerFusedOp } from './fused-op.js';
 import type { TransformSpec } from './coupling-host.js';
 
 type T = tf.TensorInfo;
@@ -94,14 +94,11 @@ function register(layers: number): void {
   });
 }
 
-/** Whether the active backend runs the fused coupling (wasm, cpu); elsewhere the taped path runs. */
-export const fusedCouplingAvailable = fusedOpsAvailable;
-
 /**
  * One coupling forward as a single kernel: y = x with the components `idx` transformed by the
  * conditioner's output at z (the conditioner input, [N, m]: x_A, and any context columns a caller
  * appends), and the log-det per row. `params` are the conditioner's weights and biases, layer by
- * layer (W₀, b₀, W₁, b₁, …). Call only where {@link fusedCouplingAvailable}.
+ * layer (W₀, b₀, W₁, b₁, …). Call only where `fusedOpsAvailable()` (fused-op.ts).
  */
 export function fusedCoupling(x: tf.Tensor2D, z: tf.Tensor2D, params: readonly tf.Tensor[], o: Omit<CouplingAttrs, 'layers'>): { y: tf.Tensor2D; logDet: tf.Tensor1D } {
   const layers = params.length / 2;

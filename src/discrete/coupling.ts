@@ -12,7 +12,8 @@ import { InvalidArgumentError } from '../errors.js';
 import type { Bijector, BijectorConfig, BijectorResult, InverseResult, PassOptions } from '../flows/bijector.js';
 import { MLP } from '../nn/mlp.js';
 import type { ActivationName } from '../nn/activations.js';
-import { fusedCoupling, fusedCouplingAvailable } from './coupling-kernel.js';
+import { fusedCoupling } from './coupling-kernel.js';
+import { fusedOpsAvailable } from './fused-op.js';
 import type { FusedTransform } from './coupling-host.js';
 import { Split } from './masks.js';
 import type { MaskParity } from './masks.js';
@@ -83,7 +84,7 @@ export abstract class Coupling implements Bijector {
    * @internal
    */
   protected fusedForward(x: tf.Tensor2D, options: PassOptions | undefined, transform: FusedTransform, { scaleBound = 0, bins = 0, bound = 0 } = {}): BijectorResult | null {
-    if (!this.fused || !fusedCouplingAvailable()) return null;
+    if (!this.fused || !fusedOpsAvailable()) return null;
     const cond = this.conditionerInput(this.split.conditioning(x), options);
     const { y, logDet } = fusedCoupling(x, cond, this.net.variables, { transform, idx: this.split.b, activation: this.options.activation ?? 'relu', scaleBound, bins, bound });
     return { y, logDet };

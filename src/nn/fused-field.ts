@@ -132,14 +132,7 @@ const backwardKernel = onRunner<DynamicsAttrs & Partial<PackedAttrs>>((r, [dy, .
 const nestedKernel = onRunner((_r, inputs, attrs) => [inputs[inputs.length - savedTable(attrs).count - 1]!]);
 
 /** Packed and split forms: inputs { y, v0 … vN, value, packed, (s0 … sM) }; output the value (its buffer, shared). */
-const packedKernel = ((args: KernelArgs) => {
-  const r = KernelRunner.create()!;
-  try {
-    return [r.output((args.inputs as { value: T }).value)];
-  } finally {
-    r.free();
-  }
-}) as unknown as tf.KernelFunc;
+const packedKernel = onRunner<PackedAttrs>((_r, inputs, attrs) => [inputs[attrs.inputShapes.length]!]);
 
 for (const backendName of BACKENDS) {
   tf.registerKernel({ kernelName: CNF_DYNAMICS_FORWARD, backendName, kernelFunc: forwardKernel });
