@@ -51,15 +51,19 @@ export interface FlowStepRow {
   zuko_skipped?: string;
 }
 
-/** A prepared biflow iteration on batches `data.batch(0)`, `data.batch(1)`, … */
-function biflowFlowStep(model: FlowStepModel, batch: number, seed: number, fused: boolean, data: ReturnType<typeof loadDataset>) {
+/**
+ * A prepared biflow iteration on batches 0, 1, … of `rows` (batch k is rows [kB, (k+1)B), drawn
+ * before the timing starts, as the zuko side reads them from its file), tested on `test`.
+ */
+function biflowFlowStep(model: FlowStepModel, batch: number, seed: number, fused: boolean, rows: Float32Array, test: Float32Array) {
   const flow = createFlow({ type: model, dim: 2, seed, ...(model === 'nsf' ? { bound: 5 } : {}) });
   for (const b of leafBlocks(flow.bijector)) if (b instanceof Coupling || b instanceof ActNorm || b instanceof LULinear) b.fused = fused;
   const vars = flow.trainableVariables;
   const adam = new Adam(vars, { lr: 1e-3, fused });
   let i = 0;
   const step = () => {
-    const x = tf.tensor2d(data.batch(i++, batch), [batch, 2]);
+    const k = i++ % Math.floor(rows.length / (2 * batch));
+    const x = tf.tensor2d(rows.subarray(k * batch * 2, (k + 1) * batch * 2), [batch, 2]);
     if (i === 1) (flow.bijector as { initialize?: (x: tf.Tensor2D) => void }).initialize?.(x);
     const { value, grads } = tf.variableGrads(() => flow.loss(x), vars);
     adam.apply(vars.map((v) => grads[v.name]));
@@ -76,7 +80,7 @@ function biflowFlowStep(model: FlowStepModel, batch: number, seed: number, fused
       return ms;
     },
     count: (): Promise<KernelCount> => countKernels(() => step()),
-    nll: () => flow.nll(data.test),
+    nll: () => flow.nll(test),
     dispose() {
       adam.dispose();
       flow.dispose();
@@ -100,7 +104,7 @@ export async function flowStepComparison(o: { models: FlowStepModel[]; batches: 
         for (let k = 0; k < total; k++) rowsOut.set(data.batch(k, batch), k * batch * 2);
         writeFileSync(trainFile, rowsOut);
         writeFileSync(testFile, data.test);
-        const side = biflowFlowStep(model, batch, o.seed, o.fused, data);
+        const side = biflowFlowStep(model, batch, o.seed, o.fused, rowsOut, data.test);
         let torch: TorchServer | null = null;
         let skipped: string | undefined = o.torch ? undefined : 'not requested (--no-torch)';
         if (!skipped) {
