@@ -25,11 +25,13 @@
  */
 import { tf } from '../backend/engine.js';
 import { KernelRunner } from '../backend/kernels.js';
+import { generatesLoops } from './host-loops.js';
+import { LAYER_DEFS } from './layer-defs.js';
 import { packFlat, unpackFlat } from '../backend/host-ops.js';
 import { isNestedRecording, isRecording } from '../backend/tape.js';
 import { gradsOf } from '../ode/gradients.js';
 import type { ActivationName } from './activations.js';
-import { augmentedWidth, dynamics, savedShapes, savedTable } from './cnf-kernel.js';
+import { augmentedWidth, dynamics, extraShapes, savedShapes, savedTable } from './cnf-kernel.js';
 import type { AugmentedLayout, DynamicsAttrs } from './cnf-kernel.js';
 import type { LayerKind } from './odenet.js';
 import { applyLayers } from './taped-net.js';
@@ -79,12 +81,45 @@ function onRunner<A extends DynamicsAttrs>(body: (r: KernelRunner, inputs: T[], 
   }) as unknown as tf.KernelFunc;
 }
 
-/** Y's, the variables' and the intermediates' shapes, in the packed buffer's order. */
-function packShapes(attrs: PackedAttrs): number[][] {
-  const [yShape, ...varShapes] = attrs.inputShapes;
-  const per = varShapes.length / attrs.layers;
-  const widths = Array.from({ length: attrs.layers }, (_, l) => varShapes[l * per]![1]!);
-  return [...attrs.inputShapes, ...savedShapes(attrs, widths, yShape![1]!)];
+/**
+ * The packed buffer's layout: Y's, the variables' and the extras' shapes (the head: what the split
+ * form packs), then the intermediates' (the packed form packs them too), and which pieces only
+ * host loops read in the backward pass (parts of the buffer there, not copies: Y, the variables
+ * but W_c, the scales, f and its tangents). Pure in the shapes: cached by them.
+ */
+interface PackLayout {
+  head: number[][];
+  saved: number[][];
+  hostOnly: boolean[];
+  size: number;
+}
+
+const packLayouts = new Map<string, PackLayout>();
+
+function packLayout(attrs: PackedAttrs): PackLayout {
+  const key = `${attrs.kind}|${attrs.activation}|${attrs.trace}|${attrs.regs}|${attrs.dim}|${attrs.context}|${attrs.layers}|${attrs.inputShapes.join(';')}`;
+  let layout = packLayouts.get(key);
+  if (!layout) {
+    const [yShape, ...varShapes] = attrs.inputShapes;
+    const per = varShapes.length / attrs.layers;
+    const widths = Array.from({ length: attrs.layers }, (_, l) => varShapes[l * per]![1]!);
+    const extras = extraShapes(attrs, varShapes, yShape![1]!);
+    const head = [...attrs.inputShapes, ...extras];
+    const saved = savedShapes(attrs, widths, yShape![1]!);
+    // Host loops read the variables (but W_c) and the scales only where loops are generated (layerGrads).
+    const loops = generatesLoops();
+    const { iF } = savedTable(attrs);
+    const hostOnly = [
+      true,
+      ...varShapes.map((_, i) => loops && !(attrs.context > 0 && i % per === per - 1)),
+      ...extras.map((_, i) => loops && i >= attrs.layers && i < 2 * attrs.layers && LAYER_DEFS[attrs.kind].scale !== null),
+      ...saved.map((_, i) => i === iF || i === iF + 1),
+    ];
+    const size = [...head, ...saved].reduce((n, sh) => n + tf.util.sizeFromShape(sh), 0);
+    layout = { head, saved, hostOnly, size };
+    packLayouts.set(key, layout);
+  }
+  return layout;
 }
 
 /**
@@ -97,35 +132,37 @@ function packShapes(attrs: PackedAttrs): number[][] {
  */
 export const PACK_LIMIT = 1 << 18;
 
-/** The number of floats the packed form holds. */
-function packedSize(attrs: PackedAttrs): number {
-  return packShapes(attrs).reduce((n, s) => n + tf.util.sizeFromShape(s), 0);
-}
-
 /** Inputs [Y, ...variables]; outputs [dY/dt] and what `outputs` asks for. */
 const forwardKernel = onRunner<DynamicsAttrs & { outputs: ForwardOutputs }>((r, [y, ...vars], attrs) => {
-  const { value, saved } = dynamics(attrs).forward(r, y!, vars);
+  const { value, saved, extras } = dynamics(attrs).forward(r, y!, vars, attrs.t);
   switch (attrs.outputs) {
     case 'value':
       return [value];
     case 'all':
       return [value, ...saved];
     case 'packed':
-      return [value, packFlat(r, [y!, ...vars, ...saved])];
+      return [value, packFlat(r, [y!, ...vars, ...extras, ...saved])];
     case 'split':
-      return [value, packFlat(r, [y!, ...vars]), ...saved];
+      return [value, packFlat(r, [y!, ...vars, ...extras]), ...saved];
   }
 });
 
 /**
- * Inputs [dy, Y, ...variables, ...intermediates] (nested), [dy, packed] or [dy, packed Y and
- * variables, ...intermediates] (split); outputs [Ȳ, ...variable cotangents].
+ * Inputs [dy, Y, ...variables, ...intermediates] (nested), [dy, packed] or [dy, packed head,
+ * ...intermediates] (split; see {@link packLayout}); outputs [Ȳ, ...variable cotangents].
  */
 const backwardKernel = onRunner<DynamicsAttrs & Partial<PackedAttrs>>((r, [dy, ...rest], attrs) => {
-  const { inputShapes } = attrs;
-  const parts = !inputShapes ? rest : rest.length > 1 ? [...unpackFlat(r, rest[0]!, inputShapes), ...rest.slice(1)] : unpackFlat(r, rest[0]!, packShapes(attrs as PackedAttrs));
-  const nVars = parts.length - 1 - savedTable(attrs).count;
-  return dynamics(attrs).backward(r, dy!, parts[0]!, parts.slice(1, nVars + 1), parts.slice(nVars + 1));
+  if (!attrs.inputShapes) {
+    const nVars = rest.length - 1 - savedTable(attrs).count;
+    return dynamics(attrs).backward(r, dy!, rest[0]!, rest.slice(1, nVars + 1), rest.slice(nVars + 1), attrs.t);
+  }
+  const { head, saved, hostOnly } = packLayout(attrs as PackedAttrs);
+  const split = rest.length > 1;
+  const parts = unpackFlat(r, rest[0]!, split ? head : [...head, ...saved], split ? hostOnly.slice(0, head.length) : hostOnly);
+  const nVars = attrs.inputShapes.length - 1;
+  // The backward pass reads the intermediates, then the extras.
+  const intermediates = split ? rest.slice(1) : parts.slice(head.length);
+  return dynamics(attrs).backward(r, dy!, parts[0]!, parts.slice(1, nVars + 1), [...intermediates, ...parts.slice(nVars + 1, head.length)], attrs.t);
 });
 
 /** Nested form: inputs [Y, ...variables, value, ...intermediates]; output the value (its buffer, shared). */
@@ -226,7 +263,7 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
   // per tensor. Else they travel packed in one buffer, and past PACK_LIMIT floats only Y and the
   // variables do (the intermediates one by one: no copies of them).
   const inputShapes = inputs.map((x) => x.shape);
-  if (isRecording()) attrs.outputs = isNestedRecording() || tf.getBackend() === 'webgpu' ? 'all' : packedSize({ ...attrs, inputShapes }) > PACK_LIMIT ? 'split' : 'packed';
+  if (isRecording()) attrs.outputs = isNestedRecording() || tf.getBackend() === 'webgpu' ? 'all' : packLayout({ ...attrs, inputShapes }).size > PACK_LIMIT ? 'split' : 'packed';
   const { outputs } = attrs;
   const engine = tf.engine() as unknown as { backend: unknown; makeTensorFromTensorInfo(x: T): Tensor };
   const kernel = tf.getKernel(CNF_DYNAMICS_FORWARD, tf.getBackend())!;
