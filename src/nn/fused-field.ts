@@ -67,10 +67,15 @@ type ForwardOutputs = 'value' | 'all' | 'packed' | 'split';
 /** The attributes of the packed form: the forward's, and the shapes of Y and the variables. */
 interface PackedAttrs extends DynamicsAttrs {
   inputShapes: number[][];
+  /**
+   * Whether the taped op's one variable input is the net's variables packed ({@link
+   * packVariables}): its gradient is then theirs packed the same way.
+   */
+  packedVars?: boolean;
 }
 
 /** Runs `body` on a KernelRunner of the active backend and hands its outputs to the engine. */
-function onRunner<A extends DynamicsAttrs>(body: (r: KernelRunner, inputs: T[], attrs: A) => T[]) {
+export function onRunner<A>(body: (r: KernelRunner, inputs: T[], attrs: A) => T[]) {
   return ((args: KernelArgs) => {
     const r = KernelRunner.create()!;
     try {
@@ -162,14 +167,18 @@ const backwardKernel = onRunner<DynamicsAttrs & Partial<PackedAttrs>>((r, [dy, .
   const nVars = attrs.inputShapes.length - 1;
   // The backward pass reads the intermediates, then the extras.
   const intermediates = split ? rest.slice(1) : parts.slice(head.length);
-  return dynamics(attrs).backward(r, dy!, parts[0]!, parts.slice(1, nVars + 1), [...intermediates, ...parts.slice(nVars + 1, head.length)], attrs.t);
+  const [yBar, ...varBars] = dynamics(attrs).backward(r, dy!, parts[0]!, parts.slice(1, nVars + 1), [...intermediates, ...parts.slice(nVars + 1, head.length)], attrs.t);
+  return attrs.packedVars ? [yBar!, packFlat(r, varBars)] : [yBar!, ...varBars];
 });
 
 /** Nested form: inputs [Y, ...variables, value, ...intermediates]; output the value (its buffer, shared). */
-const nestedKernel = onRunner((_r, inputs, attrs) => [inputs[inputs.length - savedTable(attrs).count - 1]!]);
+const nestedKernel = onRunner<DynamicsAttrs>((_r, inputs, attrs) => [inputs[inputs.length - savedTable(attrs).count - 1]!]);
 
-/** Packed and split forms: inputs { y, v0 … vN, value, packed, (s0 … sM) }; output the value (its buffer, shared). */
-const packedKernel = onRunner<PackedAttrs>((_r, inputs, attrs) => [inputs[attrs.inputShapes.length]!]);
+/**
+ * Packed and split forms: inputs { y, v0 … vN (or v0: the variables packed), value, packed,
+ * (s0 … sM) }; output the value (its buffer, shared).
+ */
+const packedKernel = onRunner<PackedAttrs>((_r, inputs, attrs) => [inputs[attrs.packedVars ? 2 : attrs.inputShapes.length]!]);
 
 for (const backendName of BACKENDS) {
   tf.registerKernel({ kernelName: CNF_DYNAMICS_FORWARD, backendName, kernelFunc: forwardKernel });
@@ -247,10 +256,23 @@ export interface FusedNet {
 export type AugmentedReference = (t: number, y: Tensor) => Tensor;
 
 /**
- * dY/dt for the state tensor Y (layout above) at time t, as one registered op whose gradient with
- * respect to Y and the net's variables is written in closed form.
+ * Whether the op hands its intermediates to the tape packed here (a first-order tape, on a
+ * backend with the runner's kernels but WebGPU): where {@link fusedAugmented} takes the
+ * variables packed into one tensor.
  */
-export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number, y: tf.Tensor2D, reference: AugmentedReference): tf.Tensor2D {
+export function packsIntermediates(): boolean {
+  return KernelRunner.available() && isRecording() && !isNestedRecording() && tf.getBackend() !== 'webgpu';
+}
+
+/**
+ * dY/dt for the state tensor Y (layout above) at time t, as one registered op whose gradient with
+ * respect to Y and the net's variables is written in closed form. `variables`, where given, is
+ * the net's variables packed in their order (packed-variables.ts, made where
+ * {@link packsIntermediates}): the taped op then takes it as its one variable input and returns
+ * their gradients packed, so a tape of many evaluations sums one gradient per evaluation rather
+ * than one per variable (an engine op each). Its value is not read: the variables are.
+ */
+export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number, y: tf.Tensor2D, reference: AugmentedReference, variables?: Tensor | null): tf.Tensor2D {
   if (!KernelRunner.available()) return reference(t, y) as tf.Tensor2D;
   const inputs = [y, ...net.layers.flat()];
   const attrs: DynamicsAttrs & { outputs: ForwardOutputs } = { dim: layout.dim, regs: layout.regs, trace: layout.trace, context: layout.context ?? 0, t, kind: net.kind, activation: net.activation, layers: net.layers.length, outputs: 'value' };
@@ -263,7 +285,7 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
   // per tensor. Else they travel packed in one buffer, and past PACK_LIMIT floats only Y and the
   // variables do (the intermediates one by one: no copies of them).
   const inputShapes = inputs.map((x) => x.shape);
-  if (isRecording()) attrs.outputs = isNestedRecording() || tf.getBackend() === 'webgpu' ? 'all' : packLayout({ ...attrs, inputShapes }).size > PACK_LIMIT ? 'split' : 'packed';
+  if (isRecording()) attrs.outputs = !packsIntermediates() ? 'all' : packLayout({ ...attrs, inputShapes }).size > PACK_LIMIT ? 'split' : 'packed';
   const { outputs } = attrs;
   const engine = tf.engine() as unknown as { backend: unknown; makeTensorFromTensorInfo(x: T): Tensor };
   const kernel = tf.getKernel(CNF_DYNAMICS_FORWARD, tf.getBackend())!;
@@ -273,8 +295,9 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
   let value: Tensor;
   if (outputs !== 'all') {
     const separate = outs.slice(2);
-    const named = { y, ...Object.fromEntries(inputs.slice(1).map((v, i) => [`v${i}`, v])), value: outs[0]!, packed: outs[1]!, ...Object.fromEntries(separate.map((x, i) => [`s${i}`, x])) };
-    const packedAttrs: PackedAttrs = { ...attrs, inputShapes };
+    const vars = variables ? [variables] : inputs.slice(1);
+    const named = { y, ...Object.fromEntries(vars.map((v, i) => [`v${i}`, v])), value: outs[0]!, packed: outs[1]!, ...Object.fromEntries(separate.map((x, i) => [`s${i}`, x])) };
+    const packedAttrs: PackedAttrs = { ...attrs, inputShapes, packedVars: !!variables };
     [value] = tf.engine().runKernel(separate.length ? splitKernel(separate.length) : CNF_DYNAMICS, named as unknown as tf.NamedTensorMap, packedAttrs as unknown as tf.NamedAttrMap) as Tensor[];
   } else {
     [value] = tf.engine().runKernel(CNF_DYNAMICS_NESTED, [...inputs, ...outs] as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as Tensor[];
