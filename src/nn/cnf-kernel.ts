@@ -102,13 +102,14 @@ export function savedShapes(a: DynamicsAttrs, widths: readonly number[], B: numb
 
 /**
  * The shapes of what the kernel path (not WebGPU's programs) also hands to its backward pass
- * where the intermediates travel packed: per layer its effective weights W⊙S(t), then per layer
- * its scale S where the kind has one, then per layer but the first its tangent input u = ȧ⊙σ′
- * of the layer below. The backward pass recomputes them otherwise (a kernel call or a loop over
- * the units each, per layer and evaluation); packed, they cost a copy (about 0.1 ns a float).
- * From the variables' shapes (L equal groups: W, b, the kind's time weights, …) and B.
+ * where the intermediates travel packed: `weights`, per layer its effective weights W⊙S(t), then
+ * per layer its scale S where the kind has one; `tangents`, per layer but the first its tangent
+ * input u = ȧ⊙σ′ from the layer below ([K·B, n]: packed only where the intermediates are). The
+ * backward pass recomputes what it is not handed (a kernel call or a loop over the units each,
+ * per layer and evaluation); packed, they cost a copy (about 0.1 ns a float on wasm). From the
+ * variables' shapes (L equal groups: W, b, the kind's time weights, …) and B.
  */
-export function extraShapes(a: DynamicsAttrs, varShapes: readonly (readonly number[])[], B: number): number[][] {
+export function extraShapes(a: DynamicsAttrs, varShapes: readonly (readonly number[])[], B: number): { weights: number[][]; tangents: number[][] } {
   const def = LAYER_DEFS[a.kind];
   const per = varShapes.length / a.layers;
   const W: number[][] = [];
@@ -120,12 +121,20 @@ export function extraShapes(a: DynamicsAttrs, varShapes: readonly (readonly numb
     if (def.scale) S.push([Math.max(1, ...def.extras.map((_, i) => varShapes[l * per + 2 + i]!.reduce((x, d) => x * d, 1)))]);
   }
   const KB = (a.trace === 'hutchinson' ? 1 : a.dim) * B;
-  return [...W, ...S, ...W.slice(0, -1).map(([, n]) => [KB, n!])];
+  return { weights: [...W, ...S], tangents: W.slice(0, -1).map(([, n]) => [KB, n!]) };
+}
+
+/** The forward pass's value, its saved intermediates and, on the kernel path, its {@link extraShapes} extras. */
+export interface Forward {
+  value: T;
+  saved: T[];
+  weights: T[];
+  tangents: T[];
 }
 
 /** The forward and backward kernels' bodies for one structure (the attributes but t). */
 export interface Dynamics {
-  forward(r: KernelRunner, Y: T, vars: readonly T[], t: number): { value: T; saved: T[]; extras: T[] };
+  forward(r: KernelRunner, Y: T, vars: readonly T[], t: number): Forward;
   backward(r: KernelRunner, dy: T, Y: T, vars: readonly T[], s: readonly T[], t: number): T[];
 }
 
@@ -152,7 +161,7 @@ function buildDynamics(attrs: DynamicsAttrs): Dynamics {
   const L = attrs.layers;
   // Rows: z, L, (E, F), then the constant ones: (ε), (c).
   const probeRow = width - C - D;
-  // The extras (extraShapes): L effective weights, L scales where the kind has one, L − 1 tangent inputs.
+  // The extras (extraShapes): L effective weights, L scales where the kind has one, (L − 1 tangent inputs).
   const scaled = LAYER_DEFS[kind].scale !== null;
   const uAt = scaled ? 2 * L : L;
   const constRow = D + 1 + (regs ? 2 : 0);
@@ -182,12 +191,13 @@ function buildDynamics(attrs: DynamicsAttrs): Dynamics {
 
   /**
    * dY/dt, the saved intermediates (in {@link savedTable}'s order) and, on the kernel path, the
-   * layers' effective weights and scales ({@link extraShapes}; none from WebGPU's programs).
+   * layers' effective weights and scales and the tangent inputs ({@link extraShapes}; none from
+   * WebGPU's programs).
    */
-  function forward(r: KernelRunner, Y: T, vars: readonly T[], t: number): { value: T; saved: T[]; extras: T[] } {
+  function forward(r: KernelRunner, Y: T, vars: readonly T[], t: number): Forward {
     // WebGPU: a program per layer and one read-out (cnf-program.ts).
     const onGpu = r.runsPrograms() ? gpuForward(r, { ...gpu, t }, Y, groups(vars)) : null;
-    if (onGpu) return { ...onGpu, extras: [] };
+    if (onGpu) return { ...onGpu, weights: [], tangents: [] };
     const B = Y.shape[1]!;
     const rowScale = rowScaler(r, B);
     const host = r.host();
@@ -224,8 +234,8 @@ function buildDynamics(attrs: DynamicsAttrs): Dynamics {
     saved[iF] = fz;
     saved[iF + 1] = tang;
     // ⟨ε, J ε⟩, or Σₖ (J e_k)_k with the D unit vectors; then the output rows [fᵀ; tr; (‖f‖², ‖J‖²); (0)].
-    const extras = [...effW, ...effS, ...us];
-    if (host) return { value: readout(host, fz, tang, probe, B), saved, extras };
+    const [weights, tangents] = [[...effW, ...effS], us];
+    if (host) return { value: readout(host, fz, tang, probe, B), saved, weights, tangents };
     const div = hutch ? r.sum(r.mul(probe!, tang), 1) : r.sum(r.sum(r.mul(r.reshape(tang, [D, B, D]), r.reshape(r.eye(D), [D, 1, D])), 2), 0);
     const rows: T[] = [r.transpose(fz), r.reshape(div, [1, B])];
     if (regs) {
@@ -234,12 +244,13 @@ function buildDynamics(attrs: DynamicsAttrs): Dynamics {
       rows.push(r.reshape(r.sum(r.square(fz), 1), [1, B]), r.reshape(jac, [1, B]));
     }
     if (width > constRow) rows.push(r.zeros([width - constRow, B]));
-    return { value: r.concat(rows, 0), saved, extras };
+    return { value: r.concat(rows, 0), saved, weights, tangents };
   }
 
   /**
    * The cotangents of Y and of the variables (in their order) from dy, the cotangent of dY/dt;
-   * `s` holds the saved intermediates and, where the forward pass handed them on, its extras.
+   * `s` holds the saved intermediates and, where the forward pass handed them on, its weights
+   * (and tangents).
    */
   function backward(r: KernelRunner, dy: T, Y: T, vars: readonly T[], s: readonly T[], t: number): T[] {
     // WebGPU: the reverse of gpuForward's programs (cnf-program.ts).
@@ -292,7 +303,7 @@ function buildDynamics(attrs: DynamicsAttrs): Dynamics {
     };
     // A layer's inputs: the previous layer's h and u = ȧ ⊙ σ′ (saved with the extras, else recomputed).
     const hIn = (l: number): T => (l === 0 ? z : s[at[l - 1]!.h]!);
-    const uIn = (l: number): T | null => (l === 0 ? pr : extras ? extras[uAt + l - 1]! : rowScale(s[at[l - 1]!.ad]!, s[at[l - 1]!.d1]!));
+    const uIn = (l: number): T | null => (l === 0 ? pr : extras && extras.length > uAt ? extras[uAt + l - 1]! : rowScale(s[at[l - 1]!.ad]!, s[at[l - 1]!.d1]!));
     const grads: T[][] = [];
     let cBar: T | null = null;
     let zBar: T = aBar;

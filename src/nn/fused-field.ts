@@ -87,13 +87,14 @@ export function onRunner<A>(body: (r: KernelRunner, inputs: T[], attrs: A) => T[
 }
 
 /**
- * The packed buffer's layout: Y's, the variables' and the extras' shapes (the head: what the split
- * form packs), then the intermediates' (the packed form packs them too), and which pieces only
- * host loops read in the backward pass (parts of the buffer there, not copies: Y, the variables
- * but W_c, the scales, f and its tangents). Pure in the shapes: cached by them.
+ * The packed buffer's layout: `head`, Y's, the variables' and the weights' shapes (what the split
+ * form packs); then the tangents' and the intermediates' (the packed form packs them too); and
+ * which pieces only host loops read in the backward pass (parts of the buffer there, not
+ * copies: Y, the variables but W_c, the scales, f and its tangents). Pure in the shapes: cached.
  */
 interface PackLayout {
   head: number[][];
+  tangents: number[][];
   saved: number[][];
   hostOnly: boolean[];
   size: number;
@@ -108,20 +109,22 @@ function packLayout(attrs: PackedAttrs): PackLayout {
     const [yShape, ...varShapes] = attrs.inputShapes;
     const per = varShapes.length / attrs.layers;
     const widths = Array.from({ length: attrs.layers }, (_, l) => varShapes[l * per]![1]!);
-    const extras = extraShapes(attrs, varShapes, yShape![1]!);
-    const head = [...attrs.inputShapes, ...extras];
+    const { weights, tangents } = extraShapes(attrs, varShapes, yShape![1]!);
+    const head = [...attrs.inputShapes, ...weights];
     const saved = savedShapes(attrs, widths, yShape![1]!);
     // Host loops read the variables (but W_c) and the scales only where loops are generated (layerGrads).
     const loops = generatesLoops();
+    const scaled = LAYER_DEFS[attrs.kind].scale !== null;
     const { iF } = savedTable(attrs);
     const hostOnly = [
       true,
       ...varShapes.map((_, i) => loops && !(attrs.context > 0 && i % per === per - 1)),
-      ...extras.map((_, i) => loops && i >= attrs.layers && i < 2 * attrs.layers && LAYER_DEFS[attrs.kind].scale !== null),
+      ...weights.map((_, i) => loops && scaled && i >= attrs.layers),
+      ...tangents.map(() => false),
       ...saved.map((_, i) => i === iF || i === iF + 1),
     ];
-    const size = [...head, ...saved].reduce((n, sh) => n + tf.util.sizeFromShape(sh), 0);
-    layout = { head, saved, hostOnly, size };
+    const size = [...head, ...tangents, ...saved].reduce((n, sh) => n + tf.util.sizeFromShape(sh), 0);
+    layout = { head, tangents, saved, hostOnly, size };
     packLayouts.set(key, layout);
   }
   return layout;
@@ -139,16 +142,17 @@ export const PACK_LIMIT = 1 << 18;
 
 /** Inputs [Y, ...variables]; outputs [dY/dt] and what `outputs` asks for. */
 const forwardKernel = onRunner<DynamicsAttrs & { outputs: ForwardOutputs }>((r, [y, ...vars], attrs) => {
-  const { value, saved, extras } = dynamics(attrs).forward(r, y!, vars, attrs.t);
+  const { value, saved, weights, tangents } = dynamics(attrs).forward(r, y!, vars, attrs.t);
   switch (attrs.outputs) {
     case 'value':
       return [value];
     case 'all':
       return [value, ...saved];
     case 'packed':
-      return [value, packFlat(r, [y!, ...vars, ...extras, ...saved])];
+      return [value, packFlat(r, [y!, ...vars, ...weights, ...tangents, ...saved])];
     case 'split':
-      return [value, packFlat(r, [y!, ...vars, ...extras]), ...saved];
+      // The tangents are recomputed: as large as the intermediates, too large to copy.
+      return [value, packFlat(r, [y!, ...vars, ...weights]), ...saved];
   }
 });
 
@@ -161,13 +165,14 @@ const backwardKernel = onRunner<DynamicsAttrs & Partial<PackedAttrs>>((r, [dy, .
     const nVars = rest.length - 1 - savedTable(attrs).count;
     return dynamics(attrs).backward(r, dy!, rest[0]!, rest.slice(1, nVars + 1), rest.slice(nVars + 1), attrs.t);
   }
-  const { head, saved, hostOnly } = packLayout(attrs as PackedAttrs);
+  const { head, tangents, saved, hostOnly } = packLayout(attrs as PackedAttrs);
   const split = rest.length > 1;
-  const parts = unpackFlat(r, rest[0]!, split ? head : [...head, ...saved], split ? hostOnly.slice(0, head.length) : hostOnly);
+  const parts = unpackFlat(r, rest[0]!, split ? head : [...head, ...tangents, ...saved], split ? hostOnly.slice(0, head.length) : hostOnly);
   const nVars = attrs.inputShapes.length - 1;
-  // The backward pass reads the intermediates, then the extras.
-  const intermediates = split ? rest.slice(1) : parts.slice(head.length);
-  const [yBar, ...varBars] = dynamics(attrs).backward(r, dy!, parts[0]!, parts.slice(1, nVars + 1), [...intermediates, ...parts.slice(nVars + 1, head.length)], attrs.t);
+  // The backward pass reads the intermediates, then the weights (and the tangents).
+  const extrasEnd = split ? head.length : head.length + tangents.length;
+  const intermediates = split ? rest.slice(1) : parts.slice(extrasEnd);
+  const [yBar, ...varBars] = dynamics(attrs).backward(r, dy!, parts[0]!, parts.slice(1, nVars + 1), [...intermediates, ...parts.slice(nVars + 1, extrasEnd)], attrs.t);
   return attrs.packedVars ? [yBar!, packFlat(r, varBars)] : [yBar!, ...varBars];
 });
 
