@@ -25,6 +25,7 @@
  */
 import { tf } from '../backend/engine.js';
 import { KernelRunner } from '../backend/kernels.js';
+import { InvalidArgumentError } from '../errors.js';
 import { generatesLoops } from './host-loops.js';
 import { LAYER_DEFS } from './layer-defs.js';
 import { packFlat, unpackFlat } from '../backend/host-ops.js';
@@ -291,6 +292,9 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
   // variables do (the intermediates one by one: no copies of them).
   const inputShapes = inputs.map((x) => x.shape);
   if (isRecording()) attrs.outputs = !packsIntermediates() ? 'all' : packLayout({ ...attrs, inputShapes }).size > PACK_LIMIT ? 'split' : 'packed';
+  // Gradients reach packed variables only through the packed and split forms; elsewhere they
+  // would silently be lost (a tape recording inside another one, where they were made at first order).
+  if (variables && attrs.outputs === 'all') throw new InvalidArgumentError('ODENet.augmented', 'packed', variables.shape, 'are packed variables, which route gradients only on a first-order tape off WebGPU (where ODENet.packVariables gives them), got packed variables of shape {value} here. Pass null.');
   const { outputs } = attrs;
   const engine = tf.engine() as unknown as { backend: unknown; makeTensorFromTensorInfo(x: T): Tensor };
   const kernel = tf.getKernel(CNF_DYNAMICS_FORWARD, tf.getBackend())!;

@@ -137,6 +137,8 @@ export class ODENet {
    */
   augmented(t: number, y: tf.Tensor2D, layout: AugmentedLayout, fused = true, packed: tf.Tensor | null = null): tf.Tensor2D {
     if ((layout.context ?? 0) !== this.contextDim) throw new InvalidArgumentError('ODENet.augmented', 'layout.context', layout.context, `must be the net's contextDim ${this.contextDim} (context rows in the state), got {value}.`);
+    const size = packed === null ? 0 : this.variables.reduce((n, v) => n + v.size, 0);
+    if (packed !== null && (!(packed instanceof tf.Tensor) || packed.rank !== 1 || packed.size !== size)) throw new InvalidArgumentError('ODENet.augmented', 'packed', packed instanceof tf.Tensor ? packed.shape : packed, `must be this net's packVariables() (a [${size}] tensor) or null, got {value}.`);
     const taped = (tt: number, yy: tf.Tensor) => tapedAugmented((s, z, c) => applyLayers(this.layer, this.activation, this.layerVariables, s, z, c), layout, tt, yy);
     if (!fused) return taped(t, y);
     return fusedAugmented({ kind: this.layer, activation: this.activation, layers: this.layerVariables }, layout, t, y, taped, packed);
