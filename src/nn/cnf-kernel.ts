@@ -62,7 +62,8 @@ interface Entry {
 /**
  * The order of the saved intermediates: per hidden layer σ′, ȧ, (a), h; last f and its tangents.
  * (Each engine tensor saved costs a clone and, in the backward pass, a zero cotangent: the
- * layers' effective weights, a few vectors, are recomputed instead.)
+ * layers' effective weights are not in this table; the kernel path hands them on packed with the
+ * intermediates, {@link extraShapes}, and the WebGPU programs recompute them.)
  */
 export function savedTable(a: DynamicsAttrs): { at: Entry[]; iF: number; count: number } {
   let n = 0;

@@ -16,9 +16,12 @@
  * tensors and frees them when the tape is done (a rejected adaptive step, an output no loss used,
  * a solve that threw). Inputs rather than outputs: the engine gives every output the loss does
  * not read a zero cotangent of its size in each backward pass. One saved tensor (`inputsToSave`:
- * Y, the variables and the intermediates packed end to end), since the engine clones each saved
- * tensor through a kernel and a tape node of its own. The backward pass is a third registered
- * kernel. Where a tape records inside another (a gradient of the gradient may be taken: a Hessian
+ * Y, the variables, the layers' effective weights and tangent inputs and the intermediates packed
+ * end to end, {@link packLayout}), since the engine clones each saved tensor through a kernel and
+ * a tape node of its own; what only host loops read is read in place in the backward pass. Where
+ * a solve tapes many evaluations, the variables may enter packed in one tensor as well
+ * (packed-variables.ts): one gradient per evaluation for the tape to sum, not one per variable.
+ * The backward pass is a third registered kernel. Where a tape records inside another (a gradient of the gradient may be taken: a Hessian
  * through the field), the nested form saves every input one by one (`saveAllInputs`), each
  * connected to its original, and a taped gradient is taken on the taped reference at them, so
  * higher orders stay right.
