@@ -20,8 +20,9 @@ function loss(net: ODENet, layout: AugmentedLayout, ys: tf.Tensor2D[], ws: tf.Te
 }
 
 describe('packed variables (ODENet.packVariables) for the fused CNF op', () => {
-  for (const [layout, hidden] of [[{ dim: 3, regs: true, trace: 'hutchinson' }, [7, 6]], [{ dim: 2, regs: false, trace: 'exact' }, [5]]] as [AugmentedLayout, number[]][]) {
-    it(`give every variable and state the same gradient with one accumulation per evaluation, not one per variable (${layout.trace}), and leave nothing behind`, async () => {
+  for (const [backend, layout, hidden] of [['wasm', { dim: 3, regs: true, trace: 'hutchinson' }, [7, 6]], ['wasm', { dim: 2, regs: false, trace: 'exact' }, [5]], ['cpu', { dim: 3, regs: true, trace: 'hutchinson' }, [7, 6]]] as ['wasm' | 'cpu', AugmentedLayout, number[]][]) {
+    it(`give every variable and state the same gradient with one accumulation per evaluation, not one per variable (${backend}, ${layout.trace}), and leave nothing behind`, async () => {
+      await useBackend(backend);
       const net = new ODENet({ dim: layout.dim, hidden, seed: 3 });
       const width = augmentedWidth(layout);
       const ys = [0, 1, 2].map((k) => tf.randomNormal([width, 6], 0, 1, 'float32', 10 + k) as tf.Tensor2D);
@@ -48,6 +49,7 @@ describe('packed variables (ODENet.packVariables) for the fused CNF op', () => {
       expect(buffers()).toBe(b0);
       tf.dispose([...ys, ...ws]);
       net.dispose();
+      await useBackend('wasm');
     });
   }
 
