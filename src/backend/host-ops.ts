@@ -84,14 +84,21 @@ export function packFlat(r: KernelRunner, xs: readonly tf.TensorInfo[]): tf.Tens
   return out;
 }
 
-/** {@link packFlat} undone: the pieces of the given shapes, as new buffers (wasm) or slices. */
-export function unpackFlat(r: KernelRunner, packed: tf.TensorInfo, shapes: readonly (readonly number[])[]): tf.TensorInfo[] {
+/**
+ * {@link packFlat} undone: the pieces of the given shapes, as new buffers (wasm) or slices. Where
+ * the host holds the buffers, the pieces that `hostOnly` marks (read by host loops alone) are
+ * parts of the packed buffer instead ({@link HostBuffers.part}: no buffer, no copy).
+ */
+export function unpackFlat(r: KernelRunner, packed: tf.TensorInfo, shapes: readonly (readonly number[])[], hostOnly?: readonly boolean[]): tf.TensorInfo[] {
   const host = r.host();
-  const offsets = shapes.reduce<number[]>((acc, s) => [...acc, acc[acc.length - 1]! + sizeOf(s)], [0]);
+  const offsets = [0];
+  for (const s of shapes) offsets.push(offsets[offsets.length - 1]! + sizeOf(s));
   if (!host) return shapes.map((s, i) => r.reshape(r.slice(packed, [offsets[i]!], [sizeOf(s)]), [...s]));
   // Every buffer first: an allocation may grow the heap, which detaches older views.
-  const outs = shapes.map((s) => host.alloc([...s]));
+  const outs = shapes.map((s, i) => (hostOnly?.[i] ? host.part(packed, offsets[i]!, [...s]) : host.alloc([...s])));
   const v = host.view(packed);
-  outs.forEach((x, i) => host.view(x).set(v.subarray(offsets[i]!, offsets[i + 1]!)));
+  outs.forEach((x, i) => {
+    if (!hostOnly?.[i]) host.view(x).set(v.subarray(offsets[i]!, offsets[i + 1]!));
+  });
   return outs;
 }

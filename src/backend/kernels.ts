@@ -57,6 +57,37 @@ function kernelsOf(backendName: string): Map<string, Kernel> | null {
 export interface HostBuffers {
   view(x: TI): Float32Array;
   alloc(shape: number[]): TI;
+  /**
+   * Part of x (`shape`, from float `offset` on) that only {@link view} reads: no buffer and no
+   * copy. It is no backend buffer, so a kernel given it throws; it lives as long as x.
+   */
+  part(x: TI, offset: number, shape: number[]): TI;
+}
+
+/** The data id of a {@link HostBuffers.part}: its buffer and where in it the part starts. */
+class HostPart {
+  constructor(
+    readonly base: TI,
+    readonly offset: number,
+  ) {}
+}
+
+/** Host buffers from a view of whole buffers, with parts read as subarrays of their buffer's view. */
+function withParts(view: (x: TI) => Float32Array, alloc: (shape: number[]) => TI): HostBuffers {
+  return {
+    view: (x) => {
+      const p = x.dataId;
+      if (!(p instanceof HostPart)) return view(x);
+      return view(p.base).subarray(p.offset, p.offset + tf.util.sizeFromShape(x.shape));
+    },
+    alloc,
+    part: (x, offset, shape) => {
+      const p = x.dataId;
+      // A part of a part is a part of the same buffer.
+      const [base, at] = p instanceof HostPart ? [p.base, p.offset + offset] : [x, offset];
+      return { dataId: new HostPart(base, at), shape, dtype: 'float32' };
+    },
+  };
 }
 
 /** WebGPU's default `maxComputeWorkgroupsPerDimension` (the limit every adapter guarantees). */
@@ -267,23 +298,23 @@ export class KernelRunner {
   hostOrCpu(): HostBuffers | null {
     const b = this.backend as unknown as { data?: { get(id: unknown): { values?: unknown } | undefined } };
     if (tf.getBackend() !== 'cpu' || !b.data) return this.host();
-    return {
-      view: (x) => b.data!.get(x.dataId)!.values as Float32Array,
-      alloc: (shape) => this.constant(new Float32Array(tf.util.sizeFromShape(shape)), shape),
-    };
+    return withParts(
+      (x) => b.data!.get(x.dataId)!.values as Float32Array,
+      (shape) => this.constant(new Float32Array(tf.util.sizeFromShape(shape)), shape),
+    );
   }
 
   private makeHost(): HostBuffers | null {
     const b = this.backend as unknown as { typedArrayFromHeap?(x: TI): Float32Array; makeOutput?(shape: number[], dtype: 'float32'): TI };
     if (tf.getBackend() !== 'wasm' || !b.typedArrayFromHeap || !b.makeOutput) return null;
-    return {
-      view: (x) => b.typedArrayFromHeap!(x),
-      alloc: (shape) => {
+    return withParts(
+      (x) => b.typedArrayFromHeap!(x),
+      (shape) => {
         const info = b.makeOutput!(shape, 'float32');
         this.made.push(info);
         return info;
       },
-    };
+    );
   }
 
   /** Frees every buffer the runner made and did not hand over. */

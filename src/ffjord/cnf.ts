@@ -79,10 +79,13 @@ export class CNF implements Bijector {
    * and exact with the exact trace. The probe rides along as constant rows (dε/dt = 0), so every
    * gradient mode — including a backward pass that runs long after this call — sees the same one.
    * By default the net's closed-form op (ODENet.augmented) does the work; `fused: false` tapes it.
+   * `pack`: the op takes the variables packed once for all its taped evaluations
+   * (ODENet.packVariables; null where it cannot), the solve's `params` then; the caller disposes it.
    */
-  private field(layout: AugmentedLayout) {
+  private field(layout: AugmentedLayout, pack = false): { f: (t: number, y: tf.Tensor) => tf.Tensor; packed: tf.Tensor | null } {
     const fused = this.options.fused ?? true;
-    return (t: number, y: tf.Tensor): tf.Tensor => this.net.augmented(t, y as tf.Tensor2D, layout, fused);
+    const packed = fused && pack ? this.net.packVariables() : null;
+    return { f: (t: number, y: tf.Tensor): tf.Tensor => this.net.augmented(t, y as tf.Tensor2D, layout, fused, packed), packed };
   }
 
   /**
@@ -186,9 +189,11 @@ export class CNF implements Bijector {
     // constant rows (dc/dt = 0), so every gradient mode carries ∂loss/∂c back with the state.
     const y0 = tf.tidy(() => tf.concat([tf.transpose(x), tf.zeros([regs ? 3 : 1, n]), ...(probe ? [tf.transpose(probe)] : []), ...(context ? [tf.transpose(context)] : [])], 0));
     probe?.dispose();
+    // Direct: every evaluation is taped; backsolve: every adjoint step takes a VJP of one, with
+    // respect to `params` — the packed variables give one gradient each, not one per variable.
+    const { f: field, packed } = this.field(layout, gradient === 'direct' || gradient === 'backsolve');
     try {
-      const field = this.field(layout);
-      const sol = odeint(field, y0, [t0, t1], { method, rtol, atol, stepSize, gradient, params: this.net.variables });
+      const sol = odeint(field, y0, [t0, t1], { method, rtol, atol, stepSize, gradient, params: packed ? [packed] : this.net.variables });
       let end = sol.ys[1] as tf.Tensor;
       if (toLatent && this.trainT) {
         // d(solution)/dT = f(T, y(T)): add (T − stop(T))·f, which is zero in value and carries
@@ -209,7 +214,8 @@ export class CNF implements Bijector {
       tf.dispose([end, sol.ys[0] as tf.Tensor]);
       return { y: z, logDet, nfe: sol.stats.nfe, backward: () => sol.adjointStats?.nfe ?? 0 };
     } finally {
-      y0.dispose();
+      // The tape keeps what the packed variables' gradient needs (their shapes), not them.
+      tf.dispose([y0, ...(packed ? [packed] : [])]);
     }
   }
 

@@ -16,6 +16,7 @@ import type { HostBuffers, KernelRunner } from '../backend/kernels.js';
 import type { ActivationName } from './activations.js';
 import type { LayerKind } from './odenet.js';
 import { effective, JETS, layerGrads } from './layer-kernels.js';
+import { LAYER_DEFS } from './layer-defs.js';
 import { gpuBackward, gpuForward } from './cnf-program.js';
 import type { GpuDynamics } from './cnf-program.js';
 
@@ -61,7 +62,8 @@ interface Entry {
 /**
  * The order of the saved intermediates: per hidden layer σ′, ȧ, (a), h; last f and its tangents.
  * (Each engine tensor saved costs a clone and, in the backward pass, a zero cotangent: the
- * layers' effective weights, a few vectors, are recomputed instead.)
+ * layers' effective weights are not in this table; the kernel path hands them on packed with the
+ * intermediates, {@link extraShapes}, and the WebGPU programs recompute them.)
  */
 export function savedTable(a: DynamicsAttrs): { at: Entry[]; iF: number; count: number } {
   let n = 0;
@@ -99,9 +101,59 @@ export function savedShapes(a: DynamicsAttrs, widths: readonly number[], B: numb
   return shapes;
 }
 
-/** The dynamics of one attribute set: its forward and backward kernels' bodies. */
-export function dynamics(attrs: DynamicsAttrs) {
-  const { dim: D, regs, trace, t, kind, context: C } = attrs;
+/**
+ * The shapes of what the kernel path (not WebGPU's programs) also hands to its backward pass
+ * where the intermediates travel packed: `weights`, per layer its effective weights W⊙S(t), then
+ * per layer its scale S where the kind has one; `tangents`, per layer but the first its tangent
+ * input u = ȧ⊙σ′ from the layer below ([K·B, n]: packed only where the intermediates are). The
+ * backward pass recomputes what it is not handed (a kernel call or a loop over the units each,
+ * per layer and evaluation); packed, they cost a copy (about 0.1 ns a float on wasm). From the
+ * variables' shapes (L equal groups: W, b, the kind's time weights, …) and B.
+ */
+export function extraShapes(a: DynamicsAttrs, varShapes: readonly (readonly number[])[], B: number): { weights: number[][]; tangents: number[][] } {
+  const def = LAYER_DEFS[a.kind];
+  const per = varShapes.length / a.layers;
+  const W: number[][] = [];
+  const S: number[][] = [];
+  for (let l = 0; l < a.layers; l++) {
+    const [rows, n] = varShapes[l * per]! as [number, number];
+    W.push([rows - (def.timeRow ? 1 : 0), n]);
+    // As `effective` makes it: one value per unit, or one for the layer.
+    if (def.scale) S.push([Math.max(1, ...def.extras.map((_, i) => varShapes[l * per + 2 + i]!.reduce((x, d) => x * d, 1)))]);
+  }
+  const KB = (a.trace === 'hutchinson' ? 1 : a.dim) * B;
+  return { weights: [...W, ...S], tangents: W.slice(0, -1).map(([, n]) => [KB, n!]) };
+}
+
+/** The forward pass's value, its saved intermediates and, on the kernel path, its {@link extraShapes} extras. */
+export interface Forward {
+  value: T;
+  saved: T[];
+  weights: T[];
+  tangents: T[];
+}
+
+/** The forward and backward kernels' bodies for one structure (the attributes but t). */
+export interface Dynamics {
+  forward(r: KernelRunner, Y: T, vars: readonly T[], t: number): Forward;
+  backward(r: KernelRunner, dy: T, Y: T, vars: readonly T[], s: readonly T[], t: number): T[];
+}
+
+const built = new Map<string, Dynamics>();
+
+/** The dynamics of an attribute set's structure (built once per structure: a pure JS table and its closures). */
+export function dynamics(attrs: DynamicsAttrs): Dynamics {
+  const key = `${attrs.kind}|${attrs.activation}|${attrs.trace}|${attrs.regs}|${attrs.dim}|${attrs.context}|${attrs.layers}`;
+  let d = built.get(key);
+  if (!d) {
+    d = buildDynamics(attrs);
+    built.set(key, d);
+  }
+  return d;
+}
+
+function buildDynamics(attrs: DynamicsAttrs): Dynamics {
+  const { dim: D, regs, trace, kind, context: C } = attrs;
   const act = JETS[attrs.activation];
   const hutch = trace === 'hutchinson';
   const K = hutch ? 1 : D;
@@ -110,8 +162,11 @@ export function dynamics(attrs: DynamicsAttrs) {
   const L = attrs.layers;
   // Rows: z, L, (E, F), then the constant ones: (ε), (c).
   const probeRow = width - C - D;
+  // The extras (extraShapes): L effective weights, L scales where the kind has one, (L − 1 tangent inputs).
+  const scaled = LAYER_DEFS[kind].scale !== null;
+  const uAt = scaled ? 2 * L : L;
   const constRow = D + 1 + (regs ? 2 : 0);
-  const gpu: GpuDynamics = { D, K, regs, hutch, C, width, probeRow, constRow, t, kind, activation: attrs.activation, at, iF, count };
+  const gpu: Omit<GpuDynamics, 't'> = { D, K, regs, hutch, C, width, probeRow, constRow, kind, activation: attrs.activation, at, iF, count };
 
   /** The layers' variable groups from the flat list: the kind's own, and W_c ([C, n]) where conditioned. */
   const groups = (vars: readonly T[]): { p: T[]; Wc: T | null }[] => {
@@ -135,16 +190,21 @@ export function dynamics(attrs: DynamicsAttrs) {
     return { z: rowsOf(0), probe: hutch ? rowsOf(probeRow) : null, c: C > 0 ? rowsOf(width - C, C) : null };
   }
 
-  /** dY/dt and the saved intermediates (in {@link savedTable}'s order). */
-  function forward(r: KernelRunner, Y: T, vars: readonly T[]): { value: T; saved: T[] } {
+  /**
+   * dY/dt, the saved intermediates (in {@link savedTable}'s order) and, on the kernel path, the
+   * layers' effective weights and scales and the tangent inputs ({@link extraShapes}; none from
+   * WebGPU's programs).
+   */
+  function forward(r: KernelRunner, Y: T, vars: readonly T[], t: number): Forward {
     // WebGPU: a program per layer and one read-out (cnf-program.ts).
-    const onGpu = r.runsPrograms() ? gpuForward(r, gpu, Y, groups(vars)) : null;
-    if (onGpu) return onGpu;
+    const onGpu = r.runsPrograms() ? gpuForward(r, { ...gpu, t }, Y, groups(vars)) : null;
+    if (onGpu) return { ...onGpu, weights: [], tangents: [] };
     const B = Y.shape[1]!;
     const rowScale = rowScaler(r, B);
     const host = r.host();
     const { z, probe, c } = stateRows(r, Y);
     const saved: T[] = new Array<T>(count);
+    const [effW, effS, us]: [T[], T[], T[]] = [[], [], []];
     let h: T = z;
     let u: T | null = probe;
     let fz: T = z;
@@ -152,6 +212,8 @@ export function dynamics(attrs: DynamicsAttrs) {
     groups(vars).forEach(({ p, Wc }, l) => {
       const entry = at[l]!;
       const e = effective(r, kind, t, p);
+      effW.push(e.W);
+      effS.push(...e.ctx);
       // The context enters every layer as an input of its own: + c·W_c (odenet.ts).
       const a = Wc ? r.add(r.matMul(h, e.W, e.b), r.matMul(c!, Wc)) : r.matMul(h, e.W, e.b);
       // Exact trace: the first layer's tangents of the unit vectors are the rows of W.
@@ -168,11 +230,13 @@ export function dynamics(attrs: DynamicsAttrs) {
       saved[entry.h] = hn;
       h = hn;
       u = rowScale(ad, d1);
+      us.push(u);
     });
     saved[iF] = fz;
     saved[iF + 1] = tang;
     // ⟨ε, J ε⟩, or Σₖ (J e_k)_k with the D unit vectors; then the output rows [fᵀ; tr; (‖f‖², ‖J‖²); (0)].
-    if (host) return { value: readout(host, fz, tang, probe, B), saved };
+    const [weights, tangents] = [[...effW, ...effS], us];
+    if (host) return { value: readout(host, fz, tang, probe, B), saved, weights, tangents };
     const div = hutch ? r.sum(r.mul(probe!, tang), 1) : r.sum(r.sum(r.mul(r.reshape(tang, [D, B, D]), r.reshape(r.eye(D), [D, 1, D])), 2), 0);
     const rows: T[] = [r.transpose(fz), r.reshape(div, [1, B])];
     if (regs) {
@@ -181,13 +245,17 @@ export function dynamics(attrs: DynamicsAttrs) {
       rows.push(r.reshape(r.sum(r.square(fz), 1), [1, B]), r.reshape(jac, [1, B]));
     }
     if (width > constRow) rows.push(r.zeros([width - constRow, B]));
-    return { value: r.concat(rows, 0), saved };
+    return { value: r.concat(rows, 0), saved, weights, tangents };
   }
 
-  /** The cotangents of Y and of the variables (in their order) from dy, the cotangent of dY/dt. */
-  function backward(r: KernelRunner, dy: T, Y: T, vars: readonly T[], s: readonly T[]): T[] {
+  /**
+   * The cotangents of Y and of the variables (in their order) from dy, the cotangent of dY/dt;
+   * `s` holds the saved intermediates and, where the forward pass handed them on, its weights
+   * (and tangents).
+   */
+  function backward(r: KernelRunner, dy: T, Y: T, vars: readonly T[], s: readonly T[], t: number): T[] {
     // WebGPU: the reverse of gpuForward's programs (cnf-program.ts).
-    const onGpu = r.runsPrograms() ? gpuBackward(r, gpu, dy, Y, groups(vars), s) : null;
+    const onGpu = r.runsPrograms() ? gpuBackward(r, { ...gpu, t }, dy, Y, groups(vars), s) : null;
     if (onGpu) return onGpu;
     const B = Y.shape[1]!;
     const rowScale = rowScaler(r, B);
@@ -196,6 +264,9 @@ export function dynamics(attrs: DynamicsAttrs) {
     const fz = s[iF]!;
     const tang = s[iF + 1]!;
     const host = r.host();
+    // The layers' effective weights and scales, as the forward pass made them, or recomputed.
+    const extras = s.length > count ? s.slice(count) : null;
+    const effectiveAt = (l: number): { W: T; ctx: T[] } => (extras ? { W: extras[l]!, ctx: scaled ? [extras[L + l]!] : [] } : effective(r, kind, t, params[l]!.p));
     let aBar: T;
     let adBar: T;
     let probeBar: T | null;
@@ -231,9 +302,9 @@ export function dynamics(attrs: DynamicsAttrs) {
       }
       return [r.add(r.matMul(r.transpose(h), aB), r.matMul(r.transpose(u), adB)), r.reshape(r.matMul(ones!, aB), [n])];
     };
-    // A layer's inputs: the previous layer's h and u = ȧ ⊙ σ′ (recomputed: one product fewer to save).
+    // A layer's inputs: the previous layer's h and u = ȧ ⊙ σ′ (saved with the extras, else recomputed).
     const hIn = (l: number): T => (l === 0 ? z : s[at[l - 1]!.h]!);
-    const uIn = (l: number): T | null => (l === 0 ? pr : rowScale(s[at[l - 1]!.ad]!, s[at[l - 1]!.d1]!));
+    const uIn = (l: number): T | null => (l === 0 ? pr : extras && extras.length > uAt ? extras[uAt + l - 1]! : rowScale(s[at[l - 1]!.ad]!, s[at[l - 1]!.d1]!));
     const grads: T[][] = [];
     let cBar: T | null = null;
     let zBar: T = aBar;
@@ -249,7 +320,7 @@ export function dynamics(attrs: DynamicsAttrs) {
         adBar = rowScale(adBar, d1);
         aBar = act.back(r, aBar, d1Bar, a, s[e.h]!, d1);
       }
-      const eff = effective(r, kind, t, params[l]!.p);
+      const eff = effectiveAt(l);
       const W = eff.W;
       const u = uIn(l);
       let dW: T;

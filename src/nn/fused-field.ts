@@ -16,20 +16,26 @@
  * tensors and frees them when the tape is done (a rejected adaptive step, an output no loss used,
  * a solve that threw). Inputs rather than outputs: the engine gives every output the loss does
  * not read a zero cotangent of its size in each backward pass. One saved tensor (`inputsToSave`:
- * Y, the variables and the intermediates packed end to end), since the engine clones each saved
- * tensor through a kernel and a tape node of its own. The backward pass is a third registered
- * kernel. Where a tape records inside another (a gradient of the gradient may be taken: a Hessian
+ * Y, the variables, the layers' effective weights and tangent inputs and the intermediates packed
+ * end to end, {@link packLayout}), since the engine clones each saved tensor through a kernel and
+ * a tape node of its own; what only host loops read is read in place in the backward pass. Where
+ * a solve tapes many evaluations, the variables may enter packed in one tensor as well
+ * (packed-variables.ts): one gradient per evaluation for the tape to sum, not one per variable.
+ * The backward pass is a third registered kernel. Where a tape records inside another (a gradient of the gradient may be taken: a Hessian
  * through the field), the nested form saves every input one by one (`saveAllInputs`), each
  * connected to its original, and a taped gradient is taken on the taped reference at them, so
  * higher orders stay right.
  */
 import { tf } from '../backend/engine.js';
 import { KernelRunner } from '../backend/kernels.js';
+import { InvalidArgumentError } from '../errors.js';
+import { generatesLoops } from './host-loops.js';
+import { LAYER_DEFS } from './layer-defs.js';
 import { packFlat, unpackFlat } from '../backend/host-ops.js';
 import { isNestedRecording, isRecording } from '../backend/tape.js';
 import { gradsOf } from '../ode/gradients.js';
 import type { ActivationName } from './activations.js';
-import { augmentedWidth, dynamics, savedShapes, savedTable } from './cnf-kernel.js';
+import { augmentedWidth, dynamics, extraShapes, savedShapes, savedTable } from './cnf-kernel.js';
 import type { AugmentedLayout, DynamicsAttrs } from './cnf-kernel.js';
 import type { LayerKind } from './odenet.js';
 import { applyLayers } from './taped-net.js';
@@ -65,10 +71,15 @@ type ForwardOutputs = 'value' | 'all' | 'packed' | 'split';
 /** The attributes of the packed form: the forward's, and the shapes of Y and the variables. */
 interface PackedAttrs extends DynamicsAttrs {
   inputShapes: number[][];
+  /**
+   * Whether the taped op's one variable input is the net's variables packed ({@link
+   * packVariables}): its gradient is then theirs packed the same way.
+   */
+  packedVars?: boolean;
 }
 
 /** Runs `body` on a KernelRunner of the active backend and hands its outputs to the engine. */
-function onRunner<A extends DynamicsAttrs>(body: (r: KernelRunner, inputs: T[], attrs: A) => T[]) {
+export function onRunner<A>(body: (r: KernelRunner, inputs: T[], attrs: A) => T[]) {
   return ((args: KernelArgs) => {
     const r = KernelRunner.create()!;
     try {
@@ -79,12 +90,48 @@ function onRunner<A extends DynamicsAttrs>(body: (r: KernelRunner, inputs: T[], 
   }) as unknown as tf.KernelFunc;
 }
 
-/** Y's, the variables' and the intermediates' shapes, in the packed buffer's order. */
-function packShapes(attrs: PackedAttrs): number[][] {
-  const [yShape, ...varShapes] = attrs.inputShapes;
-  const per = varShapes.length / attrs.layers;
-  const widths = Array.from({ length: attrs.layers }, (_, l) => varShapes[l * per]![1]!);
-  return [...attrs.inputShapes, ...savedShapes(attrs, widths, yShape![1]!)];
+/**
+ * The packed buffer's layout: `head`, Y's, the variables' and the weights' shapes (what the split
+ * form packs); then the tangents' and the intermediates' (the packed form packs them too); and
+ * which pieces only host loops read in the backward pass (parts of the buffer there, not
+ * copies: Y, the variables but W_c, the scales, f and its tangents). Pure in the shapes: cached.
+ */
+interface PackLayout {
+  head: number[][];
+  tangents: number[][];
+  saved: number[][];
+  hostOnly: boolean[];
+  size: number;
+}
+
+const packLayouts = new Map<string, PackLayout>();
+
+function packLayout(attrs: PackedAttrs): PackLayout {
+  const key = `${attrs.kind}|${attrs.activation}|${attrs.trace}|${attrs.regs}|${attrs.dim}|${attrs.context}|${attrs.layers}|${attrs.inputShapes.join(';')}`;
+  let layout = packLayouts.get(key);
+  if (!layout) {
+    const [yShape, ...varShapes] = attrs.inputShapes;
+    const per = varShapes.length / attrs.layers;
+    const widths = Array.from({ length: attrs.layers }, (_, l) => varShapes[l * per]![1]!);
+    const { weights, tangents } = extraShapes(attrs, varShapes, yShape![1]!);
+    const head = [...attrs.inputShapes, ...weights];
+    const saved = savedShapes(attrs, widths, yShape![1]!);
+    // Host loops read the variables (but W_c) and the scales only where loops are generated (layerGrads).
+    const loops = generatesLoops();
+    const scaled = LAYER_DEFS[attrs.kind].scale !== null;
+    const { iF } = savedTable(attrs);
+    const hostOnly = [
+      true,
+      ...varShapes.map((_, i) => loops && !(attrs.context > 0 && i % per === per - 1)),
+      ...weights.map((_, i) => loops && scaled && i >= attrs.layers),
+      ...tangents.map(() => false),
+      ...saved.map((_, i) => i === iF || i === iF + 1),
+    ];
+    const size = [...head, ...tangents, ...saved].reduce((n, sh) => n + tf.util.sizeFromShape(sh), 0);
+    layout = { head, tangents, saved, hostOnly, size };
+    packLayouts.set(key, layout);
+  }
+  return layout;
 }
 
 /**
@@ -97,42 +144,50 @@ function packShapes(attrs: PackedAttrs): number[][] {
  */
 export const PACK_LIMIT = 1 << 18;
 
-/** The number of floats the packed form holds. */
-function packedSize(attrs: PackedAttrs): number {
-  return packShapes(attrs).reduce((n, s) => n + tf.util.sizeFromShape(s), 0);
-}
-
 /** Inputs [Y, ...variables]; outputs [dY/dt] and what `outputs` asks for. */
 const forwardKernel = onRunner<DynamicsAttrs & { outputs: ForwardOutputs }>((r, [y, ...vars], attrs) => {
-  const { value, saved } = dynamics(attrs).forward(r, y!, vars);
+  const { value, saved, weights, tangents } = dynamics(attrs).forward(r, y!, vars, attrs.t);
   switch (attrs.outputs) {
     case 'value':
       return [value];
     case 'all':
       return [value, ...saved];
     case 'packed':
-      return [value, packFlat(r, [y!, ...vars, ...saved])];
+      return [value, packFlat(r, [y!, ...vars, ...weights, ...tangents, ...saved])];
     case 'split':
-      return [value, packFlat(r, [y!, ...vars]), ...saved];
+      // The tangents are recomputed: as large as the intermediates, too large to copy.
+      return [value, packFlat(r, [y!, ...vars, ...weights]), ...saved];
   }
 });
 
 /**
- * Inputs [dy, Y, ...variables, ...intermediates] (nested), [dy, packed] or [dy, packed Y and
- * variables, ...intermediates] (split); outputs [Ȳ, ...variable cotangents].
+ * Inputs [dy, Y, ...variables, ...intermediates] (nested), [dy, packed] or [dy, packed head,
+ * ...intermediates] (split; see {@link packLayout}); outputs [Ȳ, ...variable cotangents].
  */
 const backwardKernel = onRunner<DynamicsAttrs & Partial<PackedAttrs>>((r, [dy, ...rest], attrs) => {
-  const { inputShapes } = attrs;
-  const parts = !inputShapes ? rest : rest.length > 1 ? [...unpackFlat(r, rest[0]!, inputShapes), ...rest.slice(1)] : unpackFlat(r, rest[0]!, packShapes(attrs as PackedAttrs));
-  const nVars = parts.length - 1 - savedTable(attrs).count;
-  return dynamics(attrs).backward(r, dy!, parts[0]!, parts.slice(1, nVars + 1), parts.slice(nVars + 1));
+  if (!attrs.inputShapes) {
+    const nVars = rest.length - 1 - savedTable(attrs).count;
+    return dynamics(attrs).backward(r, dy!, rest[0]!, rest.slice(1, nVars + 1), rest.slice(nVars + 1), attrs.t);
+  }
+  const { head, tangents, saved, hostOnly } = packLayout(attrs as PackedAttrs);
+  const split = rest.length > 1;
+  const parts = unpackFlat(r, rest[0]!, split ? head : [...head, ...tangents, ...saved], split ? hostOnly.slice(0, head.length) : hostOnly);
+  const nVars = attrs.inputShapes.length - 1;
+  // The backward pass reads the intermediates, then the weights (and the tangents).
+  const extrasEnd = split ? head.length : head.length + tangents.length;
+  const intermediates = split ? rest.slice(1) : parts.slice(extrasEnd);
+  const [yBar, ...varBars] = dynamics(attrs).backward(r, dy!, parts[0]!, parts.slice(1, nVars + 1), [...intermediates, ...parts.slice(nVars + 1, extrasEnd)], attrs.t);
+  return attrs.packedVars ? [yBar!, packFlat(r, varBars)] : [yBar!, ...varBars];
 });
 
 /** Nested form: inputs [Y, ...variables, value, ...intermediates]; output the value (its buffer, shared). */
-const nestedKernel = onRunner((_r, inputs, attrs) => [inputs[inputs.length - savedTable(attrs).count - 1]!]);
+const nestedKernel = onRunner<DynamicsAttrs>((_r, inputs, attrs) => [inputs[inputs.length - savedTable(attrs).count - 1]!]);
 
-/** Packed and split forms: inputs { y, v0 … vN, value, packed, (s0 … sM) }; output the value (its buffer, shared). */
-const packedKernel = onRunner<PackedAttrs>((_r, inputs, attrs) => [inputs[attrs.inputShapes.length]!]);
+/**
+ * Packed and split forms: inputs { y, v0 … vN (or v0: the variables packed), value, packed,
+ * (s0 … sM) }; output the value (its buffer, shared).
+ */
+const packedKernel = onRunner<PackedAttrs>((_r, inputs, attrs) => [inputs[attrs.packedVars ? 2 : attrs.inputShapes.length]!]);
 
 for (const backendName of BACKENDS) {
   tf.registerKernel({ kernelName: CNF_DYNAMICS_FORWARD, backendName, kernelFunc: forwardKernel });
@@ -210,10 +265,23 @@ export interface FusedNet {
 export type AugmentedReference = (t: number, y: Tensor) => Tensor;
 
 /**
- * dY/dt for the state tensor Y (layout above) at time t, as one registered op whose gradient with
- * respect to Y and the net's variables is written in closed form.
+ * Whether the op hands its intermediates to the tape packed here (a first-order tape, on a
+ * backend with the runner's kernels but WebGPU): where {@link fusedAugmented} takes the
+ * variables packed into one tensor.
  */
-export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number, y: tf.Tensor2D, reference: AugmentedReference): tf.Tensor2D {
+export function packsIntermediates(): boolean {
+  return KernelRunner.available() && isRecording() && !isNestedRecording() && tf.getBackend() !== 'webgpu';
+}
+
+/**
+ * dY/dt for the state tensor Y (layout above) at time t, as one registered op whose gradient with
+ * respect to Y and the net's variables is written in closed form. `variables`, where given, is
+ * the net's variables packed in their order (packed-variables.ts, made where
+ * {@link packsIntermediates}): the taped op then takes it as its one variable input and returns
+ * their gradients packed, so a tape of many evaluations sums one gradient per evaluation rather
+ * than one per variable (an engine op each). Its value is not read: the variables are.
+ */
+export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number, y: tf.Tensor2D, reference: AugmentedReference, variables?: Tensor | null): tf.Tensor2D {
   if (!KernelRunner.available()) return reference(t, y) as tf.Tensor2D;
   const inputs = [y, ...net.layers.flat()];
   const attrs: DynamicsAttrs & { outputs: ForwardOutputs } = { dim: layout.dim, regs: layout.regs, trace: layout.trace, context: layout.context ?? 0, t, kind: net.kind, activation: net.activation, layers: net.layers.length, outputs: 'value' };
@@ -226,7 +294,10 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
   // per tensor. Else they travel packed in one buffer, and past PACK_LIMIT floats only Y and the
   // variables do (the intermediates one by one: no copies of them).
   const inputShapes = inputs.map((x) => x.shape);
-  if (isRecording()) attrs.outputs = isNestedRecording() || tf.getBackend() === 'webgpu' ? 'all' : packedSize({ ...attrs, inputShapes }) > PACK_LIMIT ? 'split' : 'packed';
+  if (isRecording()) attrs.outputs = !packsIntermediates() ? 'all' : packLayout({ ...attrs, inputShapes }).size > PACK_LIMIT ? 'split' : 'packed';
+  // Gradients reach packed variables only through the packed and split forms; elsewhere they
+  // would silently be lost (a tape recording inside another one, where they were made at first order).
+  if (variables && attrs.outputs === 'all') throw new InvalidArgumentError('ODENet.augmented', 'packed', variables.shape, 'are packed variables, which route gradients only on a first-order tape off WebGPU (where ODENet.packVariables gives them), got packed variables of shape {value} here. Pass null.');
   const { outputs } = attrs;
   const engine = tf.engine() as unknown as { backend: unknown; makeTensorFromTensorInfo(x: T): Tensor };
   const kernel = tf.getKernel(CNF_DYNAMICS_FORWARD, tf.getBackend())!;
@@ -236,8 +307,9 @@ export function fusedAugmented(net: FusedNet, layout: AugmentedLayout, t: number
   let value: Tensor;
   if (outputs !== 'all') {
     const separate = outs.slice(2);
-    const named = { y, ...Object.fromEntries(inputs.slice(1).map((v, i) => [`v${i}`, v])), value: outs[0]!, packed: outs[1]!, ...Object.fromEntries(separate.map((x, i) => [`s${i}`, x])) };
-    const packedAttrs: PackedAttrs = { ...attrs, inputShapes };
+    const vars = variables ? [variables] : inputs.slice(1);
+    const named = { y, ...Object.fromEntries(vars.map((v, i) => [`v${i}`, v])), value: outs[0]!, packed: outs[1]!, ...Object.fromEntries(separate.map((x, i) => [`s${i}`, x])) };
+    const packedAttrs: PackedAttrs = { ...attrs, inputShapes, packedVars: !!variables };
     [value] = tf.engine().runKernel(separate.length ? splitKernel(separate.length) : CNF_DYNAMICS, named as unknown as tf.NamedTensorMap, packedAttrs as unknown as tf.NamedAttrMap) as Tensor[];
   } else {
     [value] = tf.engine().runKernel(CNF_DYNAMICS_NESTED, [...inputs, ...outs] as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as Tensor[];

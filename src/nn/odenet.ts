@@ -24,6 +24,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { checkActivation } from './activations.js';
 import type { ActivationName } from './activations.js';
 import { fusedAugmented, tapedAugmented } from './fused-field.js';
+import { packVariables } from './packed-variables.js';
 import type { AugmentedLayout } from './fused-field.js';
 import { fusedFlowMatchingLoss } from './fm-loss.js';
 import { applyLayers } from './taped-net.js';
@@ -131,13 +132,26 @@ export class ODENet {
    * A CNF's augmented dynamics dY/dt for the state tensor Y = [z; L; (E; F); (ε)], a row per
    * component and a column per sample (see fused-field.ts): f, the trace (exact or Hutchinson)
    * and the RNODE integrands. `fused` (default) is one op with a closed-form backward pass;
-   * otherwise everything is taped (the reference).
+   * otherwise everything is taped (the reference). `packed`: this net's {@link packVariables}
+   * (same variables, packed), for many evaluations on one tape.
    */
-  augmented(t: number, y: tf.Tensor2D, layout: AugmentedLayout, fused = true): tf.Tensor2D {
+  augmented(t: number, y: tf.Tensor2D, layout: AugmentedLayout, fused = true, packed: tf.Tensor | null = null): tf.Tensor2D {
     if ((layout.context ?? 0) !== this.contextDim) throw new InvalidArgumentError('ODENet.augmented', 'layout.context', layout.context, `must be the net's contextDim ${this.contextDim} (context rows in the state), got {value}.`);
+    const size = packed === null ? 0 : this.variables.reduce((n, v) => n + v.size, 0);
+    if (packed !== null && (!(packed instanceof tf.Tensor) || packed.rank !== 1 || packed.size !== size)) throw new InvalidArgumentError('ODENet.augmented', 'packed', packed instanceof tf.Tensor ? packed.shape : packed, `must be this net's packVariables() (a [${size}] tensor) or null, got {value}.`);
     const taped = (tt: number, yy: tf.Tensor) => tapedAugmented((s, z, c) => applyLayers(this.layer, this.activation, this.layerVariables, s, z, c), layout, tt, yy);
     if (!fused) return taped(t, y);
-    return fusedAugmented({ kind: this.layer, activation: this.activation, layers: this.layerVariables }, layout, t, y, taped);
+    return fusedAugmented({ kind: this.layer, activation: this.activation, layers: this.layerVariables }, layout, t, y, taped, packed);
+  }
+
+  /**
+   * The variables as one taped tensor for {@link augmented}'s `packed`, where the fused op can
+   * take them so (a first-order tape, not WebGPU; else null): a solve tapes the op at every
+   * evaluation, and the tape sums one gradient per evaluation for them instead of one per
+   * variable. Make it once per solve, under the tape that records the solve.
+   */
+  packVariables(): tf.Tensor1D | null {
+    return packVariables(this.variables);
   }
 
   /**

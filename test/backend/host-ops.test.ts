@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { tf, useBackend } from '../../src/index.js';
 import { KernelRunner } from '../../src/backend/kernels.js';
-import { blockTranspose, hostOnesColumn } from '../../src/backend/host-ops.js';
+import { blockTranspose, hostOnesColumn, packFlat, unpackFlat } from '../../src/backend/host-ops.js';
 import { values } from '../tensor-helpers.js';
 
 const buffers = (): number => (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds();
@@ -27,6 +27,31 @@ for (const backend of ['wasm', 'cpu'] as const) {
         tf.dispose([x, want]);
       });
     }
+
+    it('unpackFlat undoes packFlat; the pieces marked host-only are parts of the buffer (wasm: no buffer, no copy) that kernels refuse', async () => {
+      await useBackend(backend);
+      const xs = [tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]), tf.tensor1d([7, 8]), tf.tensor2d([9, 10, 11, 12], [4, 1])];
+      const [t0, b0] = [tf.memory().numTensors, buffers()];
+      const r = KernelRunner.create()!;
+      const packed = packFlat(r, xs);
+      const b1 = buffers();
+      const parts = unpackFlat(r, packed, xs.map((x) => x.shape), [true, false, true]);
+      const host = r.hostOrCpu()!;
+      parts.forEach((p, i) => {
+        expect(p.shape).toEqual(xs[i]!.shape);
+        expect(Array.from(host.view(p))).toEqual(values(xs[i]!));
+      });
+      if (backend === 'wasm') {
+        // One buffer for the one piece not marked; the parts read inside the packed buffer.
+        expect(buffers() - b1).toBe(1);
+        // A part of a part reads further in; a kernel given a part throws rather than read elsewhere.
+        expect(Array.from(host.view(host.part(parts[2]!, 1, [2])))).toEqual([10, 11]);
+        expect(() => r.add(parts[0]!, 1)).toThrow();
+      }
+      r.free();
+      expect([tf.memory().numTensors - t0, buffers() - b0]).toEqual([0, 0]);
+      tf.dispose(xs);
+    });
 
     it('hostOnesColumn appends a column of ones', async () => {
       await useBackend(backend);
