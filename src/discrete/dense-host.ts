@@ -41,16 +41,18 @@ export function denseBackward(r: KernelRunner, host: HostBuffers, h: T, raw: T, 
 }
 
 /**
- * hᵀā [p, q] and Σ_rows ā [q] as one product, the narrower of h and ā on the right (XNNPACK packs
- * that one) with a column or row of ones that brings the bias gradient along, the wider one
- * transposed by blockTranspose (tfjs-wasm's transposed products are not vectorised).
+ * hᵀā [p, q] and Σ_rows ā [q], the narrower of h and ā on the right (XNNPACK packs that one), the
+ * wider one transposed by blockTranspose (tfjs-wasm's transposed products are not vectorised).
+ * With h narrower (the input layer), a column of ones on h brings the bias gradient along; else
+ * it is a second product 1ᵀā with the same right operand, whose packed copy tfjs-wasm keeps on ā
+ * (≈ 10 µs at N = 1024, where a row of ones appended to hᵀ cost a copy of it, ≈ 100 µs).
  */
 export function layerGrads(r: KernelRunner, host: HostBuffers, h: T, a: T): [T, T] {
-  const [p, q] = [h.shape[1]!, a.shape[1]!];
+  const [N, p, q] = [h.shape[0]!, h.shape[1]!, a.shape[1]!];
   if (p + 1 < q) {
     // h narrower: āᵀ·[h, 1] = [āᵀh, āᵀ1], [q, p + 1], transposed back.
     return hostSplitRows(host, hostTranspose(host, r.matMul(blockTranspose(r, a), hostOnesColumn(host, h))), p);
   }
-  // [hᵀ; 1ᵀ]·ā = [hᵀā; 1ᵀā], [p + 1, q].
-  return hostSplitRows(host, r.matMul(blockTranspose(r, h, true), a), p);
+  const gW = r.matMul(blockTranspose(r, h), a);
+  return [gW, r.reshape(r.matMul(r.constant(new Float32Array(N).fill(1), [1, N]), a), [q])];
 }
