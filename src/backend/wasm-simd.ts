@@ -1,0 +1,150 @@
+/**
+ * A small WebAssembly SIMD128 module that shares tfjs-wasm's memory, for the few loops over
+ * tensors where tfjs-wasm's kernels cost more than the arithmetic: it reads and writes tensors
+ * where they are on the heap (byte addresses from {@link heapAddress}). Its bytes are written
+ * here by a few lines of encoder (no build step, no binary in the repository); where it cannot
+ * run (no SIMD128; the threaded build's shared memory, which does not link to a plain memory
+ * import; another backend) {@link simdModule} is null and callers take their other path.
+ *
+ * Every float operation is an IEEE float32 operation, a product then a sum (SIMD128 has no FMA),
+ * in the order the callers document, so results are those of float32 arithmetic in that order:
+ * the tiles' sums are those of XNNPACK's microkernels, the Adam step that of tfjs's kernels.
+ *
+ *   tile2, tile1 (x, y, n, xStride, yStride, out, outStride), byte addresses and strides:
+ *     out[r][0:16] = Σ_{k<n} x[k·xStride + 4r]·y[k·yStride + 0:16] for r < 2 (tile2) or 1, n ≥ 1.
+ *   adam (g, m, v, w, mOut, vOut, wOut, n; b1, b2, a1, a2, eps, c1, c2, lr, decay), n a multiple of 4:
+ *     m′ = m·b1 + g·a1, v′ = v·b2 + (g·g)·a2, w′ = ((m′/c1) / (√(v′/c2) + eps)·lr + w)·decay.
+ */
+import { tf } from './engine.js';
+
+type T = tf.TensorInfo;
+
+const uleb = (n: number): number[] => {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return out;
+};
+const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+const name = (s: string): number[] => [s.length, ...Array.from(s, (c) => c.charCodeAt(0))];
+const func = (locals: number[][], code: number[]): number[] => {
+  const body = [...vec(locals), ...code, END];
+  return [...uleb(body.length), ...body];
+};
+
+// Opcodes (WebAssembly core and SIMD128) and value types.
+const [GET, SET, I32_ADD, I32_SUB, I32_CONST, LOOP, BR_IF, END] = [0x20, 0x21, 0x6a, 0x6b, 0x41, 0x03, 0x0d, 0x0b];
+const [I32, F32, V128] = [0x7f, 0x7d, 0x7b];
+const simd = (op: number, ...imm: number[]): number[] => [0xfd, ...uleb(op), ...imm];
+const load = (addr: number, offset = 0): number[] => [GET, addr, ...simd(0x00, 2, ...uleb(offset))]; // v128.load
+const splatLoad = (addr: number, offset: number): number[] => [GET, addr, ...simd(0x09, 2, ...uleb(offset))]; // v128.load32_splat
+const store = (addr: number, offset: number, v: number[]): number[] => [GET, addr, ...v, ...simd(0x0b, 2, ...uleb(offset))];
+const [ADD, MUL, DIV, SQRT, SPLAT] = [228, 230, 231, 227, 19].map((op) => simd(op)) as [number[], number[], number[], number[], number[]];
+const addTo = (local: number, step: number): number[] => [GET, local, GET, step, I32_ADD, SET, local];
+/** A do-while loop: `body`, then local `n` counts down by one; repeats while n ≠ 0. */
+const countdown = (n: number, body: number[]): number[] => [LOOP, 0x40, ...body, GET, n, I32_CONST, 1, I32_SUB, SET, n, GET, n, BR_IF, 0, END];
+
+/** `tile<rows>`: see the file's comment. Accumulators start at zero (v128 locals do). */
+function tile(rows: number): number[] {
+  const [x, y, n, xs, ys, out, os] = [0, 1, 2, 3, 4, 5, 6];
+  const acc = (r: number, c: number) => 7 + r * 4 + c;
+  const yv = (c: number) => 7 + rows * 4 + c;
+  const s = 7 + rows * 4 + 4;
+  const body: number[] = [];
+  for (let c = 0; c < 4; c++) body.push(...load(y, 16 * c), SET, yv(c));
+  for (let r = 0; r < rows; r++) {
+    body.push(...splatLoad(x, 4 * r), SET, s);
+    for (let c = 0; c < 4; c++) body.push(GET, acc(r, c), GET, s, GET, yv(c), ...MUL, ...ADD, SET, acc(r, c));
+  }
+  body.push(...addTo(x, xs), ...addTo(y, ys));
+  const code = countdown(n, body);
+  for (let r = 0; r < rows; r++) {
+    if (r > 0) code.push(...addTo(out, os));
+    for (let c = 0; c < 4; c++) code.push(...store(out, 16 * c, [GET, acc(r, c)]));
+  }
+  return func([[rows * 4 + 5, V128]], code);
+}
+
+/** `adam`: see the file's comment; four elements a round. */
+function adam(): number[] {
+  const [g, m, v, w, mo, vo, wo, n] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [b1, b2, a1, a2, eps, c1, c2, lr, decay] = [8, 9, 10, 11, 12, 13, 14, 15, 16].map((p) => p + 9); // their splats
+  const [gk, mk, vk, four] = [26, 27, 28, 29];
+  const code: number[] = [];
+  for (let p = 0; p < 9; p++) code.push(GET, 8 + p, ...SPLAT, SET, 17 + p);
+  code.push(I32_CONST, 16, SET, four);
+  const body = [
+    ...load(g), SET, gk,
+    ...load(m), GET, b1, ...MUL, GET, gk, GET, a1, ...MUL, ...ADD, SET, mk,
+    ...load(v), GET, b2, ...MUL, GET, gk, GET, gk, ...MUL, GET, a2, ...MUL, ...ADD, SET, vk,
+    ...store(mo, 0, [GET, mk]), ...store(vo, 0, [GET, vk]),
+    ...store(wo, 0, [GET, mk, GET, c1, ...DIV, GET, vk, GET, c2, ...DIV, ...SQRT, GET, eps, ...ADD, ...DIV, GET, lr, ...MUL, ...load(w), ...ADD, GET, decay, ...MUL]),
+    ...[g, m, v, w, mo, vo, wo].flatMap((p) => addTo(p, four)),
+  ];
+  // n counts elements; the loop counts rounds of four.
+  return func([[12, V128], [1, I32]], [...code, GET, n, I32_CONST, 2, 0x76 /* i32.shr_u */, SET, n, ...countdown(n, body)]);
+}
+
+/** The module's bytes: memory imported as env.memory; tile2, tile1 and adam exported. */
+function moduleBytes(): Uint8Array {
+  const tileType = [0x60, ...vec(Array.from({ length: 7 }, () => [I32])), 0x00];
+  const adamType = [0x60, ...vec([...Array.from({ length: 8 }, () => [I32]), ...Array.from({ length: 9 }, () => [F32])]), 0x00];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([tileType, adamType])),
+    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x00]])),
+    ...section(3, vec([[0], [0], [1]])),
+    ...section(7, vec([[...name('tile2'), 0x00, 0], [...name('tile1'), 0x00, 1], [...name('adam'), 0x00, 2]])),
+    ...section(10, [...uleb(3), ...tile(2), ...tile(1), ...adam()]),
+  ]);
+}
+
+type Tile = (x: number, y: number, n: number, xs: number, ys: number, out: number, os: number) => void;
+
+/** The module's functions (see the file's comment). */
+export interface SimdModule {
+  tile2: Tile;
+  tile1: Tile;
+  /** The byte addresses of g, m, v, w, m′, v′, w′, then n, then b1, b2, a1, a2, eps, c1, c2, lr, decay. */
+  adam(...args: number[]): void;
+}
+
+/** The part of the WebAssembly JS API used here (the project's TypeScript libs do not declare it). */
+interface WasmApi {
+  Memory: abstract new (...args: never[]) => object;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+  validate(bytes: Uint8Array): boolean;
+}
+const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+const instances = new WeakMap<object, SimdModule | null>();
+
+/** The module on the active backend's memory (tfjs-wasm), or null where it does not run (see the file's comment). */
+export function simdModule(): SimdModule | null {
+  if (tf.getBackend() !== 'wasm') return null;
+  const backend = tf.engine().backend;
+  if (instances.has(backend)) return instances.get(backend)!;
+  let k: SimdModule | null = null;
+  try {
+    const memory = (backend as unknown as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
+    const bytes = moduleBytes();
+    if (wasmApi && memory instanceof wasmApi.Memory && wasmApi.validate(bytes)) {
+      k = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } }).exports as unknown as SimdModule;
+    }
+  } catch {
+    k = null; // a memory the module cannot import (shared): the callers' other path runs
+  }
+  instances.set(backend, k);
+  return k;
+}
+
+/** Byte address of a tensor's buffer on tfjs-wasm's heap (call only where {@link simdModule} is not null). */
+export function heapAddress(x: T): number {
+  return (tf.engine().backend as unknown as { dataIdMap: { get(id: unknown): { memoryOffset: number } } }).dataIdMap.get(x.dataId).memoryOffset;
+}
