@@ -14,6 +14,9 @@
  *     out[r][0:16] = Σ_{k<n} x[k·xStride + 4r]·y[k·yStride + 0:16] for r < 2 (tile2) or 1, n ≥ 1.
  *   adam (g, m, v, w, mOut, vOut, wOut, n; b1, b2, a1, a2, eps, c1, c2, lr, decay), n a multiple of 4:
  *     m′ = m·b1 + g·a1, v′ = v·b2 + (g·g)·a2, w′ = ((m′/c1) / (√(v′/c2) + eps)·lr + w)·decay.
+ *   reluMask (g, h, out, n), n a multiple of 4 (≥ 4): out = g where h > 0, else +0 (relu's
+ *     derivative from its output h applied to the cotangent g).
+ *   mul (a, b, out, n), n a multiple of 4 (≥ 4): out = a·b.
  */
 import { tf } from './engine.js';
 
@@ -90,17 +93,28 @@ function adam(): number[] {
   return func([[12, V128], [1, I32]], [...code, GET, n, I32_CONST, 2, 0x76 /* i32.shr_u */, SET, n, ...countdown(n, body)]);
 }
 
-/** The module's bytes: memory imported as env.memory; tile2, tile1 and adam exported. */
+/** `reluMask` (`relu`) or `mul`: see the file's comment. */
+function elementwise(relu: boolean): number[] {
+  const [a, b, out, n, sixteen] = [0, 1, 2, 3, 4];
+  const value = relu
+    ? [...load(a), ...load(b), ...simd(0x0c, ...new Array<number>(16).fill(0)), ...simd(68 /* f32x4.gt */), ...simd(78 /* v128.and */)]
+    : [...load(a), ...load(b), ...MUL];
+  const body = [...store(out, 0, value), ...addTo(a, sixteen), ...addTo(b, sixteen), ...addTo(out, sixteen)];
+  return func([[1, I32]], [I32_CONST, 16, SET, sixteen, GET, n, I32_CONST, 2, 0x76 /* i32.shr_u */, SET, n, ...countdown(n, body)]);
+}
+
+/** The module's bytes: memory imported as env.memory; tile2, tile1, adam, reluMask and mul exported. */
 function moduleBytes(): Uint8Array {
   const tileType = [0x60, ...vec(Array.from({ length: 7 }, () => [I32])), 0x00];
   const adamType = [0x60, ...vec([...Array.from({ length: 8 }, () => [I32]), ...Array.from({ length: 9 }, () => [F32])]), 0x00];
+  const binaryType = [0x60, ...vec(Array.from({ length: 4 }, () => [I32])), 0x00];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([tileType, adamType])),
+    ...section(1, vec([tileType, adamType, binaryType])),
     ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x00]])),
-    ...section(3, vec([[0], [0], [1]])),
-    ...section(7, vec([[...name('tile2'), 0x00, 0], [...name('tile1'), 0x00, 1], [...name('adam'), 0x00, 2]])),
-    ...section(10, [...uleb(3), ...tile(2), ...tile(1), ...adam()]),
+    ...section(3, vec([[0], [0], [1], [2], [2]])),
+    ...section(7, vec(['tile2', 'tile1', 'adam', 'reluMask', 'mul'].map((f, i) => [...name(f), 0x00, i]))),
+    ...section(10, [...uleb(5), ...tile(2), ...tile(1), ...adam(), ...elementwise(true), ...elementwise(false)]),
   ]);
 }
 
@@ -112,6 +126,8 @@ export interface SimdModule {
   tile1: Tile;
   /** The byte addresses of g, m, v, w, m′, v′, w′, then n, then b1, b2, a1, a2, eps, c1, c2, lr, decay. */
   adam(...args: number[]): void;
+  reluMask(g: number, h: number, out: number, n: number): void;
+  mul(a: number, b: number, out: number, n: number): void;
 }
 
 /** The part of the WebAssembly JS API used here (the project's TypeScript libs do not declare it). */

@@ -16,7 +16,7 @@
 import { blockTranspose, hostOnesColumn, hostSplitRows, hostTranspose } from '../backend/host-ops.js';
 import type { HostBuffers, KernelRunner } from '../backend/kernels.js';
 import type { tf } from '../backend/engine.js';
-import { simdGrad } from './simd-grad.js';
+import { simdCotangent, simdGrad, simdGradAvailable } from './simd-grad.js';
 
 type T = tf.TensorInfo;
 
@@ -35,8 +35,9 @@ export interface DenseGrads {
 
 /** One layer's backward pass (see the file's comment). */
 export function denseBackward(r: KernelRunner, host: HostBuffers, h: T, raw: T, sigma: Sigma | null, W: T): DenseGrads {
-  // σ′ by the backend's kernels: SIMD, where a host loop over [N, 64] took 4–6× as long (measured).
-  const a = sigma ? r.mul(raw, sigma.relu ? r.step(sigma.t) : sigma.t) : raw;
+  // σ′ by the SIMD module in one pass, else by the backend's kernels: SIMD, where a host loop over
+  // [N, 64] took 4–6× as long (measured).
+  const a = sigma ? (simdCotangent(host, raw, sigma) ?? r.mul(raw, sigma.relu ? r.step(sigma.t) : sigma.t)) : raw;
   const [gW, gb] = layerGrads(r, host, h, a);
   return { gW, gb, rawIn: r.matMul(a, hostTranspose(host, W)) };
 }
@@ -53,6 +54,9 @@ export function denseBackward(r: KernelRunner, host: HostBuffers, h: T, raw: T, 
  */
 export function layerGrads(r: KernelRunner, host: HostBuffers, h: T, a: T): [T, T] {
   const [N, p, q] = [h.shape[0]!, h.shape[1]!, a.shape[1]!];
+  // A narrow h (the input layer) takes its column of ones along: one pass over ā instead of two.
+  const gWb = p < 4 && q % 16 === 0 && simdGradAvailable() ? simdGrad(host, hostOnesColumn(host, h), a) : null;
+  if (gWb) return hostSplitRows(host, gWb, p);
   const gW = simdGrad(host, h, a);
   if (gW) return [gW, r.reshape(simdGrad(host, r.constant(new Float32Array(N).fill(1), [N, 1]), a)!, [q])];
   const gWt = simdGrad(host, a, h);

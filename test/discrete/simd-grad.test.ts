@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { tf, useBackend } from '../../src/index.js';
 import { KernelRunner } from '../../src/backend/kernels.js';
 import { blockTranspose } from '../../src/backend/host-ops.js';
-import { simdGrad, simdGradAvailable } from '../../src/discrete/simd-grad.js';
+import { simdCotangent, simdGrad, simdGradAvailable } from '../../src/discrete/simd-grad.js';
 import { maxDiff, values } from '../tensor-helpers.js';
 
 /** Xᵀ·Y by the SIMD kernel and by tfjs-wasm's product (XNNPACK, on Xᵀ transposed first), as arrays; null where the kernel declines. */
@@ -65,4 +65,23 @@ describe("simd-grad: Xᵀ·Y over the batch rows by a SIMD128 module on tfjs-was
     expect([tf.memory().numTensors, tf.engine().backend.numDataIds()]).toEqual([tensors, buffers]);
     tf.dispose([x, y]);
   });
+
+  for (const n of [4, 7, 1024 * 64 + 3]) {
+    it(`applies σ′ in one pass as the kernels do: relu's mask from h and a product with saved σ′ (${n} elements)`, async () => {
+      await useBackend('wasm');
+      const [g, h] = [tf.randomNormal([n], 0, 1, 'float32', 7), tf.randomNormal([n], 0, 1, 'float32', 8)];
+      const r = KernelRunner.create()!;
+      try {
+        const host = r.host()!;
+        const relu = Array.from(host.view(simdCotangent(host, g, { t: h, relu: true })!));
+        const prod = Array.from(host.view(simdCotangent(host, g, { t: h, relu: false })!));
+        // The kernels' ḡ·step(h) and ḡ·σ′ (a masked entry is +0 here, ±0 there: equal as numbers).
+        expect(relu).toEqual(Array.from(host.view(r.mul(g, r.step(h)))).map((v) => v + 0));
+        expect(prod).toEqual(Array.from(host.view(r.mul(g, h))));
+      } finally {
+        r.free();
+        tf.dispose([g, h]);
+      }
+    });
+  }
 });
