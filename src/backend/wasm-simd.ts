@@ -8,15 +8,18 @@
  *
  * Every float operation is an IEEE float32 operation, a product then a sum (SIMD128 has no FMA),
  * in the order the callers document, so results are those of float32 arithmetic in that order:
- * the tiles' sums are those of XNNPACK's microkernels, the Adam step that of tfjs's kernels.
+ * the sums of grad and tile1 are those of XNNPACK's microkernels, the Adam step that of tfjs's kernels.
  *
- *   tile2, tile1 (x, y, n, xStride, yStride, out, outStride), byte addresses and strides:
- *     out[r][0:16] = Σ_{k<n} x[k·xStride + 4r]·y[k·yStride + 0:16] for r < 2 (tile2) or 1, n ≥ 1.
+ *   tile1 (x, y, n, xStride, yStride, out, outStride), byte addresses and strides, n ≥ 1:
+ *     out[0:16] = Σ_{k<n} x[k·xStride]·y[k·yStride + 0:16], the rows taken in order.
  *   adam (g, m, v, w, mOut, vOut, wOut, n; b1, b2, a1, a2, eps, c1, c2, lr, decay), n a multiple of 4:
  *     m′ = m·b1 + g·a1, v′ = v·b2 + (g·g)·a2, w′ = ((m′/c1) / (√(v′/c2) + eps)·lr + w)·decay.
  *   reluMask (g, h, out, n), n a multiple of 4 (≥ 4): out = g where h > 0, else +0 (relu's
  *     derivative from its output h applied to the cotangent g).
  *   mul (a, b, out, n), n a multiple of 4 (≥ 4): out = a·b.
+ *   grad (x, y, n, xStride, yStride, out, outStride, pairs, jBlocks), pairs, jBlocks, n ≥ 1:
+ *     out[r][0:16·jBlocks] += Σ_{k<n} x[k·xStride + 4r]·y[k·yStride + 0:16·jBlocks] for r < 2·pairs,
+ *     the rows taken in order, a chunk of them for every 2 × 16 tile of the result in turn.
  */
 import { tf } from './engine.js';
 
@@ -32,6 +35,16 @@ const uleb = (n: number): number[] => {
   } while (n);
   return out;
 };
+/** Signed LEB128 (i32.const's immediate). */
+const sleb = (n: number): number[] => {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
+    out.push(b | 0x80);
+  }
+};
 const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
 const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
 const name = (s: string): number[] => [s.length, ...Array.from(s, (c) => c.charCodeAt(0))];
@@ -41,7 +54,8 @@ const func = (locals: number[][], code: number[]): number[] => {
 };
 
 // Opcodes (WebAssembly core and SIMD128) and value types.
-const [GET, SET, I32_ADD, I32_SUB, I32_CONST, LOOP, BR_IF, END] = [0x20, 0x21, 0x6a, 0x6b, 0x41, 0x03, 0x0d, 0x0b];
+const [GET, SET, I32_ADD, I32_SUB, I32_MUL, I32_LT_U, SELECT, I32_CONST, LOOP, BR_IF, END] = [0x20, 0x21, 0x6a, 0x6b, 0x6c, 0x49, 0x1b, 0x41, 0x03, 0x0d, 0x0b];
+const int = (v: number): number[] => [I32_CONST, ...sleb(v)];
 const [I32, F32, V128] = [0x7f, 0x7d, 0x7b];
 const simd = (op: number, ...imm: number[]): number[] => [0xfd, ...uleb(op), ...imm];
 const load = (addr: number, offset = 0): number[] => [GET, addr, ...simd(0x00, 2, ...uleb(offset))]; // v128.load
@@ -51,9 +65,48 @@ const [ADD, MUL, DIV, SQRT, SPLAT] = [228, 230, 231, 227, 19].map((op) => simd(o
 const addTo = (local: number, step: number): number[] => [GET, local, GET, step, I32_ADD, SET, local];
 /** A do-while loop: `body`, then local `n` counts down by one; repeats while n ≠ 0. */
 const countdown = (n: number, body: number[]): number[] => [LOOP, 0x40, ...body, GET, n, I32_CONST, 1, I32_SUB, SET, n, GET, n, BR_IF, 0, END];
+const set = (local: number, value: number[]): number[] => [...value, SET, local];
 
-/** `tile<rows>`: see the file's comment. Accumulators start at zero (v128 locals do). */
-function tile(rows: number): number[] {
+/** Rows of X and Y a chunk of `grad` runs over: 2 × 64 rows of 64 floats fill 32 KB, a core's L1 data cache. */
+const CHUNK_ROWS = 64;
+
+/**
+ * `grad`: see the file's comment. Per chunk of rows, per pair of rows of the result, per 16
+ * columns: the 2 × 16 partial sums from `out`, the chunk's rows added in order, back to `out`.
+ */
+function grad(): number[] {
+  const [x, y, n, xs, ys, out, os, pairs, jblocks] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const acc = (r: number, c: number) => 9 + r * 4 + c;
+  const yv = (c: number) => 17 + c;
+  const sv = 21;
+  const [left, cnt, xc, yc, ip, xi, oi, jb, yj, oj, oj1, k, xr, yr] = Array.from({ length: 14 }, (_, i) => 22 + i) as number[] as [number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+  const rows: number[] = [];
+  for (let c = 0; c < 4; c++) rows.push(...load(yr, 16 * c), SET, yv(c));
+  for (let r = 0; r < 2; r++) {
+    rows.push(...splatLoad(xr, 4 * r), SET, sv);
+    for (let c = 0; c < 4; c++) rows.push(GET, acc(r, c), GET, sv, GET, yv(c), ...MUL, ...ADD, SET, acc(r, c));
+  }
+  rows.push(...addTo(xr, xs), ...addTo(yr, ys));
+  const block: number[] = [...set(oj1, [GET, oj, GET, os, I32_ADD])];
+  for (let c = 0; c < 4; c++) block.push(...load(oj, 16 * c), SET, acc(0, c), ...load(oj1, 16 * c), SET, acc(1, c));
+  block.push(...set(k, [GET, cnt]), ...set(xr, [GET, xi]), ...set(yr, [GET, yj]), ...countdown(k, rows));
+  for (let c = 0; c < 4; c++) block.push(...store(oj, 16 * c, [GET, acc(0, c)]), ...store(oj1, 16 * c, [GET, acc(1, c)]));
+  block.push(...set(yj, [GET, yj, ...int(64), I32_ADD]), ...set(oj, [GET, oj, ...int(64), I32_ADD]));
+  const pair = [...set(jb, [GET, jblocks]), ...set(yj, [GET, yc]), ...set(oj, [GET, oi]), ...countdown(jb, block), ...set(xi, [GET, xi, ...int(8), I32_ADD]), ...set(oi, [GET, oi, GET, os, I32_ADD, GET, os, I32_ADD])];
+  const chunk = [
+    ...set(cnt, [...int(CHUNK_ROWS), GET, left, ...int(CHUNK_ROWS), GET, left, I32_LT_U, SELECT]),
+    ...set(ip, [GET, pairs]), ...set(xi, [GET, xc]), ...set(oi, [GET, out]), ...countdown(ip, pair),
+    ...set(xc, [GET, xc, GET, cnt, GET, xs, I32_MUL, I32_ADD]), ...set(yc, [GET, yc, GET, cnt, GET, ys, I32_MUL, I32_ADD]),
+    ...set(left, [GET, left, GET, cnt, I32_SUB]),
+  ];
+  // The chunk loop runs while rows are left (a do-while on `left`, which reaches 0 exactly).
+  const code = [...set(left, [GET, n]), ...set(xc, [GET, x]), ...set(yc, [GET, y]), LOOP, 0x40, ...chunk, GET, left, BR_IF, 0, END];
+  return func([[13, V128], [14, I32]], code);
+}
+
+/** `tile1`: see the file's comment. Accumulators start at zero (v128 locals do). */
+function tile1(): number[] {
+  const rows = 1;
   const [x, y, n, xs, ys, out, os] = [0, 1, 2, 3, 4, 5, 6];
   const acc = (r: number, c: number) => 7 + r * 4 + c;
   const yv = (c: number) => 7 + rows * 4 + c;
@@ -103,18 +156,19 @@ function elementwise(relu: boolean): number[] {
   return func([[1, I32]], [I32_CONST, 16, SET, sixteen, GET, n, I32_CONST, 2, 0x76 /* i32.shr_u */, SET, n, ...countdown(n, body)]);
 }
 
-/** The module's bytes: memory imported as env.memory; tile2, tile1, adam, reluMask and mul exported. */
+/** The module's bytes: memory imported as env.memory; tile1, adam, reluMask, mul and grad exported. */
 function moduleBytes(): Uint8Array {
   const tileType = [0x60, ...vec(Array.from({ length: 7 }, () => [I32])), 0x00];
   const adamType = [0x60, ...vec([...Array.from({ length: 8 }, () => [I32]), ...Array.from({ length: 9 }, () => [F32])]), 0x00];
   const binaryType = [0x60, ...vec(Array.from({ length: 4 }, () => [I32])), 0x00];
+  const gradType = [0x60, ...vec(Array.from({ length: 9 }, () => [I32])), 0x00];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([tileType, adamType, binaryType])),
+    ...section(1, vec([tileType, adamType, binaryType, gradType])),
     ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x00]])),
-    ...section(3, vec([[0], [0], [1], [2], [2]])),
-    ...section(7, vec(['tile2', 'tile1', 'adam', 'reluMask', 'mul'].map((f, i) => [...name(f), 0x00, i]))),
-    ...section(10, [...uleb(5), ...tile(2), ...tile(1), ...adam(), ...elementwise(true), ...elementwise(false)]),
+    ...section(3, vec([[0], [1], [2], [2], [3]])),
+    ...section(7, vec(['tile1', 'adam', 'reluMask', 'mul', 'grad'].map((f, i) => [...name(f), 0x00, i]))),
+    ...section(10, [...uleb(5), ...tile1(), ...adam(), ...elementwise(true), ...elementwise(false), ...grad()]),
   ]);
 }
 
@@ -122,12 +176,12 @@ type Tile = (x: number, y: number, n: number, xs: number, ys: number, out: numbe
 
 /** The module's functions (see the file's comment). */
 export interface SimdModule {
-  tile2: Tile;
   tile1: Tile;
   /** The byte addresses of g, m, v, w, m′, v′, w′, then n, then b1, b2, a1, a2, eps, c1, c2, lr, decay. */
   adam(...args: number[]): void;
   reluMask(g: number, h: number, out: number, n: number): void;
   mul(a: number, b: number, out: number, n: number): void;
+  grad(x: number, y: number, n: number, xs: number, ys: number, out: number, os: number, pairs: number, jblocks: number): void;
 }
 
 /** The part of the WebAssembly JS API used here (the project's TypeScript libs do not declare it). */

@@ -6,9 +6,10 @@
  * Why not tfjs-wasm's product: XNNPACK packs the right operand of every product anew when the
  * tensor is new (≈ 0.35 ms for [1024, 64], as long as the product itself) and the left one has
  * to be transposed first (≈ 0.08 ms); here both are read in place. The module accumulates tiles
- * of 2 rows × 16 columns of the result in eight SIMD registers over all N rows, each a product
- * then a sum in float32, in row order, as XNNPACK's microkernels do over their K loop: the
- * results are the product's, bit for bit.
+ * of 2 rows × 16 columns of the result in eight SIMD registers, a chunk of 64 rows at a time (the
+ * chunk's rows of X and Y stay in the L1 cache while every tile reads them), each a product then
+ * a sum in float32, in row order, as XNNPACK's microkernels do over their K loop: the results
+ * are the product's, bit for bit.
  */
 import type { tf } from '../backend/engine.js';
 import type { HostBuffers } from '../backend/kernels.js';
@@ -16,7 +17,7 @@ import { heapAddress, simdModule } from '../backend/wasm-simd.js';
 
 type T = tf.TensorInfo;
 
-/** The columns one call of a tile accumulates (four SIMD lanes of four). */
+/** The columns a tile of the module accumulates (four SIMD lanes of four). */
 const TILE_COLS = 16;
 
 /**
@@ -31,10 +32,12 @@ export function simdGrad(host: HostBuffers, x: T, y: T): T | null {
   if (!k) return null;
   const out = host.alloc([P, Q]);
   const [xa, ya, oa] = [heapAddress(x), heapAddress(y), heapAddress(out)];
-  for (let i = 0; i < P; i += 2) {
-    const tile = i + 1 < P ? k.tile2 : k.tile1;
-    for (let j = 0; j < Q; j += TILE_COLS) tile(xa + 4 * i, ya + 4 * j, N, 4 * P, 4 * Q, oa + 4 * (i * Q + j), 4 * Q);
+  const pairs = P >> 1;
+  if (pairs > 0) {
+    host.view(out).fill(0, 0, 2 * pairs * Q); // grad adds to what is there
+    k.grad(xa, ya, N, 4 * P, 4 * Q, oa, 4 * Q, pairs, Q / TILE_COLS);
   }
+  if (P % 2) for (let j = 0; j < Q; j += TILE_COLS) k.tile1(xa + 4 * (P - 1), ya + 4 * j, N, 4 * P, 4 * Q, oa + 4 * ((P - 1) * Q + j), 4 * Q);
   return out;
 }
 
