@@ -44,6 +44,30 @@ for (const backend of ['wasm', 'cpu'] as const) {
       }
     }
 
+    it('recomputes the first hidden layer for a narrow conditioner input and saves it for a wide one: the taped gradients either way', async () => {
+      // x_A alone (1 column) takes the recomputing form; x_A with a 10-column context (11 > 8) the saving one.
+      await useBackend(backend);
+      const { countKernels } = await import('../../src/backend/kernel-count.js');
+      for (const [contextDim, kernel] of [[0, 'BiflowCoupling3'], [10, 'BiflowCoupling3s']] as const) {
+        const make = (fused: boolean) => new AffineCoupling({ dim: 2, parity: 'odd', hidden: [64, 64], activation: 'tanh', seed: 3, fused, contextDim });
+        const [fused, taped] = [make(true), make(false)];
+        for (const c of [fused, taped]) c.net.variables.forEach((v, i) => v.assign(tf.tidy(() => tf.randomNormal(v.shape, 0, 0.3, 'float32', 11 + i))));
+        const x = tf.randomNormal([96, 2], 0, 1.5, 'float32', 2) as tf.Tensor2D;
+        const context = tf.randomNormal([96, contextDim], 0, 1, 'float32', 3) as tf.Tensor2D;
+        const grad = (c: AffineCoupling) => tf.tidy(() => tf.grads((xx: tf.Tensor, ..._vs: tf.Tensor[]) => {
+          const { y, logDet } = c.forward(xx as tf.Tensor2D, { context });
+          return tf.add(tf.sum(tf.mul(y, tf.randomNormal(y.shape, 0, 1, 'float32', 5))), tf.sum(tf.mul(logDet, tf.randomNormal(logDet.shape, 0, 1, 'float32', 6)))) as tf.Scalar;
+        })([x, ...c.net.variables]).flatMap((g) => values(g)));
+        const [g, h] = [grad(fused), grad(taped)];
+        expect(maxDiff(g, h) / Math.max(...h.map(Math.abs))).toBeLessThan(1e-5);
+        const k = await countKernels(() => fused.forward(x, { context }).y);
+        expect(k.byName.map(([n]) => n)).toContain(kernel);
+        tf.dispose([x, context]);
+        fused.dispose();
+        taped.dispose();
+      }
+    });
+
     it('packs no [N, 64] operand per coupling backward where the SIMD weight-gradient kernel runs, else one', async () => {
       // tfjs-wasm packs the right operand of every product anew when the tensor is new (≈ 0.3 ms for
       // [1024, 64]) and keeps the packed copy on that tensor. On wasm the weight gradients hᵀā are
