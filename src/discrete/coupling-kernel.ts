@@ -123,7 +123,7 @@ function register(layers: number, recompute: boolean): void {
  * appends), and the log-det per row. `params` are the conditioner's weights and biases, layer by
  * layer (W₀, b₀, W₁, b₁, …). Call only where `fusedOpsAvailable()` (fused-op.ts).
  */
-export function fusedCoupling(x: tf.Tensor2D, z: tf.Tensor2D, params: readonly tf.Tensor[], o: Omit<CouplingAttrs, 'layers'>): { y: tf.Tensor2D; logDet: tf.Tensor1D } {
+export function fusedCoupling(x: tf.Tensor2D, z: tf.Tensor2D, params: readonly tf.Tensor[], o: Omit<CouplingAttrs, 'layers' | 'recompute'>): { y: tf.Tensor2D; logDet: tf.Tensor1D } {
   const layers = params.length / 2;
   const recompute = layers > 1 && z.shape[1] <= RECOMPUTE_MAX_INPUTS;
   register(layers, recompute);
