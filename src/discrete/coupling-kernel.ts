@@ -75,16 +75,19 @@ function backward(r: KernelRunner, host: HostBuffers, [yBar, lBar]: T[], saved: 
   const [x, z] = saved as [T, T];
   const params = saved.slice(2, 2 + 2 * L);
   const o = saved[2 + 2 * L]!;
-  // The saved hidden outputs (all, or all but the first, which is recomputed), then their σ′.
+  // The affine transform's s and eˢ, then the saved hidden outputs (all, or all but the first,
+  // which is recomputed), then their σ′.
+  const scales = attrs.transform === 'affine' ? saved[3 + 2 * L]! : undefined;
+  const at = 3 + 2 * L + (scales ? 1 : 0);
   const kept = attrs.recompute ? L - 2 : L - 1;
-  let hs = saved.slice(3 + 2 * L, 3 + 2 * L + kept);
-  let ds = saved.slice(3 + 2 * L + kept);
+  let hs = saved.slice(at, at + kept);
+  let ds = saved.slice(at + kept);
   if (attrs.recompute) {
     const first = hidden(r, z, params[0]!, params[1]!, attrs.activation);
     hs = [first.h, ...hs];
     ds = first.d ? [first.d, ...ds] : ds;
   }
-  const { xBar, oBar } = transformBackward(host, attrs, yBar, lBar, x, o);
+  const { xBar, oBar } = transformBackward(host, attrs, yBar, lBar, x, o, scales);
   const grads: T[] = [];
   // The cotangent of each layer's output, from the last layer's pre-activation (ō) down to z̄.
   let raw = oBar;
@@ -104,13 +107,14 @@ function register(layers: number, recompute: boolean): void {
   registerFusedOp<CouplingAttrs>({
     name,
     inputs: ['x', 'z', ...paramNames(layers)],
-    // o, the saved hidden outputs and their σ′ (at most 2·(layers − 1) + 1 of them).
-    outputsToSave: [false, false, ...Array.from({ length: 2 * layers - 1 }, () => true)],
+    // o, the affine transform's scales, the saved hidden outputs and their σ′ (at most 2·layers of them).
+    outputsToSave: [false, false, ...Array.from({ length: 2 * layers }, () => true)],
     forward: (r, host, inputs, attrs) => {
       const params = paramNames(attrs.layers).map((p) => inputs[p]!);
       const { o, hs, ds } = mlpForward(r, inputs.z!, params, attrs.activation);
-      const { y, logDet } = transformForward(host, attrs, inputs.x!, o);
-      return attrs.recompute ? [y, logDet, o, ...hs.slice(1), ...ds.slice(1)] : [y, logDet, o, ...hs, ...ds];
+      const { y, logDet, scales } = transformForward(host, attrs, inputs.x!, o);
+      const first = attrs.recompute ? 1 : 0;
+      return [y, logDet, o, ...(scales ? [scales] : []), ...hs.slice(first), ...ds.slice(first)];
     },
     backward,
     refusal: 'coupling: a gradient of a gradient through a fused coupling is not supported. Build the coupling with { fused: false } (the taped path) to take one.',

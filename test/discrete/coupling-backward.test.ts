@@ -44,6 +44,24 @@ for (const backend of ['wasm', 'cpu'] as const) {
       }
     }
 
+    it("the affine backward pass reads the forward's s and eˢ: no tanh or exp is evaluated again", async () => {
+      await useBackend(backend);
+      const c = affine(true);
+      const x = tf.randomNormal([64, 2], 0, 1, 'float32', 2) as tf.Tensor2D;
+      const [tanh, exp] = [vi.spyOn(Math, 'tanh'), vi.spyOn(Math, 'exp')];
+      const f = () => tf.tidy(() => tf.add(tf.sum(c.forward(x).y), tf.sum(c.forward(x).logDet)) as tf.Scalar);
+      tf.tidy(() => f());
+      const forwardCalls = [tanh.mock.calls.length, exp.mock.calls.length];
+      expect(forwardCalls[0]).toBeGreaterThanOrEqual(64); // the forward pass evaluates them (two forwards here: 128)
+      tanh.mockClear();
+      exp.mockClear();
+      const { value, grads } = tf.variableGrads(f, c.net.variables);
+      // The gradient's own forward passes evaluate them as before; its backward passes add none.
+      expect([tanh.mock.calls.length, exp.mock.calls.length]).toEqual(forwardCalls);
+      tf.dispose([value, ...Object.values(grads), x]);
+      c.dispose();
+    });
+
     it('recomputes the first hidden layer for a narrow conditioner input and saves it for a wide one: the taped gradients either way', async () => {
       // x_A alone (1 column) takes the recomputing form; x_A with a 10-column context (11 > 8) the saving one.
       await useBackend(backend);
