@@ -17,6 +17,8 @@
  *   reluMask (g, h, out, n), n a multiple of 4 (≥ 4): out = g where h > 0, else +0 (relu's
  *     derivative from its output h applied to the cotangent g).
  *   mul (a, b, out, n), n a multiple of 4 (≥ 4): out = a·b.
+ *   rowDot (a, w, out, n, k4, aStride, outStride; bias), n, k4 ≥ 1: for each of n rows of a,
+ *     out = bias + Σ_{k<4·k4} a[k]·w[k] (four partial sums over k ≡ 0, 1, 2, 3 mod 4, then added).
  *   grad (x, y, n, xStride, yStride, out, outStride, pairs, jBlocks), pairs, jBlocks, n ≥ 1:
  *     out[r][0:16·jBlocks] += Σ_{k<n} x[k·xStride + 4r]·y[k·yStride + 0:16·jBlocks] for r < 2·pairs,
  *     the rows taken in order, a chunk of them for every 2 × 16 tile of the result in turn.
@@ -156,19 +158,35 @@ function elementwise(relu: boolean): number[] {
   return func([[1, I32]], [I32_CONST, 16, SET, sixteen, GET, n, I32_CONST, 2, 0x76 /* i32.shr_u */, SET, n, ...countdown(n, body)]);
 }
 
-/** The module's bytes: memory imported as env.memory; tile1, adam, reluMask, mul and grad exported. */
+/** `rowDot`: see the file's comment. */
+function rowDot(): number[] {
+  const [a, w, out, n, k4, as, os, bias] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [acc, kk, ap, wp] = [8, 9, 10, 11];
+  const inner = [GET, acc, ...load(ap), ...load(wp), ...MUL, ...ADD, SET, acc, ...set(ap, [GET, ap, ...int(16), I32_ADD]), ...set(wp, [GET, wp, ...int(16), I32_ADD])];
+  const lane = (i: number) => [GET, acc, ...simd(31 /* f32x4.extract_lane */, i)];
+  const F32_ADD = 0x92;
+  const row = [
+    ...set(acc, simd(0x0c, ...new Array<number>(16).fill(0))), ...set(kk, [GET, k4]), ...set(ap, [GET, a]), ...set(wp, [GET, w]), ...countdown(kk, inner),
+    GET, out, GET, bias, ...lane(0), F32_ADD, ...lane(1), F32_ADD, ...lane(2), F32_ADD, ...lane(3), F32_ADD, 0x38 /* f32.store */, 2, 0,
+    ...addTo(out, os), ...addTo(a, as),
+  ];
+  return func([[1, V128], [3, I32]], countdown(n, row));
+}
+
+/** The module's bytes: memory imported as env.memory; tile1, adam, reluMask, mul, grad and rowDot exported. */
 function moduleBytes(): Uint8Array {
   const tileType = [0x60, ...vec(Array.from({ length: 7 }, () => [I32])), 0x00];
   const adamType = [0x60, ...vec([...Array.from({ length: 8 }, () => [I32]), ...Array.from({ length: 9 }, () => [F32])]), 0x00];
   const binaryType = [0x60, ...vec(Array.from({ length: 4 }, () => [I32])), 0x00];
   const gradType = [0x60, ...vec(Array.from({ length: 9 }, () => [I32])), 0x00];
+  const rowDotType = [0x60, ...vec([...Array.from({ length: 7 }, () => [I32]), [F32]]), 0x00];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([tileType, adamType, binaryType, gradType])),
+    ...section(1, vec([tileType, adamType, binaryType, gradType, rowDotType])),
     ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x00]])),
-    ...section(3, vec([[0], [1], [2], [2], [3]])),
-    ...section(7, vec(['tile1', 'adam', 'reluMask', 'mul', 'grad'].map((f, i) => [...name(f), 0x00, i]))),
-    ...section(10, [...uleb(5), ...tile1(), ...adam(), ...elementwise(true), ...elementwise(false), ...grad()]),
+    ...section(3, vec([[0], [1], [2], [2], [3], [4]])),
+    ...section(7, vec(['tile1', 'adam', 'reluMask', 'mul', 'grad', 'rowDot'].map((f, i) => [...name(f), 0x00, i]))),
+    ...section(10, [...uleb(6), ...tile1(), ...adam(), ...elementwise(true), ...elementwise(false), ...grad(), ...rowDot()]),
   ]);
 }
 
@@ -182,6 +200,7 @@ export interface SimdModule {
   reluMask(g: number, h: number, out: number, n: number): void;
   mul(a: number, b: number, out: number, n: number): void;
   grad(x: number, y: number, n: number, xs: number, ys: number, out: number, os: number, pairs: number, jblocks: number): void;
+  rowDot(a: number, w: number, out: number, n: number, k4: number, as: number, os: number, bias: number): void;
 }
 
 /** The part of the WebAssembly JS API used here (the project's TypeScript libs do not declare it). */

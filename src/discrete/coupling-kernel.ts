@@ -19,6 +19,8 @@ import { JETS } from '../nn/layer-kernels.js';
 import type { ActivationName } from '../nn/activations.js';
 import { transformBackward, transformForward } from './coupling-host.js';
 import { denseBackward } from './dense-host.js';
+import { simdGradAvailable, simdRows } from './simd-grad.js';
+import { hostTranspose } from '../backend/host-ops.js';
 import { registerFusedOp } from './fused-op.js';
 import type { TransformSpec } from './coupling-host.js';
 
@@ -53,14 +55,15 @@ function hidden(r: KernelRunner, h: T, W: T, b: T, activation: CouplingAttrs['ac
 }
 
 /** The conditioner forward from its input z: its output o and, per hidden layer, h and σ′ (none for relu). */
-function mlpForward(r: KernelRunner, z: T, params: readonly T[], activation: CouplingAttrs['activation']): { o: T; hs: T[]; ds: T[] } {
+function mlpForward(r: KernelRunner, host: HostBuffers, z: T, params: readonly T[], activation: CouplingAttrs['activation']): { o: T; hs: T[]; ds: T[] } {
   const hs: T[] = [];
   const ds: T[] = [];
   let h = z;
   const layers = params.length / 2;
   for (let l = 0; l < layers; l++) {
     const [W, b] = [params[2 * l]!, params[2 * l + 1]!];
-    if (l + 1 === layers) return { o: r.matMul(h, W, b), hs, ds };
+    // A narrow output (the affine and additive transforms' in 2-d): row dot products, where a product would compute 8 columns.
+    if (l + 1 === layers) return { o: (W.shape[1]! <= 4 && simdGradAvailable() ? simdRows(host, h, hostTranspose(host, W), b) : null) ?? r.matMul(h, W, b), hs, ds };
     const next = hidden(r, h, W, b, activation);
     h = next.h;
     hs.push(h);
@@ -111,7 +114,7 @@ function register(layers: number, recompute: boolean): void {
     outputsToSave: [false, false, ...Array.from({ length: 2 * layers }, () => true)],
     forward: (r, host, inputs, attrs) => {
       const params = paramNames(attrs.layers).map((p) => inputs[p]!);
-      const { o, hs, ds } = mlpForward(r, inputs.z!, params, attrs.activation);
+      const { o, hs, ds } = mlpForward(r, host, inputs.z!, params, attrs.activation);
       const { y, logDet, scales } = transformForward(host, attrs, inputs.x!, o);
       const first = attrs.recompute ? 1 : 0;
       return [y, logDet, o, ...(scales ? [scales] : []), ...hs.slice(first), ...ds.slice(first)];

@@ -16,7 +16,7 @@
 import { blockTranspose, hostOnesColumn, hostSplitRows, hostTranspose } from '../backend/host-ops.js';
 import type { HostBuffers, KernelRunner } from '../backend/kernels.js';
 import type { tf } from '../backend/engine.js';
-import { simdCotangent, simdGrad, simdGradAvailable } from './simd-grad.js';
+import { simdCotangent, simdGrad, simdGradAvailable, simdRows } from './simd-grad.js';
 
 type T = tf.TensorInfo;
 
@@ -39,7 +39,8 @@ export function denseBackward(r: KernelRunner, host: HostBuffers, h: T, raw: T, 
   // [N, 64] took 4–6× as long (measured).
   const a = sigma ? (simdCotangent(host, raw, sigma) ?? r.mul(raw, sigma.relu ? r.step(sigma.t) : sigma.t)) : raw;
   const [gW, gb] = layerGrads(r, host, h, a);
-  return { gW, gb, rawIn: r.matMul(a, hostTranspose(host, W)) };
+  // A narrow layer input (the input layer's): row dot products, where a product would compute 8 columns.
+  return { gW, gb, rawIn: simdRows(host, a, W) ?? r.matMul(a, hostTranspose(host, W)) };
 }
 
 /**

@@ -63,3 +63,26 @@ export function simdCotangent(host: HostBuffers, g: T, sigma: { t: T; relu: bool
   for (let i = n4; i < n; i++) ov[i] = sigma.relu ? (tv[i]! > 0 ? gv[i]! : 0) : gv[i]! * tv[i]!;
   return out;
 }
+
+/** The widest product {@link simdRows} takes: each output column is a pass over a. */
+const ROWS_MAX_COLUMNS = 4;
+
+/**
+ * a·wᵀ (+ bias) [N, P] for a [N, K] and a few rows w [P, K] (P ≤ 4, K a multiple of 4) as P
+ * passes of row dot products, or null where the SIMD module does not run or the shapes do not
+ * fit. tfjs-wasm's product computes 8 output columns for one or two (XNNPACK's tile), ≈ 4× the
+ * arithmetic; here each row's sum is four partial sums over k mod 4, added (not XNNPACK's order:
+ * equal to float32 accuracy, not bit for bit).
+ */
+export function simdRows(host: HostBuffers, a: T, w: T, bias?: T): T | null {
+  const [N, K] = a.shape as [number, number];
+  const P = w.shape[0]!;
+  if (P > ROWS_MAX_COLUMNS || K % 4 !== 0 || N < 1 || K < 4) return null;
+  const k = simdModule();
+  if (!k) return null;
+  const out = host.alloc([N, P]);
+  const b = bias ? host.view(bias) : null;
+  const [aa, wa, oa] = [heapAddress(a), heapAddress(w), heapAddress(out)];
+  for (let i = 0; i < P; i++) k.rowDot(aa, wa + 4 * i * K, oa + 4 * i, N, K / 4, 4 * K, 4 * P, b ? b[i]! : 0);
+  return out;
+}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { tf, useBackend } from '../../src/index.js';
 import { KernelRunner } from '../../src/backend/kernels.js';
 import { blockTranspose } from '../../src/backend/host-ops.js';
-import { simdCotangent, simdGrad, simdGradAvailable } from '../../src/discrete/simd-grad.js';
+import { simdCotangent, simdGrad, simdGradAvailable, simdRows } from '../../src/discrete/simd-grad.js';
 import { maxDiff, values } from '../tensor-helpers.js';
 
 /** Xᵀ·Y by the SIMD kernel and by tfjs-wasm's product (XNNPACK, on Xᵀ transposed first), as arrays; null where the kernel declines. */
@@ -84,4 +84,41 @@ describe("simd-grad: Xᵀ·Y over the batch rows by a SIMD128 module on tfjs-was
       }
     });
   }
+
+  for (const [n, k, p] of [[1, 4, 1], [37, 64, 2], [1024, 64, 1], [300, 12, 4]] as const) {
+    it(`takes a·wᵀ + b for a few rows w by row dot products to float32 accuracy: a [${n}, ${k}], w [${p}, ${k}]`, async () => {
+      await useBackend('wasm');
+      const a = tf.randomNormal([n, k], 0, 1, 'float32', 9) as tf.Tensor2D;
+      const w = tf.randomNormal([p, k], 0, 1, 'float32', 10) as tf.Tensor2D;
+      const b = tf.randomNormal([p], 0, 1, 'float32', 11) as tf.Tensor1D;
+      const r = KernelRunner.create()!;
+      try {
+        const host = r.host()!;
+        const got = Array.from(host.view(simdRows(host, a, w, b)!));
+        const [av, wv, bv] = [values(a), values(w), values(b)];
+        const exact = Array.from({ length: n * p }, (_, e) => {
+          const [i, j] = [Math.floor(e / p), e % p];
+          let s = bv[j]!;
+          for (let q = 0; q < k; q++) s += av[i * k + q]! * wv[j * k + q]!;
+          return s;
+        });
+        expect(maxDiff(got, exact)).toBeLessThan(1e-5 * Math.sqrt(k) * 4);
+        expect(Array.from(host.view(simdRows(host, a, w)!))).toEqual(Array.from(host.view(simdRows(host, a, w, tf.zeros([p]))!)));
+      } finally {
+        r.free();
+        tf.dispose([a, w, b]);
+      }
+    });
+  }
+
+  it('declines row products it does not take: more than 4 rows of w, or a width that is not a multiple of 4', async () => {
+    await useBackend('wasm');
+    const r = KernelRunner.create()!;
+    const host = r.host()!;
+    tf.tidy(() => {
+      expect(simdRows(host, tf.ones([8, 64]), tf.ones([5, 64]))).toBeNull();
+      expect(simdRows(host, tf.ones([8, 6]), tf.ones([2, 6]))).toBeNull();
+    });
+    r.free();
+  });
 });
