@@ -19,6 +19,10 @@
  *   mul (a, b, out, n), n a multiple of 4 (≥ 4): out = a·b.
  *   rowDot (a, w, out, n, k4, aStride, outStride; bias), n, k4 ≥ 1: for each of n rows of a,
  *     out = bias + Σ_{k<4·k4} a[k]·w[k] (four partial sums over k ≡ 0, 1, 2, 3 mod 4, then added).
+ *   outerRelu (x, xStride, K, w, bias, out, n, jBlocks) and outerMask (…, h instead of bias, …),
+ *     K, n, jBlocks ≥ 1, w [K, 16·jBlocks] row-major, out and h [n, 16·jBlocks]: per row of x,
+ *     u = bias + x[0]·w[0] + x[1]·w[1] + … (in that order, XNNPACK's), out = max(u, 0) (outerRelu),
+ *     or u from 0 and out = u where h > 0, else +0 (outerMask: relu's σ′ from its output h).
  *   grad (x, y, n, xStride, yStride, out, outStride, pairs, jBlocks), pairs, jBlocks, n ≥ 1:
  *     out[r][0:16·jBlocks] += Σ_{k<n} x[k·xStride + 4r]·y[k·yStride + 0:16·jBlocks] for r < 2·pairs,
  *     the rows taken in order, a chunk of them for every 2 × 16 tile of the result in turn.
@@ -158,6 +162,33 @@ function elementwise(relu: boolean): number[] {
   return func([[1, I32]], [I32_CONST, 16, SET, sixteen, GET, n, I32_CONST, 2, 0x76 /* i32.shr_u */, SET, n, ...countdown(n, body)]);
 }
 
+/** `outerRelu` (`mask` false) or `outerMask`: see the file's comment. */
+function outer(mask: boolean): number[] {
+  const [x, xs, K, w, bh, out, n, jblocks] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const acc = (c: number) => 8 + c;
+  const [sv, zero] = [12, 13];
+  const [jb, kk, xp, wp, col, ws] = [14, 15, 16, 17, 18, 19];
+  /** v128.load at base + col + 16c. */
+  const at = (base: number, c: number) => [GET, base, GET, col, I32_ADD, ...simd(0x00, 2, ...uleb(16 * c))];
+  const inner = [...set(sv, splatLoad(xp, 0))];
+  for (let c = 0; c < 4; c++) inner.push(GET, acc(c), GET, sv, ...load(wp, 16 * c), ...MUL, ...ADD, SET, acc(c));
+  inner.push(...set(xp, [GET, xp, ...int(4), I32_ADD]), ...addTo(wp, ws));
+  const block: number[] = [];
+  for (let c = 0; c < 4; c++) block.push(...set(acc(c), mask ? [GET, zero] : at(bh, c)));
+  block.push(...set(kk, [GET, K]), ...set(xp, [GET, x]), ...set(wp, [GET, w, GET, col, I32_ADD]), ...countdown(kk, inner));
+  for (let c = 0; c < 4; c++) {
+    const value = mask
+      ? [GET, acc(c), ...at(bh, c), GET, zero, ...simd(68 /* f32x4.gt */), ...simd(78 /* v128.and */)]
+      : [GET, acc(c), GET, zero, ...simd(233 /* f32x4.max */)];
+    block.push(GET, out, GET, col, I32_ADD, ...value, ...simd(0x0b, 2, ...uleb(16 * c)));
+  }
+  block.push(...set(col, [GET, col, ...int(64), I32_ADD]));
+  const row = [...set(jb, [GET, jblocks]), ...set(col, int(0)), ...countdown(jb, block), ...addTo(x, xs), ...addTo(out, ws)];
+  if (mask) row.push(...addTo(bh, ws)); // h advances a row with out; a bias stays
+  const code = [...set(zero, simd(0x0c, ...new Array<number>(16).fill(0))), ...set(ws, [GET, jblocks, ...int(64), I32_MUL]), ...countdown(n, row)];
+  return func([[6, V128], [6, I32]], code);
+}
+
 /** `rowDot`: see the file's comment. */
 function rowDot(): number[] {
   const [a, w, out, n, k4, as, os, bias] = [0, 1, 2, 3, 4, 5, 6, 7];
@@ -173,20 +204,21 @@ function rowDot(): number[] {
   return func([[1, V128], [3, I32]], countdown(n, row));
 }
 
-/** The module's bytes: memory imported as env.memory; tile1, adam, reluMask, mul, grad and rowDot exported. */
+/** The module's bytes: memory imported as env.memory; its functions (see the file's comment) exported. */
 function moduleBytes(): Uint8Array {
   const tileType = [0x60, ...vec(Array.from({ length: 7 }, () => [I32])), 0x00];
   const adamType = [0x60, ...vec([...Array.from({ length: 8 }, () => [I32]), ...Array.from({ length: 9 }, () => [F32])]), 0x00];
   const binaryType = [0x60, ...vec(Array.from({ length: 4 }, () => [I32])), 0x00];
   const gradType = [0x60, ...vec(Array.from({ length: 9 }, () => [I32])), 0x00];
   const rowDotType = [0x60, ...vec([...Array.from({ length: 7 }, () => [I32]), [F32]]), 0x00];
+  const outerType = [0x60, ...vec(Array.from({ length: 8 }, () => [I32])), 0x00];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([tileType, adamType, binaryType, gradType, rowDotType])),
+    ...section(1, vec([tileType, adamType, binaryType, gradType, rowDotType, outerType])),
     ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x00]])),
-    ...section(3, vec([[0], [1], [2], [2], [3], [4]])),
-    ...section(7, vec(['tile1', 'adam', 'reluMask', 'mul', 'grad', 'rowDot'].map((f, i) => [...name(f), 0x00, i]))),
-    ...section(10, [...uleb(6), ...tile1(), ...adam(), ...elementwise(true), ...elementwise(false), ...grad(), ...rowDot()]),
+    ...section(3, vec([[0], [1], [2], [2], [3], [4], [5], [5]])),
+    ...section(7, vec(['tile1', 'adam', 'reluMask', 'mul', 'grad', 'rowDot', 'outerRelu', 'outerMask'].map((f, i) => [...name(f), 0x00, i]))),
+    ...section(10, [...uleb(8), ...tile1(), ...adam(), ...elementwise(true), ...elementwise(false), ...grad(), ...rowDot(), ...outer(false), ...outer(true)]),
   ]);
 }
 
@@ -201,6 +233,8 @@ export interface SimdModule {
   mul(a: number, b: number, out: number, n: number): void;
   grad(x: number, y: number, n: number, xs: number, ys: number, out: number, os: number, pairs: number, jblocks: number): void;
   rowDot(a: number, w: number, out: number, n: number, k4: number, as: number, os: number, bias: number): void;
+  outerRelu(x: number, xs: number, K: number, w: number, bias: number, out: number, n: number, jblocks: number): void;
+  outerMask(x: number, xs: number, K: number, w: number, h: number, out: number, n: number, jblocks: number): void;
 }
 
 /** The part of the WebAssembly JS API used here (the project's TypeScript libs do not declare it). */

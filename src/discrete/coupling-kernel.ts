@@ -19,7 +19,7 @@ import { JETS } from '../nn/layer-kernels.js';
 import type { ActivationName } from '../nn/activations.js';
 import { transformBackward, transformForward } from './coupling-host.js';
 import { denseBackward } from './dense-host.js';
-import { simdGradAvailable, simdRows } from './simd-grad.js';
+import { simdGradAvailable, simdOuter, simdRows } from './simd-grad.js';
 import { hostTranspose } from '../backend/host-ops.js';
 import { registerFusedOp } from './fused-op.js';
 import type { TransformSpec } from './coupling-host.js';
@@ -48,8 +48,9 @@ const kernelName = (layers: number, recompute: boolean) => `BiflowCoupling${laye
 const paramNames = (layers: number) => Array.from({ length: 2 * layers }, (_, i) => `p${i}`);
 
 /** One hidden layer from its input: h and σ′ (null for relu, whose σ′ the backward pass reads off h). */
-function hidden(r: KernelRunner, h: T, W: T, b: T, activation: CouplingAttrs['activation']): { h: T; d: T | null } {
-  if (activation === 'relu') return { h: r.matMul(h, W, b, 'relu'), d: null };
+function hidden(r: KernelRunner, host: HostBuffers, h: T, W: T, b: T, activation: CouplingAttrs['activation']): { h: T; d: T | null } {
+  // A narrow input (the first layer's): relu(hW + b) in one pass of the SIMD module.
+  if (activation === 'relu') return { h: simdOuter(host, h, W, { bias: b }) ?? r.matMul(h, W, b, 'relu'), d: null };
   const j = JETS[activation].jet(r, r.matMul(h, W, b));
   return { h: j.h, d: j.d1 };
 }
@@ -64,7 +65,7 @@ function mlpForward(r: KernelRunner, host: HostBuffers, z: T, params: readonly T
     const [W, b] = [params[2 * l]!, params[2 * l + 1]!];
     // A narrow output (the affine and additive transforms' in 2-d): row dot products, where a product would compute 8 columns.
     if (l + 1 === layers) return { o: (W.shape[1]! <= 4 && simdGradAvailable() ? simdRows(host, h, hostTranspose(host, W), b) : null) ?? r.matMul(h, W, b), hs, ds };
-    const next = hidden(r, h, W, b, activation);
+    const next = hidden(r, host, h, W, b, activation);
     h = next.h;
     hs.push(h);
     if (next.d) ds.push(next.d);
@@ -86,20 +87,20 @@ function backward(r: KernelRunner, host: HostBuffers, [yBar, lBar]: T[], saved: 
   let hs = saved.slice(at, at + kept);
   let ds = saved.slice(at + kept);
   if (attrs.recompute) {
-    const first = hidden(r, z, params[0]!, params[1]!, attrs.activation);
+    const first = hidden(r, host, z, params[0]!, params[1]!, attrs.activation);
     hs = [first.h, ...hs];
     ds = first.d ? [first.d, ...ds] : ds;
   }
   const { xBar, oBar } = transformBackward(host, attrs, yBar, lBar, x, o, scales);
   const grads: T[] = [];
-  // The cotangent of each layer's output, from the last layer's pre-activation (ō) down to z̄.
-  let raw = oBar;
+  // The cotangent of each layer's pre-activation, from the last layer's (ō) down; then z̄.
+  let a = oBar;
   for (let l = L - 1; l >= 0; l--) {
-    const sigma = l === L - 1 ? null : { t: attrs.activation === 'relu' ? hs[l]! : ds[l]!, relu: attrs.activation === 'relu' };
-    const { gW, gb, rawIn } = denseBackward(r, host, l === 0 ? z : hs[l - 1]!, raw, sigma, params[2 * l]!);
-    [grads[2 * l], grads[2 * l + 1], raw] = [gW, gb, rawIn];
+    const below = l === 0 ? null : { t: attrs.activation === 'relu' ? hs[l - 1]! : ds[l - 1]!, relu: attrs.activation === 'relu' };
+    const { gW, gb, aIn } = denseBackward(r, host, l === 0 ? z : hs[l - 1]!, a, below, params[2 * l]!);
+    [grads[2 * l], grads[2 * l + 1], a] = [gW, gb, aIn];
   }
-  return [xBar, raw, ...grads]; // raw is now z̄
+  return [xBar, a, ...grads]; // a is now z̄
 }
 
 /** Registers the kernel (wasm, cpu) and its gradient for conditioners of `layers` weight layers, once per form. */

@@ -1,22 +1,23 @@
 /**
  * The backward pass of one dense layer of a fused coupling's conditioner, layer by layer from the
- * output: from the layer's input h [N, p], its weight W [p, q] and the cotangent of its output,
- * given as `raw` [N, q] (the cotangent of the activation's output, or of the pre-activation for
- * the last layer) and σ′ of the activation (`sigma`; none for the last layer), it gives the
- * gradients of W and of the bias and the cotangent rawᵢₙ = a·Wᵀ of h, where a = raw ⊙ σ′.
+ * output: from the layer's input h [N, p], its weight W [p, q] and the cotangent ā [N, q] of its
+ * pre-activation, it gives the gradients of W and of the bias and the cotangent āᵢₙ of the layer
+ * below's pre-activation: (ā·Wᵀ) ⊙ σ′ with σ′ that layer's (`below`), or z̄ = ā·Wᵀ for the input
+ * layer (`below` null).
  *
  * On tfjs-wasm what costs besides the products is moving [N, 64] arrays: XNNPACK packs the right
  * operand of every product anew when the tensor is new (its operator is cached on the right
  * tensor; every operand here is new), ≈ 0.3 ms for an [N, 64] operand at N = 1024, about as
  * much as the product; a transpose of one takes ≈ 0.1 ms by the blocked kernel (host-ops'
  * blockTranspose), 0.2–0.3 ms by a host loop or the 2-d kernel; a host loop over one, even a
- * mask, 4–6× as long as the backend's SIMD kernels (all measured). So the products are arranged
- * to pack the narrow operands, the hidden layer's ā being the one [N, 64] operand packed.
+ * mask, 4–6× as long as the backend's SIMD kernels (all measured). So on wasm the weight
+ * gradients, σ′ and the narrow products are the SIMD module's (simd-grad.ts), which reads the
+ * buffers in place; elsewhere the products are arranged to pack the narrow operands.
  */
 import { blockTranspose, hostOnesColumn, hostSplitRows, hostTranspose } from '../backend/host-ops.js';
 import type { HostBuffers, KernelRunner } from '../backend/kernels.js';
 import type { tf } from '../backend/engine.js';
-import { simdCotangent, simdGrad, simdGradAvailable, simdRows } from './simd-grad.js';
+import { simdCotangent, simdGrad, simdGradAvailable, simdOuter, simdRows } from './simd-grad.js';
 
 type T = tf.TensorInfo;
 
@@ -26,21 +27,29 @@ export interface Sigma {
   relu: boolean;
 }
 
-/** What {@link denseBackward} gives: the weight and bias gradients and the cotangent of the layer's input. */
+/** What {@link denseBackward} gives: the weight and bias gradients and the cotangent of the layer below's pre-activation (z̄ for the input layer). */
 export interface DenseGrads {
   gW: T;
   gb: T;
-  rawIn: T;
+  aIn: T;
 }
 
 /** One layer's backward pass (see the file's comment). */
-export function denseBackward(r: KernelRunner, host: HostBuffers, h: T, raw: T, sigma: Sigma | null, W: T): DenseGrads {
+export function denseBackward(r: KernelRunner, host: HostBuffers, h: T, a: T, below: Sigma | null, W: T): DenseGrads {
+  const [gW, gb] = layerGrads(r, host, h, a);
+  return { gW, gb, aIn: inputCotangent(r, host, a, W, below) };
+}
+
+/** (ā·Wᵀ) ⊙ σ′, or ā·Wᵀ without σ′. */
+function inputCotangent(r: KernelRunner, host: HostBuffers, a: T, W: T, below: Sigma | null): T {
+  // A narrow ā (the output layer's): the product and relu's mask in one pass of the SIMD module.
+  const fused = below?.relu && a.shape[1]! <= 4 && simdGradAvailable() ? simdOuter(host, a, hostTranspose(host, W), { mask: below.t }) : null;
+  if (fused) return fused;
+  // A narrow layer input (the input layer's): row dot products, where a product would compute 8 columns.
+  const raw = simdRows(host, a, W) ?? r.matMul(a, hostTranspose(host, W));
   // σ′ by the SIMD module in one pass, else by the backend's kernels: SIMD, where a host loop over
   // [N, 64] took 4–6× as long (measured).
-  const a = sigma ? (simdCotangent(host, raw, sigma) ?? r.mul(raw, sigma.relu ? r.step(sigma.t) : sigma.t)) : raw;
-  const [gW, gb] = layerGrads(r, host, h, a);
-  // A narrow layer input (the input layer's): row dot products, where a product would compute 8 columns.
-  return { gW, gb, rawIn: simdRows(host, a, W) ?? r.matMul(a, hostTranspose(host, W)) };
+  return below ? (simdCotangent(host, raw, below) ?? r.mul(raw, below.relu ? r.step(below.t) : below.t)) : raw;
 }
 
 /**

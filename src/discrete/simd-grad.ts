@@ -86,3 +86,25 @@ export function simdRows(host: HostBuffers, a: T, w: T, bias?: T): T | null {
   for (let i = 0; i < P; i++) k.rowDot(aa, wa + 4 * i * K, oa + 4 * i, N, K / 4, 4 * K, 4 * P, b ? b[i]! : 0);
   return out;
 }
+
+/** The deepest product {@link simdOuter} takes (K): each term is a pass over the output. */
+const OUTER_MAX_DEPTH = 4;
+
+/**
+ * relu(x·w + b) [N, Q] (a first hidden layer: x [N, K] narrow), or with `mask` the cotangent
+ * (x·w) ⊙ [h > 0] (a hidden layer's ā from the narrow layer above it: x = ō [N, K], w = Wᵀ, h the
+ * layer's output), for K ≤ 4 and Q a multiple of 16, by the SIMD module in one pass; null where it
+ * does not run or the shapes do not fit. The sums are XNNPACK's (bias, then each term in order).
+ */
+export function simdOuter(host: HostBuffers, x: T, w: T, o: { bias: T } | { mask: T }): T | null {
+  const [N, K] = x.shape as [number, number];
+  const Q = w.shape[1]!;
+  if (K > OUTER_MAX_DEPTH || Q % TILE_COLS !== 0 || N < 1 || K < 1) return null;
+  const k = simdModule();
+  if (!k) return null;
+  const out = host.alloc([N, Q]);
+  const args = [heapAddress(x), 4 * K, K, heapAddress(w)] as const;
+  if ('bias' in o) k.outerRelu(...args, heapAddress(o.bias), heapAddress(out), N, Q / TILE_COLS);
+  else k.outerMask(...args, heapAddress(o.mask), heapAddress(out), N, Q / TILE_COLS);
+  return out;
+}

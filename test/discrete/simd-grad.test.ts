@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { tf, useBackend } from '../../src/index.js';
 import { KernelRunner } from '../../src/backend/kernels.js';
 import { blockTranspose } from '../../src/backend/host-ops.js';
-import { simdCotangent, simdGrad, simdGradAvailable, simdRows } from '../../src/discrete/simd-grad.js';
+import { simdCotangent, simdGrad, simdGradAvailable, simdOuter, simdRows } from '../../src/discrete/simd-grad.js';
 import { maxDiff, values } from '../tensor-helpers.js';
 
 /** Xᵀ·Y by the SIMD kernel and by tfjs-wasm's product (XNNPACK, on Xᵀ transposed first), as arrays; null where the kernel declines. */
@@ -121,4 +121,25 @@ describe("simd-grad: Xᵀ·Y over the batch rows by a SIMD128 module on tfjs-was
     });
     r.free();
   });
+
+  for (const [n, k, q] of [[1, 1, 16], [37, 2, 64], [1024, 1, 64], [300, 4, 32]] as const) {
+    it(`takes relu(x·w + b) and (x·w) ⊙ [h > 0] for a narrow x as XNNPACK's products do, bit for bit: x [${n}, ${k}], w [${k}, ${q}]`, async () => {
+      await useBackend('wasm');
+      const x = tf.randomNormal([n, k], 0, 1, 'float32', 12) as tf.Tensor2D;
+      const w = tf.randomNormal([k, q], 0, 1, 'float32', 13) as tf.Tensor2D;
+      const b = tf.randomNormal([q], 0, 1, 'float32', 14) as tf.Tensor1D;
+      const h = tf.randomNormal([n, q], 0, 1, 'float32', 15) as tf.Tensor2D;
+      const r = KernelRunner.create()!;
+      try {
+        const host = r.host()!;
+        const relu = Array.from(host.view(simdOuter(host, x, w, { bias: b })!));
+        expect(relu).toEqual(Array.from(host.view(r.matMul(x, w, b, 'relu'))));
+        const masked = Array.from(host.view(simdOuter(host, x, w, { mask: h })!));
+        expect(masked).toEqual(Array.from(host.view(r.mul(r.matMul(x, w), r.step(h)))).map((v) => v + 0));
+      } finally {
+        r.free();
+        tf.dispose([x, w, b, h]);
+      }
+    });
+  }
 });
