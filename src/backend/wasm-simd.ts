@@ -1,14 +1,15 @@
 /**
  * A small WebAssembly SIMD128 module that shares tfjs-wasm's memory, for the few loops over
  * tensors where tfjs-wasm's kernels cost more than the arithmetic: it reads and writes tensors
- * where they are on the heap (byte addresses from {@link heapAddress}). Its bytes are written
- * here by a few lines of encoder (no build step, no binary in the repository); where it cannot
- * run (no SIMD128; the threaded build's shared memory, which does not link to a plain memory
- * import; another backend) {@link simdModule} is null and callers take their other path.
+ * where they are on the heap (byte addresses from {@link heapAddress}). Its bytes are written here
+ * with wasm-encode.ts (no build step, no binary in the repository); where it cannot run (no
+ * SIMD128; the threaded build's shared memory, which does not link to a plain memory import;
+ * another backend) {@link simdModule} is null and callers take their other path.
  *
  * Every float operation is an IEEE float32 operation, a product then a sum (SIMD128 has no FMA),
  * in the order the callers document, so results are those of float32 arithmetic in that order:
- * the sums of grad and tile1 are those of XNNPACK's microkernels, the Adam step that of tfjs's kernels.
+ * the sums of grad, tile1 and the outer products are those of XNNPACK's microkernels, the Adam
+ * step that of tfjs's kernels.
  *
  *   tile1 (x, y, n, xStride, yStride, out, outStride), byte addresses and strides, n ≥ 1:
  *     out[0:16] = Σ_{k<n} x[k·xStride]·y[k·yStride + 0:16], the rows taken in order.
@@ -28,50 +29,9 @@
  *     the rows taken in order, a chunk of them for every 2 × 16 tile of the result in turn.
  */
 import { tf } from './engine.js';
+import { ADD, BR_IF, DIV, END, F32, GET, I32, I32_ADD, I32_CONST, I32_LT_U, I32_MUL, I32_SUB, LOOP, MUL, SELECT, SET, SPLAT, SQRT, V128, addTo, countdown, func, int, load, name, section, set, simd, splatLoad, store, uleb, vec } from './wasm-encode.js';
 
 type T = tf.TensorInfo;
-
-const uleb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-};
-/** Signed LEB128 (i32.const's immediate). */
-const sleb = (n: number): number[] => {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
-    out.push(b | 0x80);
-  }
-};
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const name = (s: string): number[] => [s.length, ...Array.from(s, (c) => c.charCodeAt(0))];
-const func = (locals: number[][], code: number[]): number[] => {
-  const body = [...vec(locals), ...code, END];
-  return [...uleb(body.length), ...body];
-};
-
-// Opcodes (WebAssembly core and SIMD128) and value types.
-const [GET, SET, I32_ADD, I32_SUB, I32_MUL, I32_LT_U, SELECT, I32_CONST, LOOP, BR_IF, END] = [0x20, 0x21, 0x6a, 0x6b, 0x6c, 0x49, 0x1b, 0x41, 0x03, 0x0d, 0x0b];
-const int = (v: number): number[] => [I32_CONST, ...sleb(v)];
-const [I32, F32, V128] = [0x7f, 0x7d, 0x7b];
-const simd = (op: number, ...imm: number[]): number[] => [0xfd, ...uleb(op), ...imm];
-const load = (addr: number, offset = 0): number[] => [GET, addr, ...simd(0x00, 2, ...uleb(offset))]; // v128.load
-const splatLoad = (addr: number, offset: number): number[] => [GET, addr, ...simd(0x09, 2, ...uleb(offset))]; // v128.load32_splat
-const store = (addr: number, offset: number, v: number[]): number[] => [GET, addr, ...v, ...simd(0x0b, 2, ...uleb(offset))];
-const [ADD, MUL, DIV, SQRT, SPLAT] = [228, 230, 231, 227, 19].map((op) => simd(op)) as [number[], number[], number[], number[], number[]];
-const addTo = (local: number, step: number): number[] => [GET, local, GET, step, I32_ADD, SET, local];
-/** A do-while loop: `body`, then local `n` counts down by one; repeats while n ≠ 0. */
-const countdown = (n: number, body: number[]): number[] => [LOOP, 0x40, ...body, GET, n, I32_CONST, 1, I32_SUB, SET, n, GET, n, BR_IF, 0, END];
-const set = (local: number, value: number[]): number[] => [...value, SET, local];
 
 /** Rows of X and Y a chunk of `grad` runs over: 2 × 64 rows of 64 floats fill 32 KB, a core's L1 data cache. */
 const CHUNK_ROWS = 64;
