@@ -139,7 +139,8 @@ export function gpuBackward(r: KernelRunner, g: GpuDynamics, dy: T, Y: T, layers
     const below = l > 0 ? s[g.at[l - 1]!.h]! : null;
     const lhs = below ?? Y;
     const at = below ? packInput(B, below.shape[1]!, K, needsA) : stateInput(B, g.probeRow);
-    grads[l] = runLayerVarGrads(r, spec, v.p, g.t, runLayerGrad(r, spec, B, lhs, at, G, l === 0 && !hutch));
+    const { R, chunks } = runLayerGrad(r, spec, B, lhs, at, G, l === 0 && !hutch);
+    grads[l] = runLayerVarGrads(r, spec, v.p, g.t, R, chunks);
     if (v.Wc) {
       // The context's share (conditioned nets): W̄_c = cᵀ·ā on the backend's kernels, c̄ += ā·W_cᵀ by one program.
       const aBar = r.slice(G, [0, 0], [B, spec.n]);

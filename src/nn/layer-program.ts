@@ -9,14 +9,13 @@
  *   back     (one per layer):  h̄ = ā·(W⊙S)ᵀ, ū = ǡ·(W⊙S)ᵀ and, through the activation below,
  *            ā' = h̄σ′ + σ̄′σ″ with σ̄′ = Σₖ ūₖ ⊙ ȧₖ, ǡ' = ū ⊙ σ′  →  [ā' | ǡ'];
  *   grad     (one per layer):  [W̄; b̄] = [h 1; u 0]ᵀ·[ā; ǡ] as partial sums over row chunks, so a
- *            large batch spreads over many workgroups; one flat sum over the chunks where there are several.
+ *            large batch spreads over many workgroups (the variables' program sums the chunks).
  * The one thread of a tile that makes σ′ also makes every tangent of its row: no quantity two
  * outputs share is recomputed or re-read.
  */
 import { tf } from '../backend/engine.js';
 import { MAX_WORKGROUPS_PER_DIMENSION } from '../backend/kernels.js';
 import type { KernelRunner } from '../backend/kernels.js';
-import { FlatProgram } from '../backend/webgpu-elementwise.js';
 import type { ActivationName } from './activations.js';
 import { ACTIVATION_DEFS, activationBack, WGSL_ARITH } from './activation-defs.js';
 import { LAYER_DEFS } from './layer-defs.js';
@@ -26,7 +25,7 @@ type T = tf.TensorInfo;
 
 /** The tile edge of the products (a TILE × TILE workgroup per output tile). */
 const TILE = 16;
-/** Rows of the batch one workgroup of the weight-gradient program sums (then a flat sum over chunks). */
+/** Rows of the batch one workgroup of the weight-gradient program sums (the variables' program sums the chunks). */
 const CHUNK = 256;
 /** Storage buffers a program may bind besides its output (WebGPU's default per-stage limit, 8). */
 const MAX_INPUTS = 7;
@@ -319,20 +318,15 @@ export function runLayerBack(r: KernelRunner, s: LayerSpec, v: GpuLayerVars, t: 
 }
 
 /**
- * The layer's effective-weight gradients R = [W̄; b̄] ([nIn + 1, n]) from its input (at `at` in
- * `lhs`) and G = [ā | ǡ]: the partial sums themselves where the batch is one chunk, else summed by
- * one flat program (the chunk count a uniform: no unrolled loop).
+ * The partial sums of a layer's effective-weight gradients [W̄; b̄] ([nIn + 1, n] per chunk of the
+ * batch) from its input (at `at` in `lhs`) and G = [ā | ǡ], and their number: the variables'
+ * program (layer-grad-program.ts) sums them.
  */
-export function runLayerGrad(r: KernelRunner, s: LayerSpec, B: number, lhs: T, at: InputAt, G: T, unit: boolean): T {
+export function runLayerGrad(r: KernelRunner, s: LayerSpec, B: number, lhs: T, at: InputAt, G: T, unit: boolean): { R: T; chunks: number } {
   const { nIn, n } = s;
   // Chunks of CHUNK rows, or one of the batch rounded up to a tile (the trip count is the chunk's).
   const chunk = Math.min(CHUNK, Math.ceil(B / TILE) * TILE);
   const chunks = Math.ceil(B / chunk);
-  const partial = r.program(new LayerGradProgram({ nIn, n, K: s.K, unit }, chunks), [lhs, G], [{ type: 'float32', data: [0] }, { type: 'int32', data: [B] }, { type: 'int32', data: [chunk] }, ...inputUniforms(at)])!;
-  if (chunks === 1) return partial;
-  const size = (nIn + 1) * n;
-  const body = `var s = 0.0;
-          for (var c = 0; c < uniforms.chunks; c = c + 1) { s = s + X0[c * ${size} + index]; }
-          setOutputAtIndex(index, s);`;
-  return r.program(new FlatProgram(['X0'], [nIn + 1, n], size, body, 'chunks : i32,'), [partial], [{ type: 'int32', data: [size] }, { type: 'int32', data: [chunks] }])!;
+  const R = r.program(new LayerGradProgram({ nIn, n, K: s.K, unit }, chunks), [lhs, G], [{ type: 'float32', data: [0] }, { type: 'int32', data: [B] }, { type: 'int32', data: [chunk] }, ...inputUniforms(at)])!;
+  return { R, chunks };
 }

@@ -125,13 +125,13 @@ describe('the ODE-net layers as fused WGSL programs (webgpu on Dawn; lavapipe in
       // Per hidden layer with the gradient: forward 1; backward: the weight-gradient partials (one chunk at B = 37:
       // no chunk sum), one program per variable (concatsquash: W, b, w_g, b_g, w_b) and the back program.
       // 20 before (two chunk sums, effective 3 and layerGrads 12 on tfjs kernels), 31 before that.
-      expect((three.grad - one.grad) / 2, trace).toBe(1 + 1 + 5 + 1);
+      expect((three.grad - one.grad) / 2, trace).toBe(1 + 1 + 1 + 1);
       expect(three.grad, trace).toBeLessThanOrEqual(40);
       // Conditioned: per layer W̄_c = cᵀ·ā (a slice of G and a product) and c̄ += ā·W_cᵀ by one program (5 before:
       // a transpose, a product and a sum for c̄).
       const [cOne, cThree] = [await count([64], 'tanh', trace, C), await count([64, 64, 64], 'tanh', trace, C)];
       // (A conditioned hidden layer binds b and its time variables as one packed vector: one concat more in its forward.)
-      expect((cThree.grad - cOne.grad) / 2, trace).toBe(8 + 1 + 3);
+      expect((cThree.grad - cOne.grad) / 2, trace).toBe(4 + 1 + 3);
       console.info(`dispatches per evaluation (${trace}, hidden [64, 64, 64]): forward ${three.forward}, value + gradient ${three.grad}; per hidden layer ${(three.forward - one.forward) / 2}, ${(three.grad - one.grad) / 2}`);
     }
     await useBackend('wasm');
