@@ -1,9 +1,9 @@
 /**
  * The map from a layer's effective-weight gradients to its variables' on WebGPU: one flat program
  * per layer, printed from the kind's derivatives (layer-derivs.ts) through `WGSL_ARITH`, that sums
- * the weight-gradient partials [W̄_e; b̄_e] of every row chunk itself (layer-program.ts's
- * `runLayerGrad`: no separate chunk sum, so a large batch costs no more dispatches than a small
- * one), reads W, b and the time variables, and writes every variable's gradient into one packed
+ * the weight-gradient partials [W̄_e; b̄_e] of every row chunk itself (made by layer-program.ts's
+ * `runLayerBackward`: no separate chunk sum, so a large batch costs no more dispatches than a
+ * small one), reads W, b and the time variables, and writes every variable's gradient into one packed
  * output [W̄ | b̄ | extras…], which `KernelRunner.parts` hands out as tensors by buffer copies:
  *   W:    dW = dW_e⊙S (the time row of `timeRow` kinds: the gradient of `wt` per unit);
  *   b, and each time variable per unit (summed over units for one per layer): its expression over
@@ -59,12 +59,13 @@ export function runLayerVarGrads(r: KernelRunner, s: LayerSpec, p: readonly T[],
   // Each part of the packed output: the threads from its offset on.
   let offset = sizes[0]!;
   const part = (e: Expr, size: number): string => {
-    const [from, to] = size === 1 ? ['0', 'uniforms.nU'] : [`index - ${offset}`, `index - ${offset} + 1`];
-    const code = `} else if (index < ${(offset += size)}) {
-          for (var j = ${from}; j < ${to}; j = j + 1) {
+    // A variable per unit: its thread's unit; one for the layer: the sum over the units.
+    const units = size === 1 ? 'for (var j = 0; j < uniforms.nU; j = j + 1) {' : `{
+          let j = index - ${offset};`;
+    return `} else if (index < ${(offset += size)}) {
+          ${units}
           ${unitTerm(s, e)}
           }`;
-    return code;
   };
   // W: dW_e⊙S, then W's time row (timeRow kinds) as its variable `wt`; then b and the kind's time variables.
   const body = `var acc = 0.0;
