@@ -25,8 +25,9 @@ type T = tf.TensorInfo;
 
 /** The tile edge of the products (a TILE × TILE workgroup per output tile). */
 const TILE = 16;
-/** Rows of the batch one workgroup of the weight-gradient program sums (the variables' program sums the chunks). */
+/** Rows of the batch one workgroup of the weight-gradient partials sums, at most and at least (the variables' program sums the chunks). */
 const CHUNK = 256;
+const MIN_CHUNK = 64;
 /** Storage buffers a program may bind besides its output (WebGPU's default per-stage limit, 8). */
 const MAX_INPUTS = 7;
 
@@ -214,7 +215,7 @@ export class LayerForwardProgram extends TiledProgram {
  *   back:     the cotangents of its input h and tangents u, then — where a layer is below (`below`) —
  *             through that layer's activation and tangent scaling (its forward pack, the input
  *             `Lhs`), giving the next G; layer 0 gives [h̄ | ū];
- *   partials: [W̄; b̄] = [h 1; u 0]ᵀ·[ā; ǡ] over CHUNK rows of the batch per workgroup (h, u at `at`
+ *   partials: [W̄; b̄] = [h 1; u 0]ᵀ·[ā; ǡ] over a chunk of rows of the batch per workgroup (h, u at `at`
  *             in `Lhs`), summed over the chunks by the variables' program (layer-grad-program.ts).
  * Output, packed: the next G ((1 + blocksOut)·B rows of nIn) from element 0, then the partials.
  */
@@ -347,11 +348,14 @@ export function runLayerForward(r: KernelRunner, s: LayerSpec, v: GpuLayerVars, 
 export function runLayerBackward(r: KernelRunner, s: LayerSpec, v: GpuLayerVars, t: number, B: number, G: T, lhs: T, at: InputAt, o: { below: boolean; needsA: boolean; blocksOut: number; unit: boolean }): { out: T; rOff: number; chunks: number } {
   const { nIn, n } = s;
   const def = LAYER_DEFS[s.kind];
-  // Chunks of CHUNK rows, or one of the batch rounded up to a tile (the trip count is the chunk's).
-  const chunk = Math.min(CHUNK, Math.ceil(B / TILE) * TILE);
-  const chunks = Math.ceil(B / chunk);
   const nBack = Math.ceil(nIn / TILE) * Math.ceil(B / TILE);
-  const nGrad = Math.ceil(n / TILE) * Math.ceil((nIn + 1) / TILE) * chunks;
+  const tiles = Math.ceil(n / TILE) * Math.ceil((nIn + 1) / TILE);
+  // Chunks (whole tiles of rows, MIN_CHUNK to CHUNK, at most the batch) so that the partials' tiles
+  // about match the back role's: a workgroup then does a tile of each, and few run masked only.
+  const even = Math.ceil(Math.ceil(B / Math.max(1, Math.floor(nBack / tiles))) / TILE) * TILE;
+  const chunk = Math.min(Math.ceil(B / TILE) * TILE, CHUNK, Math.max(MIN_CHUNK, even));
+  const chunks = Math.ceil(B / chunk);
+  const nGrad = tiles * chunks;
   const rOff = (1 + o.blocksOut) * B * nIn;
   const program = new LayerBackwardProgram({ ...s, ...o }, rOff + chunks * (nIn + 1) * n, Math.max(nBack, nGrad));
   const extras = def.scale ? v.p.slice(2) : [];
