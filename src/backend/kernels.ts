@@ -10,7 +10,7 @@
  * run: callers pass well-formed shapes).
  */
 import { tf } from './engine.js';
-import { ElementwiseProgram } from './webgpu-elementwise.js';
+import { copyParts, ElementwiseProgram } from './webgpu-elementwise.js';
 
 type TI = tf.TensorInfo;
 type Backend = {
@@ -206,6 +206,27 @@ export class KernelRunner {
     const out = b.runWebGPUProgram(program, inputs, 'float32', uniforms);
     this.made.push(out);
     return out;
+  }
+
+  /**
+   * x's consecutive parts (in x's flat order) as buffers of the given shapes: on WebGPU by buffer
+   * copies, no dispatch (webgpu-elementwise.ts's `copyParts`: one packed program output read out as
+   * several tensors), elsewhere by a slice each.
+   */
+  parts(x: TI, shapes: readonly number[][]): TI[] {
+    const copies = this.runsPrograms() ? (copyParts(this.backend, x, shapes) as TI[] | null) : null;
+    if (copies) {
+      this.made.push(...copies);
+      return copies;
+    }
+    const flat = this.reshape(x, [tf.util.sizeFromShape(x.shape)]);
+    let offset = 0;
+    return shapes.map((shape) => {
+      const size = tf.util.sizeFromShape(shape);
+      const part = this.reshape(this.slice(flat, [offset], [size]), shape);
+      offset += size;
+      return part;
+    });
   }
 
   /** The transpose of a matrix, or x's axes permuted by `perm`. */

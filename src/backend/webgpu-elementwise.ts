@@ -85,3 +85,42 @@ export class FlatProgram {
     `;
   }
 }
+
+/** The tfjs-backend-webgpu (4.x) internals {@link copyParts} uses, where present. */
+interface WebGPUInternals {
+  tensorMap: { get(dataId: unknown): { resource?: unknown } | undefined };
+  makeTensorInfo(shape: number[], dtype: 'float32'): { dataId: unknown; shape: number[]; dtype: 'float32' };
+  uploadToGPU(dataId: unknown): void;
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  commandEncoder: { copyBufferToBuffer(src: unknown, srcOffset: number, dst: unknown, dstOffset: number, size: number): void } | null;
+  commandQueueOwnedIds: { add(dataId: unknown): void };
+}
+
+/**
+ * The consecutive parts of a packed program output as buffers of their own, of the given shapes,
+ * by buffer-to-buffer copies recorded in the backend's command encoder: no dispatch (a program
+ * writes one output, and tfjs's Slice is a dispatch per part). The copies run in queue order,
+ * after the program that wrote `packed` and before any later one reads a part; the buffers are
+ * marked as the queue's until it is submitted, so disposing one early is deferred as tfjs defers
+ * its own. Null where the backend lacks these internals (then slice).
+ */
+export function copyParts(backend: unknown, packed: { dataId: unknown }, shapes: readonly number[][]): { dataId: unknown; shape: number[]; dtype: 'float32' }[] | null {
+  const b = backend as Partial<WebGPUInternals>;
+  if (!b.tensorMap || !b.makeTensorInfo || !b.uploadToGPU || !b.ensureCommandEncoderReady || !b.endComputePassEncoder || !b.commandQueueOwnedIds) return null;
+  const src = b.tensorMap.get(packed.dataId)?.resource;
+  if (!src) return null;
+  let offset = 0;
+  return shapes.map((shape) => {
+    const part = b.makeTensorInfo!(shape, 'float32');
+    b.uploadToGPU!(part.dataId);
+    const bytes = 4 * shape.reduce((p, d) => p * d, 1);
+    b.ensureCommandEncoderReady!();
+    b.endComputePassEncoder!();
+    b.commandEncoder!.copyBufferToBuffer(src, offset, b.tensorMap!.get(part.dataId)!.resource, 0, bytes);
+    b.commandQueueOwnedIds!.add(packed.dataId);
+    b.commandQueueOwnedIds!.add(part.dataId);
+    offset += bytes;
+    return part;
+  });
+}

@@ -6,17 +6,16 @@
  * the parts at their row offsets, so nothing is sliced or copied):
  *   forward  (one per layer):  a = (h·W)⊙S(t) + Sh(t) (+ c·W_c), h' = σ(a), σ′, then per tangent
  *            block ȧ = (u·W)⊙S(t) and u' = ȧ ⊙ σ′  →  [h' | σ′ | (a) | ȧ | u']  (last layer: [a | ȧ]);
- *   back     (one per layer):  h̄ = ā·(W⊙S)ᵀ, ū = ǡ·(W⊙S)ᵀ and, through the activation below,
- *            ā' = h̄σ′ + σ̄′σ″ with σ̄′ = Σₖ ūₖ ⊙ ȧₖ, ǡ' = ū ⊙ σ′  →  [ā' | ǡ'];
- *   grad     (one per layer):  [W̄; b̄] = [h 1; u 0]ᵀ·[ā; ǡ] as partial sums over row chunks, so a
- *            large batch spreads over many workgroups; one flat sum over the chunks where there are several.
+ *   backward (one per layer, two roles): h̄ = ā·(W⊙S)ᵀ, ū = ǡ·(W⊙S)ᵀ and, through the activation
+ *            below, ā' = h̄σ′ + σ̄′σ″ with σ̄′ = Σₖ ūₖ ⊙ ȧₖ, ǡ' = ū ⊙ σ′  →  [ā' | ǡ'], and beside it
+ *            [W̄; b̄] = [h 1; u 0]ᵀ·[ā; ǡ] as partial sums over row chunks, so a large batch spreads
+ *            over many workgroups (the variables' program, layer-grad-program.ts, sums the chunks).
  * The one thread of a tile that makes σ′ also makes every tangent of its row: no quantity two
  * outputs share is recomputed or re-read.
  */
 import { tf } from '../backend/engine.js';
 import { MAX_WORKGROUPS_PER_DIMENSION } from '../backend/kernels.js';
 import type { KernelRunner } from '../backend/kernels.js';
-import { FlatProgram } from '../backend/webgpu-elementwise.js';
 import type { ActivationName } from './activations.js';
 import { ACTIVATION_DEFS, activationBack, WGSL_ARITH } from './activation-defs.js';
 import { LAYER_DEFS } from './layer-defs.js';
@@ -26,8 +25,9 @@ type T = tf.TensorInfo;
 
 /** The tile edge of the products (a TILE × TILE workgroup per output tile). */
 const TILE = 16;
-/** Rows of the batch one workgroup of the weight-gradient program sums (then a flat sum over chunks). */
+/** Rows of the batch one workgroup of the weight-gradient partials sums, at most and at least (the variables' program sums the chunks). */
 const CHUNK = 256;
+const MIN_CHUNK = 64;
 /** Storage buffers a program may bind besides its output (WebGPU's default per-stage limit, 8). */
 const MAX_INPUTS = 7;
 
@@ -72,18 +72,18 @@ const uAt = (j: string, b: string, k: string) => `Lhs[uniforms.uOff + (${j} * un
  * control flow); a long one is a uniform, which the shader compiler does not unroll (lavapipe's
  * LLVM took minutes over 64 unrolled steps).
  */
-function tiled(size: number | string, lhs: string, rhs: string, rowOk: string, colOk: string, from = '0', end = `${size}`): string {
+function tiled(size: number | string, lhs: string, rhs: string, rowOk: string, colOk: string, from = '0', end = `${size}`, active = 'true'): string {
   return `for (var k0 = 0; k0 < ${size}; k0 = k0 + ${TILE}) {
           let ka = ${from} + k0 + tc;
           var l = 0.0;
-          if (${rowOk} && ka < ${end}) { l = ${lhs}; }
+          if (${active} && ${rowOk} && ka < ${end}) { l = ${lhs}; }
           tileL[tr][tc] = l;
           let kw = ${from} + k0 + tr;
           var w = 0.0;
-          if (kw < ${end} && ${colOk}) { w = ${rhs}; }
+          if (${active} && kw < ${end} && ${colOk}) { w = ${rhs}; }
           tileW[tr][tc] = w;
           workgroupBarrier();
-          for (var k = 0; k < ${TILE}; k = k + 1) { acc = acc + tileL[tr][k] * tileW[k][tc]; }
+          if (${active}) { for (var k = 0; k < ${TILE}; k = k + 1) { acc = acc + tileL[tr][k] * tileW[k][tc]; } }
           workgroupBarrier();
         }`;
 }
@@ -209,78 +209,108 @@ export class LayerForwardProgram extends TiledProgram {
 }
 
 /**
- * The backward program of a layer: the cotangents of its input h and tangents u from those of a and
- * ȧ (the pack G = [ā | ǡ]), then — where a layer is below (`below`) — through that layer's
- * activation and tangent scaling (its forward pack P), giving the next G; layer 0 gives [h̄ | ū].
+ * The backward program of a layer: two roles in one dispatch, both reading G = [ā | ǡ]. Workgroup
+ * w does tile w of each role that has one (the other role's loads, products and stores masked: its
+ * barriers stay in uniform control flow, as WGSL requires, which a branch per role would not):
+ *   back:     the cotangents of its input h and tangents u, then — where a layer is below (`below`) —
+ *             through that layer's activation and tangent scaling (its forward pack, the input
+ *             `Lhs`), giving the next G; layer 0 gives [h̄ | ū];
+ *   partials: [W̄; b̄] = [h 1; u 0]ᵀ·[ā; ǡ] over a chunk of rows of the batch per workgroup (h, u at `at`
+ *             in `Lhs`), summed over the chunks by the variables' program (layer-grad-program.ts).
+ * Output, packed: the next G ((1 + blocksOut)·B rows of nIn) from element 0, then the partials.
  */
-export class LayerBackProgram extends TiledProgram {
+export class LayerBackwardProgram extends TiledProgram {
   constructor(
-    private readonly s: LayerSpec & { below: boolean; needsA: boolean; blocksOut: number },
-    B: number,
+    private readonly s: LayerSpec & { below: boolean; needsA: boolean; blocksOut: number; unit: boolean },
+    size: number,
+    workgroups: number,
   ) {
     const def = LAYER_DEFS[s.kind];
-    super(['G', 'Wm', ...(def.scale ? def.extras.map((_, i) => `Q${i}`) : []), ...(s.below ? ['P'] : [])], [(1 + s.blocksOut) * B, s.nIn], [Math.ceil(s.nIn / TILE), Math.ceil(B / TILE), 1], 't : f32, B : i32,', `layer_back_${JSON.stringify(s)}`);
+    // Workgroups in a 2-D grid (each dimension within WebGPU's guaranteed limit), numbered row-major.
+    const x = Math.min(workgroups, MAX_WORKGROUPS_PER_DIMENSION);
+    const names = ['G', 'Wm', ...(def.scale ? def.extras.map((_, i) => `Q${i}`) : []), 'Lhs'];
+    super(names, [size], [x, Math.ceil(workgroups / x), 1], `t : f32, B : i32, chunk : i32, nBack : i32, nGrad : i32, ${INPUT_UNIFORMS}`, `layer_backward_${JSON.stringify(s)}`);
   }
 
-  getUserCode(): string {
+  /** The back role's body (row, col: its output element). */
+  private back(): string {
     const { s } = this;
     const { n, nIn, K } = s;
     const def = LAYER_DEFS[s.kind];
     const act = ACTIVATION_DEFS[s.activation];
-    const { scaleFn } = timeVars(s, false);
-    // The scale of every unit once per workgroup (in workgroup memory): evaluated at each tile load
-    // instead, it tripled the backward pass's time on lavapipe.
     const rhs = `Wm[col * ${n} + kw]${def.scale ? ' * scaleW[kw]' : ''}`;
-    const prelude = def.scale ? `${scaleFn}
-      var<workgroup> scaleW : array<f32, ${n}>;` : '';
     const fill = def.scale ? `for (var j = i32(localIndex); j < ${n}; j = j + ${TILE * TILE}) { scaleW[j] = scaleOf(j); }
         workgroupBarrier();` : '';
     const below = packRows(K, s.needsA, false);
-    const P = (part: number | string, block = '0') => `P[((${part} + ${block}) * uniforms.B + row) * ${nIn} + col]`;
+    const P = (part: number | string, block = '0') => `Lhs[((${part} + ${block}) * uniforms.B + row) * ${nIn} + col]`;
     const put = (block: string, v: string) => `setOutputAtIndex((${block} * uniforms.B + row) * ${nIn} + col, ${v});`;
     const aBar = s.below ? activationBack(act, WGSL_ARITH, 'hb', 'db', s.needsA ? P(below.a) : '0.0', P(0), P(below.d1)) : 'hb';
-    return this.shader(prelude, `
-        ${fill}
-        let inside = row < uniforms.B && col < ${nIn};
+    return `${fill}
+        let inside = back && row < uniforms.B && col < ${nIn};
         var acc = 0.0;
-        ${tiled(n, `G[row * ${n} + ka]`, rhs, 'row < uniforms.B', `col < ${nIn}`)}
+        ${tiled(n, `G[row * ${n} + ka]`, rhs, 'row < uniforms.B', `col < ${nIn}`, '0', `${n}`, 'back')}
         let hb = acc;
         var db = 0.0;
         for (var kb = 0; kb < ${s.blocksOut}; kb = kb + 1) {
           acc = 0.0;
-          ${tiled(n, `G[((1 + kb) * uniforms.B + row) * ${n} + ka]`, rhs, 'row < uniforms.B', `col < ${nIn}`)}
+          ${tiled(n, `G[((1 + kb) * uniforms.B + row) * ${n} + ka]`, rhs, 'row < uniforms.B', `col < ${nIn}`, '0', `${n}`, 'back')}
           if (inside) {
             ${s.below ? `db = db + acc * ${P(below.ad, 'kb')};` : ''}
             ${put('(1 + kb)', s.below ? `acc * ${P(below.d1)}` : 'acc')}
           }
         }
-        if (inside) { ${put('0', aBar)} }`);
-  }
-}
-
-/** Partial sums of [W̄; b̄] = [h 1; u 0]ᵀ·[ā; ǡ] over CHUNK rows of the batch per workgroup layer (z). */
-export class LayerGradProgram extends TiledProgram {
-  constructor(
-    private readonly s: { nIn: number; n: number; K: number; unit: boolean },
-    chunks: number,
-  ) {
-    super(['Lhs', 'G'], [chunks * (s.nIn + 1), s.n], [Math.ceil(s.n / TILE), Math.ceil((s.nIn + 1) / TILE), chunks], `t : f32, B : i32, chunk : i32, ${INPUT_UNIFORMS}`, `layer_grad_${JSON.stringify(s)}`);
+        if (inside) { ${put('0', aBar)} }`;
   }
 
-  getUserCode(): string {
-    const { nIn, n, K, unit } = this.s;
-    const from = 'i32(globalId.z) * uniforms.chunk';
+  /** The partials role's body (row, col: its element of [W̄; b̄]; z: its chunk). */
+  private partials(): string {
+    const { nIn, n, K, unit, blocksOut } = this.s;
+    const from = 'z * uniforms.chunk';
     const end = `min(uniforms.B, ${from} + uniforms.chunk)`;
     const ok = [`row <= ${nIn}`, `col < ${n}`] as const;
     const h = `select(${hAt('ka', 'min(row, ' + (nIn - 1) + ')')}, 1.0, row == ${nIn})`;
     const u = unit ? 'select(0.0, 1.0, row == kb)' : `select(${uAt('kb', 'ka', 'min(row, ' + (nIn - 1) + ')')}, 0.0, row == ${nIn})`;
-    return this.shader('', `
-        var acc = 0.0;
-        ${tiled('uniforms.chunk', h, `G[kw * ${n} + col]`, ...ok, from, end)}
+    return `var acc = 0.0;
+        ${tiled('uniforms.chunk', h, `G[kw * ${n} + col]`, ...ok, from, end, 'part')}
         for (var kb = 0; kb < ${K}; kb = kb + 1) {
-          ${tiled('uniforms.chunk', u, `G[((1 + kb) * uniforms.B + kw) * ${n} + col]`, ...ok, from, end)}
+          ${tiled('uniforms.chunk', u, `G[((1 + kb) * uniforms.B + kw) * ${n} + col]`, ...ok, from, end, 'part')}
         }
-        if (row <= ${nIn} && col < ${n}) { setOutputAtIndex((i32(globalId.z) * ${nIn + 1} + row) * ${n} + col, acc); }`);
+        if (part && row <= ${nIn} && col < ${n}) { setOutputAtIndex(${1 + blocksOut} * uniforms.B * ${nIn} + (z * ${nIn + 1} + row) * ${n} + col, acc); }`;
+  }
+
+  getUserCode(): string {
+    const { s } = this;
+    const { n, nIn } = s;
+    const def = LAYER_DEFS[s.kind];
+    const [backX, gradX, gradY] = [nIn, n, nIn + 1].map((v) => Math.ceil(v / TILE));
+    // The scale of every unit once per workgroup (in workgroup memory): evaluated at each tile load
+    // instead, it tripled the backward pass's time on lavapipe.
+    const scale = def.scale ? `${timeVars(s, false).scaleFn}
+      var<workgroup> scaleW : array<f32, ${n}>;` : '';
+    return `
+      var<workgroup> tileL : array<array<f32, ${TILE}>, ${TILE}>;
+      var<workgroup> tileW : array<array<f32, ${TILE}>, ${TILE}>;
+      ${scale}
+      fn main() {
+        let w = i32(workgroupId.y * numWorkgroups.x + workgroupId.x);
+        let tr = i32(localId.y);
+        let tc = i32(localId.x);
+        let t = uniforms.t;
+        {
+          let back = w < uniforms.nBack;
+          let row = (w / ${backX}) * ${TILE} + tr;
+          let col = (w % ${backX}) * ${TILE} + tc;
+          ${this.back()}
+        }
+        {
+          let part = w < uniforms.nGrad;
+          let z = w / ${gradX * gradY};
+          let row = ((w / ${gradX}) % ${gradY}) * ${TILE} + tr;
+          let col = (w % ${gradX}) * ${TILE} + tc;
+          ${this.partials()}
+        }
+      }
+    `;
   }
 }
 
@@ -310,29 +340,25 @@ export function runLayerForward(r: KernelRunner, s: LayerSpec, v: GpuLayerVars, 
   return r.program(program, inputs, [{ type: 'float32', data: [t] }, { type: 'int32', data: [B] }, { type: 'int32', data: [opts.cOff] }, ...inputUniforms(at)])!;
 }
 
-/** Runs a layer's backward program on G = [ā | ǡ]; `P`: the forward pack of the layer below, or null at layer 0. */
-export function runLayerBack(r: KernelRunner, s: LayerSpec, v: GpuLayerVars, t: number, B: number, G: T, P: T | null, needsA: boolean, blocksOut: number): T {
-  const def = LAYER_DEFS[s.kind];
-  const extras = def.scale ? v.p.slice(2) : [];
-  const program = new LayerBackProgram({ ...s, below: P !== null, needsA, blocksOut }, B);
-  return r.program(program, [G, v.p[0]!, ...extras, ...(P ? [P] : [])], [{ type: 'float32', data: [t] }, { type: 'int32', data: [B] }])!;
-}
-
 /**
- * The layer's effective-weight gradients R = [W̄; b̄] ([nIn + 1, n]) from its input (at `at` in
- * `lhs`) and G = [ā | ǡ]: the partial sums themselves where the batch is one chunk, else summed by
- * one flat program (the chunk count a uniform: no unrolled loop).
+ * Runs a layer's backward program on G = [ā | ǡ]: its input (h at `at` in `lhs`) and, where a layer
+ * is below, `lhs` is that layer's forward pack. The packed output holds the next G from element 0
+ * and the `chunks` partial sums of [W̄; b̄] ([nIn + 1, n] each) from `rOff` on.
  */
-export function runLayerGrad(r: KernelRunner, s: LayerSpec, B: number, lhs: T, at: InputAt, G: T, unit: boolean): T {
+export function runLayerBackward(r: KernelRunner, s: LayerSpec, v: GpuLayerVars, t: number, B: number, G: T, lhs: T, at: InputAt, o: { below: boolean; needsA: boolean; blocksOut: number; unit: boolean }): { out: T; rOff: number; chunks: number } {
   const { nIn, n } = s;
-  // Chunks of CHUNK rows, or one of the batch rounded up to a tile (the trip count is the chunk's).
-  const chunk = Math.min(CHUNK, Math.ceil(B / TILE) * TILE);
+  const def = LAYER_DEFS[s.kind];
+  const nBack = Math.ceil(nIn / TILE) * Math.ceil(B / TILE);
+  const tiles = Math.ceil(n / TILE) * Math.ceil((nIn + 1) / TILE);
+  // Chunks (whole tiles of rows, MIN_CHUNK to CHUNK, at most the batch) so that the partials' tiles
+  // about match the back role's: a workgroup then does a tile of each, and few run masked only.
+  const even = Math.ceil(Math.ceil(B / Math.max(1, Math.floor(nBack / tiles))) / TILE) * TILE;
+  const chunk = Math.min(Math.ceil(B / TILE) * TILE, CHUNK, Math.max(MIN_CHUNK, even));
   const chunks = Math.ceil(B / chunk);
-  const partial = r.program(new LayerGradProgram({ nIn, n, K: s.K, unit }, chunks), [lhs, G], [{ type: 'float32', data: [0] }, { type: 'int32', data: [B] }, { type: 'int32', data: [chunk] }, ...inputUniforms(at)])!;
-  if (chunks === 1) return partial;
-  const size = (nIn + 1) * n;
-  const body = `var s = 0.0;
-          for (var c = 0; c < uniforms.chunks; c = c + 1) { s = s + X0[c * ${size} + index]; }
-          setOutputAtIndex(index, s);`;
-  return r.program(new FlatProgram(['X0'], [nIn + 1, n], size, body, 'chunks : i32,'), [partial], [{ type: 'int32', data: [size] }, { type: 'int32', data: [chunks] }])!;
+  const nGrad = tiles * chunks;
+  const rOff = (1 + o.blocksOut) * B * nIn;
+  const program = new LayerBackwardProgram({ ...s, ...o }, rOff + chunks * (nIn + 1) * n, Math.max(nBack, nGrad));
+  const extras = def.scale ? v.p.slice(2) : [];
+  const uniforms = [{ type: 'float32', data: [t] }, ...[B, chunk, nBack, nGrad].map((x) => ({ type: 'int32', data: [x] })), ...inputUniforms(at)];
+  return { out: r.program(program, [G, v.p[0]!, ...extras, lhs], uniforms)!, rOff, chunks };
 }

@@ -28,12 +28,12 @@ async function valueAndGrads(net: ODENet, layout: AugmentedLayout, rows = B): Pr
 
 
 
-/** WebGPU programs dispatched by one call of fn (its outputs read and disposed). */
-async function dispatches(fn: () => tf.Tensor | tf.Tensor[]): Promise<number> {
+/** WebGPU programs dispatched by one call of fn (its outputs read and disposed); `only`: those whose shader key starts so. */
+async function dispatches(fn: () => tf.Tensor | tf.Tensor[], only = ''): Promise<number> {
   const backend = tf.engine().backend as unknown as { runWebGPUProgram: (...args: unknown[]) => unknown };
   const orig = backend.runWebGPUProgram;
   let n = 0;
-  backend.runWebGPUProgram = (...args: unknown[]) => (n++, orig.apply(backend, args));
+  backend.runWebGPUProgram = (...args: unknown[]) => ((args[0] as { shaderKey: string }).shaderKey.startsWith(only) && n++, orig.apply(backend, args));
   try {
     const out = [fn()].flat();
     await Promise.all(out.map((t) => t.data()));
@@ -69,7 +69,7 @@ describe('the ODE-net layers as fused WGSL programs (webgpu on Dawn; lavapipe in
   }, 180_000);
 
   it('a batch of several row chunks (the weight gradients\' partial sums) matches wasm, both trace modes, with context', async (ctx) => {
-    // 600 rows: three chunks of the weight-gradient program's partial sums (256 rows each), the last one part full.
+    // 600 rows: ten chunks of the weight-gradient partial sums (64 rows each at these widths), the last one part full.
     const cases: [ODENet, AugmentedLayout][] = [
       [new ODENet({ dim: D, hidden: [24, 24], layer: 'concatsquash', activation: 'tanh', seed: 50 }), { dim: D, regs: true, trace: 'exact' }],
       [new ODENet({ dim: D, hidden: [24], layer: 'concat', activation: 'swish', contextDim: C, seed: 51 }), { dim: D, regs: false, trace: 'hutchinson', context: C }],
@@ -100,19 +100,61 @@ describe('the ODE-net layers as fused WGSL programs (webgpu on Dawn; lavapipe in
     await useBackend('wasm');
   });
 
-  it('an evaluation is one program per layer and a read-out; with the gradient, a hidden layer is one forward program, one weight-gradient program, one per variable and one back program', async (ctx) => {
+  it('a packed output handed out in parts (buffer copies on webgpu, slices elsewhere) gives its slices, with no dispatch and no leak', async (ctx) => {
+    const shapes = [[3, 5], [5], [1, 5], [1, 1]];
+    const run = () => {
+      const x = tf.tidy(() => tf.mul(tf.range(0, 36), 0.5));
+      const r = KernelRunner.create()!;
+      const packed = r.add(x, 1);
+      let parts: tf.Tensor[] = [];
+      const n = dispatches(() => {
+        parts = r.parts(packed, shapes).map((p) => r.keep(p));
+        return tf.tensor([0]);
+      });
+      // The runner frees the packed buffer at once, before the queue runs the copies.
+      r.free();
+      x.dispose();
+      return { parts, n };
+    };
+    const values = async (parts: tf.Tensor[]) => (await Promise.all(parts.map((p) => p.data()))).flatMap((a) => Array.from(a));
+    await useBackend('wasm');
+    const reference = run();
+    expect(reference.parts.map((p) => p.shape)).toEqual(shapes);
+    expect(await values(reference.parts)).toEqual(Array.from({ length: 26 }, (_, i) => i * 0.5 + 1));
+    const want = await values(reference.parts);
+    tf.dispose(reference.parts);
     if (!(await onWebGPU(() => ctx.skip()))) return;
-    const count = async (hidden: number[], activation: ActivationName, trace: 'exact' | 'hutchinson', contextDim = 0) => {
+    const gpu = run();
+    expect(await gpu.n).toBe(0);
+    expect(gpu.parts.map((p) => p.shape)).toEqual(shapes);
+    expect(await values(gpu.parts)).toEqual(want);
+    tf.dispose(gpu.parts);
+    const before = [tf.memory().numTensors, tf.engine().backend.numDataIds()];
+    for (let k = 0; k < 3; k++) {
+      const again = run();
+      await again.n;
+      await values(again.parts);
+      tf.dispose(again.parts);
+    }
+    expect([tf.memory().numTensors, tf.engine().backend.numDataIds()]).toEqual(before);
+    await useBackend('wasm');
+  });
+
+  it('an evaluation is one program per layer and a read-out; with the gradient, a hidden layer is one forward program, one backward program (back and weight-gradient partials) and one for its variables, at any batch size', async (ctx) => {
+    if (!(await onWebGPU(() => ctx.skip()))) return;
+    const count = async (hidden: number[], activation: ActivationName, trace: 'exact' | 'hutchinson', contextDim = 0, rows = B) => {
       const net = new ODENet({ dim: D, hidden, activation, seed: 5, contextDim });
       const layout: AugmentedLayout = { dim: D, regs: false, trace, ...(contextDim > 0 ? { context: contextDim } : {}) };
-      const y = tf.randomNormal([widthOf(layout), B], 0, 1, 'float32', 13) as tf.Tensor2D;
+      const y = tf.randomNormal([widthOf(layout), rows], 0, 1, 'float32', 13) as tf.Tensor2D;
       const grad = () => tf.grads((yy: tf.Tensor, ..._vs: tf.Tensor[]) => tf.sum(net.augmented(0.3, yy as tf.Tensor2D, layout)))([y, ...net.variables]);
       await dispatches(grad); // compiles the programs
       const forward = await dispatches(() => net.augmented(0.3, y, layout));
       const withGrad = await dispatches(grad);
+      // The op's own programs (biflow's), without the weighted sum and its gradient (on the GPU from 1 000 elements).
+      const op = await dispatches(grad, 'biflow_');
       tf.dispose(y);
       net.dispose();
-      return { forward, grad: withGrad };
+      return { forward, grad: withGrad, op };
     };
     for (const trace of ['exact', 'hutchinson'] as const) {
       const [one, three] = [await count([64], 'tanh', trace), await count([64, 64, 64], 'tanh', trace)];
@@ -122,16 +164,21 @@ describe('the ODE-net layers as fused WGSL programs (webgpu on Dawn; lavapipe in
       // swish/elu: a is one more part of the pack, not one more program.
       const [eluOne, eluTwo] = [await count([32], 'elu', trace), await count([32, 32], 'elu', trace)];
       expect(eluTwo.forward - eluOne.forward, trace).toBe(1);
-      // Per hidden layer with the gradient: forward 1; backward: the weight-gradient partials (one chunk at B = 37:
-      // no chunk sum), one program per variable (concatsquash: W, b, w_g, b_g, w_b) and the back program.
-      // 20 before (two chunk sums, effective 3 and layerGrads 12 on tfjs kernels), 31 before that.
-      expect((three.grad - one.grad) / 2, trace).toBe(1 + 1 + 5 + 1);
-      expect(three.grad, trace).toBeLessThanOrEqual(40);
-      // Conditioned: per layer W̄_c = cᵀ·ā (a slice of G and a product) and c̄ += ā·W_cᵀ by one program (5 before:
-      // a transpose, a product and a sum for c̄).
+      // Per hidden layer with the gradient: forward 1; backward 1 (the back role and the weight-gradient partials) and
+      // 1 for the variables' gradients (concatsquash's W, b, w_g, b_g, w_b in one packed output, split by buffer copies).
+      // 8 before (a weight-gradient program, one per variable, a back program; a chunk sum per layer at several chunks).
+      expect((three.grad - one.grad) / 2, trace).toBe(1 + 1 + 1);
+      // Hidden [64, 64, 64]: 36 before (41 at B = 10 000); the forward's 5, the backward's 10 (a seed, 2 per layer,
+      // one writing Ȳ) and the weighted sum's 1.
+      expect(three.grad, trace).toBeLessThanOrEqual(16);
+      // The op: forward 5, backward 10. At 600 rows, seven or eight chunks of partial sums, which the variables' program sums:
+      // no more dispatches than at 37 rows (before, one chunk sum more per layer).
+      expect(three.op, trace).toBe(15);
+      expect((await count([64, 64, 64], 'tanh', trace, 0, 600)).op, trace).toBe(15);
+      // Conditioned: per layer W̄_c = cᵀ·ā (a slice of G and a product) and c̄ += ā·W_cᵀ by one program.
       const [cOne, cThree] = [await count([64], 'tanh', trace, C), await count([64, 64, 64], 'tanh', trace, C)];
       // (A conditioned hidden layer binds b and its time variables as one packed vector: one concat more in its forward.)
-      expect((cThree.grad - cOne.grad) / 2, trace).toBe(8 + 1 + 3);
+      expect((cThree.grad - cOne.grad) / 2, trace).toBe(3 + 1 + 3);
       console.info(`dispatches per evaluation (${trace}, hidden [64, 64, 64]): forward ${three.forward}, value + gradient ${three.grad}; per hidden layer ${(three.forward - one.forward) / 2}, ${(three.grad - one.grad) / 2}`);
     }
     await useBackend('wasm');
