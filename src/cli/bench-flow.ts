@@ -18,7 +18,7 @@ import type { KernelCount } from '../backend/kernel-count.js';
 import { createFlow } from '../biflow/registry.js';
 import { loadDataset } from '../data/dataset.js';
 import { Coupling } from '../discrete/coupling.js';
-import { ActNorm } from '../discrete/elementwise.js';
+import { ActNorm, DiagonalScaling } from '../discrete/elementwise.js';
 import { LULinear } from '../discrete/lu-linear.js';
 import { leafBlocks } from '../flows/compose.js';
 import { Adam } from '../train/adam.js';
@@ -35,7 +35,7 @@ export type FlowStepModel = (typeof FLOW_STEP_MODELS)[number];
 export interface FlowStepRow {
   model: FlowStepModel;
   batch: number;
-  /** The fused coupling, ActNorm and LU kernels and host Adam (false: the taped blocks and kernel Adam, the reference path). */
+  /** The fused coupling, ActNorm (and diagonal scaling) and LU kernels and host Adam (false: the taped blocks and kernel Adam, the reference path). */
   fused: boolean;
   /** biflow: median milliseconds per iteration. */
   ms_per_iter: number;
@@ -57,7 +57,7 @@ export interface FlowStepRow {
  */
 function biflowFlowStep(model: FlowStepModel, batch: number, seed: number, fused: boolean, rows: Float32Array, test: Float32Array) {
   const flow = createFlow({ type: model, dim: 2, seed, ...(model === 'nsf' ? { bound: 5 } : {}) });
-  for (const b of leafBlocks(flow.bijector)) if (b instanceof Coupling || b instanceof ActNorm || b instanceof LULinear) b.fused = fused;
+  for (const b of leafBlocks(flow.bijector)) if (b instanceof Coupling || b instanceof ActNorm || b instanceof DiagonalScaling || b instanceof LULinear) b.fused = fused;
   const vars = flow.trainableVariables;
   const adam = new Adam(vars, { lr: 1e-3, fused });
   let i = 0;

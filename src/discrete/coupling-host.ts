@@ -30,15 +30,21 @@ export interface TransformSpec {
   bound: number;
 }
 
-/** y (x with the components `idx` transformed) and the log-det per row. */
-export function transformForward(host: HostBuffers, spec: TransformSpec, x: T, o: T): { y: T; logDet: T } {
+/**
+ * y (x with the components `idx` transformed) and the log-det per row; for the affine transform
+ * also `scales` [N, 2n], per row s and eˢ of each component, which the backward pass reads instead
+ * of evaluating tanh and exp again (≈ 50 µs a call at N = 1024).
+ */
+export function transformForward(host: HostBuffers, spec: TransformSpec, x: T, o: T): { y: T; logDet: T; scales?: T } {
   const { transform: kind, idx, scaleBound: c, bins: K, bound: B } = spec;
   const scratch = splineScratch(K);
   const [N, D] = x.shape as [number, number];
   const n = idx.length;
   const w = o.shape[1]!;
   const [y, logDet] = [host.alloc([N, D]), host.alloc([N])];
+  const scales = kind === 'affine' ? host.alloc([N, 2 * n]) : undefined;
   const [xv, ov, yv, lv] = [host.view(x), host.view(o), host.view(y), host.view(logDet)];
+  const sv = scales ? host.view(scales) : null;
   yv.set(xv);
   for (let r = 0; r < N; r++) {
     let ld = 0;
@@ -59,16 +65,19 @@ export function transformForward(host: HostBuffers, spec: TransformSpec, x: T, o
         continue;
       }
       const s = c * Math.tanh(ov[r * w + j]! / c);
-      yv[k] = xv[k]! * Math.exp(s) + ov[r * w + n + j]!;
+      const e = Math.exp(s);
+      yv[k] = xv[k]! * e + ov[r * w + n + j]!;
+      sv![r * 2 * n + j] = s;
+      sv![r * 2 * n + n + j] = e;
       ld += s;
     }
     lv[r] = ld;
   }
-  return { y, logDet };
+  return scales ? { y, logDet, scales } : { y, logDet };
 }
 
-/** The backward pass of {@link transformForward}: x̄ and ō from ȳ [N, D] and the log-det's cotangent l̄ [N]. */
-export function transformBackward(host: HostBuffers, spec: TransformSpec, yBar: T, lBar: T, x: T, o: T): { xBar: T; oBar: T } {
+/** The backward pass of {@link transformForward}: x̄ and ō from ȳ [N, D] and the log-det's cotangent l̄ [N] (`scales`: the forward's, for the affine transform). */
+export function transformBackward(host: HostBuffers, spec: TransformSpec, yBar: T, lBar: T, x: T, o: T, scales?: T): { xBar: T; oBar: T } {
   const { transform: kind, idx, scaleBound: c, bins: K, bound: B } = spec;
   const scratch = splineScratch(K);
   const [N, D] = x.shape as [number, number];
@@ -76,6 +85,7 @@ export function transformBackward(host: HostBuffers, spec: TransformSpec, yBar: 
   const w = o.shape[1]!;
   const [xBar, oBar] = [host.alloc([N, D]), host.alloc([N, w])];
   const [yb, lb, xv, ov, xb, ob] = [host.view(yBar), host.view(lBar), host.view(x), host.view(o), host.view(xBar), host.view(oBar)];
+  const sv = scales ? host.view(scales) : null;
   // ∂y_a/∂x_a = I; the transformed components' entries are overwritten below.
   xb.set(yb);
   for (let r = 0; r < N; r++) {
@@ -97,8 +107,8 @@ export function transformBackward(host: HostBuffers, spec: TransformSpec, yBar: 
         continue;
       }
       // s = c·tanh(u/c): ∂s/∂u = 1 − (s/c)²; ∂y/∂x = eˢ, ∂y/∂s = x·eˢ, ∂y/∂t = 1, ∂log-det/∂s = 1.
-      const s = c * Math.tanh(ov[r * w + j]! / c);
-      const e = Math.exp(s);
+      const s = sv ? sv[r * 2 * n + j]! : c * Math.tanh(ov[r * w + j]! / c);
+      const e = sv ? sv[r * 2 * n + n + j]! : Math.exp(s);
       xb[k] = g * e;
       ob[r * w + j] = (g * xv[k]! * e + lb[r]!) * (1 - (s / c) * (s / c));
       ob[r * w + n + j] = g;

@@ -8,19 +8,25 @@ import { tf } from '../backend/engine.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Bijector, BijectorConfig, BijectorResult, InverseResult } from '../flows/bijector.js';
 import { fusedOpsAvailable } from './fused-op.js';
-import { fusedActNorm } from './linear-kernel.js';
+import { fusedActNorm, fusedDiagonalScaling } from './linear-kernel.js';
 import { selection } from './masks.js';
 import { rng } from '../data/random.js';
 
 /** y = x·exp(s) with learnable s (NICE's last layer); log-det Σ s. */
 export class DiagonalScaling implements Bijector {
   readonly logScale: tf.Variable;
+  /** Whether the forward pass runs as one fused kernel where the backend has it (wasm, cpu; default true); false tapes the engine ops. */
+  fused = true;
+  /** The fused kernel's zero shift (it is ActNorm's): one kernel forward and one backward where the taped path ran a dozen. */
+  private readonly zeroShift: tf.Tensor1D;
 
   constructor(readonly dim: number) {
     this.logScale = tf.tidy(() => tf.variable(tf.zeros([dim])));
+    this.zeroShift = tf.tidy(() => tf.keep(tf.zeros([dim])));
   }
 
   forward(x: tf.Tensor2D): BijectorResult {
+    if (this.fused && fusedOpsAvailable()) return fusedDiagonalScaling(x, this.zeroShift, this.logScale as tf.Tensor1D);
     return tf.tidy(() => ({ y: tf.mul(x, tf.exp(this.logScale)) as tf.Tensor2D, logDet: tf.add(tf.fill([x.shape[0]], 0), tf.sum(this.logScale)) as tf.Tensor1D }));
   }
 
@@ -37,7 +43,7 @@ export class DiagonalScaling implements Bijector {
   }
 
   dispose(): void {
-    this.logScale.dispose();
+    tf.dispose([this.logScale, this.zeroShift]);
   }
 }
 

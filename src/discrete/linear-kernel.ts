@@ -1,5 +1,6 @@
 /**
- * Glow's ActNorm and LU-parametrised linear map as fused ops (fused-op.ts): one engine kernel
+ * Glow's ActNorm (and NICE's diagonal scaling, ActNorm without shift) and the LU-parametrised
+ * linear map as fused ops (fused-op.ts): one engine kernel
  * forward and one backward each, host loops over [N, D] (and D × D) where the taped blocks ran
  * some 30 (ActNorm) and 60 (LU) engine kernels per training iteration, each with its engine
  * bookkeeping, for a handful of arithmetic per element.
@@ -14,11 +15,13 @@
 import { tf } from '../backend/engine.js';
 import type { HostBuffers } from '../backend/kernels.js';
 import { registerFusedOp } from './fused-op.js';
+import type { FusedOp } from './fused-op.js';
 
 type T = tf.TensorInfo;
 
 const ACTNORM = 'BiflowActNorm';
 const LU = 'BiflowLULinear';
+const DIAGONAL = 'BiflowDiagonalScaling';
 const refusal = (what: string, fix: string) => `${what}: a gradient of a gradient through the fused op is not supported. Set \`fused = false\` on the ${fix} (the taped path) to take one.`;
 
 /** Σ s as a log-det per row ([N], every row the same). */
@@ -42,7 +45,7 @@ let registered = false;
 function register(): void {
   if (registered) return;
   registered = true;
-  registerFusedOp<Record<string, never>>({
+  const actNorm: FusedOp<Record<string, never>> = {
     name: ACTNORM,
     inputs: ['x', 'b', 's'],
     outputsToSave: [true, false],
@@ -72,7 +75,10 @@ function register(): void {
       return [xBar, bBar, sBar];
     },
     refusal: refusal('ActNorm', 'ActNorm'),
-  });
+  };
+  registerFusedOp(actNorm);
+  // NICE's diagonal scaling y = x ⊙ eˢ is ActNorm with a zero shift: the same kernel under its own name (and refusal).
+  registerFusedOp({ ...actNorm, name: DIAGONAL, refusal: refusal('DiagonalScaling', 'DiagonalScaling') });
   registerFusedOp<{ perm: number[] }>({
     name: LU,
     inputs: ['x', 'lower', 'upper', 's'],
@@ -152,6 +158,13 @@ function factors(host: HostBuffers, lower: T, upper: T, s: T): { L: Float64Array
 export function fusedActNorm(x: tf.Tensor2D, b: tf.Tensor1D, s: tf.Tensor1D): { y: tf.Tensor2D; logDet: tf.Tensor1D } {
   register();
   const [y, logDet] = tf.engine().runKernel(ACTNORM, { x, b, s }, {}) as [tf.Tensor2D, tf.Tensor1D];
+  return { y, logDet };
+}
+
+/** NICE's diagonal scaling as one kernel: y = x ⊙ eˢ and the log-det Σ s per row, `zero` a [D] tensor of zeros (ActNorm's shift). Call only where `fusedOpsAvailable()`. */
+export function fusedDiagonalScaling(x: tf.Tensor2D, zero: tf.Tensor1D, s: tf.Tensor1D): { y: tf.Tensor2D; logDet: tf.Tensor1D } {
+  register();
+  const [y, logDet] = tf.engine().runKernel(DIAGONAL, { x, b: zero, s }, {}) as [tf.Tensor2D, tf.Tensor1D];
   return { y, logDet };
 }
 

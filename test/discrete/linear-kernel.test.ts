@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { ActNorm, LULinear, tf, useBackend } from '../../src/index.js';
+import { ActNorm, DiagonalScaling, LULinear, tf, useBackend } from '../../src/index.js';
 import { countKernels } from '../../src/backend/kernel-count.js';
 import { releaseAbandonedTape } from '../../src/backend/tape.js';
 import { maxDiff, values } from '../tensor-helpers.js';
 
 const buffers = (): number => (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds();
 
-type Block = ActNorm | LULinear;
+type Block = ActNorm | LULinear | DiagonalScaling;
 /** The block with random values in every variable (the initial L = I, U = 0, s = 0 would hide terms). */
-function build(kind: 'actnorm' | 'lu', dim: number, fused: boolean): Block {
-  const b = kind === 'actnorm' ? new ActNorm(dim) : new LULinear(dim, 4);
+function build(kind: 'actnorm' | 'lu' | 'diagonal', dim: number, fused: boolean): Block {
+  const b = kind === 'actnorm' ? new ActNorm(dim) : kind === 'lu' ? new LULinear(dim, 4) : new DiagonalScaling(dim);
   b.fused = fused;
   b.trainableVariables.forEach((v, i) => v.assign(tf.tidy(() => tf.randomNormal(v.shape, 0, 0.6, 'float32', 21 + i))));
   return b;
@@ -24,8 +24,8 @@ const gradient = (b: Block, x: tf.Tensor2D): number[] =>
   tf.tidy(() => tf.grads((xx: tf.Tensor, ..._vs: tf.Tensor[]) => loss(b, xx as tf.Tensor2D))([x, ...b.trainableVariables]).flatMap((g) => values(g)));
 
 for (const backend of ['wasm', 'cpu'] as const) {
-  describe(`the fused ActNorm and LU linear kernels (${backend})`, () => {
-    for (const kind of ['actnorm', 'lu'] as const) {
+  describe(`the fused ActNorm, diagonal scaling and LU linear kernels (${backend})`, () => {
+    for (const kind of ['actnorm', 'lu', 'diagonal'] as const) {
       for (const dim of [2, 5]) {
         it(`${kind}, dim ${dim}: one kernel whose y, log-det and gradients equal the taped path's`, async () => {
           await useBackend(backend);

@@ -35,6 +35,26 @@ describe('Adam', () => {
     tf.dispose([...a, ...b]);
   });
 
+  it("steps large variables on wasm's SIMD module (four at a time, the rest by the loop) as tf.train.adam and the kernel path do, bit for bit", () => {
+    // 4099 = 4·1024 + 3 elements: the module's rounds and the scalar tail; gradients over many
+    // magnitudes (1e-30 … 1e3) so that every rounding of the chain is exercised.
+    const make = () => [tf.variable(tf.randomNormal([4099], 0, 1, 'float32', 1)), tf.variable(tf.randomNormal([64, 64], 0, 1, 'float32', 2))];
+    const [a, b, c] = [make(), make(), make()];
+    const [ours, kernels, theirs] = [new Adam(a, { lr: 0.01 }), new Adam(c, { lr: 0.01, fused: false }), tf.train.adam(0.01)];
+    for (let k = 0; k < 12; k++) {
+      const grads = a.map((v, i) => tf.tidy(() => tf.mul(tf.randomNormal(v.shape, 0, 1, 'float32', 100 * k + i), tf.pow(10, tf.randomUniform(v.shape, -30, 3, 'float32', 7 * k + i)))));
+      ours.apply(grads);
+      kernels.apply(grads);
+      theirs.applyGradients(Object.fromEntries(b.map((v, i) => [v.name, grads[i]!])) as tf.NamedTensorMap as never);
+      tf.dispose(grads);
+    }
+    expect(values(a)).toEqual(values(b));
+    expect(values(a)).toEqual(values(c));
+    expect(ours.state().moments.map((m) => Array.from(m.dataSync()))).toEqual(kernels.state().moments.map((m) => Array.from(m.dataSync())));
+    [ours, kernels, theirs].forEach((o) => o.dispose());
+    tf.dispose([...a, ...b, ...c]);
+  });
+
   it('applies decoupled weight decay after the step: w ← w·(1 − lr·λ)', () => {
     const [a, b] = [fresh(), fresh()];
     const decayed = new Adam(a, { lr: 0.05, weightDecay: 0.5 });
