@@ -13,7 +13,9 @@
  */
 import { tf } from '../backend/engine.js';
 import type { HostBuffers } from '../backend/kernels.js';
+import { hostTranspose } from '../backend/host-ops.js';
 import { heapAddress, simdModule } from '../backend/wasm-simd.js';
+import { simdRows } from '../discrete/simd-grad.js';
 import type { SimdModule } from '../backend/wasm-simd.js';
 
 type T = tf.TensorInfo;
@@ -65,11 +67,11 @@ export function simdWeightGrads(host: HostBuffers, h: T, aB: T, u: T, adB: T): [
   const k = simdModule();
   if (!k || ![h, aB, u, adB].every(onHeap)) return null;
   // Every buffer before any view: an allocation may grow the heap, which detaches older views.
-  const [dW, db, scratch, one] = [host.alloc([p, n]), host.alloc([n]), host.alloc([TILE]), host.alloc([1])];
-  const dWt = wide ? null : host.alloc([n, p]);
+  const [db, scratch, one] = [host.alloc([n]), host.alloc([TILE]), host.alloc([1])];
+  const [dW, dWt] = wide ? [host.alloc([p, n]), null] : [null, host.alloc([n, p])];
   const [ha, aa, ua, ada] = [h, aB, u, adB].map(heapAddress) as [number, number, number, number];
   if (dWt) contract(k, host, [[aa, ha, B], [ada, ua, KB]], n, p, dWt, scratch);
-  else contract(k, host, [[ha, aa, B], [ua, ada, KB]], p, n, dW, scratch);
+  else contract(k, host, [[ha, aa, B], [ua, ada, KB]], p, n, dW!, scratch);
   const [dbv, av] = [host.view(db), host.view(aB)];
   if (wide) {
     host.view(one)[0] = 1;
@@ -78,8 +80,17 @@ export function simdWeightGrads(host: HostBuffers, h: T, aB: T, u: T, adB: T): [
     // Narrow ā (the output layer's D columns): the column sums in rows' order, and W̄ from W̄ᵀ.
     dbv.fill(0);
     for (let i = 0; i < B; i++) for (let j = 0; j < n; j++) dbv[j]! += av[i * n + j]!;
-    const [src, dst] = [host.view(dWt!), host.view(dW)];
-    for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) dst[j * n + i] = src[i * p + j]!;
   }
-  return [dW, db];
+  return [dW ?? hostTranspose(host, dWt!), db];
+}
+
+/**
+ * x·wᵀ (+ bias) [N, P] for x [N, K] and a few rows w [P, K] (P ≤ 4: the CNF's input and output
+ * layers' D columns) by the SIMD module's row dot products (simd-grad.ts's simdRows: XNNPACK's
+ * tile computes 8 columns for 2); null where it does not run, the shapes do not fit, or an operand
+ * is no buffer of the backend's.
+ */
+export function simdNarrow(host: HostBuffers, x: T, w: T, bias?: T): T | null {
+  if (!simdModule() || ![x, w, ...(bias ? [bias] : [])].every(onHeap)) return null;
+  return simdRows(host, x, w, bias);
 }
