@@ -18,8 +18,7 @@ import type { LayerKind } from './odenet.js';
 import { effective, JETS, layerGrads } from './layer-kernels.js';
 import { LAYER_DEFS } from './layer-defs.js';
 import { gpuBackward, gpuForward } from './cnf-program.js';
-import { simdNarrow, simdWeightGrads } from './simd-weight-grads.js';
-import { hostTranspose } from '../backend/host-ops.js';
+import { simdWeightGrads } from './simd-weight-grads.js';
 import type { GpuDynamics } from './cnf-program.js';
 
 type T = tf.TensorInfo;
@@ -216,13 +215,10 @@ function buildDynamics(attrs: DynamicsAttrs): Dynamics {
       const e = effective(r, kind, t, p);
       effW.push(e.W);
       effS.push(...e.ctx);
-      // x·W (+ bias); the output layer's D columns as row dot products with Wᵀ's rows where the SIMD module runs.
-      const rows = host && l + 1 === L && e.W.shape[1]! <= 4 ? hostTranspose(host, e.W) : null;
-      const byW = (x: T, bias?: T): T => (rows ? simdNarrow(host!, x, rows, bias) : null) ?? r.matMul(x, e.W, bias);
       // The context enters every layer as an input of its own: + c·W_c (odenet.ts).
-      const a = Wc ? r.add(byW(h, e.b), r.matMul(c!, Wc)) : byW(h, e.b);
+      const a = Wc ? r.add(r.matMul(h, e.W, e.b), r.matMul(c!, Wc)) : r.matMul(h, e.W, e.b);
       // Exact trace: the first layer's tangents of the unit vectors are the rows of W.
-      const ad = u ? byW(u) : r.reshape(r.tile(r.reshape(e.W, [D, 1, -1]), [1, B, 1]), [D * B, -1]);
+      const ad = u ? r.matMul(u, e.W) : r.reshape(r.tile(r.reshape(e.W, [D, 1, -1]), [1, B, 1]), [D * B, -1]);
       if (l + 1 === L) {
         fz = a;
         tang = ad;
@@ -347,16 +343,14 @@ function buildDynamics(attrs: DynamicsAttrs): Dynamics {
         const cb = r.matMul(aBar, r.transpose(Wc));
         cBar = cBar ? r.add(cBar, cb) : cb;
       }
-      // x·Wᵀ; the input layer's D columns as row dot products with W's rows where the SIMD module runs.
-      let Wt: T | null = null;
-      const byWt = (x: T): T => (host && l === 0 ? simdNarrow(host, x, W) : null) ?? r.matMul(x, (Wt ??= r.transpose(W)));
-      const hBar = byWt(aBar);
+      const Wt = r.transpose(W);
+      const hBar = r.matMul(aBar, Wt);
       if (l > 0) {
-        adBar = byWt(adBar);
+        adBar = r.matMul(adBar, Wt);
         aBar = hBar;
       } else {
         zBar = hBar;
-        if (hutch) uBar0 = byWt(adBar);
+        if (hutch) uBar0 = r.matMul(adBar, Wt);
       }
     }
     if (host) return [stateGrad(host, zBar, probeBar, uBar0, cBar, B), ...grads.flat()];

@@ -15,7 +15,6 @@ import { tf } from '../backend/engine.js';
 import type { HostBuffers } from '../backend/kernels.js';
 import { hostTranspose } from '../backend/host-ops.js';
 import { heapAddress, simdModule } from '../backend/wasm-simd.js';
-import { simdRows } from '../discrete/simd-grad.js';
 import type { SimdModule } from '../backend/wasm-simd.js';
 
 type T = tf.TensorInfo;
@@ -82,15 +81,4 @@ export function simdWeightGrads(host: HostBuffers, h: T, aB: T, u: T, adB: T): [
     for (let i = 0; i < B; i++) for (let j = 0; j < n; j++) dbv[j]! += av[i * n + j]!;
   }
   return [dW ?? hostTranspose(host, dWt!), db];
-}
-
-/**
- * x·wᵀ (+ bias) [N, P] for x [N, K] and a few rows w [P, K] (P ≤ 4: the CNF's input and output
- * layers' D columns) by the SIMD module's row dot products (simd-grad.ts's simdRows: XNNPACK's
- * tile computes 8 columns for 2); null where it does not run, the shapes do not fit, or an operand
- * is no buffer of the backend's.
- */
-export function simdNarrow(host: HostBuffers, x: T, w: T, bias?: T): T | null {
-  if (!simdModule() || ![x, w, ...(bias ? [bias] : [])].every(onHeap)) return null;
-  return simdRows(host, x, w, bias);
 }
