@@ -18,6 +18,7 @@ import type { LayerKind } from './odenet.js';
 import { effective, JETS, layerGrads } from './layer-kernels.js';
 import { LAYER_DEFS } from './layer-defs.js';
 import { gpuBackward, gpuForward } from './cnf-program.js';
+import { simdWeightGrads } from './simd-weight-grads.js';
 import type { GpuDynamics } from './cnf-program.js';
 
 type T = tf.TensorInfo;
@@ -285,22 +286,26 @@ function buildDynamics(attrs: DynamicsAttrs): Dynamics {
     }
     // tfjs-wasm packs the right operand of a product on every call, so the narrower one goes there.
     const outer = (x: T, y: T): T => (x.shape[1]! < y.shape[1]! ? r.transpose(r.matMul(r.transpose(y), x)) : r.matMul(r.transpose(x), y));
-    const ones = host ? r.constant(new Float32Array(B).fill(1), [1, B]) : null;
+    let onesRow: T | null = null;
+    const ones = (): T => (onesRow ??= r.constant(new Float32Array(B).fill(1), [1, B]));
     /**
      * W̄ = hᵀ·ā + uᵀ·ǡ and b̄ = Σ_rows ā on the host's backend (wasm): two products, not one of
      * the stacked [h; u] and [ā; ǡ] (stacking copies four [B, n] blocks that the products read in
      * place), and b̄ as a product with a row of ones that reuses the packing of the operand it
      * shares (tfjs-wasm keeps an operand's packing with the tensor; its column sum transposes).
+     * Where the SIMD module runs, neither: it reads the four operands in place (simd-weight-grads.ts).
      */
     const weightGrads = (h: T, aB: T, u: T, adB: T): [T, T] => {
+      const fast = simdWeightGrads(host!, h, aB, u, adB);
+      if (fast) return fast;
       const n = aB.shape[1]!;
       if (h.shape[1]! < n) {
         // The narrow inputs are the packed operands: W̄ᵀ = āᵀ·h + ǡᵀ·u, b̄ = āᵀ·1.
         const aT = r.transpose(aB);
         const dWt = r.add(r.matMul(aT, h), r.matMul(r.transpose(adB), u));
-        return [r.transpose(dWt), r.reshape(r.matMul(aT, r.reshape(ones!, [B, 1])), [n])];
+        return [r.transpose(dWt), r.reshape(r.matMul(aT, r.reshape(ones(), [B, 1])), [n])];
       }
-      return [r.add(r.matMul(r.transpose(h), aB), r.matMul(r.transpose(u), adB)), r.reshape(r.matMul(ones!, aB), [n])];
+      return [r.add(r.matMul(r.transpose(h), aB), r.matMul(r.transpose(u), adB)), r.reshape(r.matMul(ones(), aB), [n])];
     };
     // A layer's inputs: the previous layer's h and u = ȧ ⊙ σ′ (saved with the extras, else recomputed).
     const hIn = (l: number): T => (l === 0 ? z : s[at[l - 1]!.h]!);
