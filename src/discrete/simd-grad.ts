@@ -27,7 +27,8 @@ const TILE_COLS = 16;
 export function simdGrad(host: HostBuffers, x: T, y: T): T | null {
   const [N, P] = x.shape as [number, number];
   const Q = y.shape[1]!;
-  if (Q % TILE_COLS !== 0 || N < 1) return null;
+  // Every count the module loops over must be ≥ 1: its loops test at the end (0 would wrap).
+  if (Q % TILE_COLS !== 0 || Q < TILE_COLS || P < 1 || N < 1) return null;
   const k = simdModule();
   if (!k) return null;
   const out = host.alloc([P, Q]);
@@ -48,7 +49,8 @@ export function simdGradAvailable(): boolean {
 
 /**
  * ā = g ⊙ σ′ [N, q] from the cotangent g of an activation's output: relu's σ′ from its output h
- * (ā = g where h > 0, else +0), or the saved values of σ′ (a product), as one pass over the
+ * (ā = g where h > 0, else +0 — also for a NaN or ±∞ g, as PyTorch's threshold_backward gives,
+ * where the kernels' g·step(h) gives NaN), or the saved values of σ′ (a product), as one pass over the
  * buffers where the backend's kernels took two (Step, Multiply) and a buffer between; null where
  * the SIMD module does not run.
  */
@@ -99,7 +101,7 @@ const OUTER_MAX_DEPTH = 4;
 export function simdOuter(host: HostBuffers, x: T, w: T, o: { bias: T } | { mask: T }): T | null {
   const [N, K] = x.shape as [number, number];
   const Q = w.shape[1]!;
-  if (K > OUTER_MAX_DEPTH || Q % TILE_COLS !== 0 || N < 1 || K < 1) return null;
+  if (K > OUTER_MAX_DEPTH || Q % TILE_COLS !== 0 || Q < TILE_COLS || N < 1 || K < 1) return null;
   const k = simdModule();
   if (!k) return null;
   const out = host.alloc([N, Q]);

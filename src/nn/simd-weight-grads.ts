@@ -62,7 +62,8 @@ export function simdWeightGrads(host: HostBuffers, h: T, aB: T, u: T, adB: T): [
   const n = aB.shape[1]!;
   const KB = u.shape[0]!;
   const wide = n % TILE === 0;
-  if ((!wide && p % TILE !== 0) || B < 1) return null;
+  // Every count the module loops over must be ≥ 1: its loops test at the end (0 would wrap).
+  if ((!wide && p % TILE !== 0) || B < 1 || n < 1 || p < 1) return null;
   const k = simdModule();
   if (!k || ![h, aB, u, adB].every(onHeap)) return null;
   // Every buffer before any view: an allocation may grow the heap, which detaches older views.

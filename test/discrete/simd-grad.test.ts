@@ -111,6 +111,18 @@ describe("simd-grad: Xᵀ·Y over the batch rows by a SIMD128 module on tfjs-was
     });
   }
 
+  it('declines zero widths, whose counts would wrap in the module\'s loops (they test at the end) and write across the heap', async () => {
+    await useBackend('wasm');
+    const r = KernelRunner.create()!;
+    const host = r.host()!;
+    tf.tidy(() => {
+      expect(simdGrad(host, tf.ones([8, 4]), tf.ones([8, 0]))).toBeNull();
+      expect(simdGrad(host, tf.ones([8, 0]), tf.ones([8, 16]))).toBeNull();
+      expect(simdOuter(host, tf.ones([8, 2]), tf.ones([2, 0]), { bias: tf.ones([0]) })).toBeNull();
+    });
+    r.free();
+  });
+
   it('declines row products it does not take: more than 4 rows of w, or a width that is not a multiple of 4', async () => {
     await useBackend('wasm');
     const r = KernelRunner.create()!;

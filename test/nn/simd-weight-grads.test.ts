@@ -65,6 +65,11 @@ describe("the CNF op's weight gradients by the SIMD128 module (simd-weight-grads
     await useBackend('wasm');
     const [h, aB] = [tf.ones([8, 7]), tf.ones([8, 6])] as tf.Tensor2D[];
     expect(both(h!, aB!, h!, aB!).simd).toBeNull();
+    const [h0, a0] = [tf.ones([8, 16]), tf.ones([8, 0])] as tf.Tensor2D[];
+    const r0 = KernelRunner.create()!;
+    expect(simdWeightGrads(r0.host()!, h0!, a0!, h0!, a0!)).toBeNull(); // a zero width would wrap the module's loop counts
+    r0.free();
+    tf.dispose([h0!, a0!]);
     await useBackend('cpu');
     const r = KernelRunner.create()!;
     const [x, y] = [tf.ones([8, 16]), tf.ones([8, 16])] as tf.Tensor2D[];
