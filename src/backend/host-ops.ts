@@ -40,6 +40,16 @@ export function blockTranspose(r: KernelRunner, x: tf.TensorInfo, onesRow = fals
   return out;
 }
 
+/** Σ_rows a [n] of a [m, n], in float32 row by row (as a product 1ᵀa sums). */
+export function hostColumnSums(host: HostBuffers, a: tf.TensorInfo): tf.TensorInfo {
+  const [m, n] = a.shape as [number, number];
+  const out = host.alloc([n]);
+  const [v, o] = [host.view(a), host.view(out)];
+  o.fill(0); // a new buffer is not cleared (wasm's malloc)
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) o[j] = o[j]! + v[i * n + j]!;
+  return out;
+}
+
 /** [x, 1]: x [m, n] with a last column of ones ([m, n + 1]), so that a product gᵀ·[x, 1] gives gᵀx and g's column sums at once. */
 export function hostOnesColumn(host: HostBuffers, x: tf.TensorInfo): tf.TensorInfo {
   const [m, n] = x.shape as [number, number];

@@ -14,10 +14,10 @@
  * gradients, σ′ and the narrow products are the SIMD module's (simd-grad.ts), which reads the
  * buffers in place; elsewhere the products are arranged to pack the narrow operands.
  */
-import { blockTranspose, hostOnesColumn, hostSplitRows, hostTranspose } from '../backend/host-ops.js';
+import { blockTranspose, hostColumnSums, hostOnesColumn, hostSplitRows, hostTranspose } from '../backend/host-ops.js';
 import type { HostBuffers, KernelRunner } from '../backend/kernels.js';
 import type { tf } from '../backend/engine.js';
-import { simdCotangent, simdGrad, simdGradAvailable, simdOuter, simdRows } from './simd-grad.js';
+import { simdColumnSums, simdCotangent, simdGrad, simdGradAvailable, simdOuter, simdRows } from './simd-grad.js';
 
 type T = tf.TensorInfo;
 
@@ -68,22 +68,12 @@ export function layerGrads(r: KernelRunner, host: HostBuffers, h: T, a: T): [T, 
   const gWb = p < 4 && q % 16 === 0 && simdGradAvailable() ? simdGrad(host, hostOnesColumn(host, h), a) : null;
   if (gWb) return hostSplitRows(host, gWb, p);
   const gW = simdGrad(host, h, a);
-  if (gW) return [gW, r.reshape(simdGrad(host, r.constant(new Float32Array(N).fill(1), [N, 1]), a)!, [q])];
+  if (gW) return [gW, simdColumnSums(host, a)!];
   const gWt = simdGrad(host, a, h);
-  if (gWt) return [hostTranspose(host, gWt), columnSums(host, a)];
+  if (gWt) return [hostTranspose(host, gWt), hostColumnSums(host, a)];
   if (p + 1 < q) {
     // h narrower: āᵀ·[h, 1] = [āᵀh, āᵀ1], [q, p + 1], transposed back.
     return hostSplitRows(host, hostTranspose(host, r.matMul(blockTranspose(r, a), hostOnesColumn(host, h))), p);
   }
   return [r.matMul(blockTranspose(r, h), a), r.reshape(r.matMul(r.constant(new Float32Array(N).fill(1), [1, N]), a), [q])];
-}
-
-/** Σ_rows a [q] of a narrow a [N, q], in float32 row by row (as the products sum). */
-function columnSums(host: HostBuffers, a: T): T {
-  const [N, q] = a.shape as [number, number];
-  const out = host.alloc([q]);
-  const [v, o] = [host.view(a), host.view(out)];
-  o.fill(0); // a new buffer is not cleared (wasm's malloc)
-  for (let i = 0; i < N; i++) for (let j = 0; j < q; j++) o[j] = o[j]! + v[i * q + j]!;
-  return out;
 }

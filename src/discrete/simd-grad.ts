@@ -13,12 +13,13 @@
  */
 import type { tf } from '../backend/engine.js';
 import type { HostBuffers } from '../backend/kernels.js';
+import { SIMD_TILE, contract, simdColumnSums as sharedColumnSums } from '../backend/simd-contract.js';
 import { heapAddress, simdModule } from '../backend/wasm-simd.js';
 
 type T = tf.TensorInfo;
 
 /** The columns a tile of the module accumulates (four SIMD lanes of four). */
-const TILE_COLS = 16;
+const TILE_COLS = SIMD_TILE;
 
 /**
  * Xᵀ·Y [P, Q] for X [N, P], Y [N, Q] (Q a multiple of 16, N ≥ 1) as a new buffer, or null where
@@ -32,14 +33,15 @@ export function simdGrad(host: HostBuffers, x: T, y: T): T | null {
   const k = simdModule();
   if (!k) return null;
   const out = host.alloc([P, Q]);
-  const [xa, ya, oa] = [heapAddress(x), heapAddress(y), heapAddress(out)];
-  const pairs = P >> 1;
-  if (pairs > 0) {
-    host.view(out).fill(0, 0, 2 * pairs * Q); // grad adds to what is there
-    k.grad(xa, ya, N, 4 * P, 4 * Q, oa, 4 * Q, pairs, Q / TILE_COLS);
-  }
-  if (P % 2) for (let j = 0; j < Q; j += TILE_COLS) k.tile1(xa + 4 * (P - 1), ya + 4 * j, N, 4 * P, 4 * Q, oa + 4 * ((P - 1) * Q + j), 4 * Q);
+  contract(k, host, [[heapAddress(x), heapAddress(y), N]], P, Q, out, null);
   return out;
+}
+
+/** Σ_rows a [Q] of a [N, Q] (the bias gradient; as {@link simdGrad} of a column of ones and a), or null where {@link simdGrad} would be. */
+export function simdColumnSums(host: HostBuffers, a: T): T | null {
+  const [N, Q] = a.shape as [number, number];
+  const k = simdModule();
+  return k && Q % TILE_COLS === 0 && Q >= TILE_COLS && N >= 1 ? sharedColumnSums(k, host, a) : null;
 }
 
 /** Whether {@link simdGrad} runs on the active backend. */
