@@ -13,10 +13,10 @@ import { BiflowError } from '../errors.js';
 type T = tf.TensorInfo;
 
 /** The backends the fused ops run on: those whose buffers the host reads in place. */
-export const FUSED_BACKENDS = ['wasm', 'cpu'] as const;
+const FUSED_BACKENDS = ['wasm', 'cpu'] as const;
 
 /** A runner on the active backend and its host buffers (call only where {@link fusedOpsAvailable}). */
-export function hostRunner(): { r: KernelRunner; host: HostBuffers } {
+function hostRunner(): { r: KernelRunner; host: HostBuffers } {
   const r = KernelRunner.create()!;
   return { r, host: r.hostOrCpu()! };
 }

@@ -43,7 +43,7 @@ export function asTensor(r: KernelRunner, v: T | number, shape: number[]): T {
 
 /** A layer's gradients in its variables' order [W, b, ...extras] from W_in's and those by name (`wt`: W's time row, appended to W's). */
 export function layerGradList(r: KernelRunner, d: LayerDerivs, gW: T, grads: Readonly<Record<string, T>>): T[] {
-  return [d.vars.includes('wt') ? r.concat([gW, r.reshape(grads.wt!, [1, -1])], 0) : gW, grads.b!, ...d.vars.filter((k) => k !== 'wt').map((k) => grads[k]!)];
+  return [d.vars.includes('wt') ? r.concat([gW, r.reshape(grads.wt!, [1, -1])], 0) : gW, grads.b!, ...d.extras.map((k) => grads[k]!)];
 }
 
 /**

@@ -23,7 +23,7 @@ import { asTensor, layerGradList, reduceTo, runExprs } from './expr-kernels.js';
 import { LAYER_DEFS, namedExtras } from './layer-defs.js';
 import { LAYER_DERIVS } from './layer-derivs.js';
 import { JETS } from './layer-kernels.js';
-import { isZero, variable } from './symbolic.js';
+import { isZero } from './symbolic.js';
 import { fmHost } from './fm-host.js';
 import { generatesLoops } from './host-loops.js';
 import type { FusedNet } from './fused-field.js';
@@ -85,7 +85,7 @@ export function fusedFlowMatchingLoss(net: FusedNet, t: tf.Tensor2D, x: tf.Tenso
       parts.forEach(({ W, b, q }, l) => {
         const s: Saved = { h, p: null, S: null, d1: null };
         let a: T;
-        if (!derivs.scale && derivs.shift === variable('b')) a = r.matMul(h, W, b);
+        if (derivs.plain) a = r.matMul(h, W, b);
         else {
           s.p = r.matMul(h, W);
           if (hx) ({ a, S: s.S } = hx.layerForward(derivs, s.p, t, b, q));

@@ -20,10 +20,18 @@ import type { Expr } from './symbolic.js';
 export interface LayerDerivs {
   /** The kind's time variables by name: its `extras`, then `wt` (W's time row) for timeRow kinds. */
   readonly vars: readonly string[];
+  /** `vars` without `wt`: the time variables that are variables of their own. */
+  readonly extras: readonly string[];
   /** S over `t` and the time variables; null where the kind has no scale (1). */
   readonly scale: Expr | null;
   /** Sh over `t`, `b`, `S` and the time variables. */
   readonly shift: Expr;
+  /** `shift` with S written out (a loop computing S and Sh at once). */
+  readonly shiftOfT: Expr;
+  /** Whether b's gradient is db_e itself (the shift is b plus terms without b): no copy needed. */
+  readonly bPassed: boolean;
+  /** Whether the layer is a plain affine one, a = h·W + b (no scale, the shift is b). */
+  readonly plain: boolean;
   /**
    * The gradient of `b` and of each time variable per unit, over `t`, `b`, `S`, the time
    * variables and the cotangents `dWW` (Σ_i dW_e,ij·W_ij) and `dbe` (of b_e).
@@ -43,7 +51,7 @@ export interface LayerDerivs {
 const O = SYMBOLIC;
 
 /** The derivatives of one layer definition. */
-export function deriveLayer(def: LayerDef): LayerDerivs {
+function deriveLayer(def: LayerDef): LayerDerivs {
   const vars = [...def.extras, ...(def.timeRow ? ['wt'] : [])];
   const q = Object.fromEntries(vars.map((name) => [name, variable(name)]));
   const [t, b, S] = [variable('t'), variable('b'), variable('S')];
@@ -61,8 +69,12 @@ export function deriveLayer(def: LayerDef): LayerDerivs {
   const perRow = (e: Expr) => substitute(substitute(e, variable('dWW'), O.mul(aBar, p)), dbe, aBar);
   return {
     vars,
+    extras: [...def.extras],
     scale,
     shift,
+    shiftOfT: scale ? substitute(shift, S, scale) : shift,
+    bPassed: grads.b === dbe,
+    plain: !scale && shift === b,
     grads,
     gradT,
     output,

@@ -15,8 +15,6 @@ import type { Level } from './host-loops.js';
 import { LAYER_DEFS, namedExtras } from './layer-defs.js';
 import { LAYER_DERIVS } from './layer-derivs.js';
 import type { LayerDerivs } from './layer-derivs.js';
-import { substitute, variable } from './symbolic.js';
-import type { Expr } from './symbolic.js';
 import type { LayerKind } from './odenet.js';
 
 type T = tf.TensorInfo;
@@ -97,8 +95,6 @@ export function effective(r: KernelRunner, kind: LayerKind, t: number, p: LayerP
   return { W: S ? r.mul(W, S) : W, b: Sh, ctx: S ? [S] : [] };
 }
 
-/** Each scaled kind's shift with S written out (over t, b and the time variables): what effectiveHost computes with S. */
-const SHIFT_OF_T = Object.fromEntries(Object.entries(LAYER_DERIVS).map(([kind, d]) => [kind, d.scale ? substitute(d.shift, variable('S'), d.scale) : d.shift])) as Record<LayerKind, Expr>;
 
 /**
  * A per-unit scale's arithmetic in JS on the host's buffers (wasm): the scale and the shift, a few
@@ -114,7 +110,7 @@ function effectiveHost(r: KernelRunner, host: HostBuffers, kind: LayerKind, t: n
   const views = names.map((k) => host.view(q[k]!));
   const inputs = [{ name: 't', level: 'scalar' as Level }, { name: 'b', level: 'unit' as Level }, ...names.map((name, i) => ({ name, level: (views[i]!.length === 1 ? 'scalar' : 'unit') as Level }))];
   // One row of n units: the 'elem' outputs are per unit.
-  hostLoop(inputs, [{ expr: LAYER_DERIVS[kind].scale!, level: 'elem' }, { expr: SHIFT_OF_T[kind], level: 'elem' }])(1, n, [Float64Array.of(t), host.view(b), ...views], [host.view(g), host.view(be)]);
+  hostLoop(inputs, [{ expr: LAYER_DERIVS[kind].scale!, level: 'elem' }, { expr: LAYER_DERIVS[kind].shiftOfT, level: 'elem' }])(1, n, [Float64Array.of(t), host.view(b), ...views], [host.view(g), host.view(be)]);
   return { W: r.mul(W, g), b: be, ctx: [g] };
 }
 
@@ -149,9 +145,7 @@ function layerGradsHost(host: HostBuffers, d: LayerDerivs, t: number, p: LayerPa
   const [rows, n] = Wfull.shape as [number, number];
   const inRows = dWe.shape[0]!;
   const timeRow = inRows < rows;
-  const extras = d.vars.filter((k) => k !== 'wt');
-  // A gradient that is db_e itself (b's, where the shift is b plus terms without b) is db_e: no copy.
-  const bPassed = d.grads.b === variable('dbe');
+  const { extras, bPassed } = d;
   if (bPassed && !S && !timeRow && extras.length === 0) return [dWe, dbe];
   const gW = S || timeRow ? host.alloc([rows, n]) : dWe;
   const outs = [bPassed ? dbe : host.alloc(b.shape), ...extras.map((_, i) => host.alloc(p[2 + i]!.shape))];
