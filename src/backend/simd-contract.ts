@@ -31,7 +31,7 @@ export function contract(k: SimdModule, host: HostBuffers, pairs: readonly Pair[
   const o = heapAddress(out);
   const half = P >> 1;
   host.view(out).fill(0, 0, 2 * half * Q);
-  if (half > 0) for (const [x, y, N] of pairs) k.grad(x, y, N, 4 * P, 4 * Q, o, 4 * Q, half, Q / SIMD_TILE);
+  if (half > 0) for (const [x, y, N] of pairs) k.grad(x, y, N, 4 * P, 4 * Q, o, 4 * Q, half, Q / SIMD_TILE, 4, 8);
   if (P % 2 === 0) return;
   for (let j = 0, at = (P - 1) * Q; j < Q; j += SIMD_TILE) {
     pairs.forEach(([x, y, N], i) => {

@@ -32,7 +32,7 @@ export const section = (id: number, body: number[]): number[] => [id, ...uleb(bo
 export const name = (s: string): number[] => [s.length, ...Array.from(s, (c) => c.charCodeAt(0))];
 /** A function body: its size, its locals (groups of [count, type]), its code, `end`. */
 export const func = (locals: number[][], code: number[]): number[] => {
-  const body = [...vec(locals), ...code, END];
+  const body = [...vec(locals.map(([count, type]) => [...uleb(count!), type!])), ...code, END];
   return [...uleb(body.length), ...body];
 };
 

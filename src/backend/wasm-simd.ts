@@ -20,13 +20,17 @@
  *   mul (a, b, out, n), n a multiple of 4 (≥ 4): out = a·b.
  *   rowDot (a, w, out, n, k4, aStride, outStride; bias), n, k4 ≥ 1: for each of n rows of a,
  *     out = bias + Σ_{k<4·k4} a[k]·w[k] (four partial sums over k ≡ 0, 1, 2, 3 mod 4, then added).
- *   outerRelu (x, xStride, K, w, bias, out, n, jBlocks) and outerMask (…, h instead of bias, …),
+ *   outerRelu (x, xStride, K, w, bias, out, n, jBlocks), outerLinear (the same) and outerMask (…, h instead of bias, …),
  *     K, n, jBlocks ≥ 1, w [K, 16·jBlocks] row-major, out and h [n, 16·jBlocks]: per row of x,
  *     u = bias + x[0]·w[0] + x[1]·w[1] + … (in that order, XNNPACK's), out = max(u, 0) (outerRelu),
- *     or u from 0 and out = u where h > 0, else +0 (outerMask: relu's σ′ from its output h).
- *   grad (x, y, n, xStride, yStride, out, outStride, pairs, jBlocks), pairs, jBlocks, n ≥ 1:
- *     out[r][0:16·jBlocks] += Σ_{k<n} x[k·xStride + 4r]·y[k·yStride + 0:16·jBlocks] for r < 2·pairs,
- *     the rows taken in order, a chunk of them for every 2 × 16 tile of the result in turn.
+ *     or u from 0 and out = u where h > 0, else +0 (outerMask: relu's σ′ from its output h), or
+ *     out = u (outerLinear).
+ *   grad (x, y, n, xStride, yStride, out, outStride, pairs, jBlocks, rs, ps), pairs, jBlocks, n ≥ 1:
+ *     out[r][0:16·jBlocks] += Σ_{k<n} x[k·xStride + (r mod 2)·rs + ⌊r/2⌋·ps]·y[k·yStride + 0:16·jBlocks]
+ *     for r < 2·pairs, the k taken in order, a chunk of 64 of them for every 2 × 16 tile of the
+ *     result in turn. With rs = 4 and ps = 8 bytes, row r reads x's column r (Xᵀ·Y, a contraction
+ *     over the rows of X and Y); with rs the bytes of x's row and ps twice that, x's row r (X·Y, a
+ *     product: k runs over x's columns, xStride = 4).
  */
 import { tf } from './engine.js';
 import { ADD, BR_IF, DIV, END, F32, GET, I32, I32_ADD, I32_CONST, I32_LT_U, I32_MUL, I32_SUB, LOOP, MUL, SELECT, SET, SPLAT, SQRT, V128, addTo, countdown, func, int, load, name, section, set, simd, splatLoad, store, uleb, vec } from './wasm-encode.js';
@@ -41,15 +45,15 @@ const CHUNK_ROWS = 64;
  * columns: the 2 × 16 partial sums from `out`, the chunk's rows added in order, back to `out`.
  */
 function grad(): number[] {
-  const [x, y, n, xs, ys, out, os, pairs, jblocks] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const acc = (r: number, c: number) => 9 + r * 4 + c;
-  const yv = (c: number) => 17 + c;
-  const sv = 21;
-  const [left, cnt, xc, yc, ip, xi, oi, jb, yj, oj, oj1, k, xr, yr] = Array.from({ length: 14 }, (_, i) => 22 + i) as number[] as [number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+  const [x, y, n, xs, ys, out, os, pairs, jblocks, rs, ps] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const acc = (r: number, c: number) => 11 + r * 4 + c;
+  const yv = (c: number) => 19 + c;
+  const sv = 23;
+  const [left, cnt, xc, yc, ip, xi, oi, jb, yj, oj, oj1, k, xr, yr] = Array.from({ length: 14 }, (_, i) => 24 + i) as number[] as [number, number, number, number, number, number, number, number, number, number, number, number, number, number];
   const rows: number[] = [];
   for (let c = 0; c < 4; c++) rows.push(...load(yr, 16 * c), SET, yv(c));
   for (let r = 0; r < 2; r++) {
-    rows.push(...splatLoad(xr, 4 * r), SET, sv);
+    rows.push(...(r === 0 ? splatLoad(xr, 0) : [GET, xr, GET, rs, I32_ADD, ...simd(0x09, 2, 0)]), SET, sv);
     for (let c = 0; c < 4; c++) rows.push(GET, acc(r, c), GET, sv, GET, yv(c), ...MUL, ...ADD, SET, acc(r, c));
   }
   rows.push(...addTo(xr, xs), ...addTo(yr, ys));
@@ -58,7 +62,7 @@ function grad(): number[] {
   block.push(...set(k, [GET, cnt]), ...set(xr, [GET, xi]), ...set(yr, [GET, yj]), ...countdown(k, rows));
   for (let c = 0; c < 4; c++) block.push(...store(oj, 16 * c, [GET, acc(0, c)]), ...store(oj1, 16 * c, [GET, acc(1, c)]));
   block.push(...set(yj, [GET, yj, ...int(64), I32_ADD]), ...set(oj, [GET, oj, ...int(64), I32_ADD]));
-  const pair = [...set(jb, [GET, jblocks]), ...set(yj, [GET, yc]), ...set(oj, [GET, oi]), ...countdown(jb, block), ...set(xi, [GET, xi, ...int(8), I32_ADD]), ...set(oi, [GET, oi, GET, os, I32_ADD, GET, os, I32_ADD])];
+  const pair = [...set(jb, [GET, jblocks]), ...set(yj, [GET, yc]), ...set(oj, [GET, oi]), ...countdown(jb, block), ...addTo(xi, ps), ...set(oi, [GET, oi, GET, os, I32_ADD, GET, os, I32_ADD])];
   const chunk = [
     ...set(cnt, [...int(CHUNK_ROWS), GET, left, ...int(CHUNK_ROWS), GET, left, I32_LT_U, SELECT]),
     ...set(ip, [GET, pairs]), ...set(xi, [GET, xc]), ...set(oi, [GET, out]), ...countdown(ip, pair),
@@ -122,8 +126,9 @@ function elementwise(relu: boolean): number[] {
   return func([[1, I32]], [I32_CONST, 16, SET, sixteen, GET, n, I32_CONST, 2, 0x76 /* i32.shr_u */, SET, n, ...countdown(n, body)]);
 }
 
-/** `outerRelu` (`mask` false) or `outerMask`: see the file's comment. */
-function outer(mask: boolean): number[] {
+/** `outerRelu`, `outerMask` or `outerLinear`: see the file's comment. */
+function outer(mode: 'relu' | 'mask' | 'linear'): number[] {
+  const mask = mode === 'mask';
   const [x, xs, K, w, bh, out, n, jblocks] = [0, 1, 2, 3, 4, 5, 6, 7];
   const acc = (c: number) => 8 + c;
   const [sv, zero] = [12, 13];
@@ -139,7 +144,7 @@ function outer(mask: boolean): number[] {
   for (let c = 0; c < 4; c++) {
     const value = mask
       ? [GET, acc(c), ...at(bh, c), GET, zero, ...simd(68 /* f32x4.gt */), ...simd(78 /* v128.and */)]
-      : [GET, acc(c), GET, zero, ...simd(233 /* f32x4.max */)];
+      : mode === 'relu' ? [GET, acc(c), GET, zero, ...simd(233 /* f32x4.max */)] : [GET, acc(c)];
     block.push(GET, out, GET, col, I32_ADD, ...value, ...simd(0x0b, 2, ...uleb(16 * c)));
   }
   block.push(...set(col, [GET, col, ...int(64), I32_ADD]));
@@ -169,16 +174,16 @@ function moduleBytes(): Uint8Array {
   const tileType = [0x60, ...vec(Array.from({ length: 7 }, () => [I32])), 0x00];
   const adamType = [0x60, ...vec([...Array.from({ length: 8 }, () => [I32]), ...Array.from({ length: 9 }, () => [F32])]), 0x00];
   const binaryType = [0x60, ...vec(Array.from({ length: 4 }, () => [I32])), 0x00];
-  const gradType = [0x60, ...vec(Array.from({ length: 9 }, () => [I32])), 0x00];
+  const gradType = [0x60, ...vec(Array.from({ length: 11 }, () => [I32])), 0x00];
   const rowDotType = [0x60, ...vec([...Array.from({ length: 7 }, () => [I32]), [F32]]), 0x00];
   const outerType = [0x60, ...vec(Array.from({ length: 8 }, () => [I32])), 0x00];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([tileType, adamType, binaryType, gradType, rowDotType, outerType])),
     ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x00]])),
-    ...section(3, vec([[0], [1], [2], [2], [3], [4], [5], [5]])),
-    ...section(7, vec(['tile1', 'adam', 'reluMask', 'mul', 'grad', 'rowDot', 'outerRelu', 'outerMask'].map((f, i) => [...name(f), 0x00, i]))),
-    ...section(10, [...uleb(8), ...tile1(), ...adam(), ...elementwise(true), ...elementwise(false), ...grad(), ...rowDot(), ...outer(false), ...outer(true)]),
+    ...section(3, vec([[0], [1], [2], [2], [3], [4], [5], [5], [5]])),
+    ...section(7, vec(['tile1', 'adam', 'reluMask', 'mul', 'grad', 'rowDot', 'outerRelu', 'outerMask', 'outerLinear'].map((f, i) => [...name(f), 0x00, i]))),
+    ...section(10, [...uleb(9), ...tile1(), ...adam(), ...elementwise(true), ...elementwise(false), ...grad(), ...rowDot(), ...outer('relu'), ...outer('mask'), ...outer('linear')]),
   ]);
 }
 
@@ -191,10 +196,11 @@ export interface SimdModule {
   adam(...args: number[]): void;
   reluMask(g: number, h: number, out: number, n: number): void;
   mul(a: number, b: number, out: number, n: number): void;
-  grad(x: number, y: number, n: number, xs: number, ys: number, out: number, os: number, pairs: number, jblocks: number): void;
+  grad(x: number, y: number, n: number, xs: number, ys: number, out: number, os: number, pairs: number, jblocks: number, rs: number, ps: number): void;
   rowDot(a: number, w: number, out: number, n: number, k4: number, as: number, os: number, bias: number): void;
   outerRelu(x: number, xs: number, K: number, w: number, bias: number, out: number, n: number, jblocks: number): void;
   outerMask(x: number, xs: number, K: number, w: number, h: number, out: number, n: number, jblocks: number): void;
+  outerLinear(x: number, xs: number, K: number, w: number, bias: number, out: number, n: number, jblocks: number): void;
 }
 
 /** The part of the WebAssembly JS API used here (the project's TypeScript libs do not declare it). */
@@ -206,25 +212,36 @@ interface WasmApi {
 }
 const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
-const instances = new WeakMap<object, SimdModule | null>();
+const instances = new WeakMap<object, Map<string, unknown>>();
 
-/** The module on the active backend's memory (tfjs-wasm), or null where it does not run (see the file's comment). */
-export function simdModule(): SimdModule | null {
+/**
+ * A module whose bytes `make` writes (once per backend and `key`), instantiated on the active
+ * backend's memory (tfjs-wasm's heap, imported as env.memory), its exports; null where it does not
+ * run (see the file's comment) or `make` has no bytes to give.
+ */
+export function heapModule<M>(key: string, make: () => Uint8Array | null): M | null {
   if (tf.getBackend() !== 'wasm') return null;
   const backend = tf.engine().backend;
-  if (instances.has(backend)) return instances.get(backend)!;
-  let k: SimdModule | null = null;
+  let modules = instances.get(backend);
+  if (!modules) instances.set(backend, (modules = new Map()));
+  if (modules.has(key)) return modules.get(key) as M | null;
+  let k: M | null = null;
   try {
     const memory = (backend as unknown as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
-    const bytes = moduleBytes();
-    if (wasmApi && memory instanceof wasmApi.Memory && wasmApi.validate(bytes)) {
-      k = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } }).exports as unknown as SimdModule;
+    const bytes = make();
+    if (bytes && wasmApi && memory instanceof wasmApi.Memory && wasmApi.validate(bytes)) {
+      k = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } }).exports as unknown as M;
     }
   } catch {
     k = null; // a memory the module cannot import (shared): the callers' other path runs
   }
-  instances.set(backend, k);
+  modules.set(key, k);
   return k;
+}
+
+/** The module on the active backend's memory (tfjs-wasm), or null where it does not run (see the file's comment). */
+export function simdModule(): SimdModule | null {
+  return heapModule<SimdModule>('simd', moduleBytes);
 }
 
 /** Byte address of a tensor's buffer on tfjs-wasm's heap (call only where {@link simdModule} is not null). */

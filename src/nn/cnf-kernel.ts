@@ -18,6 +18,9 @@ import type { LayerKind } from './odenet.js';
 import { effective, JETS, layerGrads } from './layer-kernels.js';
 import { LAYER_DEFS } from './layer-defs.js';
 import { gpuBackward, gpuForward } from './cnf-program.js';
+import { hostTranspose } from '../backend/host-ops.js';
+import { simdMatMul } from '../backend/simd-matmul.js';
+import { simdJet } from './simd-jets.js';
 import { simdWeightGrads } from './simd-weight-grads.js';
 import type { GpuDynamics } from './cnf-program.js';
 
@@ -178,6 +181,15 @@ function buildDynamics(attrs: DynamicsAttrs): Dynamics {
     });
   };
 
+  /**
+   * x·w (+ b): on wasm by the SIMD module, which reads the new weights in place (simd-matmul.ts),
+   * where the shapes fit it; else the backend's product.
+   */
+  const product = (r: KernelRunner) => {
+    const host = r.host();
+    return (x: T, w: T, b?: T): T => (host ? simdMatMul(host, x, w, b) : null) ?? r.matMul(x, w, b);
+  };
+
   /** K-blocked tangent rows [K·B, n] times a per-row factor [B, n]. */
   const rowScaler = (r: KernelRunner, B: number) => (u: T, f: T): T => (K === 1 ? r.mul(u, f) : r.reshape(r.mul(r.reshape(u, [K, B, -1]), f), [K * B, -1]));
 
@@ -203,6 +215,7 @@ function buildDynamics(attrs: DynamicsAttrs): Dynamics {
     const B = Y.shape[1]!;
     const rowScale = rowScaler(r, B);
     const host = r.host();
+    const mm = product(r);
     const { z, probe, c } = stateRows(r, Y);
     const saved: T[] = new Array<T>(count);
     const [effW, effS, us]: [T[], T[], T[]] = [[], [], []];
@@ -216,21 +229,23 @@ function buildDynamics(attrs: DynamicsAttrs): Dynamics {
       effW.push(e.W);
       effS.push(...e.ctx);
       // The context enters every layer as an input of its own: + c·W_c (odenet.ts).
-      const a = Wc ? r.add(r.matMul(h, e.W, e.b), r.matMul(c!, Wc)) : r.matMul(h, e.W, e.b);
+      const a = Wc ? r.add(mm(h, e.W, e.b), r.matMul(c!, Wc)) : mm(h, e.W, e.b);
       // Exact trace: the first layer's tangents of the unit vectors are the rows of W.
-      const ad = u ? r.matMul(u, e.W) : r.reshape(r.tile(r.reshape(e.W, [D, 1, -1]), [1, B, 1]), [D * B, -1]);
+      const ad = u ? mm(u, e.W) : r.reshape(r.tile(r.reshape(e.W, [D, 1, -1]), [1, B, 1]), [D * B, -1]);
       if (l + 1 === L) {
         fz = a;
         tang = ad;
         return;
       }
-      const { h: hn, d1 } = act.jet(r, a);
+      // On wasm one pass of generated SIMD code (simd-jets.ts) makes h, σ′ and u = ȧ ⊙ σ′.
+      const fast = host ? simdJet(attrs.activation, K)?.forward(host, a, ad) : null;
+      const { h: hn, d1 } = fast ?? act.jet(r, a);
       saved[entry.d1] = d1;
       saved[entry.ad] = ad;
       if (entry.a >= 0) saved[entry.a] = a;
       saved[entry.h] = hn;
       h = hn;
-      u = rowScale(ad, d1);
+      u = fast ? fast.u : rowScale(ad, d1);
       us.push(u);
     });
     saved[iF] = fz;
@@ -265,6 +280,7 @@ function buildDynamics(attrs: DynamicsAttrs): Dynamics {
     const fz = s[iF]!;
     const tang = s[iF + 1]!;
     const host = r.host();
+    const mm = product(r);
     // The layers' effective weights and scales, as the forward pass made them, or recomputed.
     const extras = s.length > count ? s.slice(count) : null;
     const effectiveAt = (l: number): { W: T; ctx: T[] } => (extras ? { W: extras[l]!, ctx: scaled ? [extras[L + l]!] : [] } : effective(r, kind, t, params[l]!.p));
@@ -320,10 +336,14 @@ function buildDynamics(attrs: DynamicsAttrs): Dynamics {
         // Through h' = σ(a) and u' = ȧ ⊙ σ′(a): aBar, adBar hold h̄', ū'.
         const d1 = s[e.d1]!;
         const a = e.a >= 0 ? s[e.a]! : null;
-        const prod = r.mul(adBar, s[e.ad]!);
-        const d1Bar = K === 1 ? prod : r.sum(r.reshape(prod, [K, B, -1]), 0);
-        adBar = rowScale(adBar, d1);
-        aBar = act.back(r, aBar, d1Bar, a, s[e.h]!, d1);
+        const fast = host ? simdJet(attrs.activation, K)?.back(host, aBar, adBar, s[e.ad]!, s[e.h]!, d1, a) : null;
+        if (fast) ({ aBar, adBar } = fast);
+        else {
+          const prod = r.mul(adBar, s[e.ad]!);
+          const d1Bar = K === 1 ? prod : r.sum(r.reshape(prod, [K, B, -1]), 0);
+          adBar = rowScale(adBar, d1);
+          aBar = act.back(r, aBar, d1Bar, a, s[e.h]!, d1);
+        }
       }
       const eff = effectiveAt(l);
       const W = eff.W;
@@ -343,14 +363,14 @@ function buildDynamics(attrs: DynamicsAttrs): Dynamics {
         const cb = r.matMul(aBar, r.transpose(Wc));
         cBar = cBar ? r.add(cBar, cb) : cb;
       }
-      const Wt = r.transpose(W);
-      const hBar = r.matMul(aBar, Wt);
+      const Wt = host ? hostTranspose(host, W) : r.transpose(W);
+      const hBar = mm(aBar, Wt);
       if (l > 0) {
-        adBar = r.matMul(adBar, Wt);
+        adBar = mm(adBar, Wt);
         aBar = hBar;
       } else {
         zBar = hBar;
-        if (hutch) uBar0 = r.matMul(adBar, Wt);
+        if (hutch) uBar0 = mm(adBar, Wt);
       }
     }
     if (host) return [stateGrad(host, zBar, probeBar, uBar0, cBar, B), ...grads.flat()];

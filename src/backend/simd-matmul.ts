@@ -1,0 +1,77 @@
+/**
+ * Products x·w (+ bias) of row-major matrices on tfjs-wasm's heap by the SIMD128 module
+ * (wasm-simd.ts), read in place: the products of a layer whose weights are new at every call (an
+ * ODE net's effective weights W⊙S(t), made anew at every evaluation, and their transposes).
+ *
+ * Why not tfjs-wasm's product: for [1000, 64]·[64, 64] XNNPACK's microkernels run at about
+ * 17 GFLOP/s here (0.49 ms a call, measured in the CNF op), and a new right operand is packed
+ * first; the module's 2 × 16 tiles (`grad` with x's rows as the tile's rows) read w in place and
+ * run at about 25. For a narrow w (a layer with D ≤ 4 outputs, where XNNPACK computes 8 columns
+ * for 2) each output column is one pass of row dot products (`rowDot`).
+ *
+ * Order of the sums: wide, each output starts from its bias and adds x[k]·w[k] in order of k (as
+ * XNNPACK's microkernels do: the same floats), except an odd last row, whose sum is the one-row
+ * tile's from zero and then has its bias added; for K ≤ 4 outer products in the same order (one
+ * pass, `outerLinear`); narrow, four partial sums over k mod 4 then added, plus the bias. Equal
+ * to float32 accuracy in every case.
+ */
+import type { tf } from './engine.js';
+import type { HostBuffers } from './kernels.js';
+import { SIMD_TILE, onHeap } from './simd-contract.js';
+import { heapAddress, simdModule } from './wasm-simd.js';
+
+type T = tf.TensorInfo;
+
+/** The widest w that runs as row dot products (each output column is a pass over x). */
+const NARROW = 4;
+/** The deepest product that runs as outer products (each term a pass over the output). */
+const OUTER_DEPTH = 4;
+
+/**
+ * x·w (+ bias) [N, Q] for x [N, K], w [K, Q] and bias [Q], as a new buffer, or null where the
+ * module does not run, a buffer is not on the heap, or the shapes fit neither form: Q a multiple
+ * of 16 (wide), or Q ≤ 4 with K a multiple of 4 (narrow).
+ */
+export function simdMatMul(host: HostBuffers, x: T, w: T, bias?: T): T | null {
+  const [N, K] = x.shape as [number, number];
+  const Q = w.shape[1]!;
+  const wide = Q % SIMD_TILE === 0;
+  // Every count the module loops over must be ≥ 1: its loops test at the end (0 would wrap).
+  if (N < 1 || K < 1 || Q < 1 || (!wide && (Q > NARROW || K % 4 !== 0))) return null;
+  const k = simdModule();
+  if (!k || !onHeap(x) || !onHeap(w) || (bias && !onHeap(bias))) return null;
+  if (!wide) {
+    // Each output column j is row dot products with w's column j, made a row (wᵀ).
+    const [wt, out] = [host.alloc([Q, K]), host.alloc([N, Q])];
+    const [wv, tv] = [host.view(w), host.view(wt)];
+    for (let j = 0; j < Q; j++) for (let i = 0; i < K; i++) tv[j * K + i] = wv[i * Q + j]!;
+    const b = bias ? host.view(bias) : null;
+    const [xa, ta, oa] = [heapAddress(x), heapAddress(wt), heapAddress(out)];
+    for (let j = 0; j < Q; j++) k.rowDot(xa, ta + 4 * j * K, oa + 4 * j, N, K / 4, 4 * K, 4 * Q, b ? b[j]! : 0);
+    return out;
+  }
+  if (K <= OUTER_DEPTH) {
+    // A few terms: each output row is bias + x[0]·w[0] + … in one pass (no accumulators to load).
+    const [out, zero] = [host.alloc([N, Q]), bias ? null : host.alloc([Q])];
+    if (zero) host.view(zero).fill(0);
+    k.outerLinear(heapAddress(x), 4 * K, K, heapAddress(w), heapAddress(bias ?? zero!), heapAddress(out), N, Q / SIMD_TILE);
+    return out;
+  }
+  const out = host.alloc([N, Q]);
+  const o = host.view(out);
+  const half = N >> 1;
+  if (bias) {
+    const b = host.view(bias);
+    for (let r = 0; r < 2 * half; r++) o.set(b, r * Q);
+  } else o.fill(0, 0, 2 * half * Q);
+  const [xa, wa, oa] = [heapAddress(x), heapAddress(w), heapAddress(out)];
+  if (half > 0) k.grad(xa, wa, K, 4, 4 * Q, oa, 4 * Q, half, Q / SIMD_TILE, 4 * K, 8 * K);
+  if (N % 2 === 0) return out;
+  const last = (N - 1) * Q;
+  for (let j = 0; j < Q; j += SIMD_TILE) k.tile1(xa + 4 * (N - 1) * K, wa + 4 * j, K, 4, 4 * Q, oa + 4 * (last + j), 4 * Q);
+  if (bias) {
+    const [ov, b] = [host.view(out), host.view(bias)];
+    for (let j = 0; j < Q; j++) ov[last + j]! += b[j]!;
+  }
+  return out;
+}
