@@ -1,11 +1,12 @@
 /**
  * Contractions over the batch rows by the SIMD128 module (wasm-simd.ts), reading tensors in place
- * on tfjs-wasm's heap: Σ over pairs of xᵀ·y, and column sums. What the discrete couplings'
- * (discrete/simd-grad.ts) and the CNF op's (nn/simd-weight-grads.ts) weight gradients share.
+ * on tfjs-wasm's heap: Σ over pairs of xᵀ·y, and column sums; and a cotangent through an
+ * elementwise factor. What the discrete couplings' (discrete/simd-grad.ts, dense-host.ts) and
+ * the CNF op's (nn/simd-weight-grads.ts, cnf-kernel.ts) backward passes share.
  */
 import { tf } from './engine.js';
 import type { HostBuffers } from './kernels.js';
-import { heapAddress } from './wasm-simd.js';
+import { heapAddress, simdModule } from './wasm-simd.js';
 import type { SimdModule } from './wasm-simd.js';
 
 type T = tf.TensorInfo;
@@ -53,5 +54,24 @@ export function simdColumnSums(k: SimdModule, host: HostBuffers, a: T): T {
   host.view(one)[0] = 1;
   const [aa, oa, ua] = [heapAddress(a), heapAddress(out), heapAddress(one)];
   for (let j = 0; j < Q; j += SIMD_TILE) k.tile1(ua, aa + 4 * j, N, 0, 4 * Q, oa + 4 * j, 4 * Q);
+  return out;
+}
+
+/**
+ * ā = g ⊙ σ′ [N, q] from the cotangent g of an activation's output: relu's σ′ from its output h
+ * (ā = g where h > 0, else +0 — also for a NaN or ±∞ g, as PyTorch's threshold_backward gives,
+ * where the kernels' g·step(h) gives NaN), or the saved values of σ′ (a product), as one pass over the
+ * buffers where the backend's kernels took two (Step, Multiply) and a buffer between; null where
+ * the SIMD module does not run.
+ */
+export function simdCotangent(host: HostBuffers, g: T, sigma: { t: T; relu: boolean }): T | null {
+  const k = simdModule();
+  const n = g.shape.reduce((p, d) => p * d, 1);
+  if (!k || n < 4 || !onHeap(g) || !onHeap(sigma.t)) return null;
+  const out = host.alloc([...g.shape]);
+  const n4 = n - (n % 4);
+  (sigma.relu ? k.reluMask : k.mul)(heapAddress(g), heapAddress(sigma.t), heapAddress(out), n4);
+  const [gv, tv, ov] = [host.view(g), host.view(sigma.t), host.view(out)];
+  for (let i = n4; i < n; i++) ov[i] = sigma.relu ? (tv[i]! > 0 ? gv[i]! : 0) : gv[i]! * tv[i]!;
   return out;
 }

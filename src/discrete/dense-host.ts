@@ -17,7 +17,8 @@
 import { blockTranspose, hostColumnSums, hostOnesColumn, hostSplitRows, hostTranspose } from '../backend/host-ops.js';
 import type { HostBuffers, KernelRunner } from '../backend/kernels.js';
 import type { tf } from '../backend/engine.js';
-import { simdColumnSums, simdCotangent, simdGrad, simdGradAvailable, simdOuter, simdRows } from './simd-grad.js';
+import { simdCotangent } from '../backend/simd-contract.js';
+import { simdColumnSums, simdGrad, simdGradAvailable, simdOuter, simdRows } from './simd-grad.js';
 
 type T = tf.TensorInfo;
 

@@ -49,25 +49,6 @@ export function simdGradAvailable(): boolean {
   return simdModule() !== null;
 }
 
-/**
- * ā = g ⊙ σ′ [N, q] from the cotangent g of an activation's output: relu's σ′ from its output h
- * (ā = g where h > 0, else +0 — also for a NaN or ±∞ g, as PyTorch's threshold_backward gives,
- * where the kernels' g·step(h) gives NaN), or the saved values of σ′ (a product), as one pass over the
- * buffers where the backend's kernels took two (Step, Multiply) and a buffer between; null where
- * the SIMD module does not run.
- */
-export function simdCotangent(host: HostBuffers, g: T, sigma: { t: T; relu: boolean }): T | null {
-  const k = simdModule();
-  const n = g.shape.reduce((p, d) => p * d, 1);
-  if (!k || n < 4) return null;
-  const out = host.alloc([...g.shape]);
-  const n4 = n - (n % 4);
-  (sigma.relu ? k.reluMask : k.mul)(heapAddress(g), heapAddress(sigma.t), heapAddress(out), n4);
-  const [gv, tv, ov] = [host.view(g), host.view(sigma.t), host.view(out)];
-  for (let i = n4; i < n; i++) ov[i] = sigma.relu ? (tv[i]! > 0 ? gv[i]! : 0) : gv[i]! * tv[i]!;
-  return out;
-}
-
 /** The widest product {@link simdRows} takes: each output column is a pass over a. */
 const ROWS_MAX_COLUMNS = 4;
 

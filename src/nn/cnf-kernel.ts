@@ -19,6 +19,7 @@ import { effective, JETS, layerGrads } from './layer-kernels.js';
 import { LAYER_DEFS } from './layer-defs.js';
 import { gpuBackward, gpuForward } from './cnf-program.js';
 import { hostTranspose } from '../backend/host-ops.js';
+import { simdCotangent } from '../backend/simd-contract.js';
 import { simdMatMul } from '../backend/simd-matmul.js';
 import { simdJet } from './simd-jets.js';
 import { simdWeightGrads } from './simd-weight-grads.js';
@@ -190,8 +191,11 @@ function buildDynamics(attrs: DynamicsAttrs): Dynamics {
     return (x: T, w: T, b?: T): T => (host ? simdMatMul(host, x, w, b) : null) ?? r.matMul(x, w, b);
   };
 
-  /** K-blocked tangent rows [K·B, n] times a per-row factor [B, n]. */
-  const rowScaler = (r: KernelRunner, B: number) => (u: T, f: T): T => (K === 1 ? r.mul(u, f) : r.reshape(r.mul(r.reshape(u, [K, B, -1]), f), [K * B, -1]));
+  /** K-blocked tangent rows [K·B, n] times a per-row factor [B, n] (K = 1 on wasm: one SIMD pass, simd-contract.ts). */
+  const rowScaler = (r: KernelRunner, B: number) => {
+    const host = r.host();
+    return (u: T, f: T): T => (K === 1 ? ((host ? simdCotangent(host, u, { t: f, relu: false }) : null) ?? r.mul(u, f)) : r.reshape(r.mul(r.reshape(u, [K, B, -1]), f), [K * B, -1]));
+  };
 
   /** z, the probe ([B, D] each) and the context ([B, C]) from Y's rows. */
   function stateRows(r: KernelRunner, Y: T): { z: T; probe: T | null; c: T | null } {

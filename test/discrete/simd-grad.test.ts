@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { tf, useBackend } from '../../src/index.js';
 import { KernelRunner } from '../../src/backend/kernels.js';
 import { blockTranspose } from '../../src/backend/host-ops.js';
-import { simdCotangent, simdGrad, simdGradAvailable, simdOuter, simdRows } from '../../src/discrete/simd-grad.js';
+import { simdCotangent } from '../../src/backend/simd-contract.js';
+import { simdGrad, simdGradAvailable, simdOuter, simdRows } from '../../src/discrete/simd-grad.js';
 import { maxDiff, values } from '../tensor-helpers.js';
 
 /** Xᵀ·Y by the SIMD kernel and by tfjs-wasm's product (XNNPACK, on Xᵀ transposed first), as arrays; null where the kernel declines. */
