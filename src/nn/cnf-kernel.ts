@@ -2,9 +2,11 @@
  * The arithmetic of the fused CNF dynamics (fused-field.ts), as the bodies of its two registered
  * kernels: `forward` makes dY/dt and the intermediates the backward pass reads, `backward` maps
  * a cotangent of dY/dt to those of Y and of the net's variables. Both run on a KernelRunner (the
- * backend's kernels, no engine bookkeeping per step) and, on wasm, do the narrow and
- * parameter-sized arithmetic in JS on the heap. What is saved, and in which order, is one table
- * ({@link savedTable}) that both read.
+ * backend's kernels, no engine bookkeeping per step). On wasm they do the narrow and
+ * parameter-sized arithmetic in JS on the heap, and the rest by the SIMD128 module on the heap:
+ * the products (backend/simd-matmul.ts), the activations' jets (simd-jets.ts) and the weight
+ * gradients (simd-weight-grads.ts), about two backend kernels an evaluation where there were 30.
+ * What is saved, and in which order, is one table ({@link savedTable}) that both read.
  *
  * Forward-mode tangents through every layer h ↦ σ(h·W(t) + b(t)):
  *   a = h·W + b,  ȧ = u·W,  h' = σ(a),  u' = ȧ ⊙ σ'(a),
