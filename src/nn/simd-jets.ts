@@ -1,18 +1,19 @@
 /**
  * The activations' jets on tfjs-wasm as SIMD128 code generated from their one definition
- * (activation-defs.ts): {@link SIMD_ARITH}-style code generation writes each definition's
- * expressions as WebAssembly, four floats a round, into a module that shares tfjs-wasm's heap
- * (backend/wasm-simd.ts), so that a layer's jet (h = σ(a), σ′, and the tangents u = ȧ ⊙ σ′) is
- * one pass over its buffers where the backend's kernels took seven, and its reverse one pass where
- * they took six (a buffer written and read back between every two).
+ * (activation-defs.ts): an `Arith` whose values are v128 locals ({@link SimdCode}) writes each
+ * definition's expressions as WebAssembly, four floats a round, into a module that shares
+ * tfjs-wasm's heap (backend/wasm-simd.ts), so that a layer's jet (h = σ(a), σ′, and the tangents
+ * u = ȧ ⊙ σ′) is one pass over its buffers where the backend's kernels took seven, and its reverse
+ * one pass where they took six (a buffer written and read back between every two).
  *
- * The arithmetic is the definitions' in float32, operation by operation, so `back` (products and
- * sums only) gives the kernels' results bit for bit; `exp`, which the kernels take from XNNPACK,
- * is written here (range reduction by n·ln 2 in two parts, Cody and Waite's, then a degree-7
- * Taylor polynomial on |r| ≤ ln 2 / 2, then the power of two by its exponent bits): within a few
- * float32 ulps of the exact exponential, as XNNPACK's is, not bit for bit the same. An
- * activation whose definition uses an operation not written here (softplus's logarithm) has no
- * SIMD jet; its callers take the kernels.
+ * The arithmetic is the definitions' in float32, operation by operation, so where σ″ is products
+ * and sums of h and σ′ (tanh, sigmoid, elu) `back` gives the kernels' results bit for bit; `exp`,
+ * which the kernels take from XNNPACK, is written here (range reduction by n·ln 2 in two parts,
+ * Cody and Waite's, then a degree-7 Taylor polynomial on |r| ≤ ln 2 / 2, then the power of two
+ * by its exponent bits): within a few float32 ulps of the exact exponential, not bit for bit
+ * XNNPACK's (the tests hold every jet to 1e-6 of its float64 definition). An activation whose
+ * definition uses an operation not written here (softplus's logarithm) has no SIMD jet; its
+ * callers take the kernels.
  */
 import { tf } from '../backend/engine.js';
 import type { HostBuffers } from '../backend/kernels.js';

@@ -30,7 +30,7 @@ describe('activation jets by generated SIMD128 code (simd-jets.ts)', () => {
 
   for (const name of NAMES.filter((n) => n !== 'softplus')) {
     for (const K of [1, 3]) {
-      it(`${name}, K = ${K}: the forward jet is the definition's in float64 to a few float32 ulps, the tangents its products, and back equals the kernels' bit for bit`, async () => {
+      it(`${name}, K = ${K}: the forward jet is the definition's in float64 to a few float32 ulps, the tangents its products, and back equals the kernels' (bit for bit where σ″ is products of h and σ′)`, async () => {
         await useBackend('wasm');
         const [B, n] = [37, 12];
         const jet = simdJet(name, K)!;
