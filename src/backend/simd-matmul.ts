@@ -12,10 +12,10 @@
  * Order of the sums: wide, each output starts from its bias and adds x[k]·w[k] in order of k (as
  * XNNPACK's microkernels do: the same floats), except an odd last row, whose sum is the one-row
  * tile's from zero and then has its bias added; for K ≤ 4 outer products in the same order (one
- * pass, `outerLinear`); narrow, four partial sums over k mod 4 then added, plus the bias. Equal
+ * pass, `outerLinear`, also XNNPACK's floats); narrow, four partial sums over k mod 4 then added, plus the bias. Equal
  * to float32 accuracy in every case.
  */
-import type { tf } from './engine.js';
+import { tf } from './engine.js';
 import type { HostBuffers } from './kernels.js';
 import { SIMD_TILE, onHeap } from './simd-contract.js';
 import { heapAddress, simdModule } from './wasm-simd.js';
@@ -38,6 +38,8 @@ export function simdMatMul(host: HostBuffers, x: T, w: T, bias?: T): T | null {
   const wide = Q % SIMD_TILE === 0;
   // Every count the module loops over must be ≥ 1: its loops test at the end (0 would wrap).
   if (N < 1 || K < 1 || Q < 1 || (!wide && (Q > NARROW || K % 4 !== 0))) return null;
+  // The module writes where the shapes say: a w or bias that does not match would be read past its end.
+  if (w.shape.length !== 2 || w.shape[0] !== K || (bias && tf.util.sizeFromShape(bias.shape) !== Q)) return null;
   const k = simdModule();
   if (!k || !onHeap(x) || !onHeap(w) || (bias && !onHeap(bias))) return null;
   if (!wide) {

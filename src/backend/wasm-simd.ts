@@ -33,11 +33,14 @@
  *     product: k runs over x's columns, xStride = 4).
  */
 import { tf } from './engine.js';
-import { ADD, BR_IF, DIV, END, F32, GET, I32, I32_ADD, I32_CONST, I32_LT_U, I32_MUL, I32_SUB, LOOP, MUL, SELECT, SET, SPLAT, SQRT, V128, addTo, countdown, func, int, load, name, section, set, simd, splatLoad, store, uleb, vec } from './wasm-encode.js';
+import { ADD, BR_IF, DIV, END, F32, F32X4_GT, F32X4_MAX, GET, I32, I32_ADD, I32_CONST, I32_LT_U, I32_MUL, I32_SUB, LOOP, MUL, SELECT, SET, SPLAT, SQRT, V128, V128_AND, ZERO_V128, addTo, countdown, func, int, load, name, section, set, simd, splatLoad, store, uleb, vec } from './wasm-encode.js';
 
 type T = tf.TensorInfo;
 
-/** Rows of X and Y a chunk of `grad` runs over: 2 × 64 rows of 64 floats fill 32 KB, a core's L1 data cache. */
+/**
+ * Terms a chunk of `grad` runs over: in a contraction, rows of X and Y (2 × 64 rows of 64 floats
+ * fill 32 KB, a core's L1 data cache); in a product, columns of x and rows of w.
+ */
 const CHUNK_ROWS = 64;
 
 /**
@@ -120,7 +123,7 @@ function adam(): number[] {
 function elementwise(relu: boolean): number[] {
   const [a, b, out, n, sixteen] = [0, 1, 2, 3, 4];
   const value = relu
-    ? [...load(a), ...load(b), ...simd(0x0c, ...new Array<number>(16).fill(0)), ...simd(68 /* f32x4.gt */), ...simd(78 /* v128.and */)]
+    ? [...load(a), ...load(b), ...ZERO_V128, ...simd(F32X4_GT), ...simd(V128_AND)]
     : [...load(a), ...load(b), ...MUL];
   const body = [...store(out, 0, value), ...addTo(a, sixteen), ...addTo(b, sixteen), ...addTo(out, sixteen)];
   return func([[1, I32]], [I32_CONST, 16, SET, sixteen, GET, n, I32_CONST, 2, 0x76 /* i32.shr_u */, SET, n, ...countdown(n, body)]);
@@ -143,14 +146,14 @@ function outer(mode: 'relu' | 'mask' | 'linear'): number[] {
   block.push(...set(kk, [GET, K]), ...set(xp, [GET, x]), ...set(wp, [GET, w, GET, col, I32_ADD]), ...countdown(kk, inner));
   for (let c = 0; c < 4; c++) {
     const value = mask
-      ? [GET, acc(c), ...at(bh, c), GET, zero, ...simd(68 /* f32x4.gt */), ...simd(78 /* v128.and */)]
-      : mode === 'relu' ? [GET, acc(c), GET, zero, ...simd(233 /* f32x4.max */)] : [GET, acc(c)];
+      ? [GET, acc(c), ...at(bh, c), GET, zero, ...simd(F32X4_GT), ...simd(V128_AND)]
+      : mode === 'relu' ? [GET, acc(c), GET, zero, ...simd(F32X4_MAX)] : [GET, acc(c)];
     block.push(GET, out, GET, col, I32_ADD, ...value, ...simd(0x0b, 2, ...uleb(16 * c)));
   }
   block.push(...set(col, [GET, col, ...int(64), I32_ADD]));
   const row = [...set(jb, [GET, jblocks]), ...set(col, int(0)), ...countdown(jb, block), ...addTo(x, xs), ...addTo(out, ws)];
   if (mask) row.push(...addTo(bh, ws)); // h advances a row with out; a bias stays
-  const code = [...set(zero, simd(0x0c, ...new Array<number>(16).fill(0))), ...set(ws, [GET, jblocks, ...int(64), I32_MUL]), ...countdown(n, row)];
+  const code = [...set(zero, ZERO_V128), ...set(ws, [GET, jblocks, ...int(64), I32_MUL]), ...countdown(n, row)];
   return func([[6, V128], [6, I32]], code);
 }
 
@@ -162,7 +165,7 @@ function rowDot(): number[] {
   const lane = (i: number) => [GET, acc, ...simd(31 /* f32x4.extract_lane */, i)];
   const F32_ADD = 0x92;
   const row = [
-    ...set(acc, simd(0x0c, ...new Array<number>(16).fill(0))), ...set(kk, [GET, k4]), ...set(ap, [GET, a]), ...set(wp, [GET, w]), ...countdown(kk, inner),
+    ...set(acc, ZERO_V128), ...set(kk, [GET, k4]), ...set(ap, [GET, a]), ...set(wp, [GET, w]), ...countdown(kk, inner),
     GET, out, GET, bias, ...lane(0), F32_ADD, ...lane(1), F32_ADD, ...lane(2), F32_ADD, ...lane(3), F32_ADD, 0x38 /* f32.store */, 2, 0,
     ...addTo(out, os), ...addTo(a, as),
   ];
@@ -226,9 +229,10 @@ export function heapModule<M>(key: string, make: () => Uint8Array | null): M | n
   if (!modules) instances.set(backend, (modules = new Map()));
   if (modules.has(key)) return modules.get(key) as M | null;
   let k: M | null = null;
+  // Outside the try: a fault in writing the bytes is a bug to see, not a reason to fall back.
+  const bytes = make();
   try {
     const memory = (backend as unknown as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
-    const bytes = make();
     if (bytes && wasmApi && memory instanceof wasmApi.Memory && wasmApi.validate(bytes)) {
       k = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } }).exports as unknown as M;
     }

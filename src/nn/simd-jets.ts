@@ -1,6 +1,6 @@
 /**
  * The activations' jets on tfjs-wasm as SIMD128 code generated from their one definition
- * (activation-defs.ts): an `Arith` whose values are v128 locals ({@link SimdCode}) writes each
+ * (activation-defs.ts): an `Arith` whose values are v128 locals (simd-arith.ts) writes each
  * definition's expressions as WebAssembly, four floats a round, into a module that shares
  * tfjs-wasm's heap (backend/wasm-simd.ts), so that a layer's jet (h = σ(a), σ′, and the tangents
  * u = ȧ ⊙ σ′) is one pass over its buffers where the backend's kernels took seven, and its reverse
@@ -8,135 +8,26 @@
  *
  * The arithmetic is the definitions' in float32, operation by operation, so where σ″ is products
  * and sums of h and σ′ (tanh, sigmoid, elu) `back` gives the kernels' results bit for bit; `exp`,
- * which the kernels take from XNNPACK, is written here (range reduction by n·ln 2 in two parts,
- * Cody and Waite's, then a degree-7 Taylor polynomial on |r| ≤ ln 2 / 2, then the power of two
- * by its exponent bits): within a few float32 ulps of the exact exponential, not bit for bit
- * XNNPACK's (the tests hold every jet to 1e-6 of its float64 definition). An activation whose
+ * which the kernels take from XNNPACK, is written in simd-arith.ts (range reduction by n·ln 2 in
+ * two parts, Cody and Waite's, a degree-7 Taylor polynomial on |r| ≤ ln 2 / 2, the power of two
+ * by its exponent bits, +∞ and 0 past the float32 range): within a few float32 ulps of the exact
+ * exponential, not bit for bit XNNPACK's (the tests hold every jet to 1e-6 of its float64
+ * definition). An activation whose
  * definition uses an operation not written here (softplus's logarithm) has no SIMD jet; its
  * callers take the kernels.
  */
 import { tf } from '../backend/engine.js';
 import type { HostBuffers } from '../backend/kernels.js';
 import { onHeap } from '../backend/simd-contract.js';
-import { ADD, DIV, GET, I32, I32_ADD, MUL, SET, V128, addTo, countdown, func, int, name, section, set, simd, uleb, vec } from '../backend/wasm-encode.js';
+import { GET, I32, I32_ADD, MUL, V128, addTo, countdown, func, int, loadAt, name, section, set, storeAt, vec } from '../backend/wasm-encode.js';
 import { heapAddress, heapModule } from '../backend/wasm-simd.js';
 import { ACTIVATION_DEFS, activationBack } from './activation-defs.js';
-import type { ActivationDef, Arith } from './activation-defs.js';
+import type { ActivationDef } from './activation-defs.js';
+import { SimdCode, Unsupported } from './simd-arith.js';
+import type { Value } from './simd-arith.js';
 import type { ActivationName } from './activations.js';
 
 type T = tf.TensorInfo;
-
-// SIMD128 opcodes past wasm-encode's.
-const [F32X4_GT, V128_AND, V128_BITSELECT, I32X4_SHL, F32X4_NEG, F32X4_SUB, F32X4_MIN, F32X4_PMIN, F32X4_PMAX] = [0x44, 0x4e, 0x52, 0xab, 0xe1, 0xe5, 0xe8, 0xea, 0xeb];
-const V128_CONST = 0x0c;
-
-/** A value of the generated code: the v128 local that holds it (its index is LEB128-encoded: there are hundreds). */
-class Value {
-  constructor(readonly local: number) {}
-}
-
-/** Raised by an operation the generated code does not have (the activation then has no SIMD jet). */
-class Unsupported extends Error {}
-
-/** v128.const of four float32 lanes c (little-endian bytes). */
-function splat(c: number): number[] {
-  return simd(V128_CONST, ...new Uint8Array(new Float32Array([c, c, c, c]).buffer));
-}
-
-/**
- * An {@link Arith} whose values are v128 locals: each operation appends its code (operands read
- * from their locals, the result set into a new one), so a value read twice is computed once.
- * Constants are v128 constants, each made once in the prologue.
- */
-class SimdCode implements Arith<Value> {
-  readonly code: number[] = [];
-  readonly prologue: number[] = [];
-  private readonly constants = new Map<number, Value>();
-
-  constructor(private next: number) {}
-
-  /** The first local past the values. */
-  get end(): number {
-    return this.next;
-  }
-
-  /** The code written since the last call, taken out. */
-  take(): number[] {
-    return this.code.splice(0);
-  }
-
-  /** A new local set from `value` (code that leaves one v128). */
-  fresh(value: number[]): Value {
-    const v = new Value(this.next++);
-    this.code.push(...value, SET, ...uleb(v.local));
-    return v;
-  }
-
-  /** The float32 constant c, made once in the prologue. */
-  private constant(c: number): Value {
-    let v = this.constants.get(c);
-    if (!v) {
-      v = new Value(this.next++);
-      this.prologue.push(...splat(c), SET, ...uleb(v.local));
-      this.constants.set(c, v);
-    }
-    return v;
-  }
-
-  /** Code that reads x. */
-  get(x: Value | number): number[] {
-    return [GET, ...uleb((typeof x === 'number' ? this.constant(x) : x).local)];
-  }
-
-  private binary(a: Value | number, b: Value | number, op: number[]): Value {
-    return this.fresh([...this.get(a), ...this.get(b), ...op]);
-  }
-
-  add = (a: Value | number, b: Value | number): Value => this.binary(a, b, ADD);
-  sub = (a: Value | number, b: Value | number): Value => this.binary(a, b, simd(F32X4_SUB));
-  mul = (a: Value | number, b: Value | number): Value => this.binary(a, b, MUL);
-  // f32x4.min is NaN-propagating, as the kernels' Minimum.
-  minimum = (a: Value, b: Value | number): Value => this.binary(a, b, simd(F32X4_MIN));
-
-  /**
-   * eˣ: x clamped to [−87.3, 88.3] (so that 2ⁿ below stays a normal float; NaN stays NaN: the
-   * pseudo-minimum and -maximum return their first operand unless the bound is past it),
-   * n = round(x·log₂e) by adding and subtracting 1.5·2²³ + 127 (which leaves n + 127 in the low
-   * bits of the sum, so that shifting them into the exponent field makes 2ⁿ: no float-to-int
-   * conversion, which SIMD128 on x64 spends many instructions on), r = x − n·C₁ − n·C₂ (C₁ + C₂ =
-   * ln 2, n·C₁ exact), e^r by its Taylor polynomial of degree 7 (truncation below 6·10⁻⁹ relative
-   * on |r| ≤ ln 2 / 2), times 2ⁿ.
-   */
-  exp = (x: Value): Value => {
-    const c = this.binary(this.binary(x, -87.3, simd(F32X4_PMAX)), 88.3, simd(F32X4_PMIN));
-    const magic = 1.5 * 2 ** 23 + 127;
-    const biased = this.add(this.mul(c, Math.LOG2E), magic);
-    const n = this.sub(biased, magic);
-    const r = this.sub(this.sub(c, this.mul(n, 0.693359375)), this.mul(n, -2.12194440e-4));
-    let p: Value | number = 1 / 5040;
-    for (const k of [720, 120, 24, 6, 2, 1, 1]) p = this.add(this.mul(p, r), 1 / k);
-    const two = this.fresh([...this.get(biased), ...int(23), ...simd(I32X4_SHL)]);
-    return this.mul(p, two);
-  };
-
-  sigmoid = (a: Value): Value => {
-    const e = this.exp(this.fresh([...this.get(a), ...simd(F32X4_NEG)]));
-    return this.fresh([...this.get(1), ...this.get(this.add(e, 1)), ...DIV]);
-  };
-
-  /** 1 where a > 0, else 0 (the comparison's all-ones lanes and 1.0's bits). */
-  step = (a: Value): Value => this.fresh([...this.get(a), ...this.get(0), ...simd(F32X4_GT), ...this.get(1), ...simd(V128_AND)]);
-
-  /** a where a > 0, else eᵃ − 1. */
-  elu = (a: Value): Value => {
-    const em1 = this.sub(this.exp(a), 1);
-    return this.fresh([...this.get(a), ...this.get(em1), ...this.get(a), ...this.get(0), ...simd(F32X4_GT), ...simd(V128_BITSELECT)]);
-  };
-
-  softplus = (): Value => {
-    throw new Unsupported('softplus');
-  };
-}
 
 /**
  * The module of one activation's jet for K tangent blocks (1: Hutchinson's probe; D: the exact
@@ -183,11 +74,6 @@ function loop(params: number, n4: number, block: number, K: number, ptrs: number
   for (const p of ptrs) code.push(...addTo(p, sixteen));
   return func([[ints, I32], [o.end - params - ints, V128]], [...o.prologue, ...setup, ...countdown(n4, code)]);
 }
-
-/** v128.load at `addr` (code leaving an address) + offset. */
-const loadAt = (addr: number[], offset: number): number[] => [...addr, ...simd(0x00, 2, ...uleb(offset))];
-/** v128.store of `v` at `addr` + offset. */
-const storeAt = (addr: number[], offset: number, v: number[]): number[] => [...addr, ...v, ...simd(0x0b, 2, ...uleb(offset))];
 
 /** forward's body (see {@link jetBytes}). */
 function forwardBody(def: ActivationDef, K: number): number[] {
@@ -249,7 +135,7 @@ export function simdJet(activation: ActivationName, K: number): HostJet | null {
   const m = heapModule<JetModule>(`jet:${activation}:${K}`, () => jetBytes(def, K));
   if (!m) return null;
   let jet = jets.get(m);
-  if (!jet) jets.set(m, (jet = hostJet(m, def)));
+  if (!jet) jets.set(m, (jet = hostJet(m, def, K)));
   return jet;
 }
 
@@ -261,12 +147,15 @@ function rounds(x: T): number {
   return n % 4 === 0 ? n / 4 : 0;
 }
 
-/** {@link HostJet} by a jet module (see {@link jetBytes}). */
-function hostJet(m: JetModule, def: ActivationDef): HostJet {
+/**
+ * {@link HostJet} by a jet module for K tangent blocks (see {@link jetBytes}). The module writes
+ * where the shapes say: every buffer is checked to hold what it must ([B, n], or K blocks of it).
+ */
+function hostJet(m: JetModule, def: ActivationDef, K: number): HostJet {
   return {
     forward(host, a, ad) {
       const n4 = rounds(a);
-      if (n4 < 1 || !onHeap(a) || !onHeap(ad)) return null;
+      if (n4 < 1 || rounds(ad) !== K * n4 || !onHeap(a) || !onHeap(ad)) return null;
       // Every buffer before an address is taken: no view is held, so a heap growth moves nothing read here.
       const [h, d1, u] = [host.alloc([...a.shape]), host.alloc([...a.shape]), host.alloc([...ad.shape])];
       m.forward(heapAddress(a), heapAddress(ad), heapAddress(h), heapAddress(d1), heapAddress(u), n4, 16 * n4);
@@ -274,7 +163,9 @@ function hostJet(m: JetModule, def: ActivationDef): HostJet {
     },
     back(host, hBar, uBar, ad, h, d1, a) {
       const n4 = rounds(h);
-      if (n4 < 1 || ![hBar, uBar, ad, h, d1].every(onHeap) || (def.needsInput && (!a || !onHeap(a)))) return null;
+      const blocks = def.needsInput ? [hBar, d1, a] : [hBar, d1];
+      if (n4 < 1 || blocks.some((x) => !x || rounds(x) !== n4) || rounds(uBar) !== K * n4 || rounds(ad) !== K * n4) return null;
+      if (![hBar, uBar, ad, h, d1, ...(def.needsInput ? [a!] : [])].every(onHeap)) return null;
       const [aBar, adBar] = [host.alloc([...h.shape]), host.alloc([...uBar.shape])];
       const aAt = def.needsInput ? heapAddress(a!) : 0;
       m.back(heapAddress(hBar), heapAddress(uBar), heapAddress(ad), heapAddress(h), heapAddress(d1), aAt, heapAddress(aBar), heapAddress(adBar), n4, 16 * n4);

@@ -29,14 +29,16 @@ describe('activation jets by generated SIMD128 code (simd-jets.ts)', () => {
   });
 
   for (const name of NAMES.filter((n) => n !== 'softplus')) {
-    for (const K of [1, 3]) {
+    // K = 16 (the most the jets unroll) also takes local indices past 127, LEB128-encoded.
+    for (const K of [1, 3, 16]) {
       it(`${name}, K = ${K}: the forward jet is the definition's in float64 to a few float32 ulps, the tangents its products, and back equals the kernels' (bit for bit where σ″ is products of h and σ′)`, async () => {
         await useBackend('wasm');
         const [B, n] = [37, 12];
         const jet = simdJet(name, K)!;
         const def = ACTIVATION_DEFS[name];
+        const buffers = () => (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds();
+        const before = buffers();
         const r = KernelRunner.create()!;
-        const before = tf.memory().numTensors;
         try {
           const host = r.host()!;
           const a = r.constant(inputs(B, n, 1, true), [B, n]);
@@ -90,22 +92,54 @@ describe('activation jets by generated SIMD128 code (simd-jets.ts)', () => {
         } finally {
           r.free();
         }
-        expect(tf.memory().numTensors).toBe(before);
+        // Every buffer the jets made went with the runner.
+        expect(buffers()).toBe(before);
       });
     }
   }
 
-  it('carries NaN through (the exponential clamps its argument, which keeps NaN)', async () => {
+  for (const name of ['tanh', 'swish', 'elu'] as const) {
+    it(`${name}: carries NaN through h, σ′ and ā (the exponential clamps its argument, which keeps NaN)`, async () => {
+      await useBackend('wasm');
+      const r = KernelRunner.create()!;
+      try {
+        const host = r.host()!;
+        const a = r.constant(new Float32Array([NaN, 1, -1, NaN]), [1, 4]);
+        const ones = r.constant(new Float32Array(4).fill(1), [1, 4]);
+        const jet = simdJet(name, 1)!;
+        const f = jet.forward(host, a, ones)!;
+        const g = jet.back(host, ones, ones, ones, f.h, f.d1, a)!;
+        for (const t of [f.h, f.d1, g.aBar]) {
+          const v = Array.from(host.view(t));
+          expect([0, 3].map((i) => Number.isNaN(v[i]))).toEqual([true, true]);
+          expect([1, 2].map((i) => Number.isFinite(v[i]))).toEqual([true, true]);
+        }
+        const def = ACTIVATION_DEFS[name];
+        expect(host.view(f.h)[1]).toBeCloseTo(def.h(NUMBER_ARITH, 1), 6);
+      } finally {
+        r.free();
+      }
+    });
+  }
+
+  it('saturates past the float32 range as the definitions do: eˣ is +∞ above ln(FLT_MAX) and 0 below −87.33', async () => {
     await useBackend('wasm');
     const r = KernelRunner.create()!;
     try {
       const host = r.host()!;
-      const a = r.constant(new Float32Array([NaN, 1, -1, NaN]), [1, 4]);
-      const f = simdJet('tanh', 1)!.forward(host, a, r.constant(new Float32Array(4).fill(1), [1, 4]))!;
-      const h = Array.from(host.view(f.h));
-      expect(Number.isNaN(h[0])).toBe(true);
-      expect(Number.isNaN(h[3])).toBe(true);
-      expect(h[1]).toBeCloseTo(Math.tanh(1), 6);
+      const xs = [-1e38, -1e30, -100, -90, 89, 100, 1e30, 1e38];
+      const a = r.constant(new Float32Array(xs), [2, 4]);
+      const ones = r.constant(new Float32Array(8).fill(1), [2, 4]);
+      const sig = Array.from(host.view(simdJet('sigmoid', 1)!.forward(host, a, ones)!.h));
+      const swish = Array.from(host.view(simdJet('swish', 1)!.forward(host, a, ones)!.h));
+      const elu = Array.from(host.view(simdJet('elu', 1)!.forward(host, a, ones)!.h));
+      // σ(a) = 1 / (1 + e^(−a)): e^(−a) = +∞ for a ≤ −90, so σ = 0 and swish = a·σ = −0 (not a·1.2·10⁻³⁸).
+      expect(sig.slice(0, 4)).toEqual([0, 0, 0, 0]);
+      expect(sig.slice(4)).toEqual([1, 1, 1, 1]);
+      expect(swish.slice(0, 4).map(Math.abs)).toEqual([0, 0, 0, 0]);
+      expect(swish.slice(4)).toEqual(xs.slice(4).map(Math.fround));
+      // elu(a) = eᵃ − 1 for a ≤ 0: e^a is 0 below −87.33, so exactly −1.
+      expect(elu.slice(0, 4)).toEqual([-1, -1, -1, -1]);
     } finally {
       r.free();
     }

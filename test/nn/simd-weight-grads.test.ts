@@ -105,4 +105,41 @@ describe("the CNF op's weight gradients by the SIMD128 module (simd-weight-grads
     tf.dispose([y, w]);
     net.dispose();
   });
+
+  // Shapes the SIMD products and jets take (B a multiple of 4, widths of 16): the exact trace's K = D
+  // tangent blocks, activations whose σ″ reads a, sigmoid, and a context entering every layer.
+  for (const [trace, activation, context] of [['exact', 'tanh', 0], ['hutchinson', 'swish', 2], ['exact', 'elu', 2], ['hutchinson', 'sigmoid', 0]] as const) {
+    it(`the CNF op on wasm through the SIMD products and jets matches the taped reference: ${trace} trace, ${activation}, context ${context}, with RNODE terms and no leaks`, async () => {
+      await useBackend('wasm');
+      const B = 48;
+      const net = new ODENet({ dim: 3, hidden: [32, 16], activation, contextDim: context, seed: 5 });
+      const layout: AugmentedLayout = { dim: 3, regs: true, trace, context };
+      const width = augmentedWidth(layout);
+      const y = tf.randomNormal([width, B], 0, 1, 'float32', 7) as tf.Tensor2D;
+      const w = tf.randomNormal([width, B], 0, 1, 'float32', 8) as tf.Tensor2D;
+      const run = (fused: boolean) => tf.tidy(() => {
+        const f = (yy: tf.Tensor, ..._vs: tf.Tensor[]) => tf.sum(tf.mul(net.augmented(0.3, yy as tf.Tensor2D, layout, fused), w));
+        return [values(net.augmented(0.3, y, layout, fused)), ...tf.grads(f)([y, ...net.variables]).map((t) => values(t))];
+      });
+      const taped = run(false);
+      const products: number[][] = [];
+      const matMul = KernelRunner.prototype.matMul;
+      vi.spyOn(KernelRunner.prototype, 'matMul').mockImplementation(function (this: KernelRunner, a, b, ...rest) {
+        products.push([...a.shape, ...b.shape]);
+        return matMul.call(this, a, b, ...rest);
+      });
+      const fused = run(true);
+      // Left to the kernels: the context's products (c·W_c and its cotangent, C = 2 columns) and, for
+      // the exact trace, the first layer's weight gradient āᵀ·z (a contraction over the B rows; no
+      // tangent input there). Every layer's product with its new weights runs on the SIMD module.
+      expect(products.filter(([, k, , q]) => k !== context && q !== context && k !== B)).toEqual([]);
+      fused.forEach((f, i) => expect(relDiff(f, taped[i]!), `part ${i}`).toBeLessThan(1e-4));
+      const buffers = () => (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds();
+      const before = buffers();
+      expect(leaks(() => void run(true))).toEqual([0, 0, 0]);
+      expect(buffers()).toBe(before);
+      tf.dispose([y, w]);
+      net.dispose();
+    });
+  }
 });
