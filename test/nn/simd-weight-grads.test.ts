@@ -12,6 +12,14 @@ afterEach(() => {
 
 const relDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => maxDiff(a, b) / Math.max(1e-6, ...Array.from(b, Math.abs));
 
+/** No tensor, and no backend buffer, left behind by fn. */
+function expectNoLeaks(fn: () => void): void {
+  const buffers = () => (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds();
+  const before = buffers();
+  expect(leaks(fn)).toEqual([0, 0, 0]);
+  expect(buffers()).toBe(before);
+}
+
 /** [W̄, b̄] by the SIMD module and by tfjs-wasm's products (the kernel path's arithmetic), as arrays. */
 function both(h: tf.Tensor2D, aB: tf.Tensor2D, u: tf.Tensor2D, adB: tf.Tensor2D): { simd: number[][] | null; kernels: number[][] } {
   const r = KernelRunner.create()!;
@@ -98,10 +106,7 @@ describe("the CNF op's weight gradients by the SIMD128 module (simd-weight-grads
     // Every product of this net's layers fits the SIMD module's (backend/simd-matmul.ts): none is left to the kernels.
     expect(rights).toEqual([]);
     expect(relDiff(fused, taped)).toBeLessThan(1e-4);
-    const buffers = () => (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds();
-    const before = buffers();
-    expect(leaks(() => void gradient(true))).toEqual([0, 0, 0]);
-    expect(buffers()).toBe(before);
+    expectNoLeaks(() => void gradient(true));
     tf.dispose([y, w]);
     net.dispose();
   });
@@ -134,10 +139,7 @@ describe("the CNF op's weight gradients by the SIMD128 module (simd-weight-grads
       // tangent input there). Every layer's product with its new weights runs on the SIMD module.
       expect(products.filter(([, k, , q]) => k !== context && q !== context && k !== B)).toEqual([]);
       fused.forEach((f, i) => expect(relDiff(f, taped[i]!), `part ${i}`).toBeLessThan(1e-4));
-      const buffers = () => (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds();
-      const before = buffers();
-      expect(leaks(() => void run(true))).toEqual([0, 0, 0]);
-      expect(buffers()).toBe(before);
+      expectNoLeaks(() => void run(true));
       tf.dispose([y, w]);
       net.dispose();
     });
