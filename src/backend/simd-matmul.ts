@@ -17,6 +17,7 @@
  */
 import { tf } from './engine.js';
 import type { HostBuffers } from './kernels.js';
+import { hostTranspose } from './host-ops.js';
 import { SIMD_TILE, onHeap } from './simd-contract.js';
 import { heapAddress, simdModule } from './wasm-simd.js';
 
@@ -42,22 +43,13 @@ export function simdMatMul(host: HostBuffers, x: T, w: T, bias?: T): T | null {
   if (w.shape.length !== 2 || w.shape[0] !== K || (bias && tf.util.sizeFromShape(bias.shape) !== Q)) return null;
   const k = simdModule();
   if (!k || !onHeap(x) || !onHeap(w) || (bias && !onHeap(bias))) return null;
-  if (!wide) {
-    // Each output column j is row dot products with w's column j, made a row (wᵀ).
-    const [wt, out] = [host.alloc([Q, K]), host.alloc([N, Q])];
-    const [wv, tv] = [host.view(w), host.view(wt)];
-    for (let j = 0; j < Q; j++) for (let i = 0; i < K; i++) tv[j * K + i] = wv[i * Q + j]!;
-    const b = bias ? host.view(bias) : null;
-    const [xa, ta, oa] = [heapAddress(x), heapAddress(wt), heapAddress(out)];
-    for (let j = 0; j < Q; j++) k.rowDot(xa, ta + 4 * j * K, oa + 4 * j, N, K / 4, 4 * K, 4 * Q, b ? b[j]! : 0);
-    return out;
-  }
+  // Each output column j is row dot products with w's column j, made a row (wᵀ).
+  if (!wide) return simdRows(host, x, hostTranspose(host, w), bias);
   if (K <= OUTER_DEPTH) {
     // A few terms: each output row is bias + x[0]·w[0] + … in one pass (no accumulators to load).
-    const [out, zero] = [host.alloc([N, Q]), bias ? null : host.alloc([Q])];
-    if (zero) host.view(zero).fill(0);
-    k.outerLinear(heapAddress(x), 4 * K, K, heapAddress(w), heapAddress(bias ?? zero!), heapAddress(out), N, Q / SIMD_TILE);
-    return out;
+    let b = bias;
+    if (!b) host.view((b = host.alloc([Q]))).fill(0);
+    return simdOuter(host, x, w, { bias: b, relu: false });
   }
   const out = host.alloc([N, Q]);
   const o = host.view(out);
@@ -75,5 +67,47 @@ export function simdMatMul(host: HostBuffers, x: T, w: T, bias?: T): T | null {
     const [ov, b] = [host.view(out), host.view(bias)];
     for (let j = 0; j < Q; j++) ov[last + j]! += b[j]!;
   }
+  return out;
+}
+
+/**
+ * a·wᵀ (+ bias) [N, P] for a [N, K] and a few rows w [P, K] (P ≤ 4, K a multiple of 4) as P
+ * passes of row dot products, or null where the SIMD module does not run or the shapes do not
+ * fit. tfjs-wasm's product computes 8 output columns for one or two (XNNPACK's tile), ≈ 4× the
+ * arithmetic; here each row's sum is four partial sums over k mod 4, added (not XNNPACK's order:
+ * equal to float32 accuracy, not bit for bit).
+ */
+export function simdRows(host: HostBuffers, a: T, w: T, bias?: T): T | null {
+  const [N, K] = a.shape as [number, number];
+  const P = w.shape[0]!;
+  if (P > NARROW || P < 1 || K % 4 !== 0 || N < 1 || K < 4 || w.shape[1] !== K || (bias && tf.util.sizeFromShape(bias.shape) !== P)) return null;
+  const k = simdModule();
+  if (!k || !onHeap(a) || !onHeap(w)) return null;
+  const out = host.alloc([N, P]);
+  const b = bias ? host.view(bias) : null;
+  const [aa, wa, oa] = [heapAddress(a), heapAddress(w), heapAddress(out)];
+  for (let i = 0; i < P; i++) k.rowDot(aa, wa + 4 * i * K, oa + 4 * i, N, K / 4, 4 * K, 4 * P, b ? b[i]! : 0);
+  return out;
+}
+
+/**
+ * x·w + b [N, Q] for a narrow x [N, K] (K ≤ 4, Q a multiple of 16) in one pass of outer products,
+ * the sums XNNPACK's (bias, then each term in order): linear, or relu(x·w + b) (a first hidden
+ * layer); or with `mask` the cotangent (x·w) ⊙ [h > 0] (a hidden layer's ā from the narrow layer
+ * above it: x = ō, w = Wᵀ, h the layer's output). Null where the module does not run or the
+ * shapes do not fit.
+ */
+export function simdOuter(host: HostBuffers, x: T, w: T, o: { bias: T; relu: boolean } | { mask: T }): T | null {
+  const [N, K] = x.shape as [number, number];
+  const Q = w.shape[1]!;
+  if (K > OUTER_DEPTH || Q % SIMD_TILE !== 0 || Q < SIMD_TILE || N < 1 || K < 1 || w.shape[0] !== K) return null;
+  const k = simdModule();
+  const by = 'bias' in o ? o.bias : o.mask;
+  if (!k || !onHeap(x) || !onHeap(w) || !onHeap(by)) return null;
+  const out = host.alloc([N, Q]);
+  const args = [heapAddress(x), 4 * K, K, heapAddress(w), heapAddress(by), heapAddress(out), N, Q / SIMD_TILE] as const;
+  if (!('bias' in o)) k.outerMask(...args);
+  else if (o.relu) k.outerRelu(...args);
+  else k.outerLinear(...args);
   return out;
 }

@@ -19,8 +19,8 @@ import { JETS } from '../nn/layer-kernels.js';
 import type { ActivationName } from '../nn/activations.js';
 import { transformBackward, transformForward } from './coupling-host.js';
 import { denseBackward } from './dense-host.js';
-import { simdGradAvailable, simdOuter, simdRows } from './simd-grad.js';
-import { hostTranspose } from '../backend/host-ops.js';
+import { simdMatMul, simdOuter } from '../backend/simd-matmul.js';
+import { simdGradAvailable } from './simd-grad.js';
 import { registerFusedOp } from './fused-op.js';
 import type { TransformSpec } from './coupling-host.js';
 
@@ -50,7 +50,7 @@ const paramNames = (layers: number) => Array.from({ length: 2 * layers }, (_, i)
 /** One hidden layer from its input: h and σ′ (null for relu, whose σ′ the backward pass reads off h). */
 function hidden(r: KernelRunner, host: HostBuffers, h: T, W: T, b: T, activation: CouplingAttrs['activation']): { h: T; d: T | null } {
   // A narrow input (the first layer's): relu(hW + b) in one pass of the SIMD module.
-  if (activation === 'relu') return { h: simdOuter(host, h, W, { bias: b }) ?? r.matMul(h, W, b, 'relu'), d: null };
+  if (activation === 'relu') return { h: simdOuter(host, h, W, { bias: b, relu: true }) ?? r.matMul(h, W, b, 'relu'), d: null };
   const j = JETS[activation].jet(r, r.matMul(h, W, b));
   return { h: j.h, d: j.d1 };
 }
@@ -64,7 +64,7 @@ function mlpForward(r: KernelRunner, host: HostBuffers, z: T, params: readonly T
   for (let l = 0; l < layers; l++) {
     const [W, b] = [params[2 * l]!, params[2 * l + 1]!];
     // A narrow output (the affine and additive transforms' in 2-d): row dot products, where a product would compute 8 columns.
-    if (l + 1 === layers) return { o: (W.shape[1]! <= 4 && simdGradAvailable() ? simdRows(host, h, hostTranspose(host, W), b) : null) ?? r.matMul(h, W, b), hs, ds };
+    if (l + 1 === layers) return { o: (W.shape[1]! <= 4 && simdGradAvailable() ? simdMatMul(host, h, W, b) : null) ?? r.matMul(h, W, b), hs, ds };
     const next = hidden(r, host, h, W, b, activation);
     h = next.h;
     hs.push(h);

@@ -18,7 +18,8 @@ import { blockTranspose, hostColumnSums, hostOnesColumn, hostSplitRows, hostTran
 import type { HostBuffers, KernelRunner } from '../backend/kernels.js';
 import type { tf } from '../backend/engine.js';
 import { simdCotangent } from '../backend/simd-contract.js';
-import { simdColumnSums, simdGrad, simdGradAvailable, simdOuter, simdRows } from './simd-grad.js';
+import { simdOuter, simdRows } from '../backend/simd-matmul.js';
+import { simdColumnSums, simdGrad, simdGradAvailable } from './simd-grad.js';
 
 type T = tf.TensorInfo;
 

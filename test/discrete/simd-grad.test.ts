@@ -3,7 +3,8 @@ import { tf, useBackend } from '../../src/index.js';
 import { KernelRunner } from '../../src/backend/kernels.js';
 import { blockTranspose } from '../../src/backend/host-ops.js';
 import { simdCotangent } from '../../src/backend/simd-contract.js';
-import { simdGrad, simdGradAvailable, simdOuter, simdRows } from '../../src/discrete/simd-grad.js';
+import { simdOuter, simdRows } from '../../src/backend/simd-matmul.js';
+import { simdGrad, simdGradAvailable } from '../../src/discrete/simd-grad.js';
 import { maxDiff, values } from '../tensor-helpers.js';
 
 /** Xᵀ·Y by the SIMD kernel and by tfjs-wasm's product (XNNPACK, on Xᵀ transposed first), as arrays; null where the kernel declines. */
@@ -119,7 +120,7 @@ describe("simd-grad: Xᵀ·Y over the batch rows by a SIMD128 module on tfjs-was
     tf.tidy(() => {
       expect(simdGrad(host, tf.ones([8, 4]), tf.ones([8, 0]))).toBeNull();
       expect(simdGrad(host, tf.ones([8, 0]), tf.ones([8, 16]))).toBeNull();
-      expect(simdOuter(host, tf.ones([8, 2]), tf.ones([2, 0]), { bias: tf.ones([0]) })).toBeNull();
+      expect(simdOuter(host, tf.ones([8, 2]), tf.ones([2, 0]), { bias: tf.ones([0]), relu: true })).toBeNull();
     });
     r.free();
   });
@@ -145,7 +146,7 @@ describe("simd-grad: Xᵀ·Y over the batch rows by a SIMD128 module on tfjs-was
       const r = KernelRunner.create()!;
       try {
         const host = r.host()!;
-        const relu = Array.from(host.view(simdOuter(host, x, w, { bias: b })!));
+        const relu = Array.from(host.view(simdOuter(host, x, w, { bias: b, relu: true })!));
         expect(relu).toEqual(Array.from(host.view(r.matMul(x, w, b, 'relu'))));
         const masked = Array.from(host.view(simdOuter(host, x, w, { mask: h })!));
         expect(masked).toEqual(Array.from(host.view(r.mul(r.matMul(x, w), r.step(h)))).map((v) => v + 0));
