@@ -22,7 +22,7 @@ import { LAYER_DEFS } from './layer-defs.js';
 import { gpuBackward, gpuForward } from './cnf-program.js';
 import { hostTranspose } from '../backend/host-ops.js';
 import { simdCotangent } from '../backend/simd-contract.js';
-import { simdMatMul } from '../backend/simd-matmul.js';
+import { simdMatMul, simdRows } from '../backend/simd-matmul.js';
 import { simdJet } from './simd-jets.js';
 import { simdWeightGrads } from './simd-weight-grads.js';
 import type { GpuDynamics } from './cnf-program.js';
@@ -222,6 +222,8 @@ function buildDynamics(attrs: DynamicsAttrs): Dynamics {
     const rowScale = rowScaler(r, B);
     const host = r.host();
     const mm = product(r);
+    // On wasm one pass of generated SIMD code (simd-jets.ts) makes h, σ′ and u = ȧ ⊙ σ′ per layer.
+    const jet = host ? simdJet(attrs.activation, K) : null;
     const { z, probe, c } = stateRows(r, Y);
     const saved: T[] = new Array<T>(count);
     const [effW, effS, us]: [T[], T[], T[]] = [[], [], []];
@@ -243,8 +245,7 @@ function buildDynamics(attrs: DynamicsAttrs): Dynamics {
         tang = ad;
         return;
       }
-      // On wasm one pass of generated SIMD code (simd-jets.ts) makes h, σ′ and u = ȧ ⊙ σ′.
-      const fast = host ? simdJet(attrs.activation, K)?.forward(host, a, ad) : null;
+      const fast = jet?.forward(host!, a, ad) ?? null;
       const { h: hn, d1 } = fast ?? act.jet(r, a);
       saved[entry.d1] = d1;
       saved[entry.ad] = ad;
@@ -287,6 +288,7 @@ function buildDynamics(attrs: DynamicsAttrs): Dynamics {
     const tang = s[iF + 1]!;
     const host = r.host();
     const mm = product(r);
+    const jet = host ? simdJet(attrs.activation, K) : null;
     // The layers' effective weights and scales, as the forward pass made them, or recomputed.
     const extras = s.length > count ? s.slice(count) : null;
     const effectiveAt = (l: number): { W: T; ctx: T[] } => (extras ? { W: extras[l]!, ctx: scaled ? [extras[L + l]!] : [] } : effective(r, kind, t, params[l]!.p));
@@ -342,7 +344,7 @@ function buildDynamics(attrs: DynamicsAttrs): Dynamics {
         // Through h' = σ(a) and u' = ȧ ⊙ σ′(a): aBar, adBar hold h̄', ū'.
         const d1 = s[e.d1]!;
         const a = e.a >= 0 ? s[e.a]! : null;
-        const fast = host ? simdJet(attrs.activation, K)?.back(host, aBar, adBar, s[e.ad]!, s[e.h]!, d1, a) : null;
+        const fast = jet?.back(host!, aBar, adBar, s[e.ad]!, s[e.h]!, d1, a) ?? null;
         if (fast) ({ aBar, adBar } = fast);
         else {
           const prod = r.mul(adBar, s[e.ad]!);
@@ -369,14 +371,17 @@ function buildDynamics(attrs: DynamicsAttrs): Dynamics {
         const cb = r.matMul(aBar, r.transpose(Wc));
         cBar = cBar ? r.add(cBar, cb) : cb;
       }
-      const Wt = host ? hostTranspose(host, W) : r.transpose(W);
-      const hBar = mm(aBar, Wt);
+      // x·Wᵀ: for a narrow input (the first layer's D rows of W) row dot products with W's rows as
+      // they are (simd-matmul.ts); else a product with Wᵀ, transposed once for the layer.
+      let Wt: T | null = null;
+      const timesWt = (x: T): T => (host ? simdRows(host, x, W) : null) ?? mm(x, (Wt ??= host ? hostTranspose(host, W) : r.transpose(W)));
+      const hBar = timesWt(aBar);
       if (l > 0) {
-        adBar = mm(adBar, Wt);
+        adBar = timesWt(adBar);
         aBar = hBar;
       } else {
         zBar = hBar;
-        if (hutch) uBar0 = mm(adBar, Wt);
+        if (hutch) uBar0 = timesWt(adBar);
       }
     }
     if (host) return [stateGrad(host, zBar, probeBar, uBar0, cBar, B), ...grads.flat()];
