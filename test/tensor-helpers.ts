@@ -1,5 +1,20 @@
 /** Shared helpers for the tensor tests. */
 import { tf } from '../src/index.js';
+import { KernelRunner } from '../src/backend/kernels.js';
+import type { HostBuffers } from '../src/backend/kernels.js';
+
+/**
+ * fn with a kernel runner on the active backend and its heap buffers (wasm: call it there), the
+ * runner's buffers freed after, also when fn throws.
+ */
+export function withRunner<R>(fn: (r: KernelRunner, host: HostBuffers) => R): R {
+  const r = KernelRunner.create()!;
+  try {
+    return fn(r, r.host()!);
+  } finally {
+    r.free();
+  }
+}
 
 /** Runs fn `times` times and returns how many tensors each call left behind (all should be 0). */
 export function leaks(fn: () => unknown, times = 3): number[] {

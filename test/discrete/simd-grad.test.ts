@@ -5,7 +5,7 @@ import { blockTranspose } from '../../src/backend/host-ops.js';
 import { simdCotangent } from '../../src/backend/simd-contract.js';
 import { simdOuter, simdRows } from '../../src/backend/simd-matmul.js';
 import { simdGrad, simdGradAvailable } from '../../src/discrete/simd-grad.js';
-import { maxDiff, values } from '../tensor-helpers.js';
+import { maxDiff, values, withRunner } from '../tensor-helpers.js';
 
 /** Xᵀ·Y by the SIMD kernel and by tfjs-wasm's product (XNNPACK, on Xᵀ transposed first), as arrays; null where the kernel declines. */
 function both(x: tf.Tensor2D, y: tf.Tensor2D): { simd: number[] | null; product: number[] } {
@@ -115,25 +115,23 @@ describe("simd-grad: Xᵀ·Y over the batch rows by a SIMD128 module on tfjs-was
 
   it('declines zero widths, whose counts would wrap in the module\'s loops (they test at the end) and write across the heap', async () => {
     await useBackend('wasm');
-    const r = KernelRunner.create()!;
-    const host = r.host()!;
-    tf.tidy(() => {
-      expect(simdGrad(host, tf.ones([8, 4]), tf.ones([8, 0]))).toBeNull();
-      expect(simdGrad(host, tf.ones([8, 0]), tf.ones([8, 16]))).toBeNull();
-      expect(simdOuter(host, tf.ones([8, 2]), tf.ones([2, 0]), { bias: tf.ones([0]), relu: true })).toBeNull();
-    });
-    r.free();
+    withRunner((_r, host) =>
+      tf.tidy(() => {
+        expect(simdGrad(host, tf.ones([8, 4]), tf.ones([8, 0]))).toBeNull();
+        expect(simdGrad(host, tf.ones([8, 0]), tf.ones([8, 16]))).toBeNull();
+        expect(simdOuter(host, tf.ones([8, 2]), tf.ones([2, 0]), { bias: tf.ones([0]), relu: true })).toBeNull();
+      }),
+    );
   });
 
   it('declines row products it does not take: more than 4 rows of w, or a width that is not a multiple of 4', async () => {
     await useBackend('wasm');
-    const r = KernelRunner.create()!;
-    const host = r.host()!;
-    tf.tidy(() => {
-      expect(simdRows(host, tf.ones([8, 64]), tf.ones([5, 64]))).toBeNull();
-      expect(simdRows(host, tf.ones([8, 6]), tf.ones([2, 6]))).toBeNull();
-    });
-    r.free();
+    withRunner((_r, host) =>
+      tf.tidy(() => {
+        expect(simdRows(host, tf.ones([8, 64]), tf.ones([5, 64]))).toBeNull();
+        expect(simdRows(host, tf.ones([8, 6]), tf.ones([2, 6]))).toBeNull();
+      }),
+    );
   });
 
   for (const [n, k, q] of [[1, 1, 16], [37, 2, 64], [1024, 1, 64], [300, 4, 32]] as const) {

@@ -5,7 +5,7 @@ import { ACTIVATION_DEFS, NUMBER_ARITH, activationBack } from '../../src/nn/acti
 import type { ActivationName } from '../../src/nn/activations.js';
 import { JETS } from '../../src/nn/layer-kernels.js';
 import { simdJet } from '../../src/nn/simd-jets.js';
-import { maxDiff } from '../tensor-helpers.js';
+import { maxDiff, withRunner } from '../tensor-helpers.js';
 
 const NAMES = Object.keys(ACTIVATION_DEFS) as ActivationName[];
 
@@ -38,60 +38,56 @@ describe('activation jets by generated SIMD128 code (simd-jets.ts)', () => {
         const def = ACTIVATION_DEFS[name];
         const buffers = () => (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds();
         const before = buffers();
-        const r = KernelRunner.create()!;
-        try {
-          const host = r.host()!;
-          const a = r.constant(inputs(B, n, 1, true), [B, n]);
-          const ad = r.constant(inputs(K * B, n, 2), [K * B, n]);
-          const f = jet.forward(host, a, ad)!;
-          expect(f).not.toBeNull();
-          const [av, adv, hv, d1v, uv] = [a, ad, f.h, f.d1, f.u].map((t) => host.view(t));
-          for (let i = 0; i < B * n; i++) {
-            const x = av[i]!;
-            const h = def.h(NUMBER_ARITH, x);
-            const d1 = def.d1(NUMBER_ARITH, x, h);
-            // Relative to the value, or absolute near 0 (2σ(2a) − 1 cancels there, in the kernels too):
-            // a few ulps, which the definitions' float32 operations add to the exponential's.
-            expect(Math.abs(hv[i]! - h), `${name} h(${x})`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(h)));
-            expect(Math.abs(d1v[i]! - d1), `${name} σ′(${x})`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(d1)));
-            for (let k = 0; k < K; k++) expect(uv[k * B * n + i]).toBe(Math.fround(adv[k * B * n + i]! * d1v[i]!));
-          }
-          // The kernels' forward jet agrees to float32 accuracy.
-          const kj = JETS[name].jet(r, a);
-          expect(maxDiff(host.view(kj.h), hv)).toBeLessThan(1e-6);
-          expect(maxDiff(host.view(kj.d1), d1v)).toBeLessThan(1e-6);
-
-          const hBar = r.constant(inputs(B, n, 3), [B, n]);
-          const uBar = r.constant(inputs(K * B, n, 4), [K * B, n]);
-          const g = jet.back(host, hBar, uBar, ad, f.h, f.d1, a)!;
-          expect(g).not.toBeNull();
-          // The kernels' reverse, as cnf-kernel.ts runs it.
-          const prod = r.mul(uBar, ad);
-          const d1Bar = K === 1 ? prod : r.sum(r.reshape(prod, [K, B, n]), 0);
-          const adBar = K === 1 ? r.mul(uBar, f.d1) : r.reshape(r.mul(r.reshape(uBar, [K, B, n]), f.d1), [K * B, n]);
-          const aBar = JETS[name].back(r, hBar, d1Bar, a, f.h, f.d1);
-          expect(Array.from(host.view(g.adBar))).toEqual(Array.from(host.view(adBar)));
-          // Where σ″ is products and sums of h and σ′ (not swish's, which recomputes σ(a)), the
-          // kernels' operations in the kernels' order.
-          if (K === 1 && name !== 'swish') expect(Array.from(host.view(g.aBar))).toEqual(Array.from(host.view(aBar)));
-          else {
-            // Σ_k in order of k against the kernels' Sum, or swish's σ(a): equal to float32 rounding.
-            const [gv, kv] = [host.view(g.aBar), host.view(aBar)];
-            for (let i = 0; i < B * n; i++) expect(Math.abs(gv[i]! - kv[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(kv[i]!)));
-          }
-          // And the definition's reverse in float64.
-          const [hb, ub, gv] = [host.view(hBar), host.view(uBar), host.view(g.aBar)];
-          for (let i = 0; i < B * n; i++) {
-            let d1b = 0;
-            for (let k = 0; k < K; k++) d1b += ub[k * B * n + i]! * adv[k * B * n + i]!;
-            const ref = activationBack(def, NUMBER_ARITH, hb[i]!, d1b, av[i]!, hv[i]!, d1v[i]!);
-            // Relative to the terms h̄·σ′ and σ̄′·σ″, which may cancel (and swish's 1 − σ(a) cancels in float32).
-            const scale = 1 + Math.abs(hb[i]! * d1v[i]!) + Math.abs(d1b * def.d2(NUMBER_ARITH, av[i]!, hv[i]!, d1v[i]!));
-            expect(Math.abs(gv[i]! - ref), `${name} ā at ${av[i]}`).toBeLessThanOrEqual(1e-5 * scale);
-          }
-        } finally {
-          r.free();
+        withRunner((r, host) => {
+        const a = r.constant(inputs(B, n, 1, true), [B, n]);
+        const ad = r.constant(inputs(K * B, n, 2), [K * B, n]);
+        const f = jet.forward(host, a, ad)!;
+        expect(f).not.toBeNull();
+        const [av, adv, hv, d1v, uv] = [a, ad, f.h, f.d1, f.u].map((t) => host.view(t));
+        for (let i = 0; i < B * n; i++) {
+          const x = av[i]!;
+          const h = def.h(NUMBER_ARITH, x);
+          const d1 = def.d1(NUMBER_ARITH, x, h);
+          // Relative to the value, or absolute near 0 (2σ(2a) − 1 cancels there, in the kernels too):
+          // a few ulps, which the definitions' float32 operations add to the exponential's.
+          expect(Math.abs(hv[i]! - h), `${name} h(${x})`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(h)));
+          expect(Math.abs(d1v[i]! - d1), `${name} σ′(${x})`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(d1)));
+          for (let k = 0; k < K; k++) expect(uv[k * B * n + i]).toBe(Math.fround(adv[k * B * n + i]! * d1v[i]!));
         }
+        // The kernels' forward jet agrees to float32 accuracy.
+        const kj = JETS[name].jet(r, a);
+        expect(maxDiff(host.view(kj.h), hv)).toBeLessThan(1e-6);
+        expect(maxDiff(host.view(kj.d1), d1v)).toBeLessThan(1e-6);
+
+        const hBar = r.constant(inputs(B, n, 3), [B, n]);
+        const uBar = r.constant(inputs(K * B, n, 4), [K * B, n]);
+        const g = jet.back(host, hBar, uBar, ad, f.h, f.d1, a)!;
+        expect(g).not.toBeNull();
+        // The kernels' reverse, as cnf-kernel.ts runs it.
+        const prod = r.mul(uBar, ad);
+        const d1Bar = K === 1 ? prod : r.sum(r.reshape(prod, [K, B, n]), 0);
+        const adBar = K === 1 ? r.mul(uBar, f.d1) : r.reshape(r.mul(r.reshape(uBar, [K, B, n]), f.d1), [K * B, n]);
+        const aBar = JETS[name].back(r, hBar, d1Bar, a, f.h, f.d1);
+        expect(Array.from(host.view(g.adBar))).toEqual(Array.from(host.view(adBar)));
+        // Where σ″ is products and sums of h and σ′ (not swish's, which recomputes σ(a)), the
+        // kernels' operations in the kernels' order.
+        if (K === 1 && name !== 'swish') expect(Array.from(host.view(g.aBar))).toEqual(Array.from(host.view(aBar)));
+        else {
+          // Σ_k in order of k against the kernels' Sum, or swish's σ(a): equal to float32 rounding.
+          const [gv, kv] = [host.view(g.aBar), host.view(aBar)];
+          for (let i = 0; i < B * n; i++) expect(Math.abs(gv[i]! - kv[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(kv[i]!)));
+        }
+        // And the definition's reverse in float64.
+        const [hb, ub, gv] = [host.view(hBar), host.view(uBar), host.view(g.aBar)];
+        for (let i = 0; i < B * n; i++) {
+          let d1b = 0;
+          for (let k = 0; k < K; k++) d1b += ub[k * B * n + i]! * adv[k * B * n + i]!;
+          const ref = activationBack(def, NUMBER_ARITH, hb[i]!, d1b, av[i]!, hv[i]!, d1v[i]!);
+          // Relative to the terms h̄·σ′ and σ̄′·σ″, which may cancel (and swish's 1 − σ(a) cancels in float32).
+          const scale = 1 + Math.abs(hb[i]! * d1v[i]!) + Math.abs(d1b * def.d2(NUMBER_ARITH, av[i]!, hv[i]!, d1v[i]!));
+          expect(Math.abs(gv[i]! - ref), `${name} ā at ${av[i]}`).toBeLessThanOrEqual(1e-5 * scale);
+        }
+        });
         // Every buffer the jets made went with the runner.
         expect(buffers()).toBe(before);
       });
@@ -101,48 +97,40 @@ describe('activation jets by generated SIMD128 code (simd-jets.ts)', () => {
   for (const name of ['tanh', 'swish', 'elu'] as const) {
     it(`${name}: carries NaN through h, σ′ and ā (the exponential clamps its argument, which keeps NaN)`, async () => {
       await useBackend('wasm');
-      const r = KernelRunner.create()!;
-      try {
-        const host = r.host()!;
-        const a = r.constant(new Float32Array([NaN, 1, -1, NaN]), [1, 4]);
-        const ones = r.constant(new Float32Array(4).fill(1), [1, 4]);
-        const jet = simdJet(name, 1)!;
-        const f = jet.forward(host, a, ones)!;
-        const g = jet.back(host, ones, ones, ones, f.h, f.d1, a)!;
-        for (const t of [f.h, f.d1, g.aBar]) {
-          const v = Array.from(host.view(t));
-          expect([0, 3].map((i) => Number.isNaN(v[i]))).toEqual([true, true]);
-          expect([1, 2].map((i) => Number.isFinite(v[i]))).toEqual([true, true]);
-        }
-        const def = ACTIVATION_DEFS[name];
-        expect(host.view(f.h)[1]).toBeCloseTo(def.h(NUMBER_ARITH, 1), 6);
-      } finally {
-        r.free();
+      withRunner((r, host) => {
+      const a = r.constant(new Float32Array([NaN, 1, -1, NaN]), [1, 4]);
+      const ones = r.constant(new Float32Array(4).fill(1), [1, 4]);
+      const jet = simdJet(name, 1)!;
+      const f = jet.forward(host, a, ones)!;
+      const g = jet.back(host, ones, ones, ones, f.h, f.d1, a)!;
+      for (const t of [f.h, f.d1, g.aBar]) {
+        const v = Array.from(host.view(t));
+        expect([0, 3].map((i) => Number.isNaN(v[i]))).toEqual([true, true]);
+        expect([1, 2].map((i) => Number.isFinite(v[i]))).toEqual([true, true]);
       }
+      const def = ACTIVATION_DEFS[name];
+      expect(host.view(f.h)[1]).toBeCloseTo(def.h(NUMBER_ARITH, 1), 6);
+      });
     });
   }
 
   it('saturates past the float32 range as the definitions do: eˣ is +∞ above ln(FLT_MAX) and 0 below −87.33', async () => {
     await useBackend('wasm');
-    const r = KernelRunner.create()!;
-    try {
-      const host = r.host()!;
-      const xs = [-1e38, -1e30, -100, -90, 89, 100, 1e30, 1e38];
-      const a = r.constant(new Float32Array(xs), [2, 4]);
-      const ones = r.constant(new Float32Array(8).fill(1), [2, 4]);
-      const sig = Array.from(host.view(simdJet('sigmoid', 1)!.forward(host, a, ones)!.h));
-      const swish = Array.from(host.view(simdJet('swish', 1)!.forward(host, a, ones)!.h));
-      const elu = Array.from(host.view(simdJet('elu', 1)!.forward(host, a, ones)!.h));
-      // σ(a) = 1 / (1 + e^(−a)): e^(−a) = +∞ for a ≤ −90, so σ = 0 and swish = a·σ = −0 (not a·1.2·10⁻³⁸).
-      expect(sig.slice(0, 4)).toEqual([0, 0, 0, 0]);
-      expect(sig.slice(4)).toEqual([1, 1, 1, 1]);
-      expect(swish.slice(0, 4).map(Math.abs)).toEqual([0, 0, 0, 0]);
-      expect(swish.slice(4)).toEqual(xs.slice(4).map(Math.fround));
-      // elu(a) = eᵃ − 1 for a ≤ 0: e^a is 0 below −87.33, so exactly −1.
-      expect(elu.slice(0, 4)).toEqual([-1, -1, -1, -1]);
-    } finally {
-      r.free();
-    }
+    withRunner((r, host) => {
+    const xs = [-1e38, -1e30, -100, -90, 89, 100, 1e30, 1e38];
+    const a = r.constant(new Float32Array(xs), [2, 4]);
+    const ones = r.constant(new Float32Array(8).fill(1), [2, 4]);
+    const sig = Array.from(host.view(simdJet('sigmoid', 1)!.forward(host, a, ones)!.h));
+    const swish = Array.from(host.view(simdJet('swish', 1)!.forward(host, a, ones)!.h));
+    const elu = Array.from(host.view(simdJet('elu', 1)!.forward(host, a, ones)!.h));
+    // σ(a) = 1 / (1 + e^(−a)): e^(−a) = +∞ for a ≤ −90, so σ = 0 and swish = a·σ = −0 (not a·1.2·10⁻³⁸).
+    expect(sig.slice(0, 4)).toEqual([0, 0, 0, 0]);
+    expect(sig.slice(4)).toEqual([1, 1, 1, 1]);
+    expect(swish.slice(0, 4).map(Math.abs)).toEqual([0, 0, 0, 0]);
+    expect(swish.slice(4)).toEqual(xs.slice(4).map(Math.fround));
+    // elu(a) = eᵃ − 1 for a ≤ 0: e^a is 0 below −87.33, so exactly −1.
+    expect(elu.slice(0, 4)).toEqual([-1, -1, -1, -1]);
+    });
   });
 
   it('refuses buffers whose floats do not come in fours, and other backends', async () => {
