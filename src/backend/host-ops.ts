@@ -95,15 +95,16 @@ export function packFlat(r: KernelRunner, xs: readonly tf.TensorInfo[]): tf.Tens
 }
 
 /**
- * {@link packFlat} undone: the pieces of the given shapes, as new buffers (wasm) or slices. Where
+ * {@link packFlat} undone: the pieces of the given shapes, as new buffers (wasm) or
+ * `KernelRunner.parts` (slices; buffer copies on WebGPU). Where
  * the host holds the buffers, the pieces that `hostOnly` marks (read by host loops alone) are
  * parts of the packed buffer instead ({@link HostBuffers.part}: no buffer, no copy).
  */
 export function unpackFlat(r: KernelRunner, packed: tf.TensorInfo, shapes: readonly (readonly number[])[], hostOnly?: readonly boolean[]): tf.TensorInfo[] {
   const host = r.host();
+  if (!host) return r.parts(packed, shapes.map((s) => [...s]));
   const offsets = [0];
   for (const s of shapes) offsets.push(offsets[offsets.length - 1]! + sizeOf(s));
-  if (!host) return shapes.map((s, i) => r.reshape(r.slice(packed, [offsets[i]!], [sizeOf(s)]), [...s]));
   // Every buffer first: an allocation may grow the heap, which detaches older views.
   const outs = shapes.map((s, i) => (hostOnly?.[i] ? host.part(packed, offsets[i]!, [...s]) : host.alloc([...s])));
   const v = host.view(packed);
