@@ -20,9 +20,9 @@ import { KernelRunner } from '../backend/kernels.js';
 import { engineState, isTapedOp } from '../backend/tape.js';
 import { gradsOf } from '../ode/gradients.js';
 import { asTensor, layerGradList, reduceTo, runExprs } from './expr-kernels.js';
-import { LAYER_DEFS, namedExtras } from './layer-defs.js';
 import { LAYER_DERIVS } from './layer-derivs.js';
-import { JETS } from './layer-kernels.js';
+import { JETS, layerParts } from './layer-kernels.js';
+import type { LayerParts } from './layer-kernels.js';
 import { isZero } from './symbolic.js';
 import { fmHost } from './fm-host.js';
 import { generatesLoops } from './host-loops.js';
@@ -42,13 +42,6 @@ interface Saved {
   d1: T | null;
 }
 
-/** A layer's W without its time row (timeRow kinds), and its time variables by name. */
-interface LayerParts {
-  W: T;
-  b: T;
-  q: Record<string, T>;
-}
-
 /** The taped loss at (t, x, u): the fallback and the higher-order reference. */
 export type FlowMatchingReference = (t: tf.Tensor2D, x: tf.Tensor2D, u: tf.Tensor2D) => tf.Scalar;
 
@@ -62,14 +55,7 @@ export function fusedFlowMatchingLoss(net: FusedNet, t: tf.Tensor2D, x: tf.Tenso
   const { kind, activation, layers } = net;
   const variables = layers.flat() as tf.Tensor[];
   const act = JETS[activation];
-  const def = LAYER_DEFS[kind];
   const derivs = LAYER_DERIVS[kind];
-  /** W (without its time row) and the time variables, each as the kernels broadcast it against [B, n]. */
-  const partsOf = (r: KernelRunner, p: readonly T[]): LayerParts => {
-    const [Wfull, b] = p as [T, T];
-    const [rows, n] = Wfull.shape as [number, number];
-    return { W: def.timeRow ? r.slice(Wfull, [0, 0], [rows - 1, n]) : Wfull, b, q: namedExtras(def, p, () => r.slice(Wfull, [rows - 1, 0], [1, n])) };
-  };
   const B = x.shape[0];
   const op = tf.customGrad((...args: unknown[]) => {
     const save = args.pop() as (ts: tf.Tensor[]) => void;
@@ -80,7 +66,7 @@ export function fusedFlowMatchingLoss(net: FusedNet, t: tf.Tensor2D, x: tf.Tenso
       const host = r.host();
       const hx = host && generatesLoops() ? fmHost(host) : null;
       const saved: Saved[] = [];
-      const parts = layers.map((p) => partsOf(r, p as readonly T[]));
+      const parts = layers.map((p) => layerParts(r, kind, p as readonly T[]));
       let h: T = x;
       parts.forEach(({ W, b, q }, l) => {
         const s: Saved = { h, p: null, S: null, d1: null };

@@ -76,13 +76,26 @@ function fused(r: KernelRunner, f: <U>(o: Arith<U>, ...v: U[]) => U, inputs: T[]
  * the effective W = W⊙S and b = Sh, plus what the backward pass needs to map their gradients
  * back to the variables (`ctx`: the scale S, where the kind has one).
  */
-export function effective(r: KernelRunner, kind: LayerKind, t: number, p: LayerParams): { W: T; b: T; ctx: T[] } {
+/** A layer's W without its time row (timeRow kinds), b, and its time variables by name. */
+export interface LayerParts {
+  W: T;
+  b: T;
+  q: Record<string, T>;
+}
+
+/** {@link LayerParts} of a layer's variables [W, b, ...extras] (W's time row a slice, for timeRow kinds). */
+export function layerParts(r: KernelRunner, kind: LayerKind, p: LayerParams): LayerParts {
   const def = LAYER_DEFS[kind];
   const [Wfull, b] = p as [T, T];
   const [rows, n] = Wfull.shape as [number, number];
-  const W = def.timeRow ? r.slice(Wfull, [0, 0], [rows - 1, n]) : Wfull;
+  return { W: def.timeRow ? r.slice(Wfull, [0, 0], [rows - 1, n]) : Wfull, b, q: namedExtras(def, p, () => r.slice(Wfull, [rows - 1, 0], [1, n])) };
+}
+
+export function effective(r: KernelRunner, kind: LayerKind, t: number, p: LayerParams): { W: T; b: T; ctx: T[] } {
+  const def = LAYER_DEFS[kind];
+  const { W, b, q } = layerParts(r, kind, p);
+  const n = W.shape[1]!;
   // Every time variable as a vector ([n], or [1] for one per layer): broadcasts against b.
-  const q = namedExtras(def, p, () => r.slice(Wfull, [rows - 1, 0], [1, n]));
   for (const k of Object.keys(q)) q[k] = r.reshape(q[k]!, [q[k]!.shape.reduce((a, d) => a * d, 1)]);
   const names = Object.keys(q);
   const scaleSize = def.scale ? Math.max(...names.map((k) => q[k]!.shape[0]!)) : 0;
@@ -124,10 +137,8 @@ export function layerGrads(r: KernelRunner, kind: LayerKind, t: number, p: Layer
   const S = d.scale ? ctx[0]! : null;
   const host = generatesLoops() ? r.host() : null;
   if (host) return layerGradsHost(host, d, t, p, S, dW, db);
-  const [Wfull, b] = p as [T, T];
-  const [rows, n] = Wfull.shape as [number, number];
-  const W = LAYER_DEFS[kind].timeRow ? r.slice(Wfull, [0, 0], [rows - 1, n]) : Wfull;
-  const q = namedExtras(LAYER_DEFS[kind], p, () => r.slice(Wfull, [rows - 1, 0], [1, n]));
+  const { W, b, q } = layerParts(r, kind, p);
+  const n = W.shape[1]!;
   const env: Record<string, T | number> = { t, b, dbe: db, ...(S ? { S, dWW: r.sum(r.mul(dW, W), 0) } : {}) };
   for (const k of d.vars) env[k] = r.reshape(q[k]!, [tf.util.sizeFromShape(q[k]!.shape)]);
   const names = ['b', ...d.vars];
