@@ -46,10 +46,14 @@ export function contract(k: SimdModule, host: HostBuffers, pairs: readonly Pair[
 
 /**
  * Σ_rows a [Q] of a [N, Q] (Q a positive multiple of 16), in float32 row by row as a product 1ᵀa
- * sums: the one-row tile over a with a stride-0 column of ones.
+ * sums: the one-row tile over a with a stride-0 column of ones; null where the module does not run
+ * or the shape does not fit its tiles.
  */
-export function simdColumnSums(k: SimdModule, host: HostBuffers, a: T): T {
+export function simdColumnSums(host: HostBuffers, a: T): T | null {
   const [N, Q] = a.shape as [number, number];
+  const k = simdModule();
+  // Every count the module loops over must be ≥ 1: its loops test at the end (0 would wrap).
+  if (!k || Q % SIMD_TILE !== 0 || Q < SIMD_TILE || N < 1 || !onHeap(a)) return null;
   const [out, one] = [host.alloc([Q]), host.alloc([1])];
   host.view(one)[0] = 1;
   const [aa, oa, ua] = [heapAddress(a), heapAddress(out), heapAddress(one)];

@@ -17,9 +17,9 @@
 import { blockTranspose, hostColumnSums, hostOnesColumn, hostSplitRows, hostTranspose } from '../backend/host-ops.js';
 import type { HostBuffers, KernelRunner } from '../backend/kernels.js';
 import type { tf } from '../backend/engine.js';
-import { simdCotangent } from '../backend/simd-contract.js';
+import { simdColumnSums, simdCotangent } from '../backend/simd-contract.js';
 import { simdOuter, simdRows } from '../backend/simd-matmul.js';
-import { simdColumnSums, simdGrad, simdGradAvailable } from './simd-grad.js';
+import { simdGrad, simdGradAvailable } from './simd-grad.js';
 
 type T = tf.TensorInfo;
 

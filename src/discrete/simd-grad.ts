@@ -13,7 +13,7 @@
  */
 import type { tf } from '../backend/engine.js';
 import type { HostBuffers } from '../backend/kernels.js';
-import { SIMD_TILE, contract, simdColumnSums as sharedColumnSums } from '../backend/simd-contract.js';
+import { SIMD_TILE, contract } from '../backend/simd-contract.js';
 import { heapAddress, simdModule } from '../backend/wasm-simd.js';
 
 type T = tf.TensorInfo;
@@ -35,13 +35,6 @@ export function simdGrad(host: HostBuffers, x: T, y: T): T | null {
   const out = host.alloc([P, Q]);
   contract(k, host, [[heapAddress(x), heapAddress(y), N]], P, Q, out, null);
   return out;
-}
-
-/** Σ_rows a [Q] of a [N, Q] (the bias gradient; as {@link simdGrad} of a column of ones and a), or null where {@link simdGrad} would be. */
-export function simdColumnSums(host: HostBuffers, a: T): T | null {
-  const [N, Q] = a.shape as [number, number];
-  const k = simdModule();
-  return k && Q % TILE_COLS === 0 && Q >= TILE_COLS && N >= 1 ? sharedColumnSums(k, host, a) : null;
 }
 
 /** Whether {@link simdGrad} runs on the active backend. */

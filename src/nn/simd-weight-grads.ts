@@ -40,6 +40,6 @@ export function simdWeightGrads(host: HostBuffers, h: T, aB: T, u: T, adB: T): [
   if (dWt) contract(k, host, [[aa, ha, B], [ada, ua, KB]], n, p, dWt, scratch);
   else contract(k, host, [[ha, aa, B], [ua, ada, KB]], p, n, dW!, scratch);
   // Narrow ā (the output layer's D columns): the column sums by a host loop, and W̄ from W̄ᵀ.
-  const db = wide ? simdColumnSums(k, host, aB) : hostColumnSums(host, aB);
+  const db = (wide ? simdColumnSums(host, aB) : null) ?? hostColumnSums(host, aB);
   return [dW ?? hostTranspose(host, dWt!), db];
 }
